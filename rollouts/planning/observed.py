@@ -1,0 +1,202 @@
+"""Everything the Rollout planner may know about the world, as frozen values.
+
+The planner is pure: the controller observes the cluster (informer caches), packs what it saw about one
+Rollout into an :class:`ObservedRollout`, and hands it to ``plan_rollout`` together with ``now``. Nothing in
+here refers to a Kubernetes client; the ``from_object`` constructors only read plain ``dict`` manifests, so
+the executor and the unit tests build observations the same way.
+
+Why the odd-looking fields:
+
+* ``ObservedReplicaSet.revision`` comes from the ``rollout.argoproj.io/revision`` annotation, which is how a
+  restarted controller learns the order of revisions (creation timestamps have one-second resolution).
+* ``ObservedRollout.services`` maps every *referenced* Service name to ``None`` when it does not exist, so the
+  planner can report InvalidSpec naming the field instead of silently routing nowhere.
+* ``ObservedTraffic`` is what the traffic router reads back (the weight in effect now), so a restart or a
+  hand edit of a route converges instead of being trusted blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rollouts.api.rollout import Rollout
+
+POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
+REVISION_ANNOTATION = "rollout.argoproj.io/revision"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_timestamp(value: object) -> datetime:
+    """Parse a Kubernetes RFC 3339 timestamp (``2024-05-01T10:00:00Z``); missing or bad -> the epoch."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return EPOCH
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return EPOCH
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _str_map(value: object) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedReplicaSet:
+    """A ReplicaSet owned by the Rollout, reduced to what the planner needs."""
+
+    name: str
+    pod_template_hash: str
+    revision: int
+    spec_replicas: int
+    status_replicas: int
+    ready_replicas: int
+    available_replicas: int
+    template: Mapping[str, Any]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    created_at: datetime = EPOCH
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> ObservedReplicaSet:
+        """Build from a ReplicaSet manifest as returned by the API server."""
+        meta = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        labels = _str_map(meta.get("labels"))
+        annotations = _str_map(meta.get("annotations"))
+        revision_text = annotations.get(REVISION_ANNOTATION, "")
+        return cls(
+            name=str(meta.get("name", "")),
+            pod_template_hash=labels.get(POD_TEMPLATE_HASH_LABEL, ""),
+            revision=int(revision_text) if revision_text.isdigit() else 0,
+            spec_replicas=_int(spec.get("replicas", 1)),
+            status_replicas=_int(status.get("replicas")),
+            ready_replicas=_int(status.get("readyReplicas")),
+            available_replicas=_int(status.get("availableReplicas")),
+            template=spec.get("template") or {},
+            labels=labels,
+            annotations=annotations,
+            created_at=parse_timestamp(meta.get("creationTimestamp")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedService:
+    """A Service referenced by the strategy (stable/canary/active/preview)."""
+
+    name: str
+    selector: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> ObservedService:
+        meta = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        return cls(
+            name=str(meta.get("name", "")),
+            selector=_str_map(spec.get("selector")),
+            annotations=_str_map(meta.get("annotations")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedAnalysisRun:
+    """An AnalysisRun owned by the Rollout; ``status`` is the raw run status (metricResults etc.)."""
+
+    name: str
+    phase: str
+    message: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    created_at: datetime = EPOCH
+    status: Mapping[str, Any] = field(default_factory=dict)
+    terminate: bool = False
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> ObservedAnalysisRun:
+        meta = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        return cls(
+            name=str(meta.get("name", "")),
+            phase=str(status.get("phase") or ""),
+            message=str(status.get("message") or ""),
+            labels=_str_map(meta.get("labels")),
+            annotations=_str_map(meta.get("annotations")),
+            created_at=parse_timestamp(meta.get("creationTimestamp")),
+            status=status,
+            terminate=bool(spec.get("terminate", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedPod:
+    """A pod of one of the Rollout's ReplicaSets (only needed for ``spec.restartAt``)."""
+
+    name: str
+    replica_set_hash: str
+    created_at: datetime
+    ready: bool
+    deleting: bool = False
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> ObservedPod:
+        meta = obj.get("metadata") or {}
+        status = obj.get("status") or {}
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in status.get("conditions") or []
+            if isinstance(c, Mapping)
+        )
+        return cls(
+            name=str(meta.get("name", "")),
+            replica_set_hash=_str_map(meta.get("labels")).get(POD_TEMPLATE_HASH_LABEL, ""),
+            created_at=parse_timestamp(meta.get("creationTimestamp")),
+            ready=ready,
+            deleting=meta.get("deletionTimestamp") is not None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedTraffic:
+    """What the traffic router reports as in effect now.
+
+    ``weight`` is the canary weight the router reads back (None when it could not tell), ``header_routes`` the
+    names of managed header routes present, ``error`` a router validation error (e.g. the stable Ingress has
+    no rule for stableService), which the planner turns into InvalidSpec.
+    """
+
+    weight: int | None = None
+    header_routes: tuple[str, ...] = ()
+    error: str | None = None
+
+
+TemplateKey = tuple[str, bool]
+"""(name, cluster_scope): an AnalysisTemplate is (name, False), a ClusterAnalysisTemplate is (name, True)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedRollout:
+    """One Rollout and everything it owns or references, as seen by the controller at one moment."""
+
+    rollout: Rollout
+    replica_sets: tuple[ObservedReplicaSet, ...] = ()
+    services: Mapping[str, ObservedService | None] = field(default_factory=dict)
+    analysis_runs: tuple[ObservedAnalysisRun, ...] = ()
+    analysis_templates: Mapping[TemplateKey, Mapping[str, Any] | None] = field(default_factory=dict)
+    workload_template: Mapping[str, Any] | None = None
+    traffic: ObservedTraffic | None = None
+    pods: tuple[ObservedPod, ...] = ()

@@ -1,0 +1,153 @@
+"""The planner's output: an ordered list of typed actions plus the complete desired Rollout status.
+
+Decide, then do: ``plan_rollout`` returns a :class:`Plan`; the controller's executor performs the actions in
+order and then writes ``Plan.status`` with one patch of the status subresource. Every action is idempotent
+when re-applied (create of an existing object is treated as success by the executor), and everything the
+controller needs to continue after a crash is in the status, labels and annotations the actions write, so
+the controller may die between any two actions and re-plan from what it observes.
+
+Executor contract (see each action's docstring):
+
+* ``CreateReplicaSet`` / ``CreateAnalysisRun`` carry a complete manifest; ``AlreadyExists`` is success.
+* ``ScaleReplicaSet`` sets ``spec.replicas`` and merges ``annotations`` (a ``None`` value removes the key).
+* ``SetServiceSelector`` sets ``spec.selector[rollouts-pod-template-hash]`` and the annotation
+  ``argo-rollouts.argoproj.io/managed-by-rollouts: <rollout name>``.
+* ``SetCanaryWeight`` goes to the configured traffic router; with no traffic routing it is never emitted.
+* ``EmitEvent`` creates a core/v1 Event on the Rollout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+MANAGED_BY_ANNOTATION = "argo-rollouts.argoproj.io/managed-by-rollouts"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateReplicaSet:
+    """Create this ReplicaSet manifest (name ``<rollout>-<hash>``, owned by the Rollout)."""
+
+    manifest: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleReplicaSet:
+    """Set ``spec.replicas`` of a ReplicaSet and merge annotations (value ``None`` = remove the key)."""
+
+    name: str
+    replicas: int
+    annotations: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteReplicaSet:
+    """Delete an old ReplicaSet beyond ``revisionHistoryLimit`` (NotFound is success)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetServiceSelector:
+    """Point ``service`` at the pods of one revision by its ``rollouts-pod-template-hash`` selector."""
+
+    service: str
+    pod_template_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetCanaryWeight:
+    """Ask the traffic router to send ``weight`` percent (of maxTrafficWeight) to the canary.
+
+    ``header_routes`` are the ``setHeaderRoute`` step objects in effect, in the spec's camelCase shape
+    (``{"name": ..., "match": [...]}``); a route with no ``match`` means "remove this route". An empty tuple
+    means no managed header routes should exist.
+    """
+
+    weight: int
+    header_routes: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAnalysisRun:
+    """Create this AnalysisRun manifest (owned by the Rollout); AlreadyExists is success."""
+
+    manifest: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TerminateAnalysisRun:
+    """Set ``spec.terminate: true`` on a running AnalysisRun (it is no longer needed)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAnalysisRun:
+    """Delete an old AnalysisRun beyond the history limits (NotFound is success)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePod:
+    """Delete one pod (``spec.restartAt``); the ReplicaSet replaces it."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmitEvent:
+    """Record a core/v1 Event on the Rollout, with Argo's reason strings."""
+
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+Action = (
+    CreateReplicaSet
+    | ScaleReplicaSet
+    | DeleteReplicaSet
+    | SetServiceSelector
+    | SetCanaryWeight
+    | CreateAnalysisRun
+    | TerminateAnalysisRun
+    | DeleteAnalysisRun
+    | DeletePod
+    | EmitEvent
+)
+
+MUTATING_ACTIONS: tuple[type, ...] = (
+    CreateReplicaSet,
+    ScaleReplicaSet,
+    DeleteReplicaSet,
+    SetServiceSelector,
+    SetCanaryWeight,
+    CreateAnalysisRun,
+    TerminateAnalysisRun,
+    DeleteAnalysisRun,
+    DeletePod,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do now, the complete desired ``.status`` (Argo's camelCase JSON), and when to look again.
+
+    ``requeue_after`` is in seconds (None = only on the next watch event); it is set for timed pauses,
+    scale-down deadlines, autoPromotionSeconds and the progress deadline.
+    """
+
+    actions: tuple[Action, ...]
+    status: Mapping[str, Any]
+    requeue_after: float | None = None
+
+    @property
+    def events(self) -> tuple[EmitEvent, ...]:
+        return tuple(a for a in self.actions if isinstance(a, EmitEvent))
+
+    @property
+    def mutations(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if isinstance(a, MUTATING_ACTIONS))
