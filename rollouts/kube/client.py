@@ -1,0 +1,307 @@
+"""A small dict-based Kubernetes client over kubernetes_asyncio's transport.
+
+Why not the generated typed API classes: the controller watches thousands of objects and only ever needs
+their JSON; typed deserialisation costs memory and CPU and does not cover CRDs anyway. This wrapper keeps
+kubernetes_asyncio for what it does well (kubeconfig loading, TLS, token refresh, connection pooling) and
+speaks plain HTTP verbs on top of it, always with an explicit patch content type (the library's default for
+custom objects is JSON-patch, which silently turns a merge patch into an error).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Literal
+
+import aiohttp
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio import config as k8s_config
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from rollouts.kube.errors import ApiError, NotFound, Unreachable, error_from_status
+from rollouts.kube.resources import BUILTIN, ResourceKind
+
+PatchType = Literal["merge", "json", "strategic", "apply"]
+_PATCH_CONTENT_TYPES: dict[str, str] = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+DEFAULT_FIELD_MANAGER = "rollouts-controller"
+
+Obj = dict[str, Any]
+
+
+class KubeClient:
+    """Verbs on any resource kind. Objects go in and come out as dicts."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self._discovered: dict[tuple[str, str], ResourceKind] = {
+            (k.api_version, k.kind): k for k in BUILTIN
+        }
+        self.requests: Counter[str] = Counter()
+
+    @classmethod
+    async def connect(cls, kubeconfig: str | None = None, context: str | None = None) -> KubeClient:
+        """Connect with a kubeconfig file (or the default loading rules, then in-cluster config)."""
+        try:
+            if kubeconfig:
+                api = await k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+            else:
+                try:
+                    api = await k8s_config.new_client_from_config(context=context)
+                except k8s_config.ConfigException:
+                    k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
+                    api = k8s_client.ApiClient()
+        except (k8s_config.ConfigException, OSError) as exc:
+            raise Unreachable(0, "ConfigError", f"cannot load Kubernetes configuration: {exc}") from exc
+        return cls(api)
+
+    @property
+    def host(self) -> str:
+        return str(self._api.configuration.host)
+
+    async def close(self) -> None:
+        await self._api.close()
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str = "application/json",
+        request_timeout: float | None = 60,
+    ) -> Any:
+        self.requests[method] += 1
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        try:
+            resp = await self._api.call_api(
+                path, method, query_params=list(query), header_params=headers, body=body,
+                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=request_timeout,
+            )
+        except ApiException as exc:  # raised by the library for transport-level problems
+            raise Unreachable(0, "Unreachable", f"{self.host}: {exc.reason}") from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise Unreachable(0, "Unreachable", f"cannot reach the API server at {self.host}: {exc}") from exc
+        async with resp:
+            raw = await resp.read()
+            if 200 <= resp.status <= 299:
+                return json.loads(raw) if raw else {}
+            try:
+                decoded = json.loads(raw)
+            except ValueError:
+                decoded = None
+            status_body = decoded if isinstance(decoded, dict) else None
+            raise error_from_status(resp.status, status_body, raw.decode(errors="replace")[:500])
+
+    # -- verbs -------------------------------------------------------------------------------------
+
+    async def get(self, kind: ResourceKind, name: str, namespace: str | None = None,
+                  *, subresource: str | None = None) -> Obj:
+        result: Obj = await self._request("GET", kind.object_path(name, namespace, subresource))
+        return result
+
+    async def get_or_none(self, kind: ResourceKind, name: str, namespace: str | None = None) -> Obj | None:
+        try:
+            return await self.get(kind, name, namespace)
+        except NotFound:
+            return None
+
+    async def list(
+        self,
+        kind: ResourceKind,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 500,
+    ) -> tuple[list[Obj], str]:
+        """All items (following `continue` pages) and the list's resourceVersion."""
+        items: list[Obj] = []
+        token: str | None = None
+        while True:
+            query = [("limit", str(limit))]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if field_selector:
+                query.append(("fieldSelector", field_selector))
+            if token:
+                query.append(("continue", token))
+            page = await self._request("GET", kind.collection_path(namespace), query=query)
+            for item in page.get("items") or ():
+                item.setdefault("apiVersion", kind.api_version)
+                item.setdefault("kind", kind.kind)
+                items.append(item)
+            meta = page.get("metadata") or {}
+            token = meta.get("continue")
+            if not token:
+                return items, str(meta.get("resourceVersion", ""))
+
+    async def create(self, kind: ResourceKind, obj: Mapping[str, Any], namespace: str | None = None) -> Obj:
+        ns = namespace or (obj.get("metadata") or {}).get("namespace")
+        result: Obj = await self._request("POST", kind.collection_path(ns), body=dict(obj))
+        return result
+
+    async def replace(
+        self, kind: ResourceKind, obj: Mapping[str, Any], *, subresource: str | None = None
+    ) -> Obj:
+        meta = obj.get("metadata") or {}
+        path = kind.object_path(meta["name"], meta.get("namespace"), subresource)
+        result: Obj = await self._request("PUT", path, body=dict(obj))
+        return result
+
+    async def patch(
+        self,
+        kind: ResourceKind,
+        name: str,
+        body: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: PatchType = "merge",
+        subresource: str | None = None,
+        field_manager: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> Obj:
+        query: list[tuple[str, str]] = []
+        if field_manager:
+            query.append(("fieldManager", field_manager))
+        if force:
+            query.append(("force", "true"))
+        if dry_run:
+            query.append(("dryRun", "All"))
+        result: Obj = await self._request(
+            "PATCH", kind.object_path(name, namespace, subresource), query=query, body=body,
+            content_type=_PATCH_CONTENT_TYPES[patch_type],
+        )
+        return result
+
+    async def apply(
+        self,
+        kind: ResourceKind,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str = DEFAULT_FIELD_MANAGER,
+        force: bool = True,
+        dry_run: bool = False,
+        subresource: str | None = None,
+    ) -> Obj:
+        """Server-side apply: the object states every field this manager owns."""
+        meta = obj.get("metadata") or {}
+        body = {"apiVersion": kind.api_version, "kind": kind.kind, **obj}
+        return await self.patch(
+            kind, meta["name"], body, meta.get("namespace"), patch_type="apply", subresource=subresource,
+            field_manager=field_manager, force=force, dry_run=dry_run,
+        )
+
+    async def delete(
+        self,
+        kind: ResourceKind,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: Literal["Background", "Foreground", "Orphan"] = "Background",
+        preconditions: Mapping[str, str] | None = None,
+    ) -> None:
+        body: Obj = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        if preconditions:
+            body["preconditions"] = dict(preconditions)
+        await self._request("DELETE", kind.object_path(name, namespace), body=body)
+
+    async def watch(
+        self,
+        kind: ResourceKind,
+        namespace: str | None = None,
+        *,
+        resource_version: str,
+        timeout_seconds: int = 300,
+        label_selector: str | None = None,
+    ) -> AsyncIterator[tuple[str, Obj]]:
+        """Yield (type, object) from a watch; BOOKMARK events carry only a resourceVersion.
+
+        The stream ends when the server's timeout expires; the caller restarts it from the last
+        resourceVersion it saw. A 410 arrives as an ERROR event and is raised as `Gone`.
+        """
+        query = [
+            ("watch", "true"),
+            ("allowWatchBookmarks", "true"),
+            ("resourceVersion", resource_version),
+            ("timeoutSeconds", str(timeout_seconds)),
+        ]
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        self.requests["WATCH"] += 1
+        try:
+            resp = await self._api.call_api(
+                kind.collection_path(namespace), "GET", query_params=query,
+                header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=10, sock_read=timeout_seconds + 30
+                ),
+            )
+        except (TimeoutError, ApiException, aiohttp.ClientError, OSError) as exc:
+            raise Unreachable(0, "Unreachable", f"cannot reach the API server at {self.host}: {exc}") from exc
+        async with resp:
+            if resp.status != 200:
+                raw = await resp.read()
+                try:
+                    decoded = json.loads(raw)
+                except ValueError:
+                    decoded = None
+                raise error_from_status(resp.status, decoded if isinstance(decoded, dict) else None,
+                                        raw.decode(errors="replace")[:500])
+            try:
+                async for line in resp.content:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    etype = event.get("type", "")
+                    obj = event.get("object") or {}
+                    if etype == "ERROR":
+                        raise error_from_status(int(obj.get("code") or 500), obj, "watch error")
+                    obj.setdefault("apiVersion", kind.api_version)
+                    obj.setdefault("kind", kind.kind)
+                    yield etype, obj
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise Unreachable(0, "Unreachable", f"watch of {kind} interrupted: {exc}") from exc
+
+    async def resolve(self, api_version: str, kind: str) -> ResourceKind:
+        """The ResourceKind for an apiVersion/kind, through API discovery (cached)."""
+        key = (api_version, kind)
+        if key in self._discovered:
+            return self._discovered[key]
+        group, _, version = api_version.rpartition("/")
+        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        try:
+            doc = await self._request("GET", path)
+        except NotFound as exc:
+            raise NotFound(404, "NotFound", f"the server does not serve {api_version}") from exc
+        for res in doc.get("resources") or ():
+            if "/" in res.get("name", ""):
+                continue
+            found = ResourceKind(group, version, res["kind"], res["name"], bool(res.get("namespaced")))
+            self._discovered[(api_version, res["kind"])] = found
+        if key not in self._discovered:
+            raise NotFound(404, "NotFound", f"the server does not know kind {kind} in {api_version}")
+        return self._discovered[key]
+
+    def forget_discovery(self) -> None:
+        """Drop discovered kinds (after CRDs are installed) but keep the built-in table."""
+        self._discovered = {(k.api_version, k.kind): k for k in BUILTIN}
+
+
+__all__ = ["ApiError", "KubeClient", "Obj"]

@@ -1,0 +1,169 @@
+"""A 410-safe informer: list, then watch from the list's resourceVersion, keep a local cache.
+
+Kubernetes watches end whenever the server's timeout expires and may fail with 410 Gone when the
+resourceVersion they resume from has been compacted away. The informer resumes from the last
+resourceVersion it saw (bookmarks keep that fresh on quiet streams) and, on 410, lists again and reports
+every difference between the old cache and the new list, so a consumer never misses a change. managedFields
+are dropped from cached objects: they are large and nothing here reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Iterator
+
+import structlog
+
+from rollouts.kube.client import KubeClient, Obj
+from rollouts.kube.errors import ApiError, Gone
+from rollouts.kube.resources import ResourceKind
+
+Key = tuple[str, str]
+Handler = Callable[[str, Obj], None]
+log = structlog.get_logger("rollouts.informer")
+
+
+def object_key(obj: Obj) -> Key:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+class Informer:
+    """A cache of one kind of object, kept current by a watch; `handler(type, obj)` hears every change."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        kind: ResourceKind,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        handler: Handler | None = None,
+        watch_timeout: int = 300,
+    ) -> None:
+        self.client = client
+        self.kind = kind
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self._handlers: list[Handler] = [handler] if handler else []
+        self._cache: dict[Key, Obj] = {}
+        self._resource_version = ""
+        self.synced = asyncio.Event()
+        self._watch_timeout = watch_timeout
+
+    def add_handler(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get(self, namespace: str, name: str) -> Obj | None:
+        return self._cache.get((namespace or "", name))
+
+    def items(self, namespace: str | None = None) -> Iterator[Obj]:
+        for (ns, _), obj in list(self._cache.items()):
+            if namespace is None or ns == namespace:
+                yield obj
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """List and watch until cancelled. Errors back off and retry; they never end the loop."""
+        backoff = 0.5
+        need_list = True
+        while True:
+            try:
+                if need_list:
+                    await self._relist()
+                    need_list = False
+                async for etype, obj in self.client.watch(
+                    self.kind, self.namespace, resource_version=self._resource_version,
+                    timeout_seconds=self._watch_timeout + random.randint(0, 30),
+                    label_selector=self.label_selector,
+                ):
+                    self._apply(etype, obj)
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Gone:
+                log.info("watch expired, listing again", kind=str(self.kind))
+                need_list = True
+            except ApiError as exc:
+                log.warning("watch failed, retrying", kind=str(self.kind), error=str(exc), backoff=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                if exc.status in (0, 500, 503):
+                    need_list = True
+
+    async def _relist(self) -> None:
+        items, rv = await self.client.list(self.kind, self.namespace, label_selector=self.label_selector)
+        fresh = {object_key(o): _slim(o) for o in items}
+        old = self._cache
+        self._cache = fresh
+        self._resource_version = rv
+        for key, obj in fresh.items():
+            prev = old.get(key)
+            if prev is None:
+                self._notify("ADDED", obj)
+            elif _rv(prev) != _rv(obj):
+                self._notify("MODIFIED", obj)
+        for key, obj in old.items():
+            if key not in fresh:
+                self._notify("DELETED", obj)
+        self.synced.set()
+
+    def _apply(self, etype: str, obj: Obj) -> None:
+        rv = _rv(obj)
+        if rv:
+            self._resource_version = rv
+        if etype == "BOOKMARK":
+            return
+        key = object_key(obj)
+        if etype == "DELETED":
+            self._cache.pop(key, None)
+        else:
+            obj = _slim(obj)
+            self._cache[key] = obj
+        self._notify(etype, obj)
+
+    def _notify(self, etype: str, obj: Obj) -> None:
+        for handler in self._handlers:
+            try:
+                handler(etype, obj)
+            except Exception:  # a consumer's bug must not stop the watch for everyone else
+                log.exception("informer handler failed", kind=str(self.kind))
+
+    def upsert(self, obj: Obj) -> None:
+        """Record our own write at once, so the next reconcile does not act on a stale copy.
+
+        Only moves forward: a write whose resourceVersion the watch has already passed is ignored.
+        """
+        key = object_key(obj)
+        prev = self._cache.get(key)
+        if prev is not None and _rv_int(prev) > _rv_int(obj):
+            return
+        self._cache[key] = _slim(obj)
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._cache.pop((namespace or "", name), None)
+
+
+def _slim(obj: Obj) -> Obj:
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        meta.pop("managedFields", None)
+    return obj
+
+
+def _rv(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _rv_int(obj: Obj) -> int:
+    with contextlib.suppress(ValueError):
+        return int(_rv(obj))
+    return 0
