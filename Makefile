@@ -1,0 +1,68 @@
+# The two commands a newcomer needs are `make demo` and `make test`; everything else is a building block.
+# Targets create the virtual environment (.venv) and the local control plane (.cluster) when missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: all venv deps cluster cluster-down cluster-status lint typecheck imports crds check unit integration \
+        test bench demo manifests clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+deps:
+	@testbed/system-deps.sh
+
+cluster: deps
+	@$(PYTHON) testbed/cluster.py up
+
+cluster-down:
+	@$(PYTHON) testbed/cluster.py down
+
+cluster-status:
+	@$(PYTHON) testbed/cluster.py status
+
+lint: venv
+	$(VENV)/bin/ruff check rollouts analysis tests benchmarks
+typecheck: venv
+	$(VENV)/bin/mypy
+imports: venv
+	$(VENV)/bin/lint-imports
+crds: venv
+	$(PY) -m rollouts.api.crdgen --out crds
+manifests: venv
+	$(PY) manifests/generate.py
+
+check: lint typecheck imports
+
+unit: venv
+	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# Starts the cluster when it is not running and stops it afterwards only in that case.
+test: venv deps check
+	@started=0; $(PYTHON) testbed/cluster.py status >/dev/null 2>&1 || started=1; \
+	$(PYTHON) testbed/cluster.py up || exit 1; \
+	$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	if [ $$started = 1 ]; then $(PYTHON) testbed/cluster.py down; fi; exit $$rc
+
+integration: venv deps cluster
+	$(PY) -m pytest tests/integration -q $(PYTEST_ARGS)
+
+bench: venv deps cluster
+	$(PY) benchmarks/run.py
+
+demo: venv deps cluster
+	$(PY) examples/demo/run.py
+
+clean: cluster-down
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests need, when they are missing: a fresh machine has none of what a
+# developer installed by hand. Debian packages only (the Go toolchain comes with the machine image).
+#   prometheus  - real Prometheus server for the analysis integration tests and the demo
+#   git         - the gitops reconciler's source of truth
+#   openssl     - certificates for the local control plane
+set -euo pipefail
+need=()
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v git >/dev/null || need+=(git)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" != 0 ]; then
+  echo "system-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+  exit 1
+fi
+echo "system-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
+# The Debian package starts a system-wide Prometheus on 0.0.0.0:9090 where systemd runs; tests start their
+# own on 127.0.0.1, so stop the packaged service if it is running.
+if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+  systemctl stop prometheus || true
+fi
+pkill -x prometheus 2>/dev/null || true

@@ -1,0 +1,66 @@
+"""Fixtures shared by all tests: the real local control plane and a namespace per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+KUBECONFIG = REPO / ".cluster" / "kubeconfig"
+
+
+def ensure_cluster() -> Path:
+    """Start the testbed cluster unless a healthy one is running; return the kubeconfig path."""
+    res = subprocess.run([sys.executable, str(REPO / "testbed" / "cluster.py"), "up"], check=False)
+    if res.returncode != 0:
+        pytest.fail("the local control plane could not be started (see the testbed output above)")
+    return KUBECONFIG
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Path:
+    return ensure_cluster()
+
+
+@pytest.fixture(scope="session")
+async def kube(kubeconfig: Path) -> AsyncIterator[object]:
+    from rollouts.kube.client import KubeClient
+
+    client = await KubeClient.connect(str(kubeconfig))
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin(kubeconfig: Path) -> str:
+    out = subprocess.run(["bash", str(REPO / "testbed" / "build.sh")], check=True, stdout=subprocess.PIPE,
+                         text=True).stdout.strip().splitlines()[-1]
+    return os.path.join(out, "kubectl")
+
+
+@pytest.fixture
+async def namespace(kube: object, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A fresh namespace named after the test, deleted (in the background) afterwards."""
+    from rollouts.kube.client import KubeClient
+    from rollouts.kube.errors import NotFound
+    from rollouts.kube.resources import NAMESPACE
+
+    assert isinstance(kube, KubeClient)
+    base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
+    name = f"t-{base}-{uuid.uuid4().hex[:5]}"
+    await kube.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    try:
+        yield name
+    finally:
+        try:
+            await kube.delete(NAMESPACE, name)
+        except NotFound:
+            pass
