@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -60,7 +61,5 @@ async def namespace(kube: object, request: pytest.FixtureRequest) -> AsyncIterat
     try:
         yield name
     finally:
-        try:
+        with contextlib.suppress(NotFound):
             await kube.delete(NAMESPACE, name)
-        except NotFound:
-            pass
