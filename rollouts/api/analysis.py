@@ -1,0 +1,319 @@
+"""AnalysisTemplate, ClusterAnalysisTemplate and AnalysisRun (argoproj.io/v1alpha1): the analysis contract.
+
+Field names and defaults follow Argo Rollouts so existing templates apply unchanged. Counts and limits
+are `int | str` because Argo accepts `{{args.x}}` templates there (intstr); they are resolved to
+integers only after argument substitution (analysis.templating). The `judge` provider is ours: the
+statistical canary judge of analysis/judges, described in `JudgeMetricProvider`.
+
+Unknown fields are kept (extra="allow") rather than rejected so that templates written for a newer Argo
+(providers we do not implement, e.g. datadog) still parse; the run then reports an Error measurement
+naming the unsupported provider instead of the object being unreadable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+GROUP = "argoproj.io"
+VERSION = "v1alpha1"
+API_VERSION: Final = "argoproj.io/v1alpha1"
+
+DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4
+DEFAULT_MEASUREMENT_RETENTION = 10
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+
+class AnalysisPhase(StrEnum):
+    """Phase of a measurement, a metric result or a whole run (Argo's AnalysisPhase)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    ERROR = "Error"
+    INCONCLUSIVE = "Inconclusive"
+
+    @property
+    def completed(self) -> bool:
+        return self not in (AnalysisPhase.PENDING, AnalysisPhase.RUNNING)
+
+
+# --- args ----------------------------------------------------------------------------------------
+
+
+class SecretKeyRef(_Model):
+    name: str
+    key: str
+
+
+class FieldRef(_Model):
+    field_path: str
+
+
+class ValueFrom(_Model):
+    secret_key_ref: SecretKeyRef | None = None
+    field_ref: FieldRef | None = None
+
+
+class Argument(_Model):
+    name: str
+    value: str | None = None
+    value_from: ValueFrom | None = None
+
+
+# --- providers -----------------------------------------------------------------------------------
+
+
+class WebMetricHeader(_Model):
+    key: str
+    value: str
+
+
+class Sigv4Config(_Model):
+    region: str | None = None
+    profile: str | None = None
+    role_arn: str | None = None
+
+
+class OAuth2Config(_Model):
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+
+class PrometheusAuth(_Model):
+    sigv4: Sigv4Config | None = None
+    oauth2: OAuth2Config | None = None
+
+
+class PrometheusMetric(_Model):
+    address: str = ""
+    query: str = ""
+    timeout: int | None = Field(default=None, description="Query timeout in seconds.")
+    insecure: bool = False
+    headers: list[WebMetricHeader] = Field(default_factory=list)
+    authentication: PrometheusAuth | None = None
+
+
+class WebMetric(_Model):
+    url: str
+    method: str = "GET"
+    headers: list[WebMetricHeader] = Field(default_factory=list)
+    body: str | None = None
+    json_body: Any = None
+    json_path: str | None = None
+    timeout_seconds: int = 10
+    insecure: bool = False
+
+
+class JobMetadata(_Model):
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class JobMetric(_Model):
+    metadata: JobMetadata = Field(default_factory=JobMetadata)
+    spec: dict[str, Any] = Field(description="A batch/v1 JobSpec.")
+
+
+class JudgeDirection(StrEnum):
+    """Which change of the canary is a regression (Kayenta's direction)."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    EITHER = "either"
+
+
+class JudgeMode(StrEnum):
+    FIXED = "fixed"
+    SEQUENTIAL = "sequential"
+
+
+class JudgeMetricQuery(_Model):
+    """One compared metric. `query` (and `totalQuery` for rates) contain `{{variant.hash}}`, replaced by the
+    control's and then the canary's pod-template hash, and are evaluated as range queries over the window."""
+
+    name: str
+    query: str
+    total_query: str | None = Field(
+        default=None, description="When set, `query` counts events (errors) and this counts requests."
+    )
+    direction: JudgeDirection = JudgeDirection.INCREASE
+    tolerance: float = Field(default=0.0, ge=0, description="Tolerated relative effect, 0.05 = 5%.")
+    group: str = "default"
+    weight: float = Field(default=1.0, gt=0)
+    critical: bool = False
+
+
+class JudgeMetricProvider(_Model):
+    address: str
+    control_hash: str
+    canary_hash: str
+    metrics: list[JudgeMetricQuery] = Field(min_length=1)
+    mode: JudgeMode = JudgeMode.SEQUENTIAL
+    step: str = Field(default="1m", description="Resolution of the range query: one point per interval.")
+    lookback: str | None = Field(default=None, description="Window length; default: since the run started.")
+    confidence: float = Field(default=0.98, gt=0.5, lt=1, description="Fixed-horizon interval confidence.")
+    alpha: float = Field(default=0.01, gt=0, lt=0.5, description="Sequential false-alarm bound.")
+    pass_threshold: float = Field(default=90, ge=0, le=100)
+    marginal_threshold: float = Field(default=75, ge=0, le=100)
+    group_weights: dict[str, float] = Field(default_factory=dict)
+    timeout: int = 30
+    headers: list[WebMetricHeader] = Field(default_factory=list)
+
+
+class MetricProvider(_Model):
+    prometheus: PrometheusMetric | None = None
+    web: WebMetric | None = None
+    job: JobMetric | None = None
+    judge: JudgeMetricProvider | None = None
+
+    def provider_keys(self) -> list[str]:
+        """Names of the providers set on this metric, including unknown ones kept as extra fields."""
+        known = [k for k in ("prometheus", "web", "job", "judge") if getattr(self, k) is not None]
+        return known + sorted((self.model_extra or {}).keys())
+
+
+# --- metrics and templates -----------------------------------------------------------------------
+
+
+class Metric(_Model):
+    name: str
+    interval: str | None = None
+    initial_delay: str | None = None
+    count: int | str | None = None
+    success_condition: str | None = None
+    failure_condition: str | None = None
+    failure_limit: int | str | None = None
+    inconclusive_limit: int | str | None = None
+    consecutive_error_limit: int | str | None = None
+    provider: MetricProvider
+
+
+class DryRun(_Model):
+    metric_name: str
+
+
+class MeasurementRetention(_Model):
+    metric_name: str
+    limit: int = Field(ge=0)
+
+
+class AnalysisTemplateSpec(_Model):
+    metrics: list[Metric] = Field(default_factory=list)
+    args: list[Argument] = Field(default_factory=list)
+    dry_run: list[DryRun] = Field(default_factory=list)
+    measurement_retention: list[MeasurementRetention] = Field(default_factory=list)
+
+
+class ObjectMeta(_Model):
+    name: str | None = None
+    namespace: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class AnalysisTemplate(_Model):
+    KIND: ClassVar[str] = "AnalysisTemplate"
+    api_version: Literal["argoproj.io/v1alpha1"] = API_VERSION
+    kind: Literal["AnalysisTemplate"] = "AnalysisTemplate"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: AnalysisTemplateSpec
+
+
+class ClusterAnalysisTemplate(_Model):
+    KIND: ClassVar[str] = "ClusterAnalysisTemplate"
+    api_version: Literal["argoproj.io/v1alpha1"] = API_VERSION
+    kind: Literal["ClusterAnalysisTemplate"] = "ClusterAnalysisTemplate"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: AnalysisTemplateSpec
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+class AnalysisRunSpec(_Model):
+    metrics: list[Metric] = Field(default_factory=list)
+    args: list[Argument] = Field(default_factory=list)
+    terminate: bool = False
+    dry_run: list[DryRun] = Field(default_factory=list)
+    measurement_retention: list[MeasurementRetention] = Field(default_factory=list)
+
+
+class Measurement(_Model):
+    phase: AnalysisPhase
+    value: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    message: str | None = None
+    metadata: dict[str, str] | None = None
+    resume_at: str | None = None
+
+
+class MetricResult(_Model):
+    name: str
+    phase: AnalysisPhase = AnalysisPhase.PENDING
+    measurements: list[Measurement] = Field(default_factory=list)
+    count: int = 0
+    successful: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    error: int = 0
+    consecutive_error: int = 0
+    message: str | None = None
+    dry_run: bool = False
+    metadata: dict[str, str] | None = None
+
+
+class RunSummary(_Model):
+    count: int = 0
+    successful: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    error: int = 0
+
+
+class AnalysisRunStatus(_Model):
+    phase: AnalysisPhase = AnalysisPhase.PENDING
+    message: str | None = None
+    metric_results: list[MetricResult] = Field(default_factory=list)
+    started_at: str | None = None
+    run_summary: RunSummary = Field(default_factory=RunSummary)
+    dry_run_summary: RunSummary | None = None
+
+
+class AnalysisRun(_Model):
+    KIND: ClassVar[str] = "AnalysisRun"
+    api_version: Literal["argoproj.io/v1alpha1"] = API_VERSION
+    kind: Literal["AnalysisRun"] = "AnalysisRun"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: AnalysisRunSpec
+    status: AnalysisRunStatus | None = None
+
+
+# --- CRD registration (read by rollouts.api.crdgen) ----------------------------------------------
+
+_STATUS_COLUMN = {"name": "Status", "type": "string", "jsonPath": ".status.phase",
+                  "description": "AnalysisRun status"}
+_AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+CRD_SPECS: list[dict[str, Any]] = [
+    {"model": AnalysisTemplate, "kind": "AnalysisTemplate", "plural": "analysistemplates",
+     "singular": "analysistemplate", "short_names": ["at"], "scope": "Namespaced", "status": False,
+     "printer_columns": [_AGE_COLUMN]},
+    {"model": ClusterAnalysisTemplate, "kind": "ClusterAnalysisTemplate",
+     "plural": "clusteranalysistemplates", "singular": "clusteranalysistemplate", "short_names": ["cat"],
+     "scope": "Cluster", "status": False, "printer_columns": [_AGE_COLUMN]},
+    {"model": AnalysisRun, "kind": "AnalysisRun", "plural": "analysisruns", "singular": "analysisrun",
+     "short_names": ["ar"], "scope": "Namespaced", "status": True,
+     "printer_columns": [_STATUS_COLUMN, _AGE_COLUMN]},
+]
+"""CRD registration entries; adapted to crdgen's registry format once it lands."""
