@@ -15,8 +15,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
+
+from rollouts.api.common import AnalysisPhase, ApiModel, IntOrString, ObjectMeta, OpenDict, Time
 
 GROUP = "argoproj.io"
 VERSION = "v1alpha1"
@@ -26,23 +27,11 @@ DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4
 DEFAULT_MEASUREMENT_RETENTION = 10
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+AnalysisPhase = AnalysisPhase  # re-exported: measurements, metrics and runs share Argo's phase names
 
 
-class AnalysisPhase(StrEnum):
-    """Phase of a measurement, a metric result or a whole run (Argo's AnalysisPhase)."""
-
-    PENDING = "Pending"
-    RUNNING = "Running"
-    SUCCESSFUL = "Successful"
-    FAILED = "Failed"
-    ERROR = "Error"
-    INCONCLUSIVE = "Inconclusive"
-
-    @property
-    def completed(self) -> bool:
-        return self not in (AnalysisPhase.PENDING, AnalysisPhase.RUNNING)
+class _Model(ApiModel):
+    """Frozen, camelCase, unknown fields kept, unset defaults not written back (see ApiModel)."""
 
 
 # --- args ----------------------------------------------------------------------------------------
@@ -108,7 +97,7 @@ class WebMetric(_Model):
     method: str = "GET"
     headers: list[WebMetricHeader] = Field(default_factory=list)
     body: str | None = None
-    json_body: Any = None
+    json_body: OpenDict | None = None
     json_path: str | None = None
     timeout_seconds: int = 10
     insecure: bool = False
@@ -121,7 +110,7 @@ class JobMetadata(_Model):
 
 class JobMetric(_Model):
     metadata: JobMetadata = Field(default_factory=JobMetadata)
-    spec: dict[str, Any] = Field(description="A batch/v1 JobSpec.")
+    spec: OpenDict = Field(description="A batch/v1 JobSpec.")
 
 
 class JudgeDirection(StrEnum):
@@ -189,12 +178,12 @@ class Metric(_Model):
     name: str
     interval: str | None = None
     initial_delay: str | None = None
-    count: int | str | None = None
+    count: IntOrString | None = None
     success_condition: str | None = None
     failure_condition: str | None = None
-    failure_limit: int | str | None = None
-    inconclusive_limit: int | str | None = None
-    consecutive_error_limit: int | str | None = None
+    failure_limit: IntOrString | None = None
+    inconclusive_limit: IntOrString | None = None
+    consecutive_error_limit: IntOrString | None = None
     provider: MetricProvider
 
 
@@ -212,13 +201,6 @@ class AnalysisTemplateSpec(_Model):
     args: list[Argument] = Field(default_factory=list)
     dry_run: list[DryRun] = Field(default_factory=list)
     measurement_retention: list[MeasurementRetention] = Field(default_factory=list)
-
-
-class ObjectMeta(_Model):
-    name: str | None = None
-    namespace: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
 
 
 class AnalysisTemplate(_Model):
@@ -251,11 +233,11 @@ class AnalysisRunSpec(_Model):
 class Measurement(_Model):
     phase: AnalysisPhase
     value: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
+    started_at: Time | None = None
+    finished_at: Time | None = None
     message: str | None = None
     metadata: dict[str, str] | None = None
-    resume_at: str | None = None
+    resume_at: Time | None = None
 
 
 class MetricResult(_Model):
@@ -285,7 +267,7 @@ class AnalysisRunStatus(_Model):
     phase: AnalysisPhase = AnalysisPhase.PENDING
     message: str | None = None
     metric_results: list[MetricResult] = Field(default_factory=list)
-    started_at: str | None = None
+    started_at: Time | None = None
     run_summary: RunSummary = Field(default_factory=RunSummary)
     dry_run_summary: RunSummary | None = None
 
