@@ -29,6 +29,7 @@ from rollouts.api.common import (
     Time,
     parse_duration,
 )
+from rollouts.api.crdgen import AGE_COLUMN, CrdSpec, PrinterColumn, ScaleSubresource
 
 API_GROUP: Final = "argoproj.io"
 API_VERSION: Final = "argoproj.io/v1alpha1"
@@ -574,3 +575,32 @@ class Rollout(ApiModel):
         """The object as JSON-ready camelCase data, with only the fields the user or controller set."""
         data: dict[str, object] = self.model_dump(by_alias=True, exclude_none=True, mode="json")
         return data
+
+
+CRD: Final = CrdSpec(
+    kind=KIND,
+    plural="rollouts",
+    singular="rollout",
+    short_names=("ro",),
+    model=Rollout,
+    scale=ScaleSubresource(
+        spec_replicas_path=".spec.replicas",
+        status_replicas_path=".status.HPAReplicas",
+        label_selector_path=".status.selector",
+    ),
+    printer_columns=(
+        PrinterColumn("Desired", ".spec.replicas", "integer", "Number of desired pods"),
+        PrinterColumn("Current", ".status.replicas", "integer",
+                      "Total number of non-terminated pods targeted by this rollout"),
+        PrinterColumn("Up-to-date", ".status.updatedReplicas", "integer",
+                      "Total number of non-terminated pods targeted by this rollout that have the desired "
+                      "template spec"),
+        PrinterColumn("Available", ".status.availableReplicas", "integer",
+                      "Total number of available pods (ready for at least minReadySeconds) targeted by this "
+                      "rollout"),
+        PrinterColumn("Phase", ".status.phase", "string", "Phase of the rollout"),
+        AGE_COLUMN,
+    ),
+)
+"""Registration read by ``rollouts.api.crdgen``: status and scale subresources (an HPA reads
+``.status.HPAReplicas`` and ``.status.selector``, as with Argo), short name ``ro``."""
