@@ -1,0 +1,275 @@
+"""The one seam between the controller and every traffic provider: a small, pure ``TrafficRouter`` protocol.
+
+Why a protocol of pure methods: a router decides *what the routing objects must look like* for a weight and
+a set of header routes; the controller's executor does all I/O. That keeps every provider testable by
+tables (given a stable Ingress and a weight -> exact canary Ingress) and makes a restart harmless: the
+router reads the weight in effect back from the live objects instead of remembering it.
+
+The executor's loop for one Rollout (each step is idempotent; a crash between steps converges on retry)::
+
+    routers = routers_for(rollout)                      # rollouts.traffic.registry; raises TrafficConfigError
+    refs = {ref for r in routers for ref in r.references()}
+    live = {ref: obj for ref in refs if (obj := await client.get_or_none(KIND[ref.kind], ref.name,
+                                                                      ref.namespace)) is not None}
+    problems = [p for r in routers for p in r.validate(live)]
+    if problems: -> InvalidSpec condition with "; ".join(problems), apply nothing (nothing half-applied)
+    observed = observe_traffic(routers, live)           # -> planning.ObservedTraffic for the planner
+    ... plan ...; for a SetCanaryWeight(weight, header_routes) action:
+    for r in routers:
+        for change in r.desired_changes(weight, parse_header_routes(header_routes), live):
+            match change:
+                case ApplyObject(kind, obj): await client.apply(KIND[kind], obj, field_manager=FIELD_MANAGER,
+                                                                force=True)
+                case JsonPatch(ref, ops):    await client.patch(KIND[ref.kind], ref.name, list(ops),
+                                                                namespace=ref.namespace, patch_type="json",
+                                                                field_manager=FIELD_MANAGER)
+                case MergePatch(ref, body):  await client.patch(KIND[ref.kind], ref.name, body,
+                                                                namespace=ref.namespace, patch_type="merge",
+                                                                field_manager=FIELD_MANAGER)
+                case DeleteObject(ref):      await client.delete(KIND[ref.kind], ref.name, ref.namespace)
+                                             # NotFound is success
+
+``KIND`` maps :class:`RouteKind` to ``rollouts.kube.resources`` (INGRESS, HTTPROUTE, SERVICE); this package may
+not import kube/. ``desired_changes`` returns ``[]`` when the live objects already realise the request, so
+"nothing to do" is observable and a hand edit (someone changes a weight) shows up as a non-empty list that
+corrects it. A :class:`JsonPatch` carries a ``test`` of ``metadata.resourceVersion``: if the object changed
+since it was read the API server answers 422 (``Invalid``), and the executor re-reads and re-plans (never
+retries the same ops). Read objects for a JsonPatch with a fresh GET, not from a lagging cache.
+
+Worked example (NGINX, rollout ``shop`` in ``prod``, stable Ingress ``web`` routing to ``shop-stable``)::
+
+    router = routers_for(rollout)[0]
+    router.references() == [ObjectRef(INGRESS, "prod", "web"), ObjectRef(INGRESS, "prod", "shop-web-canary")]
+    router.desired_changes(10, [], live)   # live holds only "web"
+      == [ApplyObject(INGRESS, {... "name": "shop-web-canary", annotations
+                                 {"nginx.ingress.kubernetes.io/canary": "true", ".../canary-weight": "10"},
+                                 rules rewired to "shop-canary" ...})]
+    router.in_effect(live_after_apply) == InEffect(weight=10, header_routes=())
+
+Why two kinds of write: the canary Ingress is wholly ours, so server-side apply of the complete object is
+exact (fields we stop setting are removed by the API server). An HTTPRoute belongs to the user and its
+``spec.rules`` is an atomic list for server-side apply, so applying it would take ownership of every rule
+and overwrite concurrent edits; a JSON patch that touches only ``.../backendRefs/N/weight`` (and our own
+header rules) leaves every other field alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+FIELD_MANAGER = "rollouts-controller"
+"""The server-side-apply field manager for every object the controller writes."""
+
+ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
+DEFAULT_MAX_TRAFFIC_WEIGHT = 100
+
+
+class TrafficConfigError(ValueError):
+    """The Rollout's trafficRouting block (or a setHeaderRoute step) cannot be realised; becomes InvalidSpec."""
+
+
+class RouteKind(StrEnum):
+    """The kinds a router reads or writes; the executor maps each to a ``rollouts.kube.resources`` kind."""
+
+    INGRESS = "Ingress"
+    HTTPROUTE = "HTTPRoute"
+    SERVICE = "Service"
+
+    @property
+    def api_version(self) -> str:
+        return _API_VERSIONS[self]
+
+
+_API_VERSIONS = {
+    RouteKind.INGRESS: "networking.k8s.io/v1",
+    RouteKind.HTTPROUTE: "gateway.networking.k8s.io/v1",
+    RouteKind.SERVICE: "v1",
+}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObjectRef:
+    """A namespaced object the router reads, and possibly writes."""
+
+    kind: RouteKind
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} '{self.namespace}/{self.name}'"
+
+
+LiveObjects = Mapping[ObjectRef, Mapping[str, Any]]
+"""The referenced objects that exist, as returned by the API server; an absent key means NotFound."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyObject:
+    """Server-side apply ``obj`` (a complete object we own) with FIELD_MANAGER and ``force=True``."""
+
+    kind: RouteKind
+    obj: Mapping[str, Any]
+    summary: str = ""
+
+    @property
+    def ref(self) -> ObjectRef:
+        meta = self.obj["metadata"]
+        return ObjectRef(self.kind, str(meta["namespace"]), str(meta["name"]))
+
+
+@dataclass(frozen=True, slots=True)
+class JsonPatch:
+    """Apply RFC 6902 ``ops`` to ``ref`` (patch_type="json"); a failed ``test`` (422) means re-read and re-plan."""
+
+    ref: ObjectRef
+    ops: tuple[Mapping[str, Any], ...]
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MergePatch:
+    """Apply a JSON merge patch (RFC 7386, patch_type="merge") to ``ref``: keys merge, ``None`` removes a key.
+
+    Used for Services: ``spec.selector`` is an atomic map for server-side apply, so applying our one selector
+    key would replace (and take over) the user's whole selector; a merge patch adds or removes just our key.
+    """
+
+    ref: ObjectRef
+    body: Mapping[str, Any]
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteObject:
+    """Delete ``ref``; NotFound is success."""
+
+    ref: ObjectRef
+    summary: str = ""
+
+
+TrafficChange = ApplyObject | JsonPatch | MergePatch | DeleteObject
+
+
+class MatchKind(StrEnum):
+    """How a setHeaderRoute ``headerValue`` matches: Argo's ``exact``, ``prefix`` and ``regex``."""
+
+    EXACT = "exact"
+    PREFIX = "prefix"
+    REGEX = "regex"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    """One ``match`` entry of a setHeaderRoute step: header ``name`` matched by ``kind`` against ``value``."""
+
+    name: str
+    kind: MatchKind
+    value: str
+
+    def as_regex(self) -> str:
+        """The match as a regular expression: exact ``a.b`` -> ``^a\\.b$``, prefix ``v2`` -> ``^v2.*``."""
+        if self.kind is MatchKind.REGEX:
+            return self.value
+        if self.kind is MatchKind.PREFIX:
+            return f"^{re.escape(self.value)}.*"
+        return f"^{re.escape(self.value)}$"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderRoute:
+    """A managed header route in effect: requests matching all ``matches`` go to the canary."""
+
+    name: str
+    matches: tuple[HeaderMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InEffect:
+    """What the live objects say is in effect now: the canary weight and the managed header routes present.
+
+    ``weight`` is None when it cannot be told (a base object is missing, or the managed objects disagree,
+    e.g. someone hand-edited one of two canary Ingresses); the controller then simply re-applies.
+    """
+
+    weight: int | None
+    header_routes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutContext:
+    """The parts of a Rollout every router needs, read once from the raw Rollout dict."""
+
+    name: str
+    namespace: str
+    uid: str
+    stable_service: str
+    canary_service: str
+    max_traffic_weight: int = DEFAULT_MAX_TRAFFIC_WEIGHT
+    max_traffic_weight_set: bool = False
+    managed_routes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def owner_reference(self) -> dict[str, Any]:
+        """The controller ownerReference that lets the garbage collector remove our objects with the Rollout."""
+        return {
+            "apiVersion": ROLLOUT_API_VERSION,
+            "kind": "Rollout",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+    def check_weight(self, weight: int) -> None:
+        if not 0 <= weight <= self.max_traffic_weight:
+            raise ValueError(f"canary weight {weight} is outside 0..{self.max_traffic_weight} (maxTrafficWeight)")
+
+
+class TrafficRouter(Protocol):
+    """One traffic provider configured by a Rollout. Every method is pure: live objects in, data out.
+
+    * ``references()``: the objects the executor must fetch before calling anything else (missing ones are
+      simply absent from ``live``; objects the router creates, like the canary Ingress, are listed too).
+    * ``validate(live)``: human-readable problems that make the configuration unusable (missing Ingress or
+      HTTPRoute, no rule for stableService, a name taken by an object we do not control). Non-empty means
+      InvalidSpec and no writes at all.
+    * ``in_effect(live)``: the weight and header routes the live objects realise now.
+    * ``desired_changes(weight, header_routes, live)``: the writes that make the live objects realise
+      ``weight`` (0..maxTrafficWeight) and exactly ``header_routes`` (others are removed); ``[]`` if in sync.
+      After promotion or abort the controller calls it with ``(0, [])``.
+    * ``cleanup(live)``: the writes that remove everything this router manages, for when the Rollout stops
+      using it (trafficRouting changed, Rollout deleted with a finalizer).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def references(self) -> list[ObjectRef]: ...
+
+    def validate(self, live: LiveObjects) -> list[str]: ...
+
+    def in_effect(self, live: LiveObjects) -> InEffect: ...
+
+    def desired_changes(
+        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
+    ) -> list[TrafficChange]: ...
+
+    def cleanup(self, live: LiveObjects) -> list[TrafficChange]: ...
+
+
+def require(live: LiveObjects, ref: ObjectRef) -> Mapping[str, Any]:
+    """The live object for ``ref``, or a TrafficConfigError naming it (callers validate first)."""
+    obj = live.get(ref)
+    if obj is None:
+        raise TrafficConfigError(f"{ref} not found")
+    return obj
+
+
+def is_controlled_by(obj: Mapping[str, Any], uid: str) -> bool:
+    """Whether ``obj`` carries a controller ownerReference to the object with ``uid``."""
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    return any(r.get("uid") == uid and r.get("controller") for r in refs)
