@@ -1,0 +1,119 @@
+"""`rollouts`: the controller process and admin commands.
+
+    rollouts controller [--kubeconfig F] [--namespace NS] [--workers N] [--leader-elect] ...
+    rollouts judge --input CASES.jsonl
+
+Every controller flag can also be set with an environment variable ROLLOUTS_<FLAG> (upper case, dashes as
+underscores), which is how the install manifests configure it; a flag on the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"ROLLOUTS_{name.upper().replace('-', '_')}", default)
+
+
+def _env_bool(name: str) -> bool:
+    return (_env(name) or "").lower() in ("1", "true", "yes", "on")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        sys.exit(f"rollouts: ROLLOUTS_{name.upper().replace('-', '_')} must be an integer, got {value!r}")
+
+
+def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("controller", help="run the Rollout controller (and the Application reconciler)",
+                       description="Run the controller. Flags may also be given as ROLLOUTS_* environment variables.")
+    p.add_argument("--kubeconfig", default=_env("kubeconfig") or os.environ.get("KUBECONFIG"),
+                   help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
+    p.add_argument("--context", default=_env("context"), help="kubeconfig context")
+    p.add_argument("--namespace", default=_env("namespace"),
+                   help="watch only this namespace (default: all namespaces)")
+    p.add_argument("--workers", type=int, default=_env_int("workers", 4), help="concurrent reconcile workers")
+    p.add_argument("--leader-elect", action="store_true", default=_env_bool("leader-elect"),
+                   help="elect a leader through a coordination.k8s.io Lease (for several replicas)")
+    p.add_argument("--lease-name", default=_env("lease-name", "rollouts-controller-lock"))
+    p.add_argument("--lease-namespace", default=_env("lease-namespace", os.environ.get("POD_NAMESPACE", "default")))
+    p.add_argument("--metrics-port", type=int, default=_env_int("metrics-port", 8090),
+                   help="port serving Prometheus /metrics (0 disables)")
+    p.add_argument("--healthz-port", type=int, default=_env_int("healthz-port", 8080),
+                   help="port serving /healthz and /readyz (0 disables)")
+    p.add_argument("--bind-address", default=_env("bind-address", "0.0.0.0"),
+                   help="address the metrics and health servers listen on")
+    p.add_argument("--log-format", choices=("json", "text"), default=_env("log-format", "text"))
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=_env("log-level", "info"))
+    p.add_argument("--disable-applications", action="store_true", default=_env_bool("disable-applications"),
+                   help="do not run the Application (GitOps) reconciler, e.g. where Argo CD already runs")
+    p.add_argument("--disable-analysis", action="store_true", default=_env_bool("disable-analysis"),
+                   help="do not run the AnalysisRun reconciler")
+    p.add_argument("--identity", default=_env("identity"), help="leader-election identity (default: host name)")
+
+
+def run_controller_command(args: argparse.Namespace) -> int:
+    from rollouts.controller.components import default_components
+    from rollouts.controller.logs import configure_logging
+    from rollouts.controller.runtime import ControllerConfig, run_controller
+
+    configure_logging(fmt=args.log_format, level=args.log_level)
+    config = ControllerConfig(
+        kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace, workers=args.workers,
+        leader_elect=args.leader_elect, lease_name=args.lease_name, lease_namespace=args.lease_namespace,
+        metrics_port=args.metrics_port, healthz_port=args.healthz_port, bind_address=args.bind_address,
+        disable_applications=args.disable_applications, disable_analysis=args.disable_analysis,
+        identity=args.identity,
+    )
+    config.extra_components = default_components(config)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_controller(config, stop)
+
+    from rollouts.kube.errors import ApiError
+
+    try:
+        asyncio.run(main())
+    except ApiError as exc:
+        print(f"rollouts controller: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rollouts", description="Progressive delivery controller for Kubernetes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_controller_parser(sub)
+    judge = importlib.import_module("rollouts.cli.judge")
+    judge.add_parser(sub)
+    sub.add_parser("version", help="print the version")
+    args = parser.parse_args(argv)
+    if args.command == "controller":
+        return run_controller_command(args)
+    if args.command == "judge":
+        return int(judge.run_args(args))
+    if args.command == "version":
+        from rollouts import __version__
+
+        print(f"rollouts {__version__}")
+        return 0
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

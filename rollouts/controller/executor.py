@@ -1,0 +1,114 @@
+"""Performs a Plan's actions against the API server, in order, then writes the status once.
+
+Every action is idempotent: creating what exists is success, deleting what is gone is success, so a
+controller killed between two actions converges when it re-plans. The first failing mutation stops the
+plan (later actions may depend on it) and the error is raised for the reconciler to back off; a user error
+that the API server rejects (e.g. an invalid pod template) is reported instead as a ReplicaFailure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from rollouts.controller.events import EventRecorder
+from rollouts.controller.observe import Caches
+from rollouts.controller.traffic import set_weight
+from rollouts.kube.client import KubeClient
+from rollouts.kube.errors import AlreadyExists, NotFound
+from rollouts.kube.resources import ANALYSISRUN, POD, REPLICASET, SERVICE
+from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
+from rollouts.planning.plan import (
+    MANAGED_BY_ANNOTATION,
+    Action,
+    CreateAnalysisRun,
+    CreateReplicaSet,
+    DeleteAnalysisRun,
+    DeletePod,
+    DeleteReplicaSet,
+    EmitEvent,
+    Plan,
+    ScaleReplicaSet,
+    SetCanaryWeight,
+    SetServiceSelector,
+    TerminateAnalysisRun,
+)
+
+log = structlog.get_logger("rollouts.executor")
+
+
+class Executor:
+    def __init__(self, client: KubeClient, caches: Caches, recorder: EventRecorder) -> None:
+        self.client = client
+        self.caches = caches
+        self.recorder = recorder
+
+    async def execute(self, plan: Plan, rollout: dict[str, Any]) -> None:
+        for action in plan.actions:
+            await self.perform(action, rollout)
+
+    async def perform(self, action: Action, rollout: dict[str, Any]) -> None:
+        meta = rollout["metadata"]
+        ns: str = meta["namespace"]
+        name: str = meta["name"]
+        client = self.client
+        match action:
+            case CreateReplicaSet(manifest=manifest):
+                try:
+                    created = await client.create(REPLICASET, dict(manifest), ns)
+                    self.caches.replica_sets.upsert(created)
+                except AlreadyExists:
+                    pass
+            case ScaleReplicaSet(name=rs, replicas=replicas, annotations=annotations):
+                body: dict[str, Any] = {"spec": {"replicas": replicas}}
+                if annotations:
+                    body["metadata"] = {"annotations": dict(annotations)}
+                try:
+                    self.caches.replica_sets.upsert(await client.patch(REPLICASET, rs, body, ns))
+                except NotFound:
+                    log.info("replicaset vanished before scaling", replicaset=rs)
+            case DeleteReplicaSet(name=rs):
+                try:
+                    await client.delete(REPLICASET, rs, ns)
+                except NotFound:
+                    pass
+                self.caches.replica_sets.forget(ns, rs)
+            case SetServiceSelector(service=svc, pod_template_hash=pod_hash):
+                patched = await client.patch(SERVICE, svc, {
+                    "metadata": {"annotations": {MANAGED_BY_ANNOTATION: name}},
+                    "spec": {"selector": {POD_TEMPLATE_HASH_LABEL: pod_hash}},
+                }, ns)
+                self.caches.services.upsert(patched)
+            case SetCanaryWeight(weight=weight, header_routes=routes):
+                changed = await set_weight(client, rollout, weight, routes)
+                if changed:
+                    log.info("traffic updated", weight=weight, changes=changed)
+            case CreateAnalysisRun(manifest=manifest):
+                try:
+                    self.caches.analysis_runs.upsert(await client.create(ANALYSISRUN, dict(manifest), ns))
+                except AlreadyExists:
+                    pass
+            case TerminateAnalysisRun(name=run):
+                try:
+                    await client.patch(ANALYSISRUN, run, {"spec": {"terminate": True}}, ns)
+                except NotFound:
+                    pass
+            case DeleteAnalysisRun(name=run):
+                try:
+                    await client.delete(ANALYSISRUN, run, ns)
+                except NotFound:
+                    pass
+                self.caches.analysis_runs.forget(ns, run)
+            case DeletePod(name=pod):
+                try:
+                    await client.delete(POD, pod, ns)
+                except NotFound:
+                    pass
+            case EmitEvent(type=etype, reason=reason, message=message):
+                await self.recorder.record(rollout, type=etype, reason=reason, message=message)
+
+
+def status_changed(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
+    return dict(current or {}) != dict(desired)

@@ -1,0 +1,125 @@
+"""Builds the planner's ObservedRollout from informer caches plus a few targeted reads.
+
+Most of what the planner needs is cached by informers (Rollouts, their ReplicaSets, Services,
+AnalysisRuns and templates), so a reconcile usually costs no API reads at all. Three things are read on
+demand because watching them cluster-wide would cost far more than it saves: the Deployment behind a
+workloadRef, the routing objects of traffic-routed canaries (read fresh, since a guarded patch must start
+from the current resourceVersion), and pods, only while a `spec.restartAt` restart is in progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rollouts.api.rollout import Rollout
+from rollouts.controller.traffic import observe_traffic
+from rollouts.kube.client import KubeClient
+from rollouts.kube.errors import NotFound
+from rollouts.kube.informer import Informer
+from rollouts.kube.resources import POD, ResourceKind
+from rollouts.planning.observed import (
+    POD_TEMPLATE_HASH_LABEL,
+    ObservedAnalysisRun,
+    ObservedPod,
+    ObservedReplicaSet,
+    ObservedRollout,
+    ObservedService,
+    TemplateKey,
+    parse_timestamp,
+)
+
+
+@dataclass
+class Caches:
+    rollouts: Informer
+    replica_sets: Informer
+    services: Informer
+    analysis_runs: Informer
+    analysis_templates: Informer
+    cluster_analysis_templates: Informer
+
+
+def owned_by(objs: Iterable[dict[str, Any]], uid: str) -> list[dict[str, Any]]:
+    return [
+        o for o in objs
+        if any(ref.get("uid") == uid and ref.get("controller") for ref in o["metadata"].get("ownerReferences") or ())
+    ]
+
+
+def referenced_services(rollout: Rollout) -> list[str]:
+    strategy = rollout.spec.strategy
+    names: list[str | None] = []
+    if strategy.canary is not None:
+        names += [strategy.canary.stable_service, strategy.canary.canary_service]
+    if strategy.blue_green is not None:
+        names += [strategy.blue_green.active_service, strategy.blue_green.preview_service]
+    return [n for n in names if n]
+
+
+def referenced_templates(raw: Mapping[str, Any]) -> set[TemplateKey]:
+    """Every (templateName, clusterScope) the spec mentions, wherever analysis appears."""
+    strategy = (raw.get("spec") or {}).get("strategy") or {}
+    canary = strategy.get("canary") or {}
+    blue_green = strategy.get("blueGreen") or {}
+    blocks: list[Mapping[str, Any]] = []
+    blocks += [s["analysis"] for s in canary.get("steps") or () if isinstance(s, Mapping) and s.get("analysis")]
+    for block in (canary.get("analysis"), blue_green.get("prePromotionAnalysis"),
+                  blue_green.get("postPromotionAnalysis")):
+        if isinstance(block, Mapping):
+            blocks.append(block)
+    keys: set[TemplateKey] = set()
+    for block in blocks:
+        for ref in block.get("templates") or ():
+            if isinstance(ref, Mapping) and ref.get("templateName"):
+                keys.add((str(ref["templateName"]), bool(ref.get("clusterScope"))))
+    return keys
+
+
+async def observe(
+    client: KubeClient, caches: Caches, raw: dict[str, Any], rollout: Rollout, *, deployments: ResourceKind
+) -> ObservedRollout:
+    ns = rollout.namespace
+    uid = rollout.metadata.uid or ""
+    replica_sets = tuple(
+        ObservedReplicaSet.from_object(o) for o in owned_by(caches.replica_sets.items(ns), uid)
+        if not o["metadata"].get("deletionTimestamp")
+    )
+    services: dict[str, ObservedService | None] = {}
+    for name in referenced_services(rollout):
+        svc = caches.services.get(ns, name)
+        services[name] = ObservedService.from_object(svc) if svc is not None else None
+    runs = tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid))
+    templates: dict[TemplateKey, Mapping[str, Any] | None] = {}
+    for name, cluster in referenced_templates(raw):
+        cache = caches.cluster_analysis_templates if cluster else caches.analysis_templates
+        templates[(name, cluster)] = cache.get("" if cluster else ns, name)
+    workload_template: Mapping[str, Any] | None = None
+    ref = rollout.spec.workload_ref
+    if ref is not None and ref.name:
+        try:
+            deployment = await client.get(deployments, ref.name, ns)
+            workload_template = (deployment.get("spec") or {}).get("template")
+        except NotFound:
+            workload_template = None
+    pods: tuple[ObservedPod, ...] = ()
+    if restart_pending(raw):
+        items, _ = await client.list(POD, ns, label_selector=POD_TEMPLATE_HASH_LABEL)
+        hashes = {rs.pod_template_hash for rs in replica_sets}
+        pods = tuple(
+            p for p in (ObservedPod.from_object(o) for o in items) if p.replica_set_hash in hashes
+        )
+    traffic = await observe_traffic(client, raw)
+    return ObservedRollout(
+        rollout=rollout, replica_sets=replica_sets, services=services, analysis_runs=runs,
+        analysis_templates=templates, workload_template=workload_template, traffic=traffic, pods=pods,
+    )
+
+
+def restart_pending(raw: Mapping[str, Any]) -> bool:
+    restart_at = (raw.get("spec") or {}).get("restartAt")
+    if not restart_at:
+        return False
+    restarted = (raw.get("status") or {}).get("restartedAt")
+    return not restarted or parse_timestamp(restarted) < parse_timestamp(restart_at)

@@ -1,0 +1,163 @@
+"""The Rollout reconciler: observe -> plan -> execute -> one status write -> requeue.
+
+Which keys are enqueued when: a Rollout event enqueues that Rollout; a ReplicaSet or AnalysisRun event
+enqueues its controlling Rollout (by ownerReference); a Service event enqueues the Rollouts of its namespace
+that name it. All decisions are the planner's; this module only moves data between the caches, the planner
+and the executor, and turns failures into backoff (never a crash, never a hot loop).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from rollouts.api.rollout import Rollout
+from rollouts.controller.events import EventRecorder
+from rollouts.controller.executor import Executor, status_changed
+from rollouts.controller.metrics import ControllerMetrics
+from rollouts.controller.observe import Caches, observe, referenced_services
+from rollouts.controller.queue import WorkQueue
+from rollouts.controller.traffic import TrafficConflict
+from rollouts.kube.client import KubeClient
+from rollouts.kube.errors import ApiError, Conflict, NotFound
+from rollouts.kube.resources import DEPLOYMENT, ROLLOUT
+from rollouts.planning import plan_rollout
+from rollouts.planning.plan import Plan
+from rollouts.planning.unparseable import plan_unparseable
+
+Key = tuple[str, str]
+log = structlog.get_logger("rollouts.controller")
+
+
+def pydantic_problems(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err.get("loc", ()))
+        out.append(f"{path}: {err.get('msg')}")
+    return out
+
+
+class RolloutReconciler:
+    def __init__(
+        self,
+        client: KubeClient,
+        caches: Caches,
+        *,
+        metrics: ControllerMetrics,
+        recorder: EventRecorder,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.caches = caches
+        self.queue: WorkQueue[Key] = WorkQueue()
+        self.metrics = metrics
+        self.executor = Executor(client, caches, recorder)
+        self.clock = clock
+        self.latencies: list[float] = []
+        caches.rollouts.add_handler(self._on_rollout)
+        caches.replica_sets.add_handler(self._on_owned)
+        caches.analysis_runs.add_handler(self._on_owned)
+        caches.services.add_handler(self._on_service)
+
+    # -- event routing -------------------------------------------------------------------------------
+
+    def _on_rollout(self, etype: str, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        if etype == "DELETED":
+            strategy = "canary" if ((obj.get("spec") or {}).get("strategy") or {}).get("canary") else "blueGreen"
+            self.metrics.forget(meta.get("namespace", ""), meta["name"], strategy)
+            return
+        self.queue.add((meta.get("namespace", ""), meta["name"]))
+
+    def _on_owned(self, etype: str, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        for ref in meta.get("ownerReferences") or ():
+            if ref.get("kind") == "Rollout" and ref.get("controller"):
+                self.queue.add((meta.get("namespace", ""), ref["name"]))
+
+    def _on_service(self, etype: str, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        ns, name = meta.get("namespace", ""), meta["name"]
+        for raw in self.caches.rollouts.items(ns):
+            strategy = (raw.get("spec") or {}).get("strategy") or {}
+            blocks = [strategy.get("canary") or {}, strategy.get("blueGreen") or {}]
+            if any(name in (b.get("stableService"), b.get("canaryService"), b.get("activeService"),
+                            b.get("previewService")) for b in blocks):
+                self.queue.add((ns, raw["metadata"]["name"]))
+
+    # -- workers ---------------------------------------------------------------------------------------
+
+    async def worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            started = time.monotonic()
+            try:
+                requeue = await self.reconcile(key)
+            except (Conflict, TrafficConflict) as exc:
+                log.info("conflict, re-planning", namespace=key[0], rollout=key[1], error=str(exc))
+                self.queue.retry(key)
+            except ApiError as exc:
+                delay = self.queue.retry(key)
+                self.metrics.reconcile_errors.labels(*key).inc()
+                log.warning("reconcile failed", namespace=key[0], rollout=key[1], error=str(exc), retry_in=delay)
+            except Exception:
+                delay = self.queue.retry(key)
+                self.metrics.reconcile_errors.labels(*key).inc()
+                log.exception("reconcile crashed", namespace=key[0], rollout=key[1], retry_in=delay)
+            else:
+                self.queue.forget(key)
+                if requeue is not None:
+                    self.queue.add_after(key, requeue)
+            finally:
+                elapsed = time.monotonic() - started
+                self.latencies.append(elapsed)
+                if len(self.latencies) > 100_000:
+                    del self.latencies[:50_000]
+                self.metrics.reconcile_seconds.labels(*key).observe(elapsed)
+                self.queue.done(key)
+
+    async def reconcile(self, key: Key) -> float | None:
+        ns, name = key
+        raw = self.caches.rollouts.get(ns, name)
+        if raw is None or raw["metadata"].get("deletionTimestamp"):
+            return None
+        bound = log.bind(namespace=ns, rollout=name)
+        now = self.clock()
+        try:
+            rollout = Rollout.model_validate(raw)
+        except ValidationError as exc:
+            plan = plan_unparseable(raw.get("status"), pydantic_problems(exc),
+                                    generation=raw["metadata"].get("generation"), now=now)
+            await self._finish(raw, plan, bound)
+            return None
+        observed = await observe(self.client, self.caches, raw, rollout, deployments=DEPLOYMENT)
+        plan = plan_rollout(observed, now=now)
+        if plan.mutations:
+            bound.debug("executing plan", actions=[type(a).__name__ for a in plan.actions])
+        await self.executor.execute(plan, raw)
+        await self._finish(raw, plan, bound)
+        return plan.requeue_after
+
+    async def _finish(self, raw: dict[str, Any], plan: Plan, bound: Any) -> None:
+        for event in plan.events:
+            bound.info(event.message, reason=event.reason, type=event.type)
+        status = dict(plan.status)
+        strategy = "canary" if ((raw.get("spec") or {}).get("strategy") or {}).get("canary") else "blueGreen"
+        self.metrics.set_phase(raw["metadata"].get("namespace", ""), raw["metadata"]["name"], strategy,
+                               str(status.get("phase") or ""))
+        if not status_changed(raw.get("status"), status):
+            return
+        body = {**raw, "status": status}
+        try:
+            updated = await self.client.replace(ROLLOUT, body, subresource="status")
+        except NotFound:
+            return
+        self.caches.rollouts.upsert(updated)
+
+
+__all__ = ["RolloutReconciler", "referenced_services"]
