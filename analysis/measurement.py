@@ -1,0 +1,84 @@
+"""One measurement's verdict from a metric's success and failure conditions (Argo's rules).
+
+- no condition at all                          -> Successful (a metric that only records a value)
+- failureCondition only                        -> Failed when it holds, else Successful
+- successCondition only                        -> Successful when it holds, else Failed
+- both                                         -> Failed when the failure condition holds (failure wins),
+                                                  else Successful when the success condition holds,
+                                                  else Inconclusive
+- a condition that cannot be evaluated         -> Error, with the expression and the reason
+
+Providers that compute a value (prometheus, web) call `measurement_from_result`; providers that decide
+the phase themselves (job, judge) build their Measurement directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+from analysis.conditions import ConditionError, Value, evaluate_condition
+from rollouts.api.analysis import AnalysisPhase, Measurement, Metric
+
+MAX_VALUE_LENGTH = 2048
+
+
+def condition_phase(metric: Metric, result: Value) -> tuple[AnalysisPhase, str | None]:
+    """The phase of a measurement whose provider returned `result`; Error (with message) on a bad condition."""
+    success, failure = metric.success_condition, metric.failure_condition
+    try:
+        failed = evaluate_condition(failure, result) if failure else False
+        if failed:
+            return AnalysisPhase.FAILED, None
+        if not success:
+            return AnalysisPhase.SUCCESSFUL, None
+        if evaluate_condition(success, result):
+            return AnalysisPhase.SUCCESSFUL, None
+    except ConditionError as exc:
+        return AnalysisPhase.ERROR, str(exc)
+    return (AnalysisPhase.INCONCLUSIVE if failure else AnalysisPhase.FAILED), None
+
+
+def format_value(result: Value) -> str:
+    """How a result is shown in `measurement.value`, close to Argo's Go formatting: 0.5 -> "0.5",
+    [0.5, 1] -> "[0.5,1]", NaN -> "NaN", {"ok": true} -> '{"ok":true}'."""
+    text = _format(result)
+    return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 3] + "..."
+
+
+def _format(result: Any) -> str:
+    if result is None:
+        return ""
+    if isinstance(result, bool):
+        return "true" if result else "false"
+    if isinstance(result, float):
+        if math.isnan(result):
+            return "NaN"
+        if math.isinf(result):
+            return "+Inf" if result > 0 else "-Inf"
+        return repr(int(result)) if result.is_integer() and abs(result) < 1e15 else repr(result)
+    if isinstance(result, int | str):
+        return str(result)
+    if isinstance(result, list):
+        return "[" + ",".join(_format(item) for item in result) + "]"
+    return json.dumps(result, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def measurement_from_result(
+    metric: Metric, result: Value, *, started_at: datetime, finished_at: datetime,
+    metadata: dict[str, str] | None = None,
+) -> Measurement:
+    """A completed measurement for a provider's raw result, judged by the metric's conditions."""
+    phase, message = condition_phase(metric, result)
+    return Measurement(
+        phase=phase, value=format_value(result), started_at=started_at, finished_at=finished_at,
+        message=message, metadata=metadata,
+    )
+
+
+def error_measurement(message: str, *, started_at: datetime, finished_at: datetime) -> Measurement:
+    """A measurement that could not be taken (provider down, timeout, bad configuration)."""
+    return Measurement(phase=AnalysisPhase.ERROR, message=message, started_at=started_at,
+                       finished_at=finished_at)
