@@ -24,8 +24,10 @@ from analysis.templating import TemplateError, argument_values, redact, resolve_
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, Measurement, Metric
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-S, F, I, E = (  # noqa: E741 - phase initials keep the tables readableAnalysisPhase.SUCCESSFUL, AnalysisPhase.FAILED, AnalysisPhase.INCONCLUSIVE,
-              AnalysisPhase.ERROR)
+S = AnalysisPhase.SUCCESSFUL
+F = AnalysisPhase.FAILED
+I = AnalysisPhase.INCONCLUSIVE  # noqa: E741 - phase initials keep the tables readable
+E = AnalysisPhase.ERROR
 
 
 def metric(name: str = "m", **fields: Any) -> Metric:
