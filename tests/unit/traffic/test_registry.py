@@ -1,0 +1,112 @@
+"""Choosing routers from trafficRouting, header routes from steps, and the combined observation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollouts.planning.observed import ObservedTraffic
+from rollouts.traffic.gatewayapi import GatewayApiRouter
+from rollouts.traffic.header_routes import active_header_routes, parse_header_routes
+from rollouts.traffic.nginx import NginxRouter
+from rollouts.traffic.registry import observe_traffic, routers_for
+from rollouts.traffic.router import HeaderMatch, HeaderRoute, MatchKind, ObjectRef, RouteKind, TrafficConfigError
+from tests.unit.traffic.builders import NS, ingress, path, rollout
+
+PLUGIN = "argoproj-labs/gatewayAPI"
+
+
+def test_no_traffic_routing_means_no_routers() -> None:
+    assert routers_for(rollout({})) == []
+
+
+def test_several_routers_at_once() -> None:
+    routers = routers_for(
+        rollout({"nginx": {"stableIngress": "web"}, "plugins": {PLUGIN: {"httpRoute": "shop"}}, "maxTrafficWeight": 50})
+    )
+    assert [type(r) for r in routers] == [NginxRouter, GatewayApiRouter]
+    assert [r.name for r in routers] == ["nginx", PLUGIN]
+    assert all(r.ctx.max_traffic_weight == 50 for r in routers if isinstance(r, NginxRouter | GatewayApiRouter))
+
+
+@pytest.mark.parametrize(
+    ("routing", "message"),
+    [
+        ({"istio": {}}, "trafficRouting.istio is not supported"),
+        ({"plugins": {"acme/mesh": {}}}, "trafficRouting.plugins.acme/mesh is not supported"),
+        ({"nginx": {}, "alb": {}}, "alb is not supported.*needs stableIngress"),
+        ({"maxTrafficWeight": 0, "nginx": {"stableIngress": "w"}}, "maxTrafficWeight must be a positive integer"),
+        ({"managedRoutes": []}, "names no traffic provider"),
+    ],
+    ids=["istio", "unknown-plugin", "all-problems-at-once", "bad-max-weight", "no-provider"],
+)
+def test_config_errors(routing: dict[str, Any], message: str) -> None:
+    with pytest.raises(TrafficConfigError, match=message):
+        routers_for(rollout(routing))
+
+
+def test_services_are_required() -> None:
+    with pytest.raises(TrafficConfigError, match=r"requires both canary\.stableService and canary\.canaryService"):
+        routers_for(rollout({"nginx": {"stableIngress": "w"}}, canary=""))
+    with pytest.raises(TrafficConfigError, match="must differ"):
+        routers_for(rollout({"nginx": {"stableIngress": "w"}}, canary="shop-stable"))
+
+
+STEPS: list[dict[str, Any]] = [
+    {"setWeight": 10},
+    {"setHeaderRoute": {"name": "a", "match": [{"headerName": "X-A", "headerValue": {"exact": "1"}}]}},
+    {"setHeaderRoute": {"name": "b", "match": [{"headerName": "X-B", "headerValue": {"prefix": "v"}}]}},
+    {"pause": {}},
+    {"setHeaderRoute": {"name": "a"}},
+    {"setWeight": 50},
+]
+A = HeaderRoute("a", (HeaderMatch("X-A", MatchKind.EXACT, "1"),))
+B = HeaderRoute("b", (HeaderMatch("X-B", MatchKind.PREFIX, "v"),))
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"),
+    [(None, []), (0, []), (1, [A]), (3, [B, A]), (4, [B]), (5, [B]), (6, [])],
+    ids=["no-step", "before", "first-set", "both-by-precedence", "a-removed", "still-b", "completed"],
+)
+def test_active_header_routes(index: int | None, expected: list[HeaderRoute]) -> None:
+    assert active_header_routes(STEPS, index, ["b", "a"]) == expected
+
+
+def test_header_route_must_be_managed() -> None:
+    with pytest.raises(TrafficConfigError, match=r"'a' is not listed in .*managedRoutes"):
+        active_header_routes(STEPS, 1, ["b"])
+    with pytest.raises(TrafficConfigError, match=r"steps\[1\]: setHeaderRoute 'a' is not listed"):
+        routers_for(rollout({"nginx": {"stableIngress": "w"}, "managedRoutes": [{"name": "b"}]}, steps=STEPS[:3]))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"match": []}, "needs a non-empty name"),
+        ({"name": "x", "match": [{"headerValue": {"exact": "1"}}]}, "needs a non-empty headerName"),
+        ({"name": "x", "match": [{"headerName": "H", "headerValue": {"exact": "1", "regex": "2"}}]}, "exactly one"),
+        ({"name": "x", "match": [{"headerName": "H", "headerValue": {}}]}, "exactly one of exact, prefix, regex"),
+    ],
+    ids=["no-name", "no-header-name", "two-kinds", "no-kind"],
+)
+def test_header_route_parse_errors(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(TrafficConfigError, match=message):
+        parse_header_routes([body])
+
+
+def test_plan_shaped_header_routes_parse() -> None:
+    raw = [STEPS[1]["setHeaderRoute"], {"name": "gone"}]
+    assert parse_header_routes(raw) == [A]
+
+
+def test_observe_traffic_combines_routers() -> None:
+    routers = routers_for(rollout({"nginx": {"stableIngresses": ["web", "api"]}}))
+    web = ingress("web", [{"http": {"paths": [path("shop-stable")]}}])
+    live = {ObjectRef(RouteKind.INGRESS, NS, "web"): web}
+    assert observe_traffic(routers, live) == ObservedTraffic(
+        weight=None, header_routes=(), error="stable Ingress 'api' not found in namespace 'prod'"
+    )
+    live[ObjectRef(RouteKind.INGRESS, NS, "api")] = ingress("api", [{"http": {"paths": [path("shop-stable")]}}])
+    assert observe_traffic(routers, live) == ObservedTraffic(weight=0)

@@ -1,0 +1,95 @@
+"""Service selector merge patches: pin to a revision, no-op when pinned, refuse another Rollout's Service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollouts.traffic.router import MergePatch, ObjectRef, RouteKind, TrafficConfigError
+from rollouts.traffic.service import (
+    pin_service_selector,
+    release_service_selector,
+    rollout_services,
+    selector_hash_in_effect,
+    validate_service,
+)
+from tests.unit.traffic.builders import NS, rollout
+
+MANAGED = "argo-rollouts.argoproj.io/managed-by-rollouts"
+HASH_LABEL = "rollouts-pod-template-hash"
+
+
+def service(selector: dict[str, str], annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "shop-stable", "namespace": NS}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {"selector": selector}}
+
+
+REF = ObjectRef(RouteKind.SERVICE, NS, "shop-stable")
+
+
+def test_pin_builds_a_merge_patch_that_keeps_the_users_selector() -> None:
+    patch = pin_service_selector(service({"app": "shop"}), rollout="shop", pod_template_hash="6d8f9b7c4d")
+    assert patch == MergePatch(
+        REF,
+        {"metadata": {"annotations": {MANAGED: "shop"}}, "spec": {"selector": {HASH_LABEL: "6d8f9b7c4d"}}},
+        summary="point Service 'shop-stable' at pods of revision 6d8f9b7c4d",
+    )
+
+
+@pytest.mark.parametrize(
+    ("selector", "annotations", "expect_patch"),
+    [
+        ({"app": "shop", HASH_LABEL: "abc"}, {MANAGED: "shop"}, False),
+        ({"app": "shop", HASH_LABEL: "old"}, {MANAGED: "shop"}, True),
+        ({"app": "shop", HASH_LABEL: "abc"}, None, True),
+    ],
+    ids=["already-pinned", "other-revision", "unclaimed"],
+)
+def test_pin_is_none_only_when_in_effect(
+    selector: dict[str, str], annotations: dict[str, str] | None, expect_patch: bool
+) -> None:
+    patch = pin_service_selector(service(selector, annotations), rollout="shop", pod_template_hash="abc")
+    assert (patch is not None) is expect_patch
+
+
+def test_pin_refuses_another_rollouts_service() -> None:
+    with pytest.raises(TrafficConfigError, match="Service 'shop-stable' is managed by Rollout 'other', not 'shop'"):
+        pin_service_selector(service({}, {MANAGED: "other"}), rollout="shop", pod_template_hash="abc")
+
+
+def test_release_removes_our_key_and_claim_only() -> None:
+    pinned = service({"app": "shop", HASH_LABEL: "abc"}, {MANAGED: "shop"})
+    assert release_service_selector(pinned, rollout="shop") == MergePatch(
+        REF,
+        {"metadata": {"annotations": {MANAGED: None}}, "spec": {"selector": {HASH_LABEL: None}}},
+        summary="release Service 'shop-stable' from Rollout 'shop'",
+    )
+    assert release_service_selector(service({"app": "shop"}), rollout="shop") is None
+    assert selector_hash_in_effect(pinned) == "abc"
+    assert selector_hash_in_effect(service({"app": "shop"})) is None
+
+
+@pytest.mark.parametrize(
+    ("live", "expected"),
+    [
+        (None, ["Service 'shop-stable' not found in namespace 'prod'"]),
+        (service({}, {MANAGED: "other"}), ["Service 'shop-stable' is managed by Rollout 'other', not 'shop'"]),
+        (service({}, {MANAGED: "shop"}), []),
+        (service({}), []),
+    ],
+    ids=["missing", "claimed-by-other", "ours", "unclaimed"],
+)
+def test_validate_service(live: dict[str, Any] | None, expected: list[str]) -> None:
+    assert validate_service(live, REF, rollout="shop") == expected
+
+
+def test_rollout_services_by_field() -> None:
+    assert rollout_services(rollout({})) == {
+        "canaryService": ObjectRef(RouteKind.SERVICE, NS, "shop-canary"),
+        "stableService": ObjectRef(RouteKind.SERVICE, NS, "shop-stable"),
+    }
+    blue_green = {"metadata": {"namespace": NS}, "spec": {"strategy": {"blueGreen": {"activeService": "a"}}}}
+    assert rollout_services(blue_green) == {"activeService": ObjectRef(RouteKind.SERVICE, NS, "a")}
