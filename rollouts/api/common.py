@@ -142,9 +142,7 @@ def duration_nanoseconds(text: str) -> int:
             )
         scale = _NANOS_PER_UNIT.get(unit)
         if scale is None:
-            raise ValueError(
-                f'invalid duration "{original}": unknown unit "{unit}" (use one of ns, us, ms, s, m, h)'
-            )
+            raise ValueError(f'invalid duration "{original}": unknown unit "{unit}" (use one of ns, us, ms, s, m, h)')
         part = int(int_digits or "0") * scale
         if frac_digits:
             # exact rational arithmetic, truncated toward zero like Go
@@ -382,8 +380,7 @@ class AnalysisPhase(StrEnum):
     INCONCLUSIVE = "Inconclusive"
 
     def is_completed(self) -> bool:
-        return self in (AnalysisPhase.SUCCESSFUL, AnalysisPhase.FAILED, AnalysisPhase.ERROR,
-                        AnalysisPhase.INCONCLUSIVE)
+        return self in (AnalysisPhase.SUCCESSFUL, AnalysisPhase.FAILED, AnalysisPhase.ERROR, AnalysisPhase.INCONCLUSIVE)
 
 
 OpenDict = Annotated[

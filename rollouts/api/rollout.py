@@ -255,8 +255,11 @@ class CanaryStep(ApiModel):
 
     def kinds(self) -> list[StepKind]:
         """The step kinds set on this step, in declaration order (a valid step has exactly one)."""
-        return [StepKind(str(type(self).model_fields[name].alias)) for name in type(self).model_fields
-                if getattr(self, name) is not None]
+        return [
+            StepKind(str(type(self).model_fields[name].alias))
+            for name in type(self).model_fields
+            if getattr(self, name) is not None
+        ]
 
     def unknown_keys(self) -> list[str]:
         """Keys in the manifest that are not a step kind we know (e.g. a typo like ``setWieght``)."""
@@ -336,9 +339,11 @@ class RolloutTrafficRouting(ApiModel):
 
     def providers(self) -> list[str]:
         """Names of the configured providers: "nginx", "istio", ..., and "plugins/<name>" per plugin."""
-        names = [str(type(self).model_fields[name].alias) for name in
-                 ("nginx", "istio", "smi", "alb", "ambassador", "app_mesh", "traefik", "apisix")
-                 if getattr(self, name) is not None]
+        names = [
+            str(type(self).model_fields[name].alias)
+            for name in ("nginx", "istio", "smi", "alb", "ambassador", "app_mesh", "traefik", "apisix")
+            if getattr(self, name) is not None
+        ]
         return names + [f"plugins/{name}" for name in sorted(self.plugins or {})]
 
 
@@ -590,14 +595,21 @@ CRD: Final = CrdSpec(
     ),
     printer_columns=(
         PrinterColumn("Desired", ".spec.replicas", "integer", "Number of desired pods"),
-        PrinterColumn("Current", ".status.replicas", "integer",
-                      "Total number of non-terminated pods targeted by this rollout"),
-        PrinterColumn("Up-to-date", ".status.updatedReplicas", "integer",
-                      "Total number of non-terminated pods targeted by this rollout that have the desired "
-                      "template spec"),
-        PrinterColumn("Available", ".status.availableReplicas", "integer",
-                      "Total number of available pods (ready for at least minReadySeconds) targeted by this "
-                      "rollout"),
+        PrinterColumn(
+            "Current", ".status.replicas", "integer", "Total number of non-terminated pods targeted by this rollout"
+        ),
+        PrinterColumn(
+            "Up-to-date",
+            ".status.updatedReplicas",
+            "integer",
+            "Total number of non-terminated pods targeted by this rollout that have the desired template spec",
+        ),
+        PrinterColumn(
+            "Available",
+            ".status.availableReplicas",
+            "integer",
+            "Total number of available pods (ready for at least minReadySeconds) targeted by this rollout",
+        ),
         PrinterColumn("Phase", ".status.phase", "string", "Phase of the rollout"),
         AGE_COLUMN,
     ),

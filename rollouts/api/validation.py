@@ -1,0 +1,505 @@
+"""Static validation of a Rollout: every problem Argo reports as InvalidSpec, with the field path that causes it.
+
+Why this module exists: an invalid Rollout must not crash or hot-loop the controller; it must get condition
+InvalidSpec and phase Degraded with a message naming the field. This module is the pure half of that: it
+turns a raw dict into either a ``Rollout`` or a list of ``SpecProblem`` (pydantic errors included, so bad
+user input never raises), then checks the meaning of the spec. Messages follow Argo's wording where Argo has
+one (``SetWeight needs to be between 0 and 100``), so users searching for them find the same answers.
+
+Checks needing the cluster (a referenced Service, Ingress or Deployment that does not exist) belong to the
+controller; this module only looks at the object.
+
+Where we deliberately differ from Argo: paths name the real field (Argo reports some under their parent),
+and ``setHeaderRoute`` is accepted with NGINX because our NGINX router implements header routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from rollouts.api.common import is_percent, parse_duration, resolve_int_or_percent
+from rollouts.api.rollout import (
+    BlueGreenStrategy,
+    CanaryStep,
+    CanaryStrategy,
+    Rollout,
+    RolloutAnalysis,
+    RolloutSpec,
+    StepKind,
+)
+
+MISSING_FIELD: Final = "Rollout has missing field '{}'"
+INVALID_SET_WEIGHT: Final = "SetWeight needs to be between 0 and {}"
+INVALID_DURATION: Final = "Duration needs to be greater than 0"
+INVALID_MAX_SURGE_MAX_UNAVAILABLE: Final = "MaxSurge and MaxUnavailable both can not be zero"
+INVALID_STEP: Final = (
+    "Step must have one of the following set: experiment, setWeight, setCanaryScale, setHeaderRoute, "
+    "setMirrorRoute, plugin, analysis or pause"
+)
+INVALID_STRATEGY: Final = "Multiple Strategies can not be listed"
+DUPLICATED_SERVICES_BLUE_GREEN: Final = (
+    "This rollout uses the same service for the active and preview services, but two different services are required."
+)
+DUPLICATED_SERVICES_CANARY: Final = (
+    "This rollout uses the same service for the stable and canary services, but two different services are required."
+)
+INVALID_TRAFFIC_ROUTING: Final = "Canary service and Stable service must to be set to use Traffic Routing"
+INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY: Final = "SetCanaryScale requires TrafficRouting to be set"
+INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY: Final = "SetHeaderRoute requires TrafficRouting to be set"
+INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY: Final = "SetMirrorRoute requires TrafficRouting, supports Istio only"
+ROUTE_NOT_IN_MANAGED_ROUTES: Final = (
+    "Steps define a route that does not exist in spec.strategy.canary.trafficRouting.managedRoutes"
+)
+INVALID_STRING_MATCH: Final = "StringMatch match value must have exactly one of the following: exact, regex, prefix"
+INVALID_CANARY_SCALE_DOWN_DELAY: Final = "Canary scaleDownDelaySeconds can only be used with traffic routing"
+INVALID_CANARY_DYNAMIC_STABLE_SCALE: Final = "Canary dynamicStableScale can only be used with traffic routing"
+INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY: Final = "Canary dynamicStableScale cannot be used with scaleDownDelaySeconds"
+INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER: Final = (
+    "Canary maxTrafficWeight in traffic routing only support in Nginx and Plugins"
+)
+INVALID_PING_PONG: Final = "Ping service and Pong service must to be set to use Ping-Pong feature"
+DUPLICATED_PING_PONG: Final = (
+    "This rollout uses the same service for the ping and pong services, but two different services are required."
+)
+SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT: Final = (
+    "This rollout's revision history limit can not be smaller than the rollout's scale down limit"
+)
+INVALID_ANTI_AFFINITY_STRATEGY: Final = "AntiAffinity must have exactly one strategy listed"
+INVALID_ANTI_AFFINITY_WEIGHT: Final = "AntiAffinity weight must be between 1-100"
+INVALID_ANALYSIS_ARGS: Final = "Analyses arguments must refer to valid object metadata supported by downwardAPI"
+SELECT_ALL: Final = "empty selector is invalid for deployment"
+SELECTOR_MISMATCH: Final = "`selector` does not match template `labels`"
+TEMPLATE_WITH_WORKLOAD_REF: Final = "template must be empty for workload reference rollout"
+NON_NEGATIVE: Final = "must be greater than or equal to 0"
+
+_DOWNWARD_API_FIELDS: Final = ("metadata.name", "metadata.namespace", "metadata.uid")
+_DOWNWARD_API_MAPS: Final = ("metadata.labels", "metadata.annotations")
+
+_CANARY: Final = "spec.strategy.canary"
+_BLUE_GREEN: Final = "spec.strategy.blueGreen"
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One reason a Rollout is invalid: the field path (``spec.strategy.canary.steps[2].setWeight``) and why."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def invalid_spec_message(problems: list[SpecProblem]) -> str:
+    """The InvalidSpec condition message: the problems joined, as Kubernetes aggregates field errors."""
+    if len(problems) == 1:
+        return f"The Rollout is invalid: {problems[0]}"
+    return "The Rollout is invalid: [" + ", ".join(str(p) for p in problems) + "]"
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_rollout(raw: Mapping[str, Any]) -> tuple[Rollout | None, list[SpecProblem]]:
+    """Parse a raw object into a ``Rollout``; on bad shapes return ``(None, problems)``, never raise."""
+    if not isinstance(raw, Mapping):
+        return None, [SpecProblem("", f"a Rollout must be an object, got {type(raw).__name__}")]
+    try:
+        return Rollout.model_validate(dict(raw)), []
+    except ValidationError as exc:
+        return None, problems_from_validation_error(exc, raw)
+
+
+def check_rollout(raw: Mapping[str, Any]) -> tuple[Rollout | None, list[SpecProblem]]:
+    """Parse then validate: the model (None if it could not be parsed) and every problem found."""
+    rollout, problems = parse_rollout(raw)
+    if rollout is None:
+        return None, problems
+    return rollout, validate_rollout(rollout)
+
+
+def problems_from_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> list[SpecProblem]:
+    """pydantic errors as SpecProblems; union branch tags ("int", "str") are dropped from the paths."""
+    merged: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        path = _path_in(raw, error["loc"])
+        message = str(error["msg"])
+        if error["type"] == "missing":
+            message = "Required value"
+        merged.setdefault(path, [])
+        if message not in merged[path]:
+            merged[path].append(message)
+    return [SpecProblem(path, "; ".join(messages)) for path, messages in merged.items()]
+
+
+def _path_in(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """Follow ``loc`` through the raw data, keeping only the steps that exist there (or the last missing key)."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if isinstance(node, Mapping) and isinstance(item, str):
+            parts.append(("." if parts else "") + item)
+            if item not in node:
+                break
+            node = node[item]
+        elif isinstance(node, list) and isinstance(item, int):
+            parts.append(f"[{item}]")
+            node = node[item] if 0 <= item < len(node) else None
+        else:
+            break
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------
+
+
+def validate_rollout(rollout: Rollout) -> list[SpecProblem]:
+    """Every static problem of the spec, in field order. An empty list means the spec is valid."""
+    spec = rollout.spec
+    problems = list(_check_spec(spec))
+    strategy = spec.strategy
+    if strategy.canary is None and strategy.blue_green is None:
+        problems.append(
+            SpecProblem("spec.strategy", MISSING_FIELD.format(".spec.strategy.canary or .spec.strategy.blueGreen"))
+        )
+    elif strategy.canary is not None and strategy.blue_green is not None:
+        problems.append(SpecProblem("spec.strategy", INVALID_STRATEGY))
+    elif strategy.blue_green is not None:
+        problems.extend(_check_blue_green(strategy.blue_green, spec))
+    elif strategy.canary is not None:
+        problems.extend(_check_canary(strategy.canary, spec))
+    return problems
+
+
+def _check_spec(spec: RolloutSpec) -> Iterator[SpecProblem]:
+    for name, value in (
+        ("replicas", spec.replicas),
+        ("minReadySeconds", spec.min_ready_seconds),
+        ("revisionHistoryLimit", spec.revision_history_limit),
+        ("progressDeadlineSeconds", spec.progress_deadline_seconds),
+    ):
+        if value < 0:
+            yield SpecProblem(f"spec.{name}", f"Invalid value: {value}: {NON_NEGATIVE}")
+    if spec.progress_deadline_seconds <= spec.min_ready_seconds:
+        yield SpecProblem(
+            "spec.progressDeadlineSeconds",
+            f"Invalid value: {spec.progress_deadline_seconds}: must be greater than minReadySeconds",
+        )
+    yield from _check_selector_and_template(spec)
+
+
+def _check_selector_and_template(spec: RolloutSpec) -> Iterator[SpecProblem]:
+    has_template = bool(spec.template)
+    ref = spec.workload_ref
+    if ref is not None:
+        if has_template:
+            yield SpecProblem("spec.template", TEMPLATE_WITH_WORKLOAD_REF)
+        for name, value in (("kind", ref.kind), ("name", ref.name)):
+            if not value:
+                yield SpecProblem(f"spec.workloadRef.{name}", MISSING_FIELD.format(f".spec.workloadRef.{name}"))
+        # The selector and template come from the referenced workload; the controller checks them there.
+        return
+    if spec.selector is None:
+        yield SpecProblem("spec.selector", MISSING_FIELD.format(".spec.selector"))
+    elif spec.selector.is_empty():
+        yield SpecProblem("spec.selector", SELECT_ALL)
+    if not has_template:
+        yield SpecProblem("spec.template", MISSING_FIELD.format(".spec.template (or .spec.workloadRef)"))
+        return
+    template = spec.template or {}
+    pod_spec = template.get("spec")
+    containers = pod_spec.get("containers") if isinstance(pod_spec, Mapping) else None
+    if not isinstance(containers, list) or not containers:
+        yield SpecProblem("spec.template.spec.containers", "Required value: a pod template needs a container")
+    else:
+        for index, container in enumerate(containers):
+            if not isinstance(container, Mapping) or not container.get("name") or not container.get("image"):
+                yield SpecProblem(
+                    f"spec.template.spec.containers[{index}]", "Required value: every container needs name and image"
+                )
+    if spec.selector is not None and not spec.selector.is_empty():
+        labels = spec.template_labels()
+        if not spec.selector.matches(labels):
+            yield SpecProblem("spec.template.metadata.labels", f"Invalid value: {labels}: {SELECTOR_MISMATCH}")
+
+
+def _check_blue_green(blue_green: BlueGreenStrategy, spec: RolloutSpec) -> Iterator[SpecProblem]:
+    if not blue_green.active_service:
+        yield SpecProblem(
+            f"{_BLUE_GREEN}.activeService", MISSING_FIELD.format(".spec.strategy.blueGreen.activeService")
+        )
+    elif blue_green.active_service == blue_green.preview_service:
+        yield SpecProblem(f"{_BLUE_GREEN}.activeService", DUPLICATED_SERVICES_BLUE_GREEN)
+    for name, value in (
+        ("previewReplicaCount", blue_green.preview_replica_count),
+        ("autoPromotionSeconds", blue_green.auto_promotion_seconds),
+        ("scaleDownDelaySeconds", blue_green.scale_down_delay_seconds),
+        ("abortScaleDownDelaySeconds", blue_green.abort_scale_down_delay_seconds),
+        ("scaleDownDelayRevisionLimit", blue_green.scale_down_delay_revision_limit),
+    ):
+        if value is not None and value < 0:
+            yield SpecProblem(f"{_BLUE_GREEN}.{name}", f"Invalid value: {value}: {NON_NEGATIVE}")
+    limit = blue_green.scale_down_delay_revision_limit
+    if limit is not None and spec.revision_history_limit < limit:
+        yield SpecProblem(f"{_BLUE_GREEN}.scaleDownDelayRevisionLimit", SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT)
+    if blue_green.max_unavailable is not None:
+        yield from _check_int_or_percent(f"{_BLUE_GREEN}.maxUnavailable", blue_green.max_unavailable)
+    for name, analysis in (
+        ("prePromotionAnalysis", blue_green.pre_promotion_analysis),
+        ("postPromotionAnalysis", blue_green.post_promotion_analysis),
+    ):
+        if analysis is not None:
+            yield from _check_analysis(f"{_BLUE_GREEN}.{name}", analysis)
+    yield from _check_anti_affinity(f"{_BLUE_GREEN}.antiAffinity", blue_green.anti_affinity)
+
+
+def _check_canary(canary: CanaryStrategy, spec: RolloutSpec) -> Iterator[SpecProblem]:
+    yield from _check_surge_and_unavailable(canary)
+    yield from _check_canary_services(canary)
+    yield from _check_traffic_routing(canary)
+    for name, value in (
+        ("scaleDownDelaySeconds", canary.scale_down_delay_seconds),
+        ("abortScaleDownDelaySeconds", canary.abort_scale_down_delay_seconds),
+        ("scaleDownDelayRevisionLimit", canary.scale_down_delay_revision_limit),
+        ("minPodsPerReplicaSet", canary.min_pods_per_replica_set),
+    ):
+        if value is not None and value < 0:
+            yield SpecProblem(f"{_CANARY}.{name}", f"Invalid value: {value}: {NON_NEGATIVE}")
+    steps = canary.steps or []
+    for index, step in enumerate(steps):
+        yield from _check_step(f"{_CANARY}.steps[{index}]", step, canary)
+    if canary.analysis is not None:
+        yield from _check_analysis(f"{_CANARY}.analysis", canary.analysis)
+        start = canary.analysis.starting_step
+        if start is not None and not 0 <= start <= len(steps):
+            yield SpecProblem(
+                f"{_CANARY}.analysis.startingStep",
+                f"Invalid value: {start}: must be between 0 and the number of steps ({len(steps)})",
+            )
+    yield from _check_anti_affinity(f"{_CANARY}.antiAffinity", canary.anti_affinity)
+
+
+def _check_surge_and_unavailable(canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    surge_problems = list(_check_int_or_percent(f"{_CANARY}.maxSurge", canary.max_surge))
+    unavailable_problems = list(_check_int_or_percent(f"{_CANARY}.maxUnavailable", canary.max_unavailable))
+    yield from surge_problems
+    yield from unavailable_problems
+    if surge_problems or unavailable_problems:
+        return
+    # Argo compares the raw numbers: "0%" and 0 are both zero, whatever the replica count.
+    if _raw_amount(canary.max_surge) == 0 and _raw_amount(canary.max_unavailable) == 0:
+        yield SpecProblem(f"{_CANARY}.maxSurge", INVALID_MAX_SURGE_MAX_UNAVAILABLE)
+
+
+def _raw_amount(value: int | str) -> int:
+    return resolve_int_or_percent(value, 100, round_up=True)
+
+
+def _check_int_or_percent(path: str, value: int | str) -> Iterator[SpecProblem]:
+    if isinstance(value, str) and not is_percent(value):
+        yield SpecProblem(path, f"Invalid value: {value!r}: must be an integer or a percentage like '25%'")
+    elif _raw_amount(value) < 0:
+        yield SpecProblem(path, f"Invalid value: {value!r}: {NON_NEGATIVE}")
+
+
+def _check_canary_services(canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    if canary.canary_service and canary.canary_service == canary.stable_service:
+        yield SpecProblem(f"{_CANARY}.stableService", DUPLICATED_SERVICES_CANARY)
+    if canary.traffic_routing is not None and canary.ping_pong is None:
+        for name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
+            if not value:
+                yield SpecProblem(f"{_CANARY}.{name}", INVALID_TRAFFIC_ROUTING)
+    ping_pong = canary.ping_pong
+    if ping_pong is not None:
+        if not ping_pong.ping_service or not ping_pong.pong_service:
+            yield SpecProblem(f"{_CANARY}.pingPong", INVALID_PING_PONG)
+        elif ping_pong.ping_service == ping_pong.pong_service:
+            yield SpecProblem(f"{_CANARY}.pingPong.pingService", DUPLICATED_PING_PONG)
+
+
+def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    routing = canary.traffic_routing
+    path = f"{_CANARY}.trafficRouting"
+    if routing is None:
+        if canary.scale_down_delay_seconds is not None:
+            yield SpecProblem(f"{_CANARY}.scaleDownDelaySeconds", INVALID_CANARY_SCALE_DOWN_DELAY)
+        if canary.dynamic_stable_scale:
+            yield SpecProblem(f"{_CANARY}.dynamicStableScale", INVALID_CANARY_DYNAMIC_STABLE_SCALE)
+        return
+    if canary.scale_down_delay_seconds is not None and canary.dynamic_stable_scale:
+        yield SpecProblem(f"{_CANARY}.dynamicStableScale", INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY)
+    if not routing.providers():
+        yield SpecProblem(path, "trafficRouting needs a provider (nginx, plugins, istio, smi, alb, ...)")
+    if "max_traffic_weight" in routing.model_fields_set:
+        if routing.nginx is None and not routing.plugins:
+            yield SpecProblem(f"{path}.maxTrafficWeight", INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER)
+        if routing.max_traffic_weight <= 0:
+            yield SpecProblem(f"{path}.maxTrafficWeight", f"Invalid value: {routing.max_traffic_weight}: must be > 0")
+    if routing.nginx is not None and not routing.nginx.ingresses():
+        yield SpecProblem(
+            f"{path}.nginx.stableIngress",
+            MISSING_FIELD.format(".spec.strategy.canary.trafficRouting.nginx.stableIngress or stableIngresses"),
+        )
+    for name, config in (routing.plugins or {}).items():
+        if not isinstance(config, Mapping):
+            yield SpecProblem(f"{path}.plugins.{name}", "plugin configuration must be an object")
+    gateway = _gateway_api_config(canary)
+    if gateway is not None and not (
+        gateway.get("httpRoute")
+        or gateway.get("httpRoutes")
+        or gateway.get("grpcRoute")
+        or gateway.get("grpcRoutes")
+        or gateway.get("tcpRoute")
+        or gateway.get("tcpRoutes")
+    ):
+        yield SpecProblem(
+            f"{path}.plugins.argoproj-labs/gatewayAPI.httpRoute",
+            MISSING_FIELD.format("...gatewayAPI.httpRoute or httpRoutes"),
+        )
+
+
+def _gateway_api_config(canary: CanaryStrategy) -> Mapping[str, Any] | None:
+    routing = canary.traffic_routing
+    config = (routing.plugins or {}).get("argoproj-labs/gatewayAPI") if routing else None
+    return config if isinstance(config, Mapping) else None
+
+
+def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    unknown = step.unknown_keys()
+    for key in unknown:
+        yield SpecProblem(f"{path}.{key}", f"unknown step kind {key!r}; {INVALID_STEP}")
+    kinds = step.kinds()
+    if not kinds and not unknown:
+        yield SpecProblem(path, INVALID_STEP)
+    if len(kinds) > 1:
+        found = ", ".join(kinds)
+        yield SpecProblem(path, f"Step must have exactly one kind set, found {len(kinds)}: {found}")
+    routing = canary.traffic_routing
+    if step.set_weight is not None:
+        max_weight = canary.effective_max_traffic_weight()
+        if not 0 <= step.set_weight <= max_weight:
+            yield SpecProblem(
+                f"{path}.setWeight", f"Invalid value: {step.set_weight}: {INVALID_SET_WEIGHT.format(max_weight)}"
+            )
+    if step.pause is not None and step.pause.duration is not None:
+        yield from _check_duration(f"{path}.pause.duration", step.pause.duration)
+    if step.set_canary_scale is not None:
+        scale = step.set_canary_scale
+        if routing is None:
+            yield SpecProblem(f"{path}.setCanaryScale", INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY)
+        if scale.replicas is not None and scale.replicas < 0:
+            yield SpecProblem(f"{path}.setCanaryScale.replicas", f"Invalid value: {scale.replicas}: {NON_NEGATIVE}")
+        if scale.weight is not None and not 0 <= scale.weight <= 100:
+            yield SpecProblem(
+                f"{path}.setCanaryScale.weight", f"Invalid value: {scale.weight}: must be between 0 and 100"
+            )
+        if scale.replicas is None and scale.weight is None and not scale.match_traffic_weight:
+            yield SpecProblem(
+                f"{path}.setCanaryScale", "setCanaryScale needs one of replicas, weight or matchTrafficWeight: true"
+            )
+    if step.set_header_route is not None:
+        yield from _check_header_route(f"{path}.setHeaderRoute", step, canary)
+    if step.set_mirror_route is not None:
+        if routing is None or routing.istio is None:
+            yield SpecProblem(f"{path}.setMirrorRoute", INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
+        else:
+            yield from _check_route_is_managed(f"{path}.setMirrorRoute", step.set_mirror_route.get("name"), canary)
+    if step.analysis is not None:
+        yield from _check_analysis(f"{path}.analysis", step.analysis)
+
+
+def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    route = step.set_header_route
+    if route is None:
+        return
+    if canary.traffic_routing is None:
+        yield SpecProblem(path, INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY)
+        return
+    yield from _check_route_is_managed(path, route.name, canary)
+    for index, match in enumerate(route.match or []):
+        value = match.header_value
+        given = [] if value is None else [v for v in (value.exact, value.regex, value.prefix) if v]
+        if len(given) != 1:
+            yield SpecProblem(f"{path}.match[{index}].headerValue", INVALID_STRING_MATCH)
+
+
+def _check_route_is_managed(path: str, name: object, canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    routing = canary.traffic_routing
+    if routing is None:
+        return
+    if routing.managed_routes is None:
+        yield SpecProblem(
+            f"{_CANARY}.trafficRouting.managedRoutes",
+            MISSING_FIELD.format("spec.strategy.canary.trafficRouting.managedRoutes"),
+        )
+    elif name not in {r.name for r in routing.managed_routes}:
+        yield SpecProblem(path, f"Invalid value: {name!r}: {ROUTE_NOT_IN_MANAGED_ROUTES}")
+
+
+def _check_duration(path: str, value: int | str) -> Iterator[SpecProblem]:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        message = str(exc)
+        yield SpecProblem(path, INVALID_DURATION if "negative" in message else message)
+        return
+    if seconds < 0:
+        yield SpecProblem(path, INVALID_DURATION)
+
+
+def _check_analysis(path: str, analysis: RolloutAnalysis) -> Iterator[SpecProblem]:
+    if not analysis.templates:
+        yield SpecProblem(f"{path}.templates", "Required value: at least one template is needed")
+    for index, template in enumerate(analysis.templates or []):
+        if not template.template_name:
+            yield SpecProblem(f"{path}.templates[{index}].templateName", "Required value")
+    for index, arg in enumerate(analysis.args or []):
+        arg_path = f"{path}.args[{index}]"
+        source = arg.value_from
+        if source is None:
+            continue
+        if arg.value is not None:
+            yield SpecProblem(arg_path, "only one of value and valueFrom may be set")
+        if (source.pod_template_hash_value is None) == (source.field_ref is None):
+            yield SpecProblem(f"{arg_path}.valueFrom", "exactly one of podTemplateHashValue and fieldRef is required")
+        if source.field_ref is not None and not _is_downward_api_path(source.field_ref.field_path):
+            yield SpecProblem(f"{arg_path}.valueFrom.fieldRef.fieldPath", INVALID_ANALYSIS_ARGS)
+
+
+def _is_downward_api_path(field_path: str) -> bool:
+    """``metadata.name``, ``metadata.labels['app']``, and any non-metadata path (resolved by the controller)."""
+    if not field_path.startswith("metadata"):
+        return True
+    if field_path in _DOWNWARD_API_FIELDS:
+        return True
+    for prefix in _DOWNWARD_API_MAPS:
+        if field_path.startswith(prefix + "['") and field_path.endswith("']") and len(field_path) > len(prefix) + 4:
+            return True
+    return False
+
+
+def _check_anti_affinity(path: str, anti_affinity: Mapping[str, Any] | None) -> Iterator[SpecProblem]:
+    if anti_affinity is None:
+        return
+    preferred = anti_affinity.get("preferredDuringSchedulingIgnoredDuringExecution")
+    required = anti_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+    if (preferred is None) == (required is None):
+        yield SpecProblem(path, INVALID_ANTI_AFFINITY_STRATEGY)
+    if isinstance(preferred, Mapping):
+        weight = preferred.get("weight")
+        if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
+            yield SpecProblem(
+                f"{path}.preferredDuringSchedulingIgnoredDuringExecution.weight", INVALID_ANTI_AFFINITY_WEIGHT
+            )
+
+
+STEP_KINDS: Final = tuple(kind.value for kind in StepKind)
+"""Every step kind the contract knows, for messages and the plugin's help."""
