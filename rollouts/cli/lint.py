@@ -1,0 +1,179 @@
+"""`kubectl rollouts lint FILE...`: check Rollout and AnalysisTemplate manifests without a cluster.
+
+A Rollout goes through the same parse-and-validate the controller runs before acting
+(`rollouts.api.validation.check_rollout`), so lint reports exactly what would become an
+InvalidSpec condition. (Cluster)AnalysisTemplates are parsed with the API models and their
+metrics checked as the AnalysisRun reconciler will check them (`analysis.run.validate_metrics`),
+except for metrics that still contain `{{args...}}` placeholders, which can only be judged once
+the arguments are known; every placeholder must name a declared argument, though.
+
+Each problem is printed as `FILE: document N (Kind 'name'): field.path: message`; documents are
+numbered from 1 in file order, empty ones included, so N matches what an editor shows between
+`---` lines. Other kinds (Services, Ingresses...) in the same file are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+ARGO_API_VERSION = "argoproj.io/v1alpha1"
+LINTED_KINDS = ("Rollout", "AnalysisTemplate", "ClusterAnalysisTemplate")
+_ARG_REFERENCE = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+?)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    document: int | None
+    obj: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.document is not None:
+            where += f": document {self.document}"
+            if self.obj:
+                where += f" ({self.obj})"
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}: {field}{self.message}"
+
+
+@dataclass(frozen=True)
+class FileReport:
+    file: str
+    checked: int
+    problems: tuple[Problem, ...]
+
+
+def _describe(doc: Mapping[str, Any]) -> str:
+    name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), Mapping) else None
+    return f"{doc.get('kind')} '{name}'" if name else str(doc.get("kind"))
+
+
+def rollout_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    from rollouts.api.validation import check_rollout
+
+    _, problems = check_rollout(doc)
+    return [(p.field, p.message) for p in problems]
+
+
+def _templated(value: Any) -> bool:
+    return "{{" in repr(value)
+
+
+def template_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Problems of an AnalysisTemplate or ClusterAnalysisTemplate, with field paths."""
+    from pydantic import ValidationError
+
+    from analysis.run import validate_metrics
+    from rollouts.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate, MetricProvider
+    from rollouts.api.validation import problems_from_validation_error
+
+    model = AnalysisTemplate if doc.get("kind") == "AnalysisTemplate" else ClusterAnalysisTemplate
+    try:
+        template = model.model_validate(dict(doc))
+    except ValidationError as exc:
+        return [(p.field, p.message) for p in problems_from_validation_error(exc, doc)]
+    found: list[tuple[str, str]] = []
+    if not template.spec.metrics:
+        found.append(("spec.metrics", "at least one metric is required"))
+    declared = {arg.name for arg in template.spec.args}
+    providers = list(MetricProvider.model_fields)
+    seen: set[str] = set()
+    raw_metrics = (doc.get("spec") or {}).get("metrics") or []
+    for i, metric in enumerate(template.spec.metrics):
+        path = f"spec.metrics[{i}]"
+        if metric.name in seen:
+            found.append((f"{path}.name", f"metric name {metric.name!r} is used twice"))
+        seen.add(metric.name)
+        raw = raw_metrics[i] if i < len(raw_metrics) else {}
+        for arg in sorted(set(_ARG_REFERENCE.findall(repr(raw)))):
+            if arg not in declared:
+                found.append((path, f"refers to argument {arg!r}, which spec.args does not declare"))
+        if _templated(raw):
+            continue
+        problem = validate_metrics([metric], providers)
+        if problem:
+            found.append((path, problem))
+    return found
+
+
+def check_document(doc: Any) -> tuple[str, list[tuple[str, str]]] | None:
+    """(object description, problems) for a linted kind; None for documents lint does not check."""
+    if doc is None:
+        return None
+    if not isinstance(doc, Mapping):
+        return "", [("", f"expected a Kubernetes object, got a {type(doc).__name__}")]
+    kind = doc.get("kind")
+    if kind not in LINTED_KINDS:
+        if kind is None and "spec" in doc:
+            return "", [("kind", "Required value (expected Rollout, AnalysisTemplate or ClusterAnalysisTemplate)")]
+        return None
+    found: list[tuple[str, str]] = []
+    if doc.get("apiVersion") != ARGO_API_VERSION:
+        found.append(("apiVersion", f"must be {ARGO_API_VERSION!r}, got {doc.get('apiVersion')!r}"))
+    found += rollout_problems(doc) if kind == "Rollout" else template_problems(doc)
+    return _describe(doc), found
+
+
+def _documents(text: str) -> Iterator[Any]:
+    import yaml
+
+    yield from yaml.safe_load_all(text)
+
+
+def lint_text(file: str, text: str) -> FileReport:
+    import yaml
+
+    problems: list[Problem] = []
+    checked = 0
+    index = 0
+    try:
+        for index, doc in enumerate(_documents(text), start=1):
+            result = check_document(doc)
+            if result is None:
+                continue
+            checked += 1
+            obj, found = result
+            problems.extend(Problem(file, index, obj, field, message) for field, message in found)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(file, index + 1, "", "", f"not valid YAML{where}: {problem}"))
+    return FileReport(file, checked, tuple(problems))
+
+
+def lint_file(path: str, stdin: TextIO | None = None) -> FileReport:
+    if path == "-":
+        return lint_text("<stdin>", (stdin or sys.stdin).read())
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        return FileReport(path, 0, (Problem(path, None, "", "", f"cannot read: {exc.strerror or exc}"),))
+    except UnicodeDecodeError:
+        return FileReport(path, 0, (Problem(path, None, "", "", "cannot read: not UTF-8 text"),))
+    return lint_text(path, text)
+
+
+def lint_files(paths: Sequence[str], *, out: TextIO) -> int:
+    """Print every problem (or `FILE: ok`) and return 1 when any file has a problem."""
+    failed = False
+    for path in paths:
+        report = lint_file(path)
+        for problem in report.problems:
+            print(problem, file=out)
+        if report.problems:
+            failed = True
+        elif report.checked:
+            print(f"{report.file}: ok ({report.checked} object{'s' if report.checked != 1 else ''} checked)",
+                  file=out)
+        else:
+            print(f"{report.file}: ok (no Rollout or AnalysisTemplate found)", file=out)
+    return 1 if failed else 0
