@@ -1,0 +1,82 @@
+"""Install the real Gateway API CRDs (standard channel) into the test cluster, from the pinned Go module.
+
+The API server stores and validates HTTPRoutes (CEL rules, defaults, the 16-rule limit) without any gateway
+data plane, so the Gateway API router is tested against the genuine schema. The CRDs come from the
+``sigs.k8s.io/gateway-api`` module at ``GATEWAY_API_VERSION`` in testbed/versions.env, fetched through the Go
+module proxy like the rest of the testbed (``go mod download`` caches it; a warm cache is offline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rollouts.kube.client import KubeClient
+from rollouts.kube.resources import CRD
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE = "sigs.k8s.io/gateway-api"
+FIELD_MANAGER = "rollouts-tests"
+
+
+def pinned_version() -> str:
+    for line in (REPO / "testbed" / "versions.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "GATEWAY_API_VERSION":
+            return value.strip()
+    raise RuntimeError("GATEWAY_API_VERSION is not set in testbed/versions.env")
+
+
+def module_dir(version: str) -> Path:
+    """The unpacked module directory (``go mod download -json``), downloading it on first use."""
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    res = subprocess.run(
+        ["go", "mod", "download", "-json", f"{MODULE}@{version}"],
+        cwd=REPO / "testbed",
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    info: dict[str, Any] = json.loads(res.stdout) if res.stdout.strip() else {}
+    if res.returncode != 0 or not info.get("Dir"):
+        raise RuntimeError(f"go mod download {MODULE}@{version} failed: {info.get('Error') or res.stderr.strip()}")
+    return Path(info["Dir"])
+
+
+def standard_crds(version: str) -> list[dict[str, Any]]:
+    crds: list[dict[str, Any]] = []
+    for path in sorted((module_dir(version) / "config" / "crd" / "standard").glob("*.yaml")):
+        crds += [doc for doc in yaml.safe_load_all(path.read_text()) if doc and doc.get("kind") == "CustomResourceDefinition"]
+    if not crds:
+        raise RuntimeError(f"no CustomResourceDefinitions under config/crd/standard of {MODULE}@{version}")
+    return crds
+
+
+async def install_gateway_api_crds(client: KubeClient, *, timeout: float = 60.0) -> list[str]:
+    """Apply the standard-channel CRDs and wait until each is Established; returns their names."""
+    crds = await asyncio.to_thread(standard_crds, pinned_version())
+    for crd in crds:
+        await client.apply(CRD, crd, field_manager=FIELD_MANAGER)
+    names = [str(crd["metadata"]["name"]) for crd in crds]
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    while pending:
+        for name in sorted(pending):
+            conditions = (await client.get(CRD, name)).get("status", {}).get("conditions", [])
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                pending.discard(name)
+        if pending and time.monotonic() > deadline:
+            raise AssertionError(f"Gateway API CRDs not Established after {timeout:.0f}s: {sorted(pending)}")
+        if pending:
+            await asyncio.sleep(0.2)
+    client.forget_discovery()
+    return names
