@@ -1,0 +1,91 @@
+"""When to start a sync by ourselves: Argo CD's automated sync policy, self-heal and its backoff.
+
+Why this module exists: an automated sync that retries a broken commit forever hammers the cluster, and one
+that re-applies after every live edit fights the people debugging it. Argo CD's rules, kept here as a pure
+decision: sync only when OutOfSync and nothing is running; never start again for a commit whose last sync
+attempt failed (a new commit, or a manual sync, is needed); after a successful sync to a commit, a drift is
+only corrected when ``selfHeal`` is on, and repeated corrections back off exponentially; and never prune
+everything unless ``allowEmpty``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rollouts.api.application import Application, OperationPhase, SyncStatusCode
+from rollouts.gitops.prune import wipes_everything
+
+SELF_HEAL_ATTEMPTS_FIELD = "selfHealAttemptsCount"  # kept in operation.sync, as Argo CD does
+
+
+@dataclass(frozen=True, slots=True)
+class AutoSyncDecision:
+    operation: dict[str, Any] | None
+    """The ``operation`` to write, or None."""
+    reason: str
+    retry_after: float | None = None
+    """Seconds until a self-heal backoff expires (requeue then)."""
+    error: bool = False
+    """The reason is a problem the user must see (a SyncError condition), not a normal skip."""
+
+
+def self_heal_delay(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
+    """Backoff before self-heal attempt ``attempts + 1``: 0 for the first, then 1s, 2s, 4s ... up to 5 min."""
+    if attempts <= 0:
+        return 0.0
+    return float(min(base * (2 ** (attempts - 1)), cap))
+
+
+def decide_auto_sync(
+    app: Application,
+    *,
+    sync_status: SyncStatusCode,
+    revision: str,
+    desired_count: int,
+    owned_count: int,
+    now: datetime,
+) -> AutoSyncDecision:
+    """Whether to start an automated sync of ``revision`` now, and with which operation.
+
+    OutOfSync at abc123, last sync to abc123 Failed -> no ("failed previous sync attempt"); last sync Succeeded,
+    selfHeal on, 2 self-heals already, finished 0.5s ago -> no, retry after 1.5s (backoff 2s).
+    """
+    policy = app.spec.sync_policy
+    automated = policy.automated if policy else None
+    if automated is None:
+        return AutoSyncDecision(None, "automated sync is disabled")
+    state = app.status.operation_state if app.status else None
+    if app.operation is not None or (state is not None and state.phase is OperationPhase.RUNNING):
+        return AutoSyncDecision(None, "an operation is in progress")
+    if sync_status is not SyncStatusCode.OUT_OF_SYNC:
+        return AutoSyncDecision(None, f"sync status is {sync_status}")
+    if not automated.allow_empty and wipes_everything(desired_count, owned_count):
+        return AutoSyncDecision(
+            None, f"Skipping sync attempt to {revision}: auto-sync will wipe out all resources", error=True)
+    attempts = 0
+    last_sync = state.operation.sync if state is not None else None
+    if state is not None and last_sync is not None and last_sync.revision == revision:
+        if state.phase in (OperationPhase.FAILED, OperationPhase.ERROR):
+            return AutoSyncDecision(
+                None, f"Skipping auto-sync: failed previous sync attempt to {revision}: {state.message or ''}",
+                error=True)
+        if not automated.self_heal:
+            return AutoSyncDecision(None, f"already synced to {revision} and self-heal is disabled")
+        attempts = int((last_sync.model_extra or {}).get(SELF_HEAL_ATTEMPTS_FIELD) or 0)
+        delay = self_heal_delay(attempts)
+        finished = state.finished_at
+        if finished is not None and (now - finished).total_seconds() < delay:
+            wait = delay - (now - finished).total_seconds()
+            return AutoSyncDecision(None, f"self-heal backing off for {wait:.1f}s", retry_after=wait)
+        attempts += 1
+    sync: dict[str, Any] = {"revision": revision, "prune": automated.prune}
+    if policy is not None and policy.sync_options:
+        sync["syncOptions"] = list(policy.sync_options)
+    if attempts:
+        sync[SELF_HEAL_ATTEMPTS_FIELD] = attempts
+    operation: dict[str, Any] = {"sync": sync, "initiatedBy": {"automated": True}}
+    if policy is not None and policy.retry is not None:
+        operation["retry"] = policy.retry.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return AutoSyncDecision(operation, f"auto-sync to {revision}" + (" (self-heal)" if attempts else ""))
