@@ -49,7 +49,7 @@ def test_missing_live_object_is_drift() -> None:
 
 def test_secret_string_data_equals_data() -> None:
     desired = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"pw": "hunter2"}}
-    live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "uid": "x"},
+    live: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "uid": "x"},
             "data": {"pw": base64.b64encode(b"hunter2").decode()}}
     assert not compare(desired, live).modified
     live["data"]["pw"] = base64.b64encode(b"other").decode()
