@@ -258,6 +258,7 @@ class GatewayApiRouter:
         for name, (sig, rule) in desired.items():
             if sig in present:
                 continue
+            present.add(sig)  # two routes with identical matches share one rule
             if remaining >= MAX_RULES:
                 raise TrafficConfigError(
                     f"HTTPRoute '{ref_name}' cannot take header route '{name}': it would exceed the Gateway API "

@@ -226,6 +226,41 @@ def test_header_routes_only_on_routes_that_use_them() -> None:
     assert router.in_effect(live) == InEffect(weight=40, header_routes=("beta-users",))
 
 
+ROUTES = [
+    HEADER,
+    HeaderRoute("mobile", (HeaderMatch("X-Client", MatchKind.REGEX, "ios|android"),)),
+    HeaderRoute("twin", HEADER.matches),
+]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 100), st.lists(st.sampled_from(ROUTES), unique_by=lambda r: r.name)),
+        max_size=6,
+    )
+)
+def test_any_sequence_of_states_converges_and_ends_as_the_original(
+    states: list[tuple[int, list[HeaderRoute]]],
+) -> None:
+    router = gw_router(routing={"managedRoutes": [{"name": r.name} for r in ROUTES]})
+    live: dict[ObjectRef, Any] = {ref(): route()}
+    for weight, routes in states:
+        live = apply(live, router.desired_changes(weight, routes, live))
+        assert router.in_effect(live) == InEffect(weight=weight, header_routes=tuple(sorted(r.name for r in routes)))
+        assert router.desired_changes(weight, routes, live) == []
+        rules = live[ref()]["spec"]["rules"]
+        assert rules[:3] == [
+            {**route()["spec"]["rules"][0], "backendRefs": rules[0]["backendRefs"]},
+            OTHER_RULE,
+            STABLE_ONLY,
+        ]
+        assert len(rules) == 3 + len({rule_signature(router.header_rule(MAIN_RULE, r)) for r in routes})
+    live = apply(live, router.desired_changes(100, [], live))
+    live = apply(live, router.desired_changes(0, [], live))
+    assert live[ref()]["spec"] == route()["spec"]
+    assert "annotations" not in live[ref()]["metadata"]
+
+
 def test_rule_limit_is_a_config_error() -> None:
     full = http_route("shop", [copy.deepcopy(MAIN_RULE)] + [copy.deepcopy(OTHER_RULE) for _ in range(15)])
     with pytest.raises(TrafficConfigError, match="limit of 16 rules"):
