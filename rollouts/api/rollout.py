@@ -14,7 +14,7 @@ method named ``effective_*``.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from pydantic import Field
 
@@ -89,7 +89,9 @@ class ConditionReason(StrEnum):
     AVAILABLE = "AvailableReason"
     ROLLOUT_ANALYSIS_RUN_FAILED = "AnalysisRunFailed"
     ROLLOUT_EXPERIMENT_FAILED = "ExperimentFailed"
-    SERVICE_NOT_FOUND = "ServiceNotFound"
+    ROLLOUT_NOT_COMPLETED = "RolloutNotCompleted"
+    REPLICA_SET_NOT_AVAILABLE = "ReplicaSetNotAvailable"
+    SERVICE_REFERENCE_ERROR = "ServiceReferenceError"
 
 
 class EventReason(StrEnum):
@@ -106,7 +108,9 @@ class EventReason(StrEnum):
     ROLLOUT_RETRY = "RolloutRetry"
     ROLLOUT_COMPLETED = "RolloutCompleted"
     ROLLOUT_NOT_COMPLETED = "RolloutNotCompleted"
+    ROLLOUT_DELETED = "RolloutDeleted"
     ROLLOUT_RESTARTED = "RolloutRestarted"
+    SERVICE_REFERENCE_ERROR = "ServiceReferenceError"
     SWITCH_SERVICE = "SwitchService"
     TRAFFIC_WEIGHT_UPDATED = "TrafficWeightUpdated"
     ANALYSIS_RUN_RUNNING = "AnalysisRunRunning"
@@ -576,9 +580,9 @@ class Rollout(ApiModel):
     def status_or_empty(self) -> RolloutStatus:
         return self.status if self.status is not None else RolloutStatus()
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """The object as JSON-ready camelCase data, with only the fields the user or controller set."""
-        data: dict[str, object] = self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        data: dict[str, Any] = self.model_dump(by_alias=True, exclude_none=True, mode="json")
         return data
 
 
