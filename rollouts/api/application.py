@@ -7,24 +7,24 @@ YAML must be accepted here and the status must read the same way (``status.sync.
 
 Quirk kept on purpose: Argo CD's Application CRD has *no* status subresource. Status lives in the main
 resource and a sync is requested by writing the top-level ``operation`` field, which the controller clears
-when the operation is over. ``CRD_SUBRESOURCES`` records that for crdgen.
+when the operation is over. ``CRD`` registers it for crdgen with ``status_subresource=False``.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from pydantic import Field
 
 from rollouts.api.common import ApiModel, ObjectMeta, OpenDict, Time
+from rollouts.api.crdgen import AGE_COLUMN, CrdSpec, PrinterColumn
 
 GROUP: Final = "argoproj.io"
 VERSION: Final = "v1alpha1"
 KIND: Final = "Application"
 PLURAL: Final = "applications"
 SHORT_NAMES: Final = ("app", "apps")
-CRD_SUBRESOURCES: Final[dict[str, Any]] = {}  # like Argo CD: no status subresource
 IN_CLUSTER_SERVER: Final = "https://kubernetes.default.svc"
 IN_CLUSTER_NAME: Final = "in-cluster"
 REFRESH_ANNOTATION: Final = "argocd.argoproj.io/refresh"
@@ -141,6 +141,7 @@ class SyncOperation(ApiModel):
     sync_options: list[str] | None = None
     resources: list[SyncOperationResource] | None = None
     source: ApplicationSource | None = None
+    self_heal_attempts_count: int = 0
 
 
 class OperationInitiator(ApiModel):
@@ -300,6 +301,22 @@ class Application(ApiModel):
     operation: Operation | None = None
     status: ApplicationStatus | None = None
 
+
+CRD: Final = CrdSpec(
+    kind=KIND,
+    plural=PLURAL,
+    singular="application",
+    short_names=SHORT_NAMES,
+    model=Application,
+    status_subresource=False,
+    printer_columns=(
+        PrinterColumn("Sync Status", ".status.sync.status"),
+        PrinterColumn("Health Status", ".status.health.status"),
+        PrinterColumn("Revision", ".status.sync.revision", priority=10),
+        PrinterColumn("Project", ".spec.project", priority=10),
+        AGE_COLUMN,
+    ),
+)
 
 __all__ = [
     "Application", "ApplicationCondition", "ApplicationConditionType", "ApplicationDestination",

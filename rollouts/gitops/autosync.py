@@ -73,7 +73,7 @@ def decide_auto_sync(
                 error=True)
         if not automated.self_heal:
             return AutoSyncDecision(None, f"already synced to {revision} and self-heal is disabled")
-        attempts = int((last_sync.model_extra or {}).get(SELF_HEAL_ATTEMPTS_FIELD) or 0)
+        attempts = last_sync.self_heal_attempts_count
         delay = self_heal_delay(attempts)
         finished = state.finished_at
         if finished is not None and (now - finished).total_seconds() < delay:
