@@ -71,13 +71,28 @@ def resolve(
     return Target(kubeconfig, context, namespace_from_config(configs, context) or "default")
 
 
+def kubeconfig_to_use(target: Target, environ: Mapping[str, str]) -> str | None:
+    """The kubeconfig file to load (the first existing one of $KUBECONFIG when it is a list), or None
+    inside a cluster; a clear CliError when there is none."""
+    from rollouts.cli.errors import CliError
+
+    if target.kubeconfig is not None:
+        if not Path(target.kubeconfig).expanduser().is_file():
+            raise CliError(f"cannot load Kubernetes configuration: kubeconfig file '{target.kubeconfig}' "
+                           "does not exist")
+        return target.kubeconfig
+    candidates = kubeconfig_files(None, environ)
+    files = [p for p in candidates if p.is_file()]
+    if files:
+        return str(files[0])
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        return None
+    checked = ", ".join(str(p) for p in candidates)
+    raise CliError(f"cannot load Kubernetes configuration: no kubeconfig file found (checked {checked}; "
+                   "use --kubeconfig or KUBECONFIG) and not running inside a cluster")
+
+
 async def connect(target: Target) -> KubeClient:
-    """A client for the target cluster; the first file of $KUBECONFIG is used when it is a list."""
     from rollouts.kube.client import KubeClient
 
-    kubeconfig = target.kubeconfig
-    if kubeconfig is None:
-        files = [p for p in kubeconfig_files(None, os.environ) if p.is_file()]
-        if files:
-            kubeconfig = str(files[0])
-    return await KubeClient.connect(kubeconfig, target.context)
+    return await KubeClient.connect(kubeconfig_to_use(target, os.environ), target.context)

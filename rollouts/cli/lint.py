@@ -3,9 +3,9 @@
 A Rollout goes through the same parse-and-validate the controller runs before acting
 (`rollouts.api.validation.check_rollout`), so lint reports exactly what would become an
 InvalidSpec condition. (Cluster)AnalysisTemplates are parsed with the API models and their
-metrics checked as the AnalysisRun reconciler will check them (`analysis.run.validate_metrics`),
-except for metrics that still contain `{{args...}}` placeholders, which can only be judged once
-the arguments are known; every placeholder must name a declared argument, though.
+metrics checked as the AnalysisRun reconciler will check them (`analysis.run.validate_metrics`);
+`{{args.x}}` placeholders must name a declared argument and are filled with a neutral value for
+the check, since the real arguments are only known when a run starts.
 
 Each problem is printed as `FILE: document N (Kind 'name'): field.path: message`; documents are
 numbered from 1 in file order, empty ones included, so N matches what an editor shows between
@@ -62,8 +62,20 @@ def rollout_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(p.field, p.message) for p in problems]
 
 
-def _templated(value: Any) -> bool:
-    return "{{" in repr(value)
+_PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
+
+
+def _with_placeholders_filled(value: Any) -> Any:
+    """A copy with every `{{...}}` replaced by "1": a value that is a valid number, duration ("1" is
+    one second), operand and URL part, so the rest of the metric can be checked before the run
+    substitutes the real arguments."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub("1", value)
+    if isinstance(value, Mapping):
+        return {k: _with_placeholders_filled(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_placeholders_filled(v) for v in value]
+    return value
 
 
 def template_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -71,7 +83,7 @@ def template_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     from pydantic import ValidationError
 
     from analysis.run import validate_metrics
-    from rollouts.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate, MetricProvider
+    from rollouts.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate, Metric, MetricProvider
     from rollouts.api.validation import problems_from_validation_error
 
     model = AnalysisTemplate if doc.get("kind") == "AnalysisTemplate" else ClusterAnalysisTemplate
@@ -95,9 +107,11 @@ def template_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         for arg in sorted(set(_ARG_REFERENCE.findall(repr(raw)))):
             if arg not in declared:
                 found.append((path, f"refers to argument {arg!r}, which spec.args does not declare"))
-        if _templated(raw):
-            continue
-        problem = validate_metrics([metric], providers)
+        try:
+            probe = Metric.model_validate(_with_placeholders_filled(raw)) if "{{" in repr(raw) else metric
+        except ValidationError:
+            continue  # the filled-in value does not fit the field; only the real argument can tell
+        problem = validate_metrics([probe], providers)
         if problem:
             found.append((path, problem))
     return found

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -324,6 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "app":
         return int(import_module("rollouts.cli.app").run(args))
+    # Libraries report through `logging`; without a handler, Python prints warnings to stderr, which
+    # would add lines (kubernetes_asyncio's "Config not found") around our one-line errors.
+    logging.getLogger().addHandler(logging.NullHandler())
     try:
         return asyncio.run(_dispatch(args))
     except CliError as exc:

@@ -104,6 +104,10 @@ def plan_promote(rollout: Obj, *, full: bool = False) -> ActionPlan:
     if is_fully_promoted(rollout) and not manually_paused and not pause_conditions:
         raise ActionRefused(f"rollout '{name}' is Healthy and fully promoted: there is no update to promote")
 
+    if not manually_paused and not is_generation_observed(rollout):
+        raise ActionRefused(f"rollout '{name}' has a spec change the controller has not observed yet; "
+                            "its step and pause state are out of date, so run the command again in a moment")
+
     unpause = Patch({"spec": {"paused": False}})
     if full:
         patches = [Patch({"status": {"promoteFull": True}}, subresource="status")]

@@ -175,16 +175,17 @@ def rollout_view(info: RolloutInfo) -> Group:
 
 
 def rollouts_table(infos: Sequence[RolloutInfo], *, all_namespaces: bool) -> Table:
-    """`list rollouts`: name, strategy, status, step, set weight, actual weight, replicas."""
+    """`list rollouts`: name, strategy, status, step, set weight, actual weight, ready/desired.
+
+    Names are never shortened; when the terminal is narrow the other columns give way first.
+    """
     table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 2, 0, 0), header_style="bold")
-    columns = ["NAME", "STRATEGY", "STATUS", "STEP", "SET-WEIGHT", "ACTUAL-WEIGHT", "READY", "DESIRED",
-               "UP-TO-DATE", "AVAILABLE"]
     if all_namespaces:
-        columns.insert(0, "NAMESPACE")
-    for column in columns:
+        table.add_column("NAMESPACE", no_wrap=True, min_width=max([9, *(len(i.namespace) for i in infos)]))
+    table.add_column("NAME", no_wrap=True, min_width=max([4, *(len(i.name) for i in infos)]))
+    for column in ("STRATEGY", "STATUS", "STEP", "SET-WEIGHT", "ACTUAL-WEIGHT", "READY"):
         table.add_column(column, no_wrap=True)
     for info in infos:
-        r = info.replicas
         cells: list[str | Text] = [
             info.name,
             info.strategy,
@@ -192,10 +193,7 @@ def rollouts_table(infos: Sequence[RolloutInfo], *, all_namespaces: bool) -> Tab
             info.step or "-",
             info.set_weight or "-",
             info.actual_weight or "-",
-            f"{r.ready}/{r.current}",
-            str(r.desired),
-            str(r.updated),
-            str(r.available),
+            f"{info.replicas.ready}/{info.replicas.desired}",
         ]
         if all_namespaces:
             cells.insert(0, info.namespace)
