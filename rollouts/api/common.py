@@ -64,12 +64,12 @@ class ApiModel(BaseModel):
         data = handler(self)
         if not isinstance(data, dict):
             return data
-        by_alias = bool(info.by_alias)
-        for name, field in type(self).model_fields.items():
-            if name in self.model_fields_set:
-                continue
-            key = (field.alias or name) if by_alias else name
-            data.pop(key, None)
+        fields = type(self).model_fields
+        unset = fields.keys() - self.model_fields_set
+        if unset:
+            by_alias = bool(info.by_alias)
+            for name in unset:
+                data.pop((fields[name].alias or name) if by_alias else name, None)
         return data
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import (
@@ -490,3 +492,40 @@ def test_invalid_spec_message_names_the_fields() -> None:
         "The Rollout is invalid: [spec.replicas: must be greater than or equal to 0, "
         "spec.strategy: Multiple Strategies can not be listed]"
     )
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(_paths(value, (*prefix, key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(_paths(value, (*prefix, index)))
+    return found
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+_CORRUPTIBLE = [("canary", p) for p in _paths(CANARY["spec"]) if p] + [
+    ("blue-green", p) for p in _paths(BLUE_GREEN["spec"]) if p
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_CORRUPTIBLE), _JSON)
+def test_any_corruption_of_a_valid_spec_gives_problems_never_an_exception(
+    target: tuple[str, tuple[Any, ...]], value: Any
+) -> None:
+    base, path = target
+    raw = copy.deepcopy(CANARY if base == "canary" else BLUE_GREEN)
+    node: Any = raw["spec"]
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    rollout, problems = check_rollout(raw)
+    assert rollout is not None or problems
+    assert all(isinstance(p, SpecProblem) and p.message for p in problems)
