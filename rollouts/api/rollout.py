@@ -548,6 +548,8 @@ class RolloutStatus(ApiModel):
     blue_green: BlueGreenStatus | None = None
     restarted_at: Time | None = None
     workload_observed_generation: str | None = None
+    alb: OpenDict | None = None
+    albs: list[OpenDict] | None = None
 
     def condition(self, condition_type: ConditionType) -> RolloutCondition | None:
         for cond in self.conditions or []:
