@@ -1,1 +1,53 @@
-"""rollouts/planning."""
+"""rollouts.planning: the pure brain of the Rollout controller.
+
+``plan_rollout(observed, now=...)`` turns an :class:`ObservedRollout` into a :class:`Plan` (ordered actions,
+the complete desired status, a requeue delay). No I/O, no clock, no randomness; see ``plan.py`` for the
+contract the executor honours.
+"""
+
+from rollouts.planning.observed import (
+    ObservedAnalysisRun,
+    ObservedPod,
+    ObservedReplicaSet,
+    ObservedRollout,
+    ObservedService,
+    ObservedTraffic,
+)
+from rollouts.planning.plan import (
+    Action,
+    CreateAnalysisRun,
+    CreateReplicaSet,
+    DeleteAnalysisRun,
+    DeletePod,
+    DeleteReplicaSet,
+    EmitEvent,
+    Plan,
+    ScaleReplicaSet,
+    SetCanaryWeight,
+    SetServiceSelector,
+    TerminateAnalysisRun,
+)
+from rollouts.planning.planner import plan_rollout, plan_unparseable
+
+__all__ = [
+    "Action",
+    "CreateAnalysisRun",
+    "CreateReplicaSet",
+    "DeleteAnalysisRun",
+    "DeletePod",
+    "DeleteReplicaSet",
+    "EmitEvent",
+    "ObservedAnalysisRun",
+    "ObservedPod",
+    "ObservedReplicaSet",
+    "ObservedRollout",
+    "ObservedService",
+    "ObservedTraffic",
+    "Plan",
+    "ScaleReplicaSet",
+    "SetCanaryWeight",
+    "SetServiceSelector",
+    "TerminateAnalysisRun",
+    "plan_rollout",
+    "plan_unparseable",
+]

@@ -34,11 +34,16 @@ def plan_unparseable(
     previous = next((c for c in new.get("conditions") or () if c.get("type") == INVALID_SPEC), None)
     changed = previous is None or previous.get("message") != message
     stamp = _stamp(now)
-    conditions.append({
-        "type": INVALID_SPEC, "status": "True", "reason": INVALID_SPEC, "message": message,
-        "lastUpdateTime": stamp if changed or previous is None else previous.get("lastUpdateTime", stamp),
-        "lastTransitionTime": stamp if previous is None else previous.get("lastTransitionTime", stamp),
-    })
+    conditions.append(
+        {
+            "type": INVALID_SPEC,
+            "status": "True",
+            "reason": INVALID_SPEC,
+            "message": message,
+            "lastUpdateTime": stamp if changed or previous is None else previous.get("lastUpdateTime", stamp),
+            "lastTransitionTime": stamp if previous is None else previous.get("lastTransitionTime", stamp),
+        }
+    )
     new["conditions"] = conditions
     new["phase"] = "Degraded"
     new["message"] = f"{INVALID_SPEC}: {message}"

@@ -1,0 +1,296 @@
+"""The blue-green strategy: bring the new revision up behind the preview Service, pause or wait, promote by
+switching the active Service, keep the old revision around for ``scaleDownDelaySeconds``.
+
+The state lives in status (``blueGreen.activeSelector``/``previewSelector``, ``pauseConditions`` with their
+start times, ``blueGreen.scaleUpPreviewCheckPoint``, ``stableRS``) and in the ``scale-down-deadline``
+annotation of the old ReplicaSet, so a restarted controller continues exactly where it was.
+
+* 3 replicas, previewReplicaCount 1, autoPromotionEnabled false: the new ReplicaSet gets 1 pod, the preview
+  Service points at it, the rollout pauses (BlueGreenPause); on promote it is scaled to 3, the active
+  Service switches, and the old ReplicaSet is scaled to 0 30 s later.
+* autoPromotionSeconds 60: the pause ends by itself 60 s after it started (the deadline is in status).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from rollouts.api.rollout import BlueGreenStrategy, EventReason, PauseReason
+from rollouts.planning import analysis as analysis_planning
+from rollouts.planning.context import PlanContext, RevisionSets
+from rollouts.planning.hashing import pod_template_hash
+from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, ObservedReplicaSet, parse_timestamp
+from rollouts.planning.plan import SetServiceSelector
+from rollouts.planning.replicasets import (
+    classify,
+    clear_deadline,
+    create_replica_set,
+    prune_history,
+    revision_label,
+    scale,
+    scale_down_after_delay,
+    scale_with_revision,
+)
+from rollouts.planning.restart import plan_restart
+from rollouts.planning.status import (
+    add_pause,
+    base_status,
+    clear_pauses,
+    finalize,
+    note_abort,
+    note_retry,
+    pause_condition,
+    remove_pause,
+    reset_for_update,
+    run_status_dict,
+    set_counts,
+)
+
+
+def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any]) -> None:
+    strategy = ctx.spec.strategy.blue_green
+    assert strategy is not None
+    old = ctx.old
+    current_hash = pod_template_hash(template)
+    sets = classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=old.stable_rs, template=template)
+    ctx.status = base_status(ctx, current_hash)
+    ctx.status.pop("currentStepIndex", None)
+    ctx.status.pop("currentStepHash", None)
+    blue_green = _carry_blue_green(ctx)
+
+    if old.current_pod_hash != current_hash:
+        reset_for_update(ctx, 0, back_to_stable=old.stable_rs == current_hash)
+        for key in ("scaleUpPreviewCheckPoint", "prePromotionAnalysisRunStatus", "postPromotionAnalysisRunStatus"):
+            blue_green.pop(key, None)
+        ctx.event(EventReason.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
+        if sets.new is None:
+            create_replica_set(ctx, template, sets, pod_metadata=strategy.preview_metadata)
+        _finish(ctx, strategy, sets, abort_message=None)
+        return
+    new = sets.new
+    if new is None:
+        create_replica_set(ctx, template, sets, pod_metadata=strategy.preview_metadata)
+        _finish(ctx, strategy, sets, abort_message=None)
+        return
+
+    aborted = bool(old.abort)
+    if not aborted:
+        note_retry(ctx)
+    plan_restart(ctx, sets)
+    prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
+    active_hash = blue_green.get("activeSelector") or ""
+    initial = not active_hash or sets.stable is None
+    promoted = active_hash == current_hash
+
+    abort_detail: str | None = None
+    if not initial:
+        verdict = analysis_planning.reconcile_promotion_analysis(
+            ctx,
+            sets,
+            pre=not promoted and _at_size(new, _new_size(ctx, strategy, promoted)),
+            post=promoted and not _stable_is_current(ctx),
+            aborted=aborted,
+        )
+        if verdict.abort_detail is not None and not aborted:
+            aborted, abort_detail = True, verdict.abort_detail
+    else:
+        verdict = analysis_planning.AnalysisVerdict()
+
+    if aborted:
+        abort_message = _abort(ctx, strategy, sets, abort_detail)
+        _finish(ctx, strategy, sets, abort_message=abort_message)
+        return
+
+    if old.promote_full:
+        clear_pauses(ctx)
+    halted = ctx.spec.paused or verdict.inconclusive
+    if not halted:
+        if clear_deadline(ctx, new) or (
+            sets.stable is not None and not sets.stable_is_new and clear_deadline(ctx, sets.stable)
+        ):
+            pass
+        elif sets.stable is not None and not sets.stable_is_new and not promoted:
+            scale(ctx, sets.stable, ctx.spec.replicas)  # the active side stays at full size
+    size = _new_size(ctx, strategy, promoted)
+    if not halted:
+        scale_with_revision(ctx, new, size, sets)
+    _point(ctx, strategy.preview_service, new, blue_green, "previewSelector", require=_at_size(new, size))
+
+    if initial:
+        _point(
+            ctx, strategy.active_service, new, blue_green, "activeSelector", require=_at_size(new, ctx.spec.replicas)
+        )
+        if blue_green.get("activeSelector") == current_hash:
+            _promote(ctx, sets, "Initial deploy")
+        _finish(ctx, strategy, sets, abort_message=None)
+        return
+
+    if not promoted and not halted and _at_size(new, size):
+        if strategy.pre_promotion_analysis is not None and not verdict.pre_promotion_passed:
+            pass  # wait for the pre-promotion analysis
+        elif _ready_to_promote(ctx, strategy):
+            if size < ctx.spec.replicas:
+                blue_green["scaleUpPreviewCheckPoint"] = True
+                scale_with_revision(ctx, new, ctx.spec.replicas, sets)
+            else:
+                _point(ctx, strategy.active_service, new, blue_green, "activeSelector", require=True)
+                promoted = blue_green.get("activeSelector") == current_hash
+    if promoted:
+        if strategy.post_promotion_analysis is None or verdict.post_promotion_passed:
+            _promote(ctx, sets, "Completed blue-green update")
+        if _stable_is_current(ctx) and not halted:
+            for rs in sets.others:
+                scale_down_after_delay(ctx, rs, strategy.scale_down_delay_seconds)
+    _finish(ctx, strategy, sets, abort_message=None)
+
+
+def _carry_blue_green(ctx: PlanContext) -> dict[str, Any]:
+    old = ctx.old.blue_green
+    result: dict[str, Any] = {}
+    if old is not None:
+        if old.active_selector:
+            result["activeSelector"] = old.active_selector
+        if old.preview_selector:
+            result["previewSelector"] = old.preview_selector
+        if old.scale_up_preview_check_point:
+            result["scaleUpPreviewCheckPoint"] = True
+        for key, run in (
+            ("prePromotionAnalysisRunStatus", old.pre_promotion_analysis_run_status),
+            ("postPromotionAnalysisRunStatus", old.post_promotion_analysis_run_status),
+        ):
+            value = run_status_dict(run)
+            if value is not None:
+                result[key] = value
+    ctx.status["blueGreen"] = result
+    return result
+
+
+def _stable_is_current(ctx: PlanContext) -> bool:
+    return bool(ctx.status.get("stableRS")) and ctx.status.get("stableRS") == ctx.status.get("currentPodHash")
+
+
+def _new_size(ctx: PlanContext, strategy: BlueGreenStrategy, promoted: bool) -> int:
+    """previewReplicaCount while in preview, full size once promotion started."""
+    preview = strategy.preview_replica_count
+    if preview is None or promoted or ctx.status["blueGreen"].get("scaleUpPreviewCheckPoint"):
+        return ctx.spec.replicas
+    if ctx.status.get("stableRS") == ctx.status.get("currentPodHash"):
+        return ctx.spec.replicas
+    return min(preview, ctx.spec.replicas)
+
+
+def _at_size(rs: ObservedReplicaSet, size: int) -> bool:
+    return rs.spec_replicas == size and rs.available_replicas >= size
+
+
+def _point(
+    ctx: PlanContext,
+    service_name: str | None,
+    rs: ObservedReplicaSet,
+    blue_green: dict[str, Any],
+    key: str,
+    *,
+    require: bool,
+) -> None:
+    """Switch a Service to ``rs`` once ``require`` holds; record the selector in status either way it is."""
+    if not service_name:
+        return
+    service = ctx.observed.services.get(service_name)
+    observed_hash = service.selector.get(POD_TEMPLATE_HASH_LABEL) if service is not None else None
+    if blue_green.get(key) == rs.pod_template_hash and observed_hash == rs.pod_template_hash:
+        return
+    if not require:
+        return
+    if observed_hash != rs.pod_template_hash:
+        ctx.act(SetServiceSelector(service_name, rs.pod_template_hash))
+        if key == "activeSelector":
+            ctx.event(
+                EventReason.SWITCH_SERVICE,
+                f"Switched selector for service '{service_name}' to hash '{rs.pod_template_hash}'",
+            )
+    blue_green[key] = rs.pod_template_hash
+
+
+def _ready_to_promote(ctx: PlanContext, strategy: BlueGreenStrategy) -> bool:
+    """Auto-promotion, a user promote (pause cleared), a full promote, or autoPromotionSeconds elapsed."""
+    if ctx.old.promote_full:
+        return True
+    if strategy.auto_promotion_enabled and not strategy.auto_promotion_seconds:
+        return True
+    cond = pause_condition(ctx.status, PauseReason.BLUE_GREEN_PAUSE)
+    if cond is None:
+        if ctx.old.controller_pause:
+            return True  # the user removed the pause: promote
+        add_pause(ctx, PauseReason.BLUE_GREEN_PAUSE)
+        if strategy.auto_promotion_enabled and strategy.auto_promotion_seconds:
+            ctx.wake(ctx.now + timedelta(seconds=strategy.auto_promotion_seconds))
+        return False
+    if strategy.auto_promotion_enabled and strategy.auto_promotion_seconds:
+        deadline = parse_timestamp(cond.get("startTime")) + timedelta(seconds=strategy.auto_promotion_seconds)
+        if ctx.now >= deadline:
+            remove_pause(ctx, PauseReason.BLUE_GREEN_PAUSE)
+            return True
+        ctx.wake(deadline)
+    return False
+
+
+def _promote(ctx: PlanContext, sets: RevisionSets, reason: str) -> None:
+    clear_pauses(ctx)
+    for key in ("abort", "abortedAt", "promoteFull"):
+        ctx.status.pop(key, None)
+    ctx.status["blueGreen"].pop("scaleUpPreviewCheckPoint", None)
+    if ctx.status.get("stableRS") != sets.current_hash:
+        ctx.status["stableRS"] = sets.current_hash
+        ctx.event(
+            EventReason.ROLLOUT_COMPLETED, f"Rollout completed update to revision {revision_label(sets)}: {reason}"
+        )
+
+
+def _abort(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, detail: str | None) -> str:
+    """Back to stable: both Services to the stable hash, the new ReplicaSet down after the abort delay."""
+    message = note_abort(ctx, sets.revision, detail)
+    stable, new = sets.stable, sets.new
+    blue_green = ctx.status["blueGreen"]
+    blue_green.pop("scaleUpPreviewCheckPoint", None)
+    if stable is not None and new is not None and not sets.stable_is_new:
+        scale(ctx, stable, ctx.spec.replicas)
+        _point(ctx, strategy.active_service, stable, blue_green, "activeSelector", require=True)
+        _point(ctx, strategy.preview_service, stable, blue_green, "previewSelector", require=True)
+        if strategy.abort_scale_down_delay_seconds != 0 and not ctx.spec.paused:
+            # abortScaleDownDelaySeconds: 0 leaves the new ReplicaSet up for inspection.
+            scale_down_after_delay(ctx, new, strategy.abort_scale_down_delay_seconds)
+    return message
+
+
+def _finish(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, *, abort_message: str | None) -> None:
+    status, old = ctx.status, ctx.old
+    blue_green = status["blueGreen"]
+    active = blue_green.get("activeSelector")
+    set_counts(status, sets, active=active or sets.current_hash)
+    replicas = ctx.spec.replicas
+    current = status["currentPodHash"]
+    preview_ok = not strategy.preview_service or blue_green.get("previewSelector") == current
+    healthy = (
+        status["updatedReplicas"] == replicas
+        and status["availableReplicas"] == replicas
+        and active == current
+        and preview_ok
+    )
+    old_bg = old.blue_green
+    progress = (
+        old_bg is None
+        or old_bg.active_selector != blue_green.get("activeSelector")
+        or old_bg.preview_selector != blue_green.get("previewSelector")
+        or status.get("stableRS") != old.stable_rs
+    )
+    finalize(
+        ctx,
+        sets,
+        healthy=healthy,
+        available=status["availableReplicas"] >= replicas,
+        strategy_progress=progress,
+        abort_message=abort_message,
+        post_promotion_analysis=strategy.post_promotion_analysis is not None,
+    )

@@ -1,0 +1,170 @@
+"""Rollout conditions, phase and message, computed the way Argo computes them.
+
+Tools that read Argo status (kubectl-argo-rollouts, Argo CD's health check) look at ``status.phase``,
+``status.message`` and the ``Progressing``/``Available``/``Healthy``/``Completed``/``Paused``/``InvalidSpec``
+conditions, so the reasons and messages here are Argo's words.
+
+Two details matter for a level-based controller:
+
+* A condition whose status, reason and message are unchanged is carried forward untouched (same
+  ``lastUpdateTime``), so a re-plan of an unchanged world yields an identical status and no write.
+* ``Progressing`` is refreshed (``lastUpdateTime = now``) whenever progress is observed; the progress deadline
+  counts from that time, so ``ProgressDeadlineExceeded`` survives a controller restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from rollouts.api.common import LabelSelector, LabelSelectorOperator, format_time
+from rollouts.api.rollout import ConditionReason, ConditionType, RolloutPhase, RolloutSpec
+from rollouts.planning.observed import parse_timestamp
+
+AVAILABLE_MESSAGE = "Rollout has minimum availability"
+NOT_AVAILABLE_MESSAGE = "Rollout does not have minimum availability"
+PAUSED_MESSAGE = "Rollout is paused"
+RESUMED_MESSAGE = "Rollout is resumed"
+HEALTHY_MESSAGE = "Rollout is healthy"
+NOT_HEALTHY_MESSAGE = "Rollout is not healthy"
+
+Status = dict[str, Any]
+
+
+def find_condition(status: Mapping[str, Any], cond_type: str) -> Mapping[str, Any] | None:
+    for cond in status.get("conditions") or ():
+        if cond.get("type") == cond_type:
+            return cond  # type: ignore[no-any-return]
+    return None
+
+
+def set_condition(
+    status: Status,
+    cond_type: str,
+    cond_status: str,
+    reason: str,
+    message: str,
+    now_text: str,
+    *,
+    touch: bool = False,
+) -> bool:
+    """Set one condition; returns True when its status or reason changed (a transition).
+
+    Unchanged status/reason/message keeps the old condition as is, unless ``touch`` asks to record that the
+    condition was re-confirmed now (used for Progressing when progress is seen). ``lastTransitionTime`` only
+    moves when the status changes.
+    """
+    conditions: list[dict[str, Any]] = list(status.get("conditions") or ())
+    current = next((c for c in conditions if c.get("type") == cond_type), None)
+    if current is not None:
+        same = current.get("status") == cond_status and current.get("reason") == reason
+        if same and current.get("message") == message and not touch:
+            return False
+        transition_time = current.get("lastTransitionTime") if current.get("status") == cond_status else None
+        conditions = [c for c in conditions if c.get("type") != cond_type]
+    else:
+        same = False
+        transition_time = None
+    conditions.append(
+        {
+            "type": cond_type,
+            "status": cond_status,
+            "reason": reason,
+            "message": message,
+            "lastUpdateTime": now_text,
+            "lastTransitionTime": transition_time or now_text,
+        }
+    )
+    status["conditions"] = conditions
+    return not same
+
+
+def remove_condition(status: Status, cond_type: str) -> None:
+    conditions = [c for c in status.get("conditions") or () if c.get("type") != cond_type]
+    if conditions:
+        status["conditions"] = conditions
+    else:
+        status.pop("conditions", None)
+
+
+def progress_timed_out(status: Mapping[str, Any], deadline_seconds: int, now: datetime) -> datetime | None:
+    """When the Progressing condition will time out (a past time means it already has); None if it cannot.
+
+    Paused, aborted, completed or already-timed-out rollouts do not time out (again).
+    """
+    cond = find_condition(status, ConditionType.PROGRESSING)
+    if cond is None:
+        return None
+    if cond.get("reason") in (
+        ConditionReason.ROLLOUT_PAUSED,
+        ConditionReason.ROLLOUT_ABORTED,
+        ConditionReason.NEW_REPLICA_SET_AVAILABLE,
+        ConditionReason.PROGRESS_DEADLINE_EXCEEDED,
+    ):
+        return None
+    return parse_timestamp(cond.get("lastUpdateTime")) + timedelta(seconds=deadline_seconds)
+
+
+def selector_string(selector: LabelSelector | None) -> str:
+    """``metav1.FormatLabelSelector``: ``app=web,tier in (a,b)``, requirements sorted by key."""
+    if selector is None:
+        return ""
+    parts: list[tuple[str, str]] = [(k, f"{k}={v}") for k, v in (selector.match_labels or {}).items()]
+    for req in selector.match_expressions or ():
+        values = ",".join(sorted(req.values or ()))
+        if req.operator is LabelSelectorOperator.IN:
+            parts.append((req.key, f"{req.key} in ({values})"))
+        elif req.operator is LabelSelectorOperator.NOT_IN:
+            parts.append((req.key, f"{req.key} notin ({values})"))
+        elif req.operator is LabelSelectorOperator.EXISTS:
+            parts.append((req.key, req.key))
+        else:
+            parts.append((req.key, f"!{req.key}"))
+    return ",".join(text for _, text in sorted(parts))
+
+
+def rollout_phase(
+    spec: RolloutSpec,
+    status: Mapping[str, Any],
+    *,
+    traffic_routed: bool,
+    post_promotion_analysis: bool,
+) -> tuple[RolloutPhase, str]:
+    """Argo's ``CalculateRolloutPhase``: the one-word phase and the message shown next to it.
+
+    e.g. Degraded "RolloutAborted: Rollout aborted update to revision 2", Paused "CanaryPauseStep",
+    Progressing "more replicas need to be updated", Healthy "".
+    """
+    for cond in status.get("conditions") or ():
+        if cond.get("type") == ConditionType.INVALID_SPEC and cond.get("status") == "True":
+            return RolloutPhase.DEGRADED, f"{ConditionType.INVALID_SPEC}: {cond.get('message', '')}"
+        if cond.get("reason") in (ConditionReason.ROLLOUT_ABORTED, ConditionReason.PROGRESS_DEADLINE_EXCEEDED):
+            return RolloutPhase.DEGRADED, f"{cond['reason']}: {cond.get('message', '')}"
+    if spec.paused:
+        return RolloutPhase.PAUSED, "manually paused"
+    for pause in status.get("pauseConditions") or ():
+        return RolloutPhase.PAUSED, str(pause.get("reason", ""))
+    if spec.restart_at is not None and status.get("restartedAt") != format_time(spec.restart_at):
+        return RolloutPhase.PROGRESSING, "rollout is restarting"
+    updated = int(status.get("updatedReplicas") or 0)
+    if updated < spec.replicas:
+        return RolloutPhase.PROGRESSING, "more replicas need to be updated"
+    if int(status.get("availableReplicas") or 0) < updated:
+        return RolloutPhase.PROGRESSING, "updated replicas are still becoming available"
+    current = status.get("currentPodHash") or ""
+    stable = status.get("stableRS") or ""
+    if spec.strategy.blue_green is not None:
+        active = (status.get("blueGreen") or {}).get("activeSelector") or ""
+        if not active or active != current:
+            return RolloutPhase.PROGRESSING, "active service cutover pending"
+        if not stable or stable != current:
+            if post_promotion_analysis:
+                return RolloutPhase.PROGRESSING, "waiting for analysis to complete"
+            return RolloutPhase.PROGRESSING, "waiting for post-promotion verification to complete"
+    elif spec.strategy.canary is not None:
+        if not traffic_routed and int(status.get("replicas") or 0) > updated:
+            return RolloutPhase.PROGRESSING, "old replicas are pending termination"
+        if not stable or stable != current:
+            return RolloutPhase.PROGRESSING, "waiting for all steps to complete"
+    return RolloutPhase.HEALTHY, ""

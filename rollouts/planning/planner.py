@@ -1,0 +1,80 @@
+"""``plan_rollout``: the single entry point of the Rollout brain.
+
+Given everything observed about one Rollout and the current time, return what should happen: an ordered tuple
+of actions, the complete desired status, and when to look again. Pure: no clock, no I/O, no randomness; the
+same observation and ``now`` always give the same plan.
+
+An invalid spec (static problems from ``rollouts.api.validation`` or missing references) yields a plan with
+no mutating action, condition InvalidSpec, phase Degraded and one Warning event when the problem first
+appears, so one bad Rollout never stops the controller or the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from rollouts.api.rollout import ConditionReason, ConditionType, EventReason, RolloutPhase
+from rollouts.api.validation import SpecProblem, invalid_spec_message
+from rollouts.planning.bluegreen import plan_blue_green
+from rollouts.planning.canary import plan_canary
+from rollouts.planning.conditions import find_condition, set_condition
+from rollouts.planning.context import PlanContext
+from rollouts.planning.observed import ObservedRollout
+from rollouts.planning.plan import EmitEvent, Plan
+from rollouts.planning.references import spec_problems
+from rollouts.planning.status import base_status
+
+
+def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
+    """Decide the next move for one Rollout. See ``rollouts.planning.plan`` for the executor contract."""
+    ctx = PlanContext(observed, now)
+    problems = spec_problems(observed)
+    if problems:
+        return _invalid(ctx, problems)
+    spec = observed.rollout.spec
+    template: Mapping[str, Any] = (
+        observed.workload_template
+        if spec.workload_ref is not None and observed.workload_template
+        else spec.template or {}
+    )
+    if spec.strategy.canary is not None:
+        plan_canary(ctx, template)
+    else:
+        plan_blue_green(ctx, template)
+    return ctx.finish()
+
+
+def _invalid(ctx: PlanContext, problems: list[SpecProblem]) -> Plan:
+    message = invalid_spec_message(problems)
+    ctx.status = base_status(ctx, ctx.old.current_pod_hash or "")
+    if not ctx.status["currentPodHash"]:
+        del ctx.status["currentPodHash"]
+    previous = find_condition(ctx.status, ConditionType.INVALID_SPEC)
+    set_condition(ctx.status, ConditionType.INVALID_SPEC, "True", ConditionReason.INVALID_SPEC, message, ctx.now_text)
+    if previous is None or previous.get("message") != message or previous.get("status") != "True":
+        ctx.event(EventReason.INVALID_SPEC, message, warning=True)
+    ctx.status["phase"] = str(RolloutPhase.DEGRADED)
+    ctx.status["message"] = f"{ConditionType.INVALID_SPEC}: {message}"
+    return ctx.finish()
+
+
+def plan_unparseable(
+    old_status: Mapping[str, Any], problems: list[SpecProblem], *, generation: int, now: datetime
+) -> Plan:
+    """For an object that does not even parse as a Rollout: only the InvalidSpec status and one event."""
+    from rollouts.api.common import format_time
+
+    now_text = format_time(now)
+    message = invalid_spec_message(problems)
+    status: dict[str, Any] = {k: v for k, v in old_status.items() if k not in ("phase", "message")}
+    previous = find_condition(status, ConditionType.INVALID_SPEC)
+    set_condition(status, ConditionType.INVALID_SPEC, "True", ConditionReason.INVALID_SPEC, message, now_text)
+    status["observedGeneration"] = str(generation)
+    status["phase"] = str(RolloutPhase.DEGRADED)
+    status["message"] = f"{ConditionType.INVALID_SPEC}: {message}"
+    events: tuple[EmitEvent, ...] = ()
+    if previous is None or previous.get("message") != message:
+        events = (EmitEvent("Warning", EventReason.INVALID_SPEC, message),)
+    return Plan(actions=events, status=status, requeue_after=None)

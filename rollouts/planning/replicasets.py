@@ -1,0 +1,242 @@
+"""ReplicaSets as revisions: find the new/stable/old ones, build a new one, scale, annotate, prune.
+
+Kubernetes quirks handled here:
+
+* The API server defaults fields inside a ReplicaSet's pod template, so comparing templates with the Rollout's
+  is unreliable; the ``rollouts-pod-template-hash`` label is the identity, with a template comparison only as
+  a fallback for ReplicaSets that lack the label.
+* Revision order comes from the ``rollout.argoproj.io/revision`` annotation (creation timestamps have
+  one-second resolution). Reusing an old ReplicaSet (undo) bumps its revision to the newest, as Argo does.
+* The old stable of a traffic-routed canary (or blue-green) is kept up until the ``scale-down-deadline``
+  annotation written on it, so routers and clients can drain; the deadline is on the object, so a restarted
+  controller honours it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from rollouts.api.common import format_time
+from rollouts.api.rollout import API_VERSION, KIND, EventReason, PodTemplateMetadata, Rollout
+from rollouts.planning.context import PlanContext, RevisionSets
+from rollouts.planning.hashing import replica_set_name, templates_equal
+from rollouts.planning.observed import (
+    POD_TEMPLATE_HASH_LABEL,
+    REVISION_ANNOTATION,
+    ObservedReplicaSet,
+    parse_timestamp,
+)
+from rollouts.planning.plan import CreateReplicaSet, DeleteReplicaSet, ScaleReplicaSet
+
+SCALE_DOWN_DEADLINE_ANNOTATION = "scale-down-deadline"
+DESIRED_REPLICAS_ANNOTATION = "rollout.argoproj.io/desired-replicas"
+EPHEMERAL_METADATA_ANNOTATION = "rollout.argoproj.io/ephemeral-metadata"
+
+
+def classify(
+    replica_sets: Sequence[ObservedReplicaSet],
+    *,
+    current_hash: str,
+    stable_hash: str | None,
+    template: Mapping[str, Any],
+) -> RevisionSets:
+    """Sort the ReplicaSets into new (current template), stable (``status.stableRS``) and others."""
+    new = next((rs for rs in replica_sets if rs.pod_template_hash == current_hash), None)
+    if new is None:
+        new = next(
+            (rs for rs in replica_sets if not rs.pod_template_hash and templates_equal(rs.template, template)),
+            None,
+        )
+    stable = None
+    if stable_hash:
+        stable = next((rs for rs in replica_sets if rs.pod_template_hash == stable_hash), None)
+    taken = {rs.name for rs in (new, stable) if rs is not None}
+    others = tuple(
+        sorted((rs for rs in replica_sets if rs.name not in taken), key=lambda rs: rs.revision, reverse=True)
+    )
+    max_revision = max((rs.revision for rs in replica_sets), default=0)
+    revision = new.revision if new is not None else max_revision + 1
+    if new is not None and new.revision < max_revision:
+        # An older template came back (undo): it becomes the newest revision again.
+        revision = max_revision + 1
+    return RevisionSets(current_hash=current_hash, new=new, stable=stable, others=others, revision=revision)
+
+
+def _with_hash_label(labels: Mapping[str, str] | None, template_hash: str) -> dict[str, str]:
+    result = dict(labels or {})
+    result[POD_TEMPLATE_HASH_LABEL] = template_hash
+    return result
+
+
+def replica_set_manifest(
+    rollout: Rollout,
+    template: Mapping[str, Any],
+    *,
+    template_hash: str,
+    revision: int,
+    replicas: int,
+    pod_metadata: PodTemplateMetadata | None = None,
+) -> dict[str, Any]:
+    """The ReplicaSet for one revision: ``<rollout>-<hash>``, selected by the hash label, owned by the Rollout.
+
+    ``pod_metadata`` (canaryMetadata/previewMetadata) is added to the pod template and remembered in the
+    ``rollout.argoproj.io/ephemeral-metadata`` annotation, as Argo does.
+    """
+    pod_meta = dict(template.get("metadata") or {})
+    pod_meta["labels"] = _with_hash_label(pod_meta.get("labels"), template_hash)
+    annotations = {
+        REVISION_ANNOTATION: str(revision),
+        DESIRED_REPLICAS_ANNOTATION: str(rollout.spec.replicas),
+    }
+    if pod_metadata is not None and (pod_metadata.labels or pod_metadata.annotations):
+        if pod_metadata.labels:
+            pod_meta["labels"] = {**pod_meta["labels"], **pod_metadata.labels}
+        if pod_metadata.annotations:
+            pod_meta["annotations"] = {**(pod_meta.get("annotations") or {}), **pod_metadata.annotations}
+        annotations[EPHEMERAL_METADATA_ANNOTATION] = json.dumps(
+            pod_metadata.model_dump(by_alias=True, exclude_none=True), sort_keys=True, separators=(",", ":")
+        )
+    selector = rollout.spec.selector
+    match_labels = _with_hash_label(selector.match_labels if selector else None, template_hash)
+    selector_dict: dict[str, Any] = {"matchLabels": match_labels}
+    if selector is not None and selector.match_expressions:
+        selector_dict["matchExpressions"] = [
+            e.model_dump(by_alias=True, exclude_none=True, mode="json") for e in selector.match_expressions
+        ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": replica_set_name(rollout.name, template_hash),
+            "namespace": rollout.namespace,
+            "labels": _with_hash_label(pod_meta["labels"], template_hash),
+            "annotations": annotations,
+            "ownerReferences": [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": KIND,
+                    "name": rollout.name,
+                    "uid": rollout.metadata.uid or "",
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {
+            "replicas": replicas,
+            "minReadySeconds": rollout.spec.min_ready_seconds,
+            "selector": selector_dict,
+            "template": {**template, "metadata": pod_meta},
+        },
+    }
+
+
+def create_replica_set(
+    ctx: PlanContext,
+    template: Mapping[str, Any],
+    sets: RevisionSets,
+    *,
+    replicas: int = 0,
+    pod_metadata: PodTemplateMetadata | None = None,
+) -> None:
+    """Create the ReplicaSet for the current template (with 0 replicas: scaling is a separate, bounded step)."""
+    manifest = replica_set_manifest(
+        ctx.rollout,
+        template,
+        template_hash=sets.current_hash,
+        revision=sets.revision,
+        replicas=replicas,
+        pod_metadata=pod_metadata,
+    )
+    ctx.act(CreateReplicaSet(manifest))
+    ctx.event(
+        EventReason.NEW_REPLICA_SET_CREATED,
+        f"Created ReplicaSet {manifest['metadata']['name']} (revision {sets.revision})",
+    )
+
+
+def scale_down_deadline(rs: ObservedReplicaSet) -> datetime | None:
+    """The ``scale-down-deadline`` annotation of an old ReplicaSet, if it carries one."""
+    text = rs.annotations.get(SCALE_DOWN_DEADLINE_ANNOTATION)
+    if not text:
+        return None
+    return parse_timestamp(text)
+
+
+def scale(
+    ctx: PlanContext,
+    rs: ObservedReplicaSet,
+    replicas: int,
+    *,
+    annotations: Mapping[str, str | None] | None = None,
+) -> bool:
+    """Scale ``rs`` to ``replicas`` (and/or change annotations); emit ScalingReplicaSet. False if no change."""
+    changes = {k: v for k, v in (annotations or {}).items() if rs.annotations.get(k) != v}
+    if replicas == rs.spec_replicas and not changes:
+        return False
+    ctx.act(ScaleReplicaSet(rs.name, replicas, changes))
+    if replicas != rs.spec_replicas:
+        direction = "up" if replicas > rs.spec_replicas else "down"
+        ctx.event(
+            EventReason.SCALING_REPLICA_SET,
+            f"Scaled {direction} ReplicaSet {rs.name} (revision {rs.revision}) from {rs.spec_replicas} to {replicas}",
+        )
+    return True
+
+
+def scale_with_revision(ctx: PlanContext, rs: ObservedReplicaSet, replicas: int, sets: RevisionSets) -> bool:
+    """Scale the new ReplicaSet, also bumping its revision annotation when it was an older one (undo) and
+    clearing any scale-down deadline left from when it was old."""
+    annotations: dict[str, str | None] = {}
+    if rs.revision != sets.revision:
+        annotations[REVISION_ANNOTATION] = str(sets.revision)
+    if SCALE_DOWN_DEADLINE_ANNOTATION in rs.annotations:
+        annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = None
+    return scale(ctx, rs, replicas, annotations=annotations)
+
+
+def clear_deadline(ctx: PlanContext, rs: ObservedReplicaSet | None) -> bool:
+    """A ReplicaSet that is new or stable again must not be scaled down by an old deadline."""
+    if rs is None or SCALE_DOWN_DEADLINE_ANNOTATION not in rs.annotations:
+        return False
+    return scale(ctx, rs, rs.spec_replicas, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: None})
+
+
+def scale_down_after_delay(ctx: PlanContext, rs: ObservedReplicaSet, delay_seconds: int) -> bool:
+    """Scale an old ReplicaSet to 0 once its deadline passes, annotating the deadline first.
+
+    * no annotation yet -> write ``now + delay`` and keep the pods (requeue at the deadline)
+    * deadline in the future -> wait (requeue at the deadline)
+    * deadline passed (or delay 0) -> scale to 0 and drop the annotation
+    """
+    if rs.spec_replicas == 0:
+        return False
+    deadline = scale_down_deadline(rs)
+    if deadline is None:
+        if delay_seconds <= 0:
+            return scale(ctx, rs, 0)
+        deadline = ctx.now + timedelta(seconds=delay_seconds)
+        ctx.wake(deadline)
+        return scale(ctx, rs, rs.spec_replicas, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: format_time(deadline)})
+    if deadline > ctx.now:
+        ctx.wake(deadline)
+        return False
+    return scale(ctx, rs, 0, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: None})
+
+
+def prune_history(ctx: PlanContext, others: Sequence[ObservedReplicaSet], limit: int) -> None:
+    """Delete fully scaled-down old ReplicaSets beyond ``revisionHistoryLimit``, oldest first."""
+    idle = [rs for rs in others if rs.spec_replicas == 0 and rs.status_replicas == 0]
+    excess = len(idle) - max(0, limit)
+    if excess <= 0:
+        return
+    for rs in sorted(idle, key=lambda rs: (rs.revision, rs.created_at))[:excess]:
+        ctx.act(DeleteReplicaSet(rs.name))
+
+
+def revision_label(sets: RevisionSets) -> str:
+    """``"2 (5c7b9d8f4x)"``-style text used in completion events."""
+    return f"{sets.revision} ({sets.current_hash})"

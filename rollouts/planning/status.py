@@ -1,0 +1,310 @@
+"""The desired Rollout status: carried-forward fields, pause bookkeeping, and the final conditions/phase.
+
+A plan always writes the *complete* status (Argo's camelCase JSON), built from the observed status plus this
+plan's decisions. Everything the controller must remember between reconciles lives here: the pause start times
+(so a timed pause survives a restart), ``controllerPause`` (so a cleared pause is recognised as a promotion),
+``abortedAt``, the step index and step hash, and the Progressing condition's ``lastUpdateTime`` (the
+progress-deadline clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rollouts.api.common import format_time
+from rollouts.api.rollout import (
+    ConditionReason,
+    ConditionType,
+    EventReason,
+    PauseReason,
+    RolloutAnalysisRunStatus,
+    RolloutCondition,
+    RolloutStatus,
+)
+from rollouts.planning.conditions import (
+    AVAILABLE_MESSAGE,
+    HEALTHY_MESSAGE,
+    NOT_AVAILABLE_MESSAGE,
+    NOT_HEALTHY_MESSAGE,
+    PAUSED_MESSAGE,
+    RESUMED_MESSAGE,
+    find_condition,
+    progress_timed_out,
+    remove_condition,
+    rollout_phase,
+    selector_string,
+    set_condition,
+)
+from rollouts.planning.context import PlanContext, RevisionSets
+
+
+def _condition_dict(cond: RolloutCondition) -> dict[str, Any]:
+    result: dict[str, Any] = {"type": str(cond.type), "status": str(cond.status)}
+    if cond.reason is not None:
+        result["reason"] = cond.reason
+    if cond.message is not None:
+        result["message"] = cond.message
+    if cond.last_update_time is not None:
+        result["lastUpdateTime"] = format_time(cond.last_update_time)
+    if cond.last_transition_time is not None:
+        result["lastTransitionTime"] = format_time(cond.last_transition_time)
+    return result
+
+
+def run_status_dict(run: RolloutAnalysisRunStatus | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    result: dict[str, Any] = {"name": run.name, "status": str(run.status)}
+    if run.message:
+        result["message"] = run.message
+    return result
+
+
+def base_status(ctx: PlanContext, current_hash: str) -> dict[str, Any]:
+    """The observed status carried forward, with this generation observed and the current pod hash."""
+    old: RolloutStatus = ctx.old
+    status: dict[str, Any] = {
+        "observedGeneration": str(ctx.rollout.metadata.generation or 0),
+        "currentPodHash": current_hash,
+    }
+    if old.stable_rs:
+        status["stableRS"] = old.stable_rs
+    if old.pause_conditions:
+        status["pauseConditions"] = [
+            {"reason": str(p.reason), "startTime": format_time(p.start_time)} for p in old.pause_conditions
+        ]
+    if old.controller_pause:
+        status["controllerPause"] = True
+    if old.abort:
+        status["abort"] = True
+    if old.aborted_at is not None:
+        status["abortedAt"] = format_time(old.aborted_at)
+    if old.promote_full:
+        status["promoteFull"] = True
+    if old.conditions:
+        status["conditions"] = [_condition_dict(c) for c in old.conditions]
+    if old.restarted_at is not None:
+        status["restartedAt"] = format_time(old.restarted_at)
+    if old.collision_count is not None:
+        status["collisionCount"] = old.collision_count
+    if old.current_step_index is not None:
+        status["currentStepIndex"] = old.current_step_index
+    if old.current_step_hash is not None:
+        status["currentStepHash"] = old.current_step_hash
+    if old.workload_observed_generation is not None:
+        status["workloadObservedGeneration"] = old.workload_observed_generation
+    status["selector"] = selector_string(ctx.spec.selector)
+    return status
+
+
+# --- pauses ---------------------------------------------------------------------------------------------------
+
+
+def pause_condition(status: Mapping[str, Any], reason: str) -> Mapping[str, Any] | None:
+    for pause in status.get("pauseConditions") or ():
+        if pause.get("reason") == reason:
+            return pause  # type: ignore[no-any-return]
+    return None
+
+
+def add_pause(ctx: PlanContext, reason: PauseReason) -> None:
+    """Pause for ``reason`` (start time now) unless already paused for it; sets ``controllerPause``."""
+    if pause_condition(ctx.status, reason) is not None:
+        return
+    ctx.status["pauseConditions"] = [
+        *(ctx.status.get("pauseConditions") or ()),
+        {"reason": str(reason), "startTime": ctx.now_text},
+    ]
+    ctx.status["controllerPause"] = True
+    ctx.event(EventReason.ROLLOUT_PAUSED, f"Rollout is paused ({reason})")
+
+
+def remove_pause(ctx: PlanContext, reason: str) -> None:
+    remaining = [p for p in ctx.status.get("pauseConditions") or () if p.get("reason") != reason]
+    _set_pauses(ctx, remaining)
+
+
+def clear_pauses(ctx: PlanContext) -> None:
+    _set_pauses(ctx, [])
+
+
+def _set_pauses(ctx: PlanContext, pauses: list[dict[str, Any]]) -> None:
+    if pauses:
+        ctx.status["pauseConditions"] = pauses
+        return
+    ctx.status.pop("pauseConditions", None)
+    # With no pause left the controller is no longer pausing (Argo drops controllerPause with the last one).
+    ctx.status.pop("controllerPause", None)
+
+
+def is_paused(ctx: PlanContext) -> bool:
+    return bool(ctx.status.get("pauseConditions")) or ctx.spec.paused
+
+
+def reset_for_update(ctx: PlanContext, step_count: int, *, back_to_stable: bool) -> None:
+    """A new pod template or new steps: start the update over (Argo's ``resetRolloutStatus``)."""
+    clear_pauses(ctx)
+    for key in ("abort", "abortedAt", "promoteFull"):
+        ctx.status.pop(key, None)
+    if step_count:
+        ctx.status["currentStepIndex"] = step_count if back_to_stable else 0
+    else:
+        ctx.status.pop("currentStepIndex", None)
+
+
+# --- abort ----------------------------------------------------------------------------------------------------
+
+
+def note_abort(ctx: PlanContext, revision: int, detail: str | None) -> str:
+    """Record an abort (``abortedAt``, a Warning event the first time) and return the condition message."""
+    message = f"Rollout aborted update to revision {revision}"
+    if detail:
+        message = f"{message}: {detail}"
+    elif (prev := find_condition(ctx.status, ConditionType.PROGRESSING)) is not None and prev.get(
+        "reason"
+    ) == ConditionReason.ROLLOUT_ABORTED:
+        message = str(prev.get("message") or message)
+    ctx.status["abort"] = True
+    clear_pauses(ctx)
+    if "abortedAt" not in ctx.status:
+        ctx.status["abortedAt"] = ctx.now_text
+        ctx.event(EventReason.ROLLOUT_ABORTED, message, warning=True)
+    return message
+
+
+def note_retry(ctx: PlanContext) -> None:
+    """``status.abort`` was cleared by the user after an abort: start the update again."""
+    if "abortedAt" in ctx.status and not ctx.status.get("abort"):
+        ctx.status.pop("abortedAt", None)
+        ctx.event(EventReason.ROLLOUT_RETRY, "Retrying Rollout after abort")
+
+
+# --- counts, conditions, phase -------------------------------------------------------------------------------
+
+
+def set_counts(status: dict[str, Any], sets: RevisionSets, *, active: str | None = None) -> None:
+    """Pod counts as Argo reports them; blue-green reports availability of the active ReplicaSet."""
+    everything = sets.all
+    status["replicas"] = sum(rs.status_replicas for rs in everything)
+    status["updatedReplicas"] = sets.new.status_replicas if sets.new is not None else 0
+    status["readyReplicas"] = sum(rs.ready_replicas for rs in everything)
+    if active is None:
+        status["availableReplicas"] = sum(rs.available_replicas for rs in everything)
+        status["HPAReplicas"] = status["replicas"]
+        return
+    active_rs = next((rs for rs in everything if rs.pod_template_hash == active), None)
+    status["availableReplicas"] = active_rs.available_replicas if active_rs is not None else 0
+    status["HPAReplicas"] = active_rs.status_replicas if active_rs is not None else 0
+
+
+def finalize(
+    ctx: PlanContext,
+    sets: RevisionSets,
+    *,
+    healthy: bool,
+    available: bool,
+    strategy_progress: bool,
+    abort_message: str | None,
+    traffic_routed: bool = False,
+    post_promotion_analysis: bool = False,
+) -> None:
+    """Set Progressing/Paused/Available/Healthy/Completed, emit their transition events, then phase/message."""
+    status, old = ctx.status, ctx.old
+    remove_condition(status, ConditionType.INVALID_SPEC)
+    rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
+    paused = is_paused(ctx)
+    was_paused = bool(old.pause_conditions) or _progress_reason(old) == ConditionReason.ROLLOUT_PAUSED
+    now_text = ctx.now_text
+
+    def progressing(cond_status: str, reason: str, message: str, *, touch: bool = False) -> None:
+        set_condition(status, ConditionType.PROGRESSING, cond_status, reason, message, now_text, touch=touch)
+
+    if abort_message is not None:
+        progressing("False", ConditionReason.ROLLOUT_ABORTED, abort_message)
+    elif paused:
+        progressing("Unknown", ConditionReason.ROLLOUT_PAUSED, PAUSED_MESSAGE)
+    elif healthy:
+        progressing(
+            "True", ConditionReason.NEW_REPLICA_SET_AVAILABLE, f'ReplicaSet "{rs_name}" has successfully progressed.'
+        )
+    elif was_paused:
+        progressing("Unknown", ConditionReason.ROLLOUT_RESUMED, RESUMED_MESSAGE)
+    elif _made_progress(old, status) or strategy_progress:
+        progressing("True", ConditionReason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', touch=True)
+    elif find_condition(status, ConditionType.PROGRESSING) is None:
+        progressing("True", ConditionReason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.')
+    else:
+        deadline = progress_timed_out(status, ctx.spec.progress_deadline_seconds, ctx.now)
+        if deadline is not None and deadline <= ctx.now:
+            message = f'ReplicaSet "{rs_name}" has timed out progressing.'
+            progressing("False", ConditionReason.PROGRESS_DEADLINE_EXCEEDED, message)
+            ctx.event(EventReason.PROGRESS_DEADLINE_EXCEEDED, message, warning=True)
+            if ctx.spec.progress_deadline_abort:
+                status["abort"] = True
+                ctx.wake(ctx.now)
+        elif deadline is not None:
+            ctx.wake(deadline)
+
+    if paused:
+        set_condition(status, ConditionType.PAUSED, "True", ConditionReason.ROLLOUT_PAUSED, PAUSED_MESSAGE, now_text)
+    elif find_condition(status, ConditionType.PAUSED) is not None:
+        set_condition(status, ConditionType.PAUSED, "False", ConditionReason.ROLLOUT_RESUMED, RESUMED_MESSAGE, now_text)
+    if was_paused and not paused and abort_message is None:
+        ctx.event(EventReason.ROLLOUT_RESUMED, RESUMED_MESSAGE)
+
+    set_condition(
+        status,
+        ConditionType.AVAILABLE,
+        "True" if available else "False",
+        ConditionReason.AVAILABLE,
+        AVAILABLE_MESSAGE if available else NOT_AVAILABLE_MESSAGE,
+        now_text,
+    )
+    set_condition(
+        status,
+        ConditionType.HEALTHY,
+        "True" if healthy else "False",
+        ConditionReason.ROLLOUT_HEALTHY,
+        HEALTHY_MESSAGE if healthy else NOT_HEALTHY_MESSAGE,
+        now_text,
+    )
+    completed = not paused and bool(status.get("stableRS")) and status.get("stableRS") == status.get("currentPodHash")
+    previous = find_condition(status, ConditionType.COMPLETED)
+    if completed or previous is not None:
+        changed = set_condition(
+            status,
+            ConditionType.COMPLETED,
+            "True" if completed else "False",
+            ConditionReason.ROLLOUT_COMPLETED,
+            ConditionReason.ROLLOUT_COMPLETED,
+            now_text,
+        )
+        if changed and not completed and previous is not None and previous.get("status") == "True":
+            ctx.event(
+                EventReason.ROLLOUT_NOT_COMPLETED,
+                f"Rollout not completed, started update to revision {sets.revision} ({sets.current_hash})",
+            )
+
+    phase, message = rollout_phase(
+        ctx.spec, status, traffic_routed=traffic_routed, post_promotion_analysis=post_promotion_analysis
+    )
+    status["phase"] = str(phase)
+    status["message"] = message
+
+
+def _progress_reason(old: RolloutStatus) -> str | None:
+    cond = old.condition(ConditionType.PROGRESSING)
+    return cond.reason if cond is not None else None
+
+
+def _made_progress(old: RolloutStatus, new: Mapping[str, Any]) -> bool:
+    """Argo's ``RolloutProgressing`` for the generic counts (strategy-specific checks are passed in)."""
+    old_replicas, old_updated = old.replicas or 0, old.updated_replicas or 0
+    new_replicas, new_updated = int(new.get("replicas") or 0), int(new.get("updatedReplicas") or 0)
+    return (
+        new_updated != old_updated
+        or (new_replicas - new_updated) < (old_replicas - old_updated)
+        or int(new.get("readyReplicas") or 0) > (old.ready_replicas or 0)
+        or int(new.get("availableReplicas") or 0) > (old.available_replicas or 0)
+    )

@@ -1,0 +1,93 @@
+"""Reading a canary's steps: which step we are on, which weight and canary scale are in force, which header
+routes should exist, and how Argo spells a step in events ("setWeight: 20", "pause: 1h0m0s").
+
+The step index lives in ``status.currentStepIndex``; ``len(steps)`` means "all steps done". The weight in
+force is that of the nearest ``setWeight`` at or before the current step (0 before the first one, 100 after
+the last step), which is why a ``pause`` step keeps the previous weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rollouts.api.common import format_duration
+from rollouts.api.rollout import CanaryStep, SetCanaryScale
+from rollouts.planning.hashing import stable_hash
+
+
+def steps_hash(steps: Sequence[CanaryStep]) -> str:
+    """``status.currentStepHash``: a change of the steps mid-update restarts them."""
+    return stable_hash([step.model_dump(by_alias=True, exclude_none=True, mode="json") for step in steps])
+
+
+def current_step(steps: Sequence[CanaryStep], index: int | None) -> CanaryStep | None:
+    """The step at ``index`` (None when there are no steps or all are done)."""
+    i = index or 0
+    return steps[i] if 0 <= i < len(steps) else None
+
+
+def set_weight_in_force(steps: Sequence[CanaryStep], index: int | None) -> int:
+    """The canary weight the steps ask for at ``index``: 20 for ``[setWeight 20, pause]`` at index 1,
+    0 before any setWeight, 100 once all steps are done (or with no steps)."""
+    i = index or 0
+    if i >= len(steps):
+        return 100
+    for step in reversed(steps[: i + 1]):
+        if step.set_weight is not None:
+            return step.set_weight
+    return 0
+
+
+def canary_scale_in_force(steps: Sequence[CanaryStep], index: int | None) -> SetCanaryScale | None:
+    """The latest ``setCanaryScale`` at or before ``index``, unless it says ``matchTrafficWeight``."""
+    i = index or 0
+    if i >= len(steps):
+        return None
+    for step in reversed(steps[: i + 1]):
+        scale = step.set_canary_scale
+        if scale is None:
+            continue
+        return None if scale.match_traffic_weight else scale
+    return None
+
+
+def header_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tuple[dict[str, Any], ...]:
+    """The ``setHeaderRoute`` objects reached so far (the last per name; one without ``match`` removes it)."""
+    i = index or 0
+    if i >= len(steps):
+        return ()
+    routes: dict[str, dict[str, Any]] = {}
+    for step in steps[: i + 1]:
+        route = step.set_header_route
+        if route is None:
+            continue
+        if route.match:
+            routes[route.name] = route.model_dump(by_alias=True, exclude_none=True, mode="json")
+        else:
+            routes.pop(route.name, None)
+    return tuple(routes[name] for name in sorted(routes))
+
+
+def step_text(step: CanaryStep) -> str:
+    """How Argo names a step in RolloutStepCompleted events."""
+    if step.set_weight is not None:
+        return f"setWeight: {step.set_weight}"
+    if step.pause is not None:
+        seconds = step.pause.duration_seconds()
+        return "pause" if seconds is None else f"pause: {format_duration(seconds)}"
+    if step.experiment is not None:
+        return "experiment"
+    if step.analysis is not None:
+        return "analysis"
+    if step.set_canary_scale is not None:
+        scale = step.set_canary_scale
+        if scale.weight is not None:
+            return f"setCanaryScale{{weight: {scale.weight}}}"
+        if scale.match_traffic_weight:
+            return "setCanaryScale{matchTrafficWeight: true}"
+        if scale.replicas is not None:
+            return f"setCanaryScale{{replicas: {scale.replicas}}}"
+    if step.set_header_route is not None:
+        return f"setHeaderRoute: {step.set_header_route.name}"
+    return "invalid"
