@@ -252,3 +252,54 @@ def test_render_all_refuses_two_kinds_with_one_plural() -> None:
 def test_rendered_yaml_has_no_anchors() -> None:
     text = crdgen.render(CrdSpec(kind="Toy", plural="toys", model=_Toy))
     assert "&id" not in text and "*id" not in text
+
+
+def _pruned(value: Any, schema: dict[str, Any], path: str) -> list[str]:
+    """Fields of ``value`` the API server would prune (drop silently) under ``schema``."""
+    if schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("x-kubernetes-int-or-string"):
+        return []
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        additional = schema.get("additionalProperties")
+        pruned: list[str] = []
+        for key, sub in value.items():
+            if properties is not None and key in properties:
+                pruned.extend(_pruned(sub, properties[key], f"{path}.{key}"))
+            elif isinstance(additional, dict):
+                pruned.extend(_pruned(sub, additional, f"{path}.{key}"))
+            else:
+                pruned.append(f"{path}.{key}")
+        return pruned
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return [p for index, item in enumerate(value) for p in _pruned(item, items, f"{path}[{index}]")]
+    return []
+
+
+def _example_rollouts() -> list[Any]:
+    examples = CRDS.parent / "examples"
+    return [
+        pytest.param(doc, id=path.stem)
+        for path in sorted(examples.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc.get("kind") == "Rollout"
+    ]
+
+
+@pytest.mark.parametrize("doc", _example_rollouts())
+def test_no_field_of_an_example_would_be_pruned_by_the_api_server(doc: dict[str, Any]) -> None:
+    schema = _rollout_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert _pruned({k: v for k, v in doc.items() if k != "metadata"}, schema, "") == []
+
+
+def test_pruning_check_can_fail() -> None:
+    schema = _rollout_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    doc = {"spec": {"strategy": {"canary": {"steps": [{"setWieght": 5}]}}}}
+    assert _pruned(doc, schema, "") == [".spec.strategy.canary.steps[0].setWieght"]
+
+
+def test_no_field_of_an_argo_written_status_would_be_pruned() -> None:
+    from tests.unit.api.test_rollout_model import ARGO_STATUS
+
+    schema = _rollout_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert _pruned({"status": ARGO_STATUS}, schema, "") == []
