@@ -600,23 +600,11 @@ CRD: Final = CrdSpec(
         label_selector_path=".status.selector",
     ),
     printer_columns=(
-        PrinterColumn("Desired", ".spec.replicas", "integer", "Number of desired pods"),
-        PrinterColumn(
-            "Current", ".status.replicas", "integer", "Total number of non-terminated pods targeted by this rollout"
-        ),
-        PrinterColumn(
-            "Up-to-date",
-            ".status.updatedReplicas",
-            "integer",
-            "Total number of non-terminated pods targeted by this rollout that have the desired template spec",
-        ),
-        PrinterColumn(
-            "Available",
-            ".status.availableReplicas",
-            "integer",
-            "Total number of available pods (ready for at least minReadySeconds) targeted by this rollout",
-        ),
-        PrinterColumn("Phase", ".status.phase", "string", "Phase of the rollout"),
+        PrinterColumn("Desired", ".spec.replicas", "integer", "Pods the rollout asks for"),
+        PrinterColumn("Current", ".status.replicas", "integer", "Pods of all revisions that are not terminating"),
+        PrinterColumn("Up-to-date", ".status.updatedReplicas", "integer", "Pods running the current template"),
+        PrinterColumn("Available", ".status.availableReplicas", "integer", "Pods ready for minReadySeconds"),
+        PrinterColumn("Phase", ".status.phase", "string", "Healthy, Progressing, Paused or Degraded"),
         AGE_COLUMN,
     ),
 )
