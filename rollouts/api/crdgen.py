@@ -110,7 +110,7 @@ class PrinterColumn:
         return out
 
 
-AGE_COLUMN: Final = PrinterColumn("Age", ".metadata.creationTimestamp", "date", "Time since resource was created")
+AGE_COLUMN: Final = PrinterColumn("Age", ".metadata.creationTimestamp", "date", "Time since the object was created")
 
 
 @dataclass(frozen=True)
