@@ -32,6 +32,10 @@ class Target:
         what = f"{self.kind} '{self.name}'" if self.name else self.kind
         return f"{what} in namespace '{self.namespace}'" if self.namespace else what
 
+    def not_found(self) -> str:
+        what = f"{self.kind} '{self.name}'" if self.name else self.kind
+        return f"{what} not found in namespace '{self.namespace}'" if self.namespace else f"{what} not found"
+
 
 def explain(exc: BaseException, target: Target) -> CliError:
     """Translate an exception from the client into a CliError naming `target` and the cause."""
@@ -44,13 +48,13 @@ def explain(exc: BaseException, target: Target) -> CliError:
     if isinstance(exc, k.NotFound):
         details = exc.body.get("details") if isinstance(exc.body, dict) else None
         if target.name and isinstance(details, dict) and details.get("name"):
-            return CliError(f"{target.describe()} not found")
+            return CliError(target.not_found())
         if target.name and not details:
             return CliError(
                 f"cannot {target.verb} {target.describe()}: the API server does not serve {target.kind}s "
                 f"(are the argoproj.io CRDs installed?): {exc.message}"
             )
-        return CliError(f"{target.describe()} not found")
+        return CliError(target.not_found())
     if isinstance(exc, k.Forbidden):
         return CliError(f"permission denied (RBAC 403) to {target.verb} {target.describe()}: {exc.message}")
     if isinstance(exc, k.Unauthorized):

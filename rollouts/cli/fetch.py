@@ -52,7 +52,7 @@ async def get_rollout(client: KubeClient, name: str, namespace: str, *, verb: st
         return await client.get(ROLLOUT, name, namespace)
     except NotFound as exc:
         error = explain(exc, Target(verb, "rollout", name, namespace))
-        if error.args[0].endswith("not found"):
+        if error.args[0] == Target(verb, "rollout", name, namespace).not_found():
             elsewhere = [ns for ns in await _namespaces_with(client, name) if ns != namespace]
             if elsewhere:
                 raise CliError(f"{error.args[0]} (found in namespace(s): {', '.join(elsewhere)}; use -n)") from exc
@@ -62,16 +62,36 @@ async def get_rollout(client: KubeClient, name: str, namespace: str, *, verb: st
 
 
 async def list_kind(client: KubeClient, kind_name: str, namespace: str | None,
-                    label_selector: str | None = None) -> list[Obj]:
+                    label_selector: str | None = None, *, optional: bool = False) -> list[Obj]:
+    """All objects of a kind; with `optional`, a kind the server does not serve (its CRD is not
+    installed) reads as none instead of failing the whole view."""
     from rollouts.kube import resources
+    from rollouts.kube.errors import NotFound
 
     kind = {"replicasets": resources.REPLICASET, "pods": resources.POD, "analysisruns": resources.ANALYSISRUN,
             "rollouts": resources.ROLLOUT}[kind_name]
     try:
         items, _ = await client.list(kind, namespace, label_selector=label_selector)
+    except NotFound as exc:
+        if optional:
+            return []
+        raise explain(exc, Target("list", kind_name, None, namespace)) from exc
     except Exception as exc:
         raise explain(exc, Target("list", kind_name, None, namespace)) from exc
     return items
+
+
+async def is_served(client: KubeClient, kind_name: str, namespace: str) -> bool:
+    """Does the API server serve this kind (is its CRD installed)?"""
+    from rollouts.kube import resources
+    from rollouts.kube.errors import NotFound
+
+    kind = {"analysisruns": resources.ANALYSISRUN, "rollouts": resources.ROLLOUT}[kind_name]
+    try:
+        await client.list(kind, namespace, limit=1)
+    except NotFound:
+        return False
+    return True
 
 
 async def rollout_state(client: KubeClient, name: str, namespace: str) -> RolloutState:
@@ -79,5 +99,5 @@ async def rollout_state(client: KubeClient, name: str, namespace: str) -> Rollou
     selector = selector_of(rollout)
     replicasets = await list_kind(client, "replicasets", namespace, selector)
     pods = await list_kind(client, "pods", namespace, selector)
-    analysisruns = await list_kind(client, "analysisruns", namespace)
+    analysisruns = await list_kind(client, "analysisruns", namespace, optional=True)
     return RolloutState(rollout, replicasets, pods, analysisruns)

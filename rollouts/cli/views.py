@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rollouts.cli.errors import CliError
-from rollouts.cli.fetch import get_rollout, list_kind, rollout_state, selector_of
+from rollouts.cli.fetch import get_rollout, is_served, list_kind, rollout_state, selector_of
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -77,7 +77,8 @@ class Caches:
         self.changed.set()
 
     def items(self, key: str) -> list[Obj]:
-        return list(self.informers[key].items())
+        informer = self.informers.get(key)
+        return list(informer.items()) if informer is not None else []
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Caches]:
@@ -150,12 +151,14 @@ async def get_rollout_cmd(client: KubeClient, name: str, namespace: str, *, watc
     first = await get_rollout(client, name, namespace)  # a clear error before any watch starts
     selector = selector_of(first)
     quiet_logs()
-    caches = Caches(client, namespace, [
+    kinds = [
         ("rollouts", resources.ROLLOUT, None),
         ("replicasets", resources.REPLICASET, selector),
         ("pods", resources.POD, selector),
-        ("analysisruns", resources.ANALYSISRUN, None),
-    ])
+    ]
+    if await is_served(client, "analysisruns", namespace):
+        kinds.append(("analysisruns", resources.ANALYSISRUN, None))
+    caches = Caches(client, namespace, kinds)
     gone: list[str] = []
 
     async def frames() -> AsyncIterator[RenderableType]:
