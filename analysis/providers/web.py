@@ -1,0 +1,98 @@
+"""Web metric provider: an HTTP request whose JSON answer (or a JSONPath into it) is the result.
+
+Argo's web provider takes Kubernetes-style JSONPath templates (`{$.data.ok}`, `{.data.ok}`); we strip the
+braces and evaluate the path with jsonpath-ng. One match is the result itself, several are a list. A
+non-2xx status, a timeout (`timeoutSeconds`), an unreadable body or a path that matches nothing is an
+Error measurement with a message saying which. Header values may come from Secrets through `{{args.x}}`;
+the run redacts them from anything it writes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+from jsonpath_ng.exceptions import JsonPathParserError
+from jsonpath_ng.ext.parser import parse as parse_jsonpath
+
+from analysis.conditions import Value
+from analysis.measurement import error_measurement, measurement_from_result
+from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
+from rollouts.api.analysis import Measurement, Metric, WebMetric
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+class WebError(Exception):
+    pass
+
+
+def kubernetes_jsonpath(template: str) -> str:
+    """`{$.data.ok}` / `{.data.ok}` / `$.data.ok` -> `$.data.ok` (the jsonpath-ng form)."""
+    path = template.strip()
+    if path.startswith("{") and path.endswith("}"):
+        path = path[1:-1].strip()
+    if path.startswith("."):
+        path = "$" + path
+    if not path.startswith("$"):
+        path = "$." + path
+    return path
+
+
+def extract(body: Any, template: str) -> Value:
+    try:
+        expression = parse_jsonpath(kubernetes_jsonpath(template))
+    except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises several exception types
+        raise WebError(f"invalid jsonPath {template!r}: {exc}") from None
+    matches = [match.value for match in expression.find(body)]
+    if not matches:
+        raise WebError(f"jsonPath {template!r} matched nothing in the response")
+    return matches[0] if len(matches) == 1 else matches
+
+
+async def fetch(spec: WebMetric) -> Value:
+    headers = {h.key: h.value for h in spec.headers}
+    data: str | bytes | None = spec.body
+    if spec.json_body is not None:
+        data = json.dumps(spec.json_body)
+        headers.setdefault("Content-Type", "application/json")
+    timeout = aiohttp.ClientTimeout(total=spec.timeout_seconds)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
+        spec.method.upper(), spec.url, headers=headers, data=data, ssl=not spec.insecure,
+    ) as response:
+        raw = await response.content.read(MAX_BODY_BYTES + 1)
+        if response.status < 200 or response.status >= 300:
+            raise WebError(f"received non-2xx response code {response.status} from {spec.method} {spec.url}")
+    if len(raw) > MAX_BODY_BYTES:
+        raise WebError(f"response body larger than {MAX_BODY_BYTES} bytes")
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError:
+        if spec.json_path:
+            raise WebError(f"response is not JSON, cannot apply jsonPath {spec.json_path!r}") from None
+        return text
+    return extract(body, spec.json_path) if spec.json_path else body
+
+
+class WebProvider(ImmediateProvider):
+    def __init__(self, deps: ProviderDeps) -> None:
+        self.clock: Clock = deps.clock
+
+    async def measure(self, metric: Metric, context: MeasurementContext) -> Measurement:
+        started = self.clock()
+        spec = metric.provider.web
+        if spec is None:
+            return error_measurement("web provider is not set", started_at=started, finished_at=started)
+        try:
+            result = await fetch(spec)
+        except TimeoutError:
+            return error_measurement(f"{spec.method} {spec.url} timed out after {spec.timeout_seconds}s",
+                                     started_at=started, finished_at=self.clock())
+        except WebError as exc:
+            return error_measurement(str(exc), started_at=started, finished_at=self.clock())
+        except aiohttp.ClientError as exc:
+            return error_measurement(f"{spec.method} {spec.url} failed: {exc}", started_at=started,
+                                     finished_at=self.clock())
+        return measurement_from_result(metric, result, started_at=started, finished_at=self.clock())

@@ -1,0 +1,162 @@
+"""Provider logic that needs no server: Prometheus result shapes, JSONPath, Job manifests and outcomes,
+and the measuring loop's isolation of failing providers. Real endpoints: tests/integration/analysis."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from analysis.measuring import take_measurements
+from analysis.providers import PROVIDERS, MeasurementContext, ProviderDeps
+from analysis.providers.job import JobProvider, job_manifest, job_outcome
+from analysis.providers.prometheus import ProviderError, shape_result
+from analysis.providers.web import WebError, extract, kubernetes_jsonpath
+from analysis.run import Action, DueMeasurement
+from rollouts.api.analysis import AnalysisPhase, AnalysisRun, Measurement, Metric
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _vector(*values: str) -> list[dict[str, Any]]:
+    return [{"metric": {"pod": str(i)}, "value": [1.0, v]} for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param([1.0, "0.5"], 0.5, id="scalar"),
+        pytest.param(_vector("0.97"), [0.97], id="vector-one"),
+        pytest.param(_vector("1", "2"), [1.0, 2.0], id="vector-two"),
+        pytest.param([], [], id="empty-vector"),
+        pytest.param(_vector("+Inf"), [math.inf], id="inf"),
+    ],
+)
+def test_prometheus_shapes(raw: Any, expected: Any) -> None:
+    assert shape_result(raw) == expected
+
+
+def test_prometheus_nan_passes_through() -> None:
+    shaped = shape_result(_vector("NaN"))
+    assert isinstance(shaped, list) and math.isnan(shaped[0])
+
+
+def test_prometheus_matrix_is_refused() -> None:
+    with pytest.raises(ProviderError, match="range vector"):
+        shape_result([{"metric": {}, "values": [[1, "1"]]}])
+
+
+@pytest.mark.parametrize(
+    ("template", "path"),
+    [
+        pytest.param("{$.data.ok}", "$.data.ok", id="braces-dollar"),
+        pytest.param("{.data.ok}", "$.data.ok", id="braces-dot"),
+        pytest.param("$.data.ok", "$.data.ok", id="plain"),
+    ],
+)
+def test_kubernetes_jsonpath(template: str, path: str) -> None:
+    assert kubernetes_jsonpath(template) == path
+
+
+def test_jsonpath_extracts_one_or_many_and_reports_no_match() -> None:
+    body = {"data": {"ok": True, "items": [{"v": 1}, {"v": 2}]}}
+    assert extract(body, "{$.data.ok}") is True
+    assert extract(body, "{$.data.items[*].v}") == [1, 2]
+    with pytest.raises(WebError, match="matched nothing"):
+        extract(body, "{$.data.missing}")
+
+
+def _context(attempt: int = 1) -> MeasurementContext:
+    return MeasurementContext(namespace="ns", run_name="run", run_uid="uid-1", started_at=T0, attempt=attempt)
+
+
+def _job_metric() -> Metric:
+    return Metric.model_validate({"name": "Smoke_Test", "provider": {"job": {
+        "metadata": {"labels": {"team": "a"}},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "t", "image": "busybox", "command": ["true"]}]}}}}}})
+
+
+def test_job_manifest_is_named_labelled_and_owned_like_argo() -> None:
+    job = job_manifest(_job_metric(), _context(attempt=3))
+    assert job["metadata"]["name"] == "uid-1.smoke-test.3"
+    assert job["metadata"]["labels"] == {"team": "a", "analysisrun.argoproj.io/uid": "uid-1",
+                                         "analysisrun.argoproj.io/metric-name": "Smoke_Test"}
+    assert job["metadata"]["ownerReferences"][0]["kind"] == "AnalysisRun"
+    assert job["spec"]["backoffLimit"] == 0
+
+
+@pytest.mark.parametrize(
+    ("conditions", "phase"),
+    [
+        pytest.param([], AnalysisPhase.RUNNING, id="no-conditions"),
+        pytest.param([{"type": "Complete", "status": "True"}], AnalysisPhase.SUCCESSFUL, id="complete"),
+        pytest.param([{"type": "Failed", "status": "True"}], AnalysisPhase.FAILED, id="failed"),
+        pytest.param([{"type": "Failed", "status": "False"}], AnalysisPhase.RUNNING, id="false-condition"),
+    ],
+)
+def test_job_outcome(conditions: list[dict[str, str]], phase: AnalysisPhase) -> None:
+    assert job_outcome({"status": {"conditions": conditions}}) is phase
+
+
+class MemoryJobs:
+    """An in-memory JobClient for the provider's unit test (real Jobs: tests/integration/analysis)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    async def create_job(self, namespace: str, job: dict[str, Any]) -> dict[str, Any]:
+        self.jobs[(namespace, job["metadata"]["name"])] = job
+        return job
+
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.jobs.get((namespace, name))
+
+    async def delete_job(self, namespace: str, name: str) -> None:
+        self.jobs.pop((namespace, name), None)
+
+
+async def test_job_provider_runs_resumes_and_terminates() -> None:
+    jobs = MemoryJobs()
+    now = [T0]
+    provider = JobProvider(ProviderDeps(clock=lambda: now[0], job_client=jobs))
+    metric, context = _job_metric(), _context()
+    running = await provider.measure(metric, context)
+    assert running.phase is AnalysisPhase.RUNNING and running.resume_at == T0 + timedelta(seconds=5)
+    assert running.metadata == {"job-name": "uid-1.smoke-test.1", "job-namespace": "ns"}
+    assert await provider.measure(metric, context) == running  # idempotent: found, not created twice
+    jobs.jobs[("ns", "uid-1.smoke-test.1")]["status"] = {"conditions": [{"type": "Failed", "status": "True"}]}
+    now[0] = T0 + timedelta(seconds=5)
+    done = await provider.resume(metric, running, context)
+    assert done.phase is AnalysisPhase.FAILED and done.finished_at == now[0]
+    stopped = await provider.terminate(metric, running, context)
+    assert stopped.phase is AnalysisPhase.SUCCESSFUL and not jobs.jobs
+
+
+class Exploding:
+    async def measure(self, metric: Metric, context: MeasurementContext) -> Measurement:
+        raise RuntimeError("boom")
+
+    async def resume(self, metric: Metric, measurement: Measurement, context: MeasurementContext) -> Measurement:
+        raise RuntimeError("boom")
+
+    async def terminate(self, metric: Metric, measurement: Measurement, context: MeasurementContext
+                        ) -> Measurement:
+        raise RuntimeError("boom")
+
+
+async def test_a_failing_provider_gives_an_error_measurement_and_others_still_run() -> None:
+    good = Metric.model_validate({"name": "good", "provider": {"job": {"spec": {}}}})
+    bad = Metric.model_validate({"name": "bad", "provider": {"web": {"url": "http://x"}}})
+    run = AnalysisRun.model_validate({"metadata": {"name": "r", "namespace": "ns", "uid": "u"}, "spec": {}})
+    providers = {"web": Exploding(), "job": JobProvider(ProviderDeps(clock=lambda: T0, job_client=MemoryJobs()))}
+    taken = await take_measurements(run, [DueMeasurement(good, Action.MEASURE), DueMeasurement(bad, Action.MEASURE)],
+                                    providers, clock=lambda: T0)
+    assert taken["good"].phase is AnalysisPhase.RUNNING
+    assert taken["bad"].phase is AnalysisPhase.ERROR and "RuntimeError: boom" in (taken["bad"].message or "")
+
+
+def test_registry_has_every_documented_provider() -> None:
+    assert set(PROVIDERS) == {"prometheus", "web", "job", "judge"}
