@@ -48,7 +48,7 @@ class PlanContext:
         self.actions.append(action)
 
     def event(self, reason: str, message: str, *, warning: bool = False) -> None:
-        self.actions.append(EmitEvent("Warning" if warning else "Normal", reason, message))
+        self.actions.append(EmitEvent("Warning" if warning else "Normal", str(reason), message))
 
     def wake(self, at: datetime) -> None:
         """Ask to be planned again no later than ``at`` (the earliest request wins)."""

@@ -71,9 +71,7 @@ def test_approximate_weighted_counts(replicas: int, weight: int, surge: int, exp
         pytest.param(5, 100, 1, 1, rs("c", 0), None, (5, 0), id="no-stable-goes-straight-to-full"),
         pytest.param(10, 0, 1, 1, rs("c", 3), rs("s", 7), (2, 8), id="abort-grows-stable-while-draining-canary"),
         pytest.param(10, 0, 1, 1, rs("c", 3), rs("s", 8), (1, 8), id="abort-then-drains-canary"),
-        pytest.param(
-            10, 50, 1, 1, rs("c", 0), rs("s", 10), (0, 10), id="old-rs-with-pods-blocks-everything"
-        ),
+        pytest.param(10, 50, 1, 1, rs("c", 0), rs("s", 10), (0, 10), id="old-rs-with-pods-blocks-everything"),
     ],
 )
 def test_basic_canary_counts(
@@ -108,8 +106,12 @@ def walk_basic(replicas: int, weights: list[int], surge: int, unavailable: int) 
         seen: list[tuple[int, int]] = []
         for _ in range(100):
             counts = basic_canary_counts(
-                replicas=replicas, weight=weight, max_surge=surge, max_unavailable=unavailable,
-                canary_rs=canary, stable_rs=stable,
+                replicas=replicas,
+                weight=weight,
+                max_surge=surge,
+                max_unavailable=unavailable,
+                canary_rs=canary,
+                stable_rs=stable,
             )
             # invariants at the moment the new counts are applied
             assert counts.canary + counts.stable <= replicas + surge
@@ -171,8 +173,12 @@ def test_resolve_surge_and_unavailable(args: tuple[int, int, int], expected: tup
         ),
         pytest.param(
             {
-                "replicas": 10, "weight": 0, "dynamic_stable_scale": True, "actual_stable_weight": 70,
-                "actual_canary_weight": 30, "aborted": True,
+                "replicas": 10,
+                "weight": 0,
+                "dynamic_stable_scale": True,
+                "actual_stable_weight": 70,
+                "actual_canary_weight": 30,
+                "aborted": True,
             },
             (3, 10),
             id="dynamic-abort-keeps-canary-until-traffic-returns",
