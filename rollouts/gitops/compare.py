@@ -1,0 +1,306 @@
+"""Compare an Application's source at a commit with the cluster: what to apply, what drifted, what is healthy.
+
+Why this module exists: this is the observe step of the reconciler, shared by the status refresh, the sync
+operation and ``kubectl rollouts app diff``. It resolves the revision, renders the manifests, resolves every
+kind through API discovery (an unknown kind is a ComparisonError naming it, unless a CRD in the same
+application defines it), defaults namespaces from the destination, and compares each object with a
+*server-side dry-run apply* of the desired object, so the API server's own defaulting decides what "equal"
+means (see ``diff.py``). Dry-run results are cached by (desired object, live resourceVersion): an application
+that did not change costs no API call per resource on the next pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rollouts.api.application import (
+    IN_CLUSTER_NAME,
+    IN_CLUSTER_SERVER,
+    Application,
+    ApplicationSource,
+    ResourceIgnoreDifferences,
+    SyncStatusCode,
+)
+from rollouts.gitops.diff import ResourceDiff, compare
+from rollouts.gitops.health import Health, resource_health, worst
+from rollouts.gitops.live import LiveState
+from rollouts.gitops.render import ManifestCache, RenderError, cache_key, render_source
+from rollouts.gitops.source import SECRET_TYPE_LABEL, GitError, GitSource, credentials_for
+from rollouts.gitops.tracking import ResourceKey, key_of, with_tracking
+from rollouts.gitops.waves import is_hook, sync_wave
+from rollouts.kube.client import KubeClient
+from rollouts.kube.errors import ApiError, NotFound
+from rollouts.kube.resources import SECRET, ResourceKind
+
+FIELD_MANAGER = "rollouts-gitops"
+Obj = dict[str, Any]
+
+
+class ComparisonError(Exception):
+    """The desired state cannot be known (repository, render, spec); the message names the cause."""
+
+
+@dataclass
+class ResourceState:
+    """One desired or owned object: its kind, desired form, live form, diff, sync status and health."""
+
+    key: ResourceKey
+    kind: ResourceKind | None
+    desired: Obj | None
+    live: Obj | None
+    diff: ResourceDiff
+    health: Health | None
+    wave: int = 0
+    message: str = ""
+
+    @property
+    def sync_status(self) -> SyncStatusCode:
+        return SyncStatusCode.OUT_OF_SYNC if self.diff.modified else SyncStatusCode.SYNCED
+
+    @property
+    def requires_pruning(self) -> bool:
+        return self.desired is None
+
+
+@dataclass
+class Comparison:
+    revision: str
+    source: ApplicationSource
+    source_type: str
+    resources: list[ResourceState]
+    hooks: list[tuple[ResourceKind, Obj]]
+    kinds: dict[ResourceKey, ResourceKind] = field(default_factory=dict)
+    pending_kinds: dict[ResourceKey, str] = field(default_factory=dict)
+    """Objects whose kind a CRD of this application will define (resolved again after the CRD is applied)."""
+
+    @property
+    def sync_status(self) -> SyncStatusCode:
+        modified = any(r.sync_status is SyncStatusCode.OUT_OF_SYNC for r in self.resources)
+        return SyncStatusCode.OUT_OF_SYNC if modified else SyncStatusCode.SYNCED
+
+    @property
+    def health(self) -> Health:
+        return worst(r.health for r in self.resources if not r.requires_pruning)
+
+    def desired(self) -> list[ResourceState]:
+        return [r for r in self.resources if r.desired is not None]
+
+    def owned_extra(self) -> dict[ResourceKey, Obj]:
+        return {r.key: r.live for r in self.resources if r.desired is None and r.live is not None}
+
+
+def _hash(obj: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_destination(app: Application, api_host: str) -> str:
+    """The destination namespace; raises ComparisonError for a cluster this controller does not manage."""
+    dest = app.spec.destination
+    local_servers = {IN_CLUSTER_SERVER, api_host.rstrip("/")}
+    if dest.server and dest.server.rstrip("/") not in local_servers:
+        raise ComparisonError(
+            f"destination server {dest.server!r} is not managed here: only the cluster this controller runs in "
+            f"({IN_CLUSTER_SERVER}) is supported")
+    if not dest.server and dest.name and dest.name != IN_CLUSTER_NAME:
+        raise ComparisonError(f"destination cluster {dest.name!r} is not known: only {IN_CLUSTER_NAME!r} is")
+    if app.spec.project != "default":
+        raise ComparisonError(f"application references project {app.spec.project!r} which does not exist "
+                              "(only the 'default' project is supported)")
+    return dest.namespace or ""
+
+
+class Comparer:
+    """Observe step: desired (Git) vs live (cluster) for one application."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        git: GitSource,
+        live: LiveState,
+        *,
+        namespace: str,
+        manifests: ManifestCache | None = None,
+        dry_run_cache_size: int = 20_000,
+    ) -> None:
+        self.client = client
+        self.git = git
+        self.live = live
+        self.namespace = namespace
+        self.manifests = manifests or ManifestCache()
+        self._predicted: OrderedDict[tuple[str, str], Obj] = OrderedDict()
+        self._dry_run_cache_size = dry_run_cache_size
+        self._render_keys: dict[str, set[str]] = {}
+
+    # -- desired ---------------------------------------------------------------------------------------
+
+    async def _credentials(self, repo_url: str) -> Any:
+        if repo_url.startswith("file://") or repo_url.startswith("/"):
+            return None
+        try:
+            secrets, _ = await self.client.list(SECRET, self.namespace, label_selector=SECRET_TYPE_LABEL)
+        except ApiError:
+            return None
+        return credentials_for(repo_url, secrets)
+
+    def invalidate(self, app_name: str) -> None:
+        """Hard refresh: forget this application's renders."""
+        self.manifests.invalidate(self._render_keys.pop(app_name, set()))
+
+    async def resolve_revision(self, source: ApplicationSource, *, fetch: bool, revision: str | None = None) -> str:
+        creds = await self._credentials(source.repo_url)
+        try:
+            return await self.git.resolve(source.repo_url, revision or source.target_revision, creds, fetch=fetch)
+        except GitError as exc:
+            raise ComparisonError(str(exc)) from None
+
+    async def render(self, app: Application, source: ApplicationSource, commit: str, namespace: str) -> Any:
+        try:
+            checkout = await self.git.checkout(source.repo_url, commit)
+            rendered = await render_source(checkout, source, commit=commit, release=app.metadata.name or "",
+                                           namespace=namespace, cache=self.manifests)
+        except (GitError, RenderError) as exc:
+            raise ComparisonError(f"rpc error: failed to generate manifests for {source.path!r} at "
+                                  f"{commit[:10]}: {exc}") from None
+        self._render_keys.setdefault(app.metadata.name or "", set()).add(
+            cache_key(commit, source, release=app.metadata.name or "", namespace=namespace))
+        return rendered
+
+    async def _prepare(self, manifests: Sequence[Obj], namespace: str, app_name: str) -> tuple[
+            list[tuple[ResourceKind | None, Obj]], dict[ResourceKey, str]]:
+        """Resolve kinds, default namespaces, add tracking. Unknown kinds raise, unless a CRD here defines them."""
+        crd_kinds = {
+            (str((m.get("spec") or {}).get("group") or ""), str(((m.get("spec") or {}).get("names") or {}).get("kind")))
+            for m in manifests if m.get("kind") == "CustomResourceDefinition"
+        }
+        out: list[tuple[ResourceKind | None, Obj]] = []
+        pending: dict[ResourceKey, str] = {}
+        for manifest in manifests:
+            api_version, kind_name = str(manifest["apiVersion"]), str(manifest["kind"])
+            group = api_version.rpartition("/")[0]
+            try:
+                kind: ResourceKind | None = await self.client.resolve(api_version, kind_name)
+            except NotFound:
+                if (group, kind_name) not in crd_kinds:
+                    name = (manifest.get("metadata") or {}).get("name")
+                    raise ComparisonError(
+                        f"the Kubernetes API could not find {group or 'core'}/{kind_name} ({api_version}) for "
+                        f"requested resource {name!r}: make sure the kind exists or its CRD is installed") from None
+                kind = None
+            obj = dict(manifest)
+            meta = dict(obj.get("metadata") or {})
+            if kind is None or kind.namespaced:
+                if not meta.get("namespace"):
+                    if not namespace:
+                        raise ComparisonError(
+                            f"{kind_name} {meta.get('name')!r} has no namespace and the application's "
+                            "destination.namespace is empty")
+                    meta["namespace"] = namespace
+            else:
+                meta.pop("namespace", None)
+            obj["metadata"] = meta
+            tracked = with_tracking(obj, app_name) if meta.get("name") else obj
+            if kind is None:
+                pending[key_of(tracked)] = f"{api_version}/{kind_name} is defined by a CRD of this application"
+            out.append((kind, tracked))
+        return out, pending
+
+    # -- live & diff -----------------------------------------------------------------------------------
+
+    async def predicted(self, kind: ResourceKind, desired: Obj, live: Obj) -> Obj:
+        """The live object as it would be after our apply (server-side dry run), cached."""
+        rv = str((live.get("metadata") or {}).get("resourceVersion") or "")
+        cache_id = (_hash(desired), f"{kind}/{rv}")
+        hit = self._predicted.get(cache_id)
+        if hit is not None:
+            self._predicted.move_to_end(cache_id)
+            return hit
+        result = await self.client.apply(kind, desired, field_manager=FIELD_MANAGER, force=True, dry_run=True)
+        self._predicted[cache_id] = result
+        while len(self._predicted) > self._dry_run_cache_size:
+            self._predicted.popitem(last=False)
+        return result
+
+    async def _live(self, kind: ResourceKind, key: ResourceKey, *, fresh: bool) -> Obj | None:
+        if not fresh:
+            await self.live.ensure(kind)
+            cached = self.live.get(kind, key.namespace, key.name)
+            if cached is not None:
+                return cached
+        try:
+            return await self.client.get(kind, key.name, key.namespace or None)
+        except NotFound:
+            return None
+
+    async def compare_app(
+        self,
+        app: Application,
+        *,
+        fetch: bool,
+        revision: str | None = None,
+        source: ApplicationSource | None = None,
+        fresh: bool = False,
+    ) -> Comparison:
+        """Full comparison at ``revision`` (default: the source's targetRevision) of ``source`` (default: spec).
+
+        ``fresh`` reads live objects from the API instead of the watch cache (sync waits, CLI diff).
+        """
+        namespace = check_destination(app, self.client.host)
+        source = source or app.spec.source
+        commit = await self.resolve_revision(source, fetch=fetch, revision=revision)
+        rendered = await self.render(app, source, commit, namespace)
+        app_name = app.metadata.name or ""
+        try:
+            prepared, pending = await self._prepare(list(rendered.manifests), namespace, app_name)
+        except ValueError as exc:
+            raise ComparisonError(str(exc)) from None
+        rules: list[ResourceIgnoreDifferences] = list(app.spec.ignore_differences or ())
+        needs_managed = any(r.managed_fields_managers for r in rules)
+        resources: list[ResourceState] = []
+        hooks: list[tuple[ResourceKind, Obj]] = []
+        kinds: dict[ResourceKey, ResourceKind] = {}
+        seen: set[ResourceKey] = set()
+        for kind, obj in prepared:
+            try:
+                hook = is_hook(obj)
+                wave = sync_wave(obj)
+            except ValueError as exc:
+                raise ComparisonError(str(exc)) from None
+            if hook:
+                if kind is None:
+                    raise ComparisonError(f"hook {key_of(obj)} uses a kind the API server does not know")
+                hooks.append((kind, obj))
+                continue
+            key = key_of(obj)
+            if key in seen:
+                raise ComparisonError(f"resource {key} appears more than once in the manifests")
+            seen.add(key)
+            if kind is None:
+                resources.append(ResourceState(key, None, obj, None, ResourceDiff(key, True), resource_health(None),
+                                               wave, pending.get(key, "")))
+                continue
+            kinds[key] = kind
+            live = await self._live(kind, key, fresh=fresh or needs_managed)
+            message = ""
+            if live is None:
+                diff = ResourceDiff(key, True)
+            else:
+                try:
+                    predicted = await self.predicted(kind, obj, live)
+                    diff = compare(predicted, live, rules)
+                except ApiError as exc:
+                    diff, message = ResourceDiff(key, True), exc.message
+                except ValueError as exc:
+                    raise ComparisonError(str(exc)) from None
+            resources.append(ResourceState(key, kind, obj, live, diff, resource_health(live), wave, message))
+        for kind, key, live_obj in self.live.owned_by(app_name):
+            if key in seen or is_hook(live_obj):
+                continue
+            kinds[key] = kind
+            resources.append(ResourceState(key, kind, None, live_obj, ResourceDiff(key, True),
+                                           resource_health(live_obj), 0))
+        return Comparison(commit, source, rendered.source_type, resources, hooks, kinds, pending)
