@@ -185,7 +185,16 @@ def _step_weight(ctx: PlanContext, state: CanaryState) -> int:
 
 
 def _desired_weight(ctx: PlanContext, state: CanaryState) -> int:
-    """The canary traffic weight for this reconcile (0 when aborted or fully promoted)."""
+    """The canary traffic weight for this reconcile (0 when aborted or fully promoted).
+
+    With dynamicStableScale an abort can only hand traffic back as fast as the stable has available pods:
+    10 replicas, 4 stable pods available -> canary keeps 60.
+    """
+    if state.aborted and state.strategy.dynamic_stable_scale and state.sets.stable is not None:
+        max_weight = state.strategy.effective_max_traffic_weight()
+        replicas = max(1, ctx.spec.replicas)
+        stable_available = min(state.sets.stable.available_replicas, replicas)
+        return min(_previous_weight(ctx), max(0, max_weight - stable_available * max_weight // replicas))
     if state.aborted or not state.has_canary:
         return 0
     return _step_weight(ctx, state)
@@ -295,7 +304,8 @@ def _reconcile_replica_sets(ctx: PlanContext, state: CanaryState) -> bool:
     new = sets.new
     assert new is not None
     cleared = clear_deadline(ctx, sets.stable)
-    if not sets.stable_is_new:
+    if not sets.stable_is_new and not state.aborted:
+        # The canary carries a deadline only while aborted; a retry or a newer update takes it back.
         cleared = clear_deadline(ctx, new) or cleared
     if cleared:
         return True
