@@ -113,7 +113,7 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any]) -> None:
             pass
         elif sets.stable is not None and not sets.stable_is_new and not promoted:
             scale(ctx, sets.stable, ctx.spec.replicas)  # the active side stays at full size
-    size = _new_size(ctx, strategy, promoted)
+    size = _new_size(ctx, strategy, promoted or initial)
     if not halted:
         scale_with_revision(ctx, new, size, sets)
     _point(ctx, strategy.preview_service, new, blue_green, "previewSelector", require=_at_size(new, size))

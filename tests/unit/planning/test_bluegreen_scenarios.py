@@ -1,0 +1,140 @@
+"""Blue-green updates driven through plan_rollout: preview, pause, promotion, delayed scale-down, abort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.unit.planning.world import World, blue_green_rollout
+
+HASH = "rollouts-pod-template-hash"
+
+
+def deployed(**blue_green: Any) -> World:
+    world = World(
+        blue_green_rollout(replicas=3, previewService="web-preview", **blue_green),
+        services={"web-active": {"app": "web"}, "web-preview": {"app": "web"}},
+    )
+    world.run()
+    return world
+
+
+def promote(world: World) -> None:
+    world.patch_status(pauseConditions=None)
+
+
+def test_initial_deploy_switches_active_without_pausing() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    v1 = world.hash_of("web:1")
+    assert world.counts() == {"web:1": 3}
+    assert world.services["web-active"][HASH] == v1
+    assert world.services["web-preview"][HASH] == v1
+    assert world.status["blueGreen"] == {"activeSelector": v1, "previewSelector": v1}
+    assert world.status["stableRS"] == v1
+    assert world.status["phase"] == "Healthy"
+
+
+def test_new_revision_waits_behind_preview_until_promoted() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    v1 = world.hash_of("web:1")
+    world.set_template("web:2")
+    world.run()
+    v2 = world.hash_of("web:2")
+    assert world.counts() == {"web:1": 3, "web:2": 3}
+    assert world.services["web-preview"][HASH] == v2
+    assert world.services["web-active"][HASH] == v1
+    assert world.status["phase"] == "Paused"
+    assert world.status["message"] == "BlueGreenPause"
+    assert world.status["blueGreen"] == {"activeSelector": v1, "previewSelector": v2}
+    promote(world)
+    plan = world.run()
+    assert world.services["web-active"][HASH] == v2
+    assert world.status["stableRS"] == v2
+    assert "SwitchService" in world.reasons()
+    # the old side stays for scaleDownDelaySeconds (30 s default)
+    assert world.counts() == {"web:1": 3, "web:2": 3}
+    assert plan.requeue_after == 30
+    world.advance(30)
+    world.run()
+    assert world.counts() == {"web:2": 3}
+    assert world.status["phase"] == "Healthy"
+
+
+def test_auto_promotion_switches_as_soon_as_the_preview_is_ready() -> None:
+    world = deployed()
+    world.set_template("web:2")
+    world.run()
+    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+    assert "RolloutPaused" not in world.reasons()
+
+
+def test_auto_promotion_seconds_pauses_then_promotes_by_itself() -> None:
+    world = deployed(autoPromotionSeconds=60)
+    world.set_template("web:2")
+    plan = world.run()
+    assert world.status["phase"] == "Paused"
+    assert plan.requeue_after == 60
+    world.advance(59)
+    world.run()
+    assert world.status["phase"] == "Paused"
+    world.advance(1)
+    world.run()
+    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+    assert world.status["stableRS"] == world.hash_of("web:2")
+
+
+def test_preview_replica_count_scales_up_only_on_promotion() -> None:
+    world = deployed(autoPromotionEnabled=False, previewReplicaCount=1)
+    world.set_template("web:2")
+    world.run()
+    assert world.counts() == {"web:1": 3, "web:2": 1}
+    assert world.services["web-preview"][HASH] == world.hash_of("web:2")
+    promote(world)
+    for _ in range(10):
+        world.step(settle=False)
+        if world.services["web-active"][HASH] == world.hash_of("web:2"):
+            rs = next(r for r in world.replica_sets.values() if r["metadata"]["labels"][HASH] == world.hash_of("web:2"))
+            assert rs["status"]["availableReplicas"] == 3, "active switched before the new side was full"
+        world.settle()
+    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+    assert world.counts()["web:2"] == 3
+
+
+def test_abort_keeps_active_on_stable_and_scales_the_preview_down_after_the_delay() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    v1 = world.hash_of("web:1")
+    world.set_template("web:2")
+    world.run()
+    world.patch_status(abort=True)
+    plan = world.run()
+    assert world.services["web-active"][HASH] == v1
+    assert world.services["web-preview"][HASH] == v1
+    assert world.status["phase"] == "Degraded"
+    assert world.status["message"] == "RolloutAborted: Rollout aborted update to revision 2"
+    assert plan.requeue_after == 30
+    world.advance(30)
+    world.run()
+    assert world.counts() == {"web:1": 3}
+
+
+def test_manual_pause_holds_a_blue_green_update() -> None:
+    world = deployed()
+    world.rollout["spec"]["paused"] = True
+    world.set_template("web:2")
+    world.run()
+    assert world.counts() == {"web:1": 3}
+    assert world.status["phase"] == "Paused"
+    world.rollout["spec"]["paused"] = False
+    world.run()
+    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+
+
+def test_missing_preview_service_is_invalid_spec() -> None:
+    world = World(
+        blue_green_rollout(replicas=3, previewService="web-preview"),
+        services={"web-active": {"app": "web"}, "web-preview": None},
+    )
+    plan = world.plan()
+    assert plan.mutations == ()
+    assert plan.status["phase"] == "Degraded"
+    assert "spec.strategy.blueGreen.previewService" in plan.status["message"]
+    assert "'web-preview' not found" in plan.status["message"]
