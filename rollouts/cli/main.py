@@ -202,8 +202,12 @@ def make_console(args: argparse.Namespace, *, stderr: bool = False) -> Console:
     from rich.console import Console
 
     no_color = bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
-    return Console(stderr=stderr, no_color=no_color, highlight=False, emoji=False,
-                   color_system=None if no_color else "auto")
+    console = Console(stderr=stderr, no_color=no_color, highlight=False, emoji=False,
+                      color_system=None if no_color else "auto")
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # piped into a file or a CI log: never cut pod names to rich's default 80 columns
+        console.width = 200
+    return console
 
 
 def _target(args: argparse.Namespace) -> Target:
