@@ -36,6 +36,8 @@ from analysis.judges.verdicts import Direction, Label
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_G = 4.0
+AR_PRIOR = 0.3
+AR_PRIOR_POINTS = 10
 _RATE_GRID = (0.2, 0.4, 0.6, 0.8, 1.1)  # log rate ratios beyond the tolerance: x1.2 .. x3 (benchmarked)
 
 
@@ -52,22 +54,48 @@ class ShiftTest:
         self.n = 0
         self.total = 0.0
         self.total_sq = 0.0
+        self.lag_total = 0.0  # sum of y_t * y_(t-1), for the autocorrelation correction
+        self.first = self.last = 0.0
         self.clipper = SpikeClipper() if clip_spikes else None
         self.flagged = False
 
+    def autocorrelation(self) -> float:
+        """Lag-1 autocorrelation used for the effective sample size, clipped to [0, 0.9]: the estimate from
+        the points so far, shrunk towards AR_PRIOR with the weight of AR_PRIOR_POINTS points so that a
+        handful of early, strongly correlated intervals cannot look like independent evidence."""
+        n = self.n
+        estimate = 0.0
+        mean = self.total / n if n else 0.0
+        variance = self.total_sq / n - mean * mean if n else 0.0
+        if n >= 3 and variance > 0:
+            lagged = (self.lag_total - mean * (2 * self.total - self.first - self.last) + (n - 1) * mean * mean) / n
+            estimate = lagged / variance
+        shrunk = (n * estimate + AR_PRIOR_POINTS * AR_PRIOR) / (n + AR_PRIOR_POINTS)
+        return min(max(shrunk, 0.0), 0.9)
+
     def log_bayes_factor(self) -> float:
+        """log BF at the effective sample size n (1 - r) / (1 + r): positively autocorrelated intervals
+        (a slow pod stays slow for a while) carry less information than independent ones."""
         n, g = self.n, self.g
         if n < 2 or self.total_sq <= 0:
             return 0.0
         mean = self.total / n
-        shrink = n * n * mean * mean * g / (1 + n * g)
-        remaining = max(self.total_sq - shrink, self.total_sq * 1e-300)
-        return -0.5 * math.log1p(n * g) + 0.5 * n * (math.log(self.total_sq) - math.log(remaining))
+        second = self.total_sq / n  # mean of y^2
+        r = self.autocorrelation()
+        n_eff = n * (1 - r) / (1 + r)
+        shrink = n_eff * mean * mean * g / (1 + n_eff * g)
+        remaining = max(second - shrink, second * 1e-300)
+        return -0.5 * math.log1p(n_eff * g) + 0.5 * n_eff * (math.log(second) - math.log(remaining))
 
     def update(self, d: float) -> bool:
         y = d - self.shift
         if self.clipper is not None:
             y = self.clipper.clip(y)
+        if self.n == 0:
+            self.first = y
+        else:
+            self.lag_total += y * self.last
+        self.last = y
         self.n += 1
         self.total += y
         self.total_sq += y * y

@@ -1,0 +1,208 @@
+"""Judge quality on synthetic data of known truth, and judge speed.
+
+    .venv/bin/python benchmarks/judge_bench.py [--reps 1000] [--seed 1] [--json]
+
+Compares, on the same simulated canaries, the sequential judge (analysis.judges, anytime-valid, checked at
+every interval) with a Kayenta-style rule (Mann-Whitney / Hodges-Lehmann 98% interval, applied at every
+look), and with the fixed-horizon judge applied once at the end of the window.
+
+Simulation (60 intervals, both arms observed in the same intervals):
+- latency: each interval every arm serves `REQUESTS` requests with log-normal latency (median 100 ms,
+  sigma 0.5) times a load factor shared by both arms (exp N(0, 0.15)) times an arm-specific interval
+  factor (exp N(0, 0.02): pods, nodes, noise). "mean +x%" multiplies every canary latency by 1+x and the
+  judge sees per-interval means; "p99 +x%" widens the canary's tail so its p99 grows by x% with the same
+  median, and the judge sees per-interval p99s;
+- errors: 100 requests per interval per arm, 1% error rate in the control, x1 (A/A) or x2 in the canary;
+  the sequential judge sees the counts, the Kayenta-style rule the per-interval fractions;
+- weak spots: a persistent +2% per-instance offset of the canary with no code change, and arm noise
+  that is autocorrelated between intervals (AR(1), rho 0.7).
+All rules use direction "increase" and tolerance 0 unless stated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.judges import Direction, Label, Mode, judge_metric
+from analysis.judges.fixed import judge_continuous
+from analysis.judges.sequential import RateTest, ShiftTest
+
+INTERVALS = 60
+REQUESTS = 500
+SIGMA = 0.5
+Z99 = 2.3263478740408408
+FIRST_LOOK = 3  # the Kayenta-style rule needs a few points per arm before its first look
+
+
+@dataclass(frozen=True)
+class Case:
+    control: list[float]
+    canary: list[float]
+    control_total: list[float] | None = None
+    canary_total: list[float] | None = None
+
+
+def latency_cases(rng: np.random.Generator, reps: int, *, effect: float, stat: str, offset: float = 0.0,
+                  ar: float = 0.0) -> list[Case]:
+    shape = (reps, INTERVALS)
+    load = np.exp(rng.normal(0, 0.15, shape))
+
+    def arm_noise() -> np.ndarray:
+        if ar == 0:
+            return rng.normal(0, 0.02, shape)
+        e = rng.normal(0, 0.02 * math.sqrt(1 - ar * ar), shape)
+        out = np.empty(shape)
+        out[:, 0] = rng.normal(0, 0.02, reps)
+        for t in range(1, INTERVALS):
+            out[:, t] = ar * out[:, t - 1] + e[:, t]
+        return out
+
+    def arm(scale: float, sigma: float) -> np.ndarray:
+        z = rng.standard_normal((reps, INTERVALS, REQUESTS))
+        samples = 100.0 * np.exp(sigma * z)
+        per_interval = samples.mean(axis=2) if stat == "mean" else np.percentile(samples, 99, axis=2)
+        return per_interval * load * np.exp(arm_noise()) * scale
+
+    control = arm(1.0, SIGMA)
+    if stat == "mean":
+        canary = arm((1 + effect) * (1 + offset), SIGMA)
+    else:
+        canary = arm(1 + offset, SIGMA + math.log1p(effect) / Z99)
+    return [Case(control[i].tolist(), canary[i].tolist()) for i in range(reps)]
+
+
+def rate_cases(rng: np.random.Generator, reps: int, *, ratio: float, base: float = 0.01, requests: int = 100
+               ) -> list[Case]:
+    shape = (reps, INTERVALS)
+    control = rng.binomial(requests, base, shape)
+    canary = rng.binomial(requests, min(base * ratio, 1.0), shape)
+    totals = [float(requests)] * INTERVALS
+    return [Case(control[i].astype(float).tolist(), canary[i].astype(float).tolist(), totals, totals)
+            for i in range(reps)]
+
+
+def sequential(case: Case, tolerance: float = 0.0) -> int | None:
+    verdict = judge_metric(case.control, case.canary, mode=Mode.SEQUENTIAL, direction=Direction.INCREASE,
+                           tolerance=tolerance, control_total=case.control_total, canary_total=case.canary_total)
+    return verdict.detected_at if verdict.label is Label.HIGH else None
+
+
+def kayenta_each_look(case: Case, tolerance: float = 0.0) -> int | None:
+    if case.control_total is not None and case.canary_total is not None:
+        control = [e / n for e, n in zip(case.control, case.control_total, strict=True)]
+        canary = [e / n for e, n in zip(case.canary, case.canary_total, strict=True)]
+        scale = "linear"
+    else:
+        control, canary, scale = case.control, case.canary, "log"
+    for t in range(FIRST_LOOK, INTERVALS + 1):
+        verdict = judge_continuous(control[:t], canary[:t], direction=Direction.INCREASE, tolerance=tolerance,
+                                   confidence=0.98, scale=scale)
+        if verdict.label is Label.HIGH:
+            return t - 1
+    return None
+
+
+def fixed_once(case: Case, tolerance: float = 0.0) -> int | None:
+    verdict = judge_metric(case.control, case.canary, mode=Mode.FIXED, direction=Direction.INCREASE,
+                           tolerance=tolerance, control_total=case.control_total, canary_total=case.canary_total,
+                           confidence=0.98)
+    return INTERVALS - 1 if verdict.label is Label.HIGH else None
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    truth: str
+    method: str
+    flagged: float
+    median_detect: float | None
+    reps: int
+
+
+def evaluate(scenario: str, truth: str, cases: list[Case], rules: dict[str, Callable[[Case], int | None]]
+             ) -> list[Row]:
+    rows = []
+    for name, rule in rules.items():
+        hits = [rule(case) for case in cases]
+        detected = [h + 1 for h in hits if h is not None]  # intervals needed, 1-based
+        rows.append(Row(scenario, truth, name, len(detected) / len(cases),
+                        statistics.median(detected) if detected else None, len(cases)))
+    return rows
+
+
+def speed(rng: np.random.Generator) -> dict[str, float]:
+    """Sequential updates per second on one core (the process is single-threaded)."""
+    d = rng.normal(0, 0.05, 200_000).tolist()
+    test = ShiftTest(alpha=0.01, sign=1)
+    started = time.perf_counter()
+    for value in d:
+        test.update(value)
+    shift_rate = len(d) / (time.perf_counter() - started)
+    counts = rng.binomial(100, 0.01, (200_000, 2)).tolist()
+    rate = RateTest(alpha=0.01, sign=1)
+    started = time.perf_counter()
+    for ec, ex in counts:
+        rate.update(ec, 100, ex, 100)
+    rate_rate = len(counts) / (time.perf_counter() - started)
+    cases = latency_cases(rng, 200, effect=0.0, stat="mean")
+    started = time.perf_counter()
+    for case in cases:
+        judge_metric(case.control, case.canary, mode=Mode.SEQUENTIAL)
+    whole = len(cases) / (time.perf_counter() - started)
+    return {"continuous_updates_per_s": shift_rate, "rate_updates_per_s": rate_rate,
+            "sequential_60_interval_judgements_per_s": whole}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=1000, help="simulated canaries per scenario")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    reps = args.reps
+    rules = {"sequential (ours)": sequential, "kayenta 98% each look": kayenta_each_look,
+             "fixed 98% once at 60": fixed_once}
+    rows: list[Row] = []
+    rows += evaluate("latency mean A/A", "no change", latency_cases(rng, reps, effect=0.0, stat="mean"), rules)
+    rows += evaluate("latency p99 A/A", "no change", latency_cases(rng, reps, effect=0.0, stat="p99"), rules)
+    rows += evaluate("error rate A/A (1%)", "no change", rate_cases(rng, reps, ratio=1.0), rules)
+    for effect in (0.05, 0.10, 0.25):
+        rows += evaluate(f"latency mean +{effect:.0%}", "regression",
+                         latency_cases(rng, reps, effect=effect, stat="mean"), rules)
+        rows += evaluate(f"latency p99 +{effect:.0%}", "regression",
+                         latency_cases(rng, reps, effect=effect, stat="p99"), rules)
+    rows += evaluate("error rate x2 (1% -> 2%)", "regression", rate_cases(rng, reps, ratio=2.0), rules)
+    offset = latency_cases(rng, reps, effect=0.0, stat="mean", offset=0.02)
+    rows += evaluate("instance offset +2%, tol 0", "no code change", offset, rules)
+    rows += evaluate("instance offset +2%, tol 5%", "no code change", offset,
+                     {name: (lambda c, r=rule: r(c, 0.05)) for name, rule in rules.items()})  # type: ignore[misc]
+    rows += evaluate("A/A, AR(1) arm noise rho 0.7", "no change",
+                     latency_cases(rng, reps, effect=0.0, stat="mean", ar=0.7), rules)
+    figures = speed(rng)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row.__dict__))
+        print(json.dumps(figures))
+        return 0
+    print("| scenario | truth | rule | flagged | median intervals to detect |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        median = "-" if row.median_detect is None else f"{row.median_detect:g}"
+        print(f"| {row.scenario} | {row.truth} | {row.method} | {row.flagged:.1%} | {median} |")
+    print(f"\n{reps} simulated canaries per scenario, seed {args.seed}.")
+    for name, value in figures.items():
+        print(f"{name}: {value:,.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
