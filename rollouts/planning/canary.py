@@ -44,6 +44,7 @@ from rollouts.planning.replicasets import (
     scale_with_revision,
 )
 from rollouts.planning.restart import plan_restart
+from rollouts.planning.spec_facts import jsonable, spec_facts
 from rollouts.planning.status import (
     add_pause,
     base_status,
@@ -62,7 +63,6 @@ from rollouts.planning.steps import (
     header_routes_in_force,
     set_weight_in_force,
     step_text,
-    steps_hash,
 )
 
 
@@ -95,7 +95,7 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any]) -> None:
     current_hash = pod_template_hash(template)
     sets = classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=old.stable_rs, template=template)
     ctx.status = base_status(ctx, current_hash)
-    step_hash = steps_hash(steps)
+    step_hash = spec_facts(ctx.rollout).steps_hash
     ctx.status["currentStepHash"] = step_hash
     replicas = ctx.spec.replicas
     surge, unavailable = resolve_surge_and_unavailable(
@@ -478,7 +478,7 @@ def _carry_canary_status(ctx: PlanContext) -> None:
     if canary is None:
         return
     if canary.weights is not None and canary.weights.canary is not None:
-        ctx.status["canary"]["weights"] = canary.weights.model_dump(by_alias=True, exclude_none=True, mode="json")
+        ctx.status["canary"]["weights"] = jsonable(canary.weights)
     analysis_planning.carry_canary_runs(ctx, canary)
 
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollouts.api.common import LabelSelector, LabelSelectorOperator, format_time
+from rollouts.api.common import LabelSelector, LabelSelectorOperator
 from rollouts.api.rollout import ConditionReason, ConditionType, RolloutPhase, RolloutSpec
-from rollouts.planning.observed import parse_timestamp
+from rollouts.planning.observed import format_timestamp, parse_timestamp
 
 AVAILABLE_MESSAGE = "Rollout has minimum availability"
 NOT_AVAILABLE_MESSAGE = "Rollout does not have minimum availability"
@@ -145,7 +145,7 @@ def rollout_phase(
         return RolloutPhase.PAUSED, "manually paused"
     for pause in status.get("pauseConditions") or ():
         return RolloutPhase.PAUSED, str(pause.get("reason", ""))
-    if spec.restart_at is not None and status.get("restartedAt") != format_time(spec.restart_at):
+    if spec.restart_at is not None and status.get("restartedAt") != format_timestamp(spec.restart_at):
         return RolloutPhase.PROGRESSING, "rollout is restarting"
     updated = int(status.get("updatedReplicas") or 0)
     if updated < spec.replicas:

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rollouts.api.common import format_time
 from rollouts.api.rollout import Rollout, RolloutSpec, RolloutStatus
-from rollouts.planning.observed import ObservedReplicaSet, ObservedRollout
+from rollouts.planning.observed import ObservedReplicaSet, ObservedRollout, format_timestamp
 from rollouts.planning.plan import Action, EmitEvent, Plan
 
 
@@ -30,7 +29,7 @@ class PlanContext:
     now_text: str = ""
 
     def __post_init__(self) -> None:
-        self.now_text = format_time(self.now)
+        self.now_text = format_timestamp(self.now)
 
     @property
     def rollout(self) -> Rollout:

@@ -21,7 +21,7 @@ from rollouts.planning.bluegreen import plan_blue_green
 from rollouts.planning.canary import plan_canary
 from rollouts.planning.conditions import find_condition, set_condition
 from rollouts.planning.context import PlanContext
-from rollouts.planning.observed import ObservedRollout
+from rollouts.planning.observed import ObservedRollout, format_timestamp
 from rollouts.planning.plan import EmitEvent, Plan
 from rollouts.planning.references import spec_problems
 from rollouts.planning.status import base_status
@@ -64,9 +64,8 @@ def plan_unparseable(
     old_status: Mapping[str, Any], problems: list[SpecProblem], *, generation: int, now: datetime
 ) -> Plan:
     """For an object that does not even parse as a Rollout: only the InvalidSpec status and one event."""
-    from rollouts.api.common import format_time
 
-    now_text = format_time(now)
+    now_text = format_timestamp(now)
     message = invalid_spec_message(problems)
     status: dict[str, Any] = {k: v for k, v in old_status.items() if k not in ("phase", "message")}
     previous = find_condition(status, ConditionType.INVALID_SPEC)

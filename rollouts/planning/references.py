@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rollouts.api.rollout import RolloutAnalysis
-from rollouts.api.validation import SpecProblem, validate_rollout
+from rollouts.api.validation import SpecProblem
 from rollouts.planning.observed import ObservedRollout
 from rollouts.planning.plan import MANAGED_BY_ANNOTATION
+from rollouts.planning.spec_facts import spec_facts
 
 
 def spec_problems(observed: ObservedRollout) -> list[SpecProblem]:
     """Static problems first; reference problems only for a statically valid spec (they would be noise)."""
-    problems = validate_rollout(observed.rollout)
+    problems = spec_facts(observed.rollout).problems
     if problems:
-        return problems
+        return list(problems)
     return list(_reference_problems(observed))
 
 

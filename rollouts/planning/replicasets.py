@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollouts.api.common import format_time
 from rollouts.api.rollout import API_VERSION, KIND, EventReason, PodTemplateMetadata, Rollout
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.hashing import replica_set_name, templates_equal
@@ -27,6 +26,7 @@ from rollouts.planning.observed import (
     POD_TEMPLATE_HASH_LABEL,
     REVISION_ANNOTATION,
     ObservedReplicaSet,
+    format_timestamp,
     parse_timestamp,
 )
 from rollouts.planning.plan import CreateReplicaSet, DeleteReplicaSet, ScaleReplicaSet
@@ -220,7 +220,9 @@ def scale_down_after_delay(ctx: PlanContext, rs: ObservedReplicaSet, delay_secon
             return scale(ctx, rs, 0)
         deadline = ctx.now + timedelta(seconds=delay_seconds)
         ctx.wake(deadline)
-        return scale(ctx, rs, rs.spec_replicas, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: format_time(deadline)})
+        return scale(
+            ctx, rs, rs.spec_replicas, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: format_timestamp(deadline)}
+        )
     if deadline > ctx.now:
         ctx.wake(deadline)
         return False

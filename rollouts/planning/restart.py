@@ -9,9 +9,9 @@ A ``restartAt`` in the future is a timed requeue.
 
 from __future__ import annotations
 
-from rollouts.api.common import format_time
 from rollouts.api.rollout import EventReason
 from rollouts.planning.context import PlanContext, RevisionSets
+from rollouts.planning.observed import format_timestamp
 from rollouts.planning.plan import DeletePod
 
 
@@ -19,7 +19,7 @@ def plan_restart(ctx: PlanContext, sets: RevisionSets) -> None:
     restart_at = ctx.spec.restart_at
     if restart_at is None:
         return
-    requested = format_time(restart_at)
+    requested = format_timestamp(restart_at)
     if ctx.status.get("restartedAt") == requested:
         return
     if restart_at > ctx.now:

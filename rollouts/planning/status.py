@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rollouts.api.common import format_time
 from rollouts.api.rollout import (
     ConditionReason,
     ConditionType,
@@ -37,6 +36,7 @@ from rollouts.planning.conditions import (
     set_condition,
 )
 from rollouts.planning.context import PlanContext, RevisionSets
+from rollouts.planning.observed import format_timestamp
 
 
 def _condition_dict(cond: RolloutCondition) -> dict[str, Any]:
@@ -46,9 +46,9 @@ def _condition_dict(cond: RolloutCondition) -> dict[str, Any]:
     if cond.message is not None:
         result["message"] = cond.message
     if cond.last_update_time is not None:
-        result["lastUpdateTime"] = format_time(cond.last_update_time)
+        result["lastUpdateTime"] = format_timestamp(cond.last_update_time)
     if cond.last_transition_time is not None:
-        result["lastTransitionTime"] = format_time(cond.last_transition_time)
+        result["lastTransitionTime"] = format_timestamp(cond.last_transition_time)
     return result
 
 
@@ -72,20 +72,20 @@ def base_status(ctx: PlanContext, current_hash: str) -> dict[str, Any]:
         status["stableRS"] = old.stable_rs
     if old.pause_conditions:
         status["pauseConditions"] = [
-            {"reason": str(p.reason), "startTime": format_time(p.start_time)} for p in old.pause_conditions
+            {"reason": str(p.reason), "startTime": format_timestamp(p.start_time)} for p in old.pause_conditions
         ]
     if old.controller_pause:
         status["controllerPause"] = True
     if old.abort:
         status["abort"] = True
     if old.aborted_at is not None:
-        status["abortedAt"] = format_time(old.aborted_at)
+        status["abortedAt"] = format_timestamp(old.aborted_at)
     if old.promote_full:
         status["promoteFull"] = True
     if old.conditions:
         status["conditions"] = [_condition_dict(c) for c in old.conditions]
     if old.restarted_at is not None:
-        status["restartedAt"] = format_time(old.restarted_at)
+        status["restartedAt"] = format_timestamp(old.restarted_at)
     if old.collision_count is not None:
         status["collisionCount"] = old.collision_count
     if old.current_step_index is not None:

@@ -13,12 +13,7 @@ from typing import Any
 
 from rollouts.api.common import format_duration
 from rollouts.api.rollout import CanaryStep, SetCanaryScale
-from rollouts.planning.hashing import stable_hash
-
-
-def steps_hash(steps: Sequence[CanaryStep]) -> str:
-    """``status.currentStepHash``: a change of the steps mid-update restarts them."""
-    return stable_hash([step.model_dump(by_alias=True, exclude_none=True, mode="json") for step in steps])
+from rollouts.planning.spec_facts import jsonable
 
 
 def current_step(steps: Sequence[CanaryStep], index: int | None) -> CanaryStep | None:
@@ -63,7 +58,7 @@ def header_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tu
         if route is None:
             continue
         if route.match:
-            routes[route.name] = route.model_dump(by_alias=True, exclude_none=True, mode="json")
+            routes[route.name] = jsonable(route)
         else:
             routes.pop(route.name, None)
     return tuple(routes[name] for name in sorted(routes))

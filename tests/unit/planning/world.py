@@ -99,10 +99,16 @@ class World:
     events: list[EmitEvent] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
     pod_counter: int = 0
+    last_spec: dict[str, Any] | None = None
 
     # --- observation ---------------------------------------------------------------------------------------
 
     def observe(self) -> ObservedRollout:
+        # Like the API server: any change of the spec increments metadata.generation.
+        if self.rollout["spec"] != self.last_spec:
+            if self.last_spec is not None:
+                self.rollout["metadata"]["generation"] += 1
+            self.last_spec = copy.deepcopy(self.rollout["spec"])
         return ObservedRollout(
             rollout=Rollout.model_validate(copy.deepcopy(self.rollout)),
             replica_sets=tuple(ObservedReplicaSet.from_object(rs) for rs in self.replica_sets.values()),
@@ -260,7 +266,6 @@ class World:
 
     def set_template(self, image: str) -> None:
         self.rollout["spec"]["template"]["spec"]["containers"][0]["image"] = image
-        self.rollout["metadata"]["generation"] += 1
 
     def patch_status(self, **fields: Any) -> None:
         status = self.rollout.setdefault("status", {})

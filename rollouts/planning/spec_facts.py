@@ -1,0 +1,87 @@
+"""Facts that depend only on a Rollout's spec, computed once per spec generation.
+
+Validating a spec and hashing its steps cost more than the rest of a plan together, yet a Rollout is planned
+many times per spec generation (every pod that becomes ready triggers a reconcile). Kubernetes increments
+``metadata.generation`` on every spec change of a custom resource with a status subresource, so
+(namespace, name, uid, generation) identifies the spec's content; the facts are memoised under that key.
+Objects without uid or generation (hand-built in tests) are never memoised. The memo is bounded and holds
+only small values (strings and problem tuples), so it is safe in a long-running process.
+
+Also here: a fast, canonical "to JSON" for our frozen API models (only fields that were set, by alias),
+used for the steps hash; pydantic's serializer is several times slower for these tiny objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from rollouts.api.rollout import Rollout
+from rollouts.api.validation import SpecProblem, validate_rollout
+from rollouts.planning.hashing import stable_hash
+
+MEMO_LIMIT = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class SpecFacts:
+    steps_hash: str
+    problems: tuple[SpecProblem, ...]
+
+
+_memo: dict[tuple[str, str, str, int], SpecFacts] = {}
+
+
+def jsonable(value: Any) -> Any:
+    """An API model as plain JSON data: set fields only, camelCase aliases, extras kept, None dropped."""
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        result: dict[str, Any] = {}
+        for name in value.model_fields_set:
+            item = getattr(value, name)
+            if item is None:
+                continue
+            field = fields.get(name)
+            key = (field.alias or name) if field is not None else name
+            result[key] = jsonable(item)
+        for name, item in (value.model_extra or {}).items():
+            if item is not None:
+                result[name] = jsonable(item)
+        return result
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def compute_spec_facts(rollout: Rollout) -> SpecFacts:
+    canary = rollout.spec.strategy.canary
+    steps = canary.steps or [] if canary is not None else []
+    return SpecFacts(steps_hash=stable_hash([jsonable(s) for s in steps]), problems=tuple(validate_rollout(rollout)))
+
+
+def spec_facts(rollout: Rollout) -> SpecFacts:
+    """The memoised facts of this spec generation (computed on first use)."""
+    meta = rollout.metadata
+    if not meta.uid or meta.generation is None:
+        return compute_spec_facts(rollout)
+    key = (meta.namespace or "", meta.name or "", meta.uid, meta.generation)
+    facts = _memo.get(key)
+    if facts is None:
+        facts = compute_spec_facts(rollout)
+        if len(_memo) >= MEMO_LIMIT:
+            _memo.clear()
+        _memo[key] = facts
+    return facts
+
+
+def forget_all() -> None:
+    """Drop the memo (benchmarks measure the cold path with it)."""
+    _memo.clear()
