@@ -13,11 +13,13 @@ naming the unsupported provider instead of the object being unreadable.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from rollouts.api.common import AnalysisPhase, ApiModel, IntOrString, ObjectMeta, OpenDict, Time
+from rollouts.api.common import AnalysisPhase as AnalysisPhase  # re-exported: shared with Rollout status
+from rollouts.api.common import ApiModel, IntOrString, ObjectMeta, OpenDict, Time
+from rollouts.api.crdgen import AGE_COLUMN, CrdSpec, PrinterColumn
 
 GROUP = "argoproj.io"
 VERSION = "v1alpha1"
@@ -25,9 +27,6 @@ API_VERSION: Final = "argoproj.io/v1alpha1"
 
 DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4
 DEFAULT_MEASUREMENT_RETENTION = 10
-
-
-AnalysisPhase = AnalysisPhase  # re-exported: measurements, metrics and runs share Argo's phase names
 
 
 class _Model(ApiModel):
@@ -160,6 +159,10 @@ class JudgeMetricProvider(_Model):
 
 
 class MetricProvider(_Model):
+    # Providers we do not implement (datadog, newRelic, plugin, ...) must survive the API server's
+    # pruning so the run can say "provider 'datadog' is not supported" instead of "no provider".
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
+
     prometheus: PrometheusMetric | None = None
     web: WebMetric | None = None
     job: JobMetric | None = None
@@ -283,19 +286,15 @@ class AnalysisRun(_Model):
 
 # --- CRD registration (read by rollouts.api.crdgen) ----------------------------------------------
 
-_STATUS_COLUMN = {"name": "Status", "type": "string", "jsonPath": ".status.phase",
-                  "description": "AnalysisRun status"}
-_AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+_RUN_STATUS = PrinterColumn("Status", ".status.phase", "string", "AnalysisRun status")
 
-CRD_SPECS: list[dict[str, Any]] = [
-    {"model": AnalysisTemplate, "kind": "AnalysisTemplate", "plural": "analysistemplates",
-     "singular": "analysistemplate", "short_names": ["at"], "scope": "Namespaced", "status": False,
-     "printer_columns": [_AGE_COLUMN]},
-    {"model": ClusterAnalysisTemplate, "kind": "ClusterAnalysisTemplate",
-     "plural": "clusteranalysistemplates", "singular": "clusteranalysistemplate", "short_names": ["cat"],
-     "scope": "Cluster", "status": False, "printer_columns": [_AGE_COLUMN]},
-    {"model": AnalysisRun, "kind": "AnalysisRun", "plural": "analysisruns", "singular": "analysisrun",
-     "short_names": ["ar"], "scope": "Namespaced", "status": True,
-     "printer_columns": [_STATUS_COLUMN, _AGE_COLUMN]},
-]
-"""CRD registration entries; adapted to crdgen's registry format once it lands."""
+CRD: Final = (
+    CrdSpec(kind="AnalysisTemplate", plural="analysistemplates", singular="analysistemplate",
+            short_names=("at",), model=AnalysisTemplate, status_subresource=False),
+    CrdSpec(kind="ClusterAnalysisTemplate", plural="clusteranalysistemplates",
+            singular="clusteranalysistemplate", short_names=("cat",), model=ClusterAnalysisTemplate,
+            scope="Cluster", status_subresource=False),
+    CrdSpec(kind="AnalysisRun", plural="analysisruns", singular="analysisrun", short_names=("ar",),
+            model=AnalysisRun, printer_columns=(_RUN_STATUS, AGE_COLUMN)),
+)
+"""AnalysisRun has a status subresource (the controller writes status through it); templates have none."""
