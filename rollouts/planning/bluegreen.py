@@ -20,7 +20,6 @@ from typing import Any
 from rollouts.api.rollout import BlueGreenStrategy, EventReason, PauseReason
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.hashing import pod_template_hash
 from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, ObservedReplicaSet, parse_timestamp
 from rollouts.planning.plan import SetServiceSelector
 from rollouts.planning.replicasets import (
@@ -49,11 +48,10 @@ from rollouts.planning.status import (
 )
 
 
-def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any]) -> None:
+def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash: str) -> None:
     strategy = ctx.spec.strategy.blue_green
     assert strategy is not None
     old = ctx.old
-    current_hash = pod_template_hash(template)
     sets = classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=old.stable_rs, template=template)
     ctx.status = base_status(ctx, current_hash)
     ctx.status.pop("currentStepIndex", None)

@@ -20,7 +20,6 @@ from rollouts.api.common import resolve_int_or_percent
 from rollouts.api.rollout import CanaryStep, CanaryStrategy, EventReason, PauseReason
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.hashing import pod_template_hash
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
 from rollouts.planning.plan import SetCanaryWeight, SetServiceSelector
 from rollouts.planning.replicas import (
@@ -87,12 +86,11 @@ class CanaryState:
         return self.sets.stable is not None and not self.sets.stable_is_new
 
 
-def plan_canary(ctx: PlanContext, template: Mapping[str, Any]) -> None:
+def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str) -> None:
     strategy = ctx.spec.strategy.canary
     assert strategy is not None
     steps = list(strategy.steps or ())
     old = ctx.old
-    current_hash = pod_template_hash(template)
     sets = classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=old.stable_rs, template=template)
     ctx.status = base_status(ctx, current_hash)
     step_hash = spec_facts(ctx.rollout).steps_hash

@@ -44,6 +44,7 @@ def parse_timestamp(value: object) -> datetime:
 
 
 _ZERO = timedelta(0)
+_formatted: dict[datetime, str] = {}
 
 
 def format_timestamp(value: datetime) -> str:

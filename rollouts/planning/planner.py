@@ -21,9 +21,11 @@ from rollouts.planning.bluegreen import plan_blue_green
 from rollouts.planning.canary import plan_canary
 from rollouts.planning.conditions import find_condition, set_condition
 from rollouts.planning.context import PlanContext
+from rollouts.planning.hashing import pod_template_hash
 from rollouts.planning.observed import ObservedRollout, format_timestamp
 from rollouts.planning.plan import EmitEvent, Plan
 from rollouts.planning.references import spec_problems
+from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import base_status
 
 
@@ -39,10 +41,11 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
         if spec.workload_ref is not None and observed.workload_template
         else spec.template or {}
     )
+    template_hash = spec_facts(observed.rollout).template_hash or pod_template_hash(template)
     if spec.strategy.canary is not None:
-        plan_canary(ctx, template)
+        plan_canary(ctx, template, template_hash)
     else:
-        plan_blue_green(ctx, template)
+        plan_blue_green(ctx, template, template_hash)
     return ctx.finish()
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import SpecProblem, validate_rollout
-from rollouts.planning.hashing import stable_hash
+from rollouts.planning.hashing import pod_template_hash, stable_hash
 
 MEMO_LIMIT = 16_384
 
@@ -31,6 +31,8 @@ MEMO_LIMIT = 16_384
 class SpecFacts:
     steps_hash: str
     problems: tuple[SpecProblem, ...]
+    template_hash: str
+    """Hash of ``spec.template`` ("" when the template comes from a workloadRef)."""
 
 
 _memo: dict[tuple[str, str, str, int], SpecFacts] = {}
@@ -64,7 +66,12 @@ def jsonable(value: Any) -> Any:
 def compute_spec_facts(rollout: Rollout) -> SpecFacts:
     canary = rollout.spec.strategy.canary
     steps = canary.steps or [] if canary is not None else []
-    return SpecFacts(steps_hash=stable_hash([jsonable(s) for s in steps]), problems=tuple(validate_rollout(rollout)))
+    template = rollout.spec.template
+    return SpecFacts(
+        steps_hash=stable_hash([jsonable(s) for s in steps]),
+        problems=tuple(validate_rollout(rollout)),
+        template_hash=pod_template_hash(template) if template and rollout.spec.workload_ref is None else "",
+    )
 
 
 def spec_facts(rollout: Rollout) -> SpecFacts:

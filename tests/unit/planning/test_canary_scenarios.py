@@ -63,7 +63,7 @@ def test_replica_set_is_named_labelled_owned_and_annotated_like_argo() -> None:
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
         "name": "web",
-        "uid": "uid-1",
+        "uid": world.rollout["metadata"]["uid"],
         "controller": True,
         "blockOwnerDeletion": True,
     }

@@ -9,6 +9,7 @@ services and status at each stage, exactly as the integration tests do on a real
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,6 +101,10 @@ class World:
     plans: list[Plan] = field(default_factory=list)
     pod_counter: int = 0
     last_spec: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # Every object the API server creates has its own uid (the planner memoises per uid and generation).
+        self.rollout["metadata"]["uid"] = str(uuid.uuid4())
 
     # --- observation ---------------------------------------------------------------------------------------
 
