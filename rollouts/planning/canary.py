@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from rollouts.api.common import resolve_int_or_percent
-from rollouts.api.rollout import CanaryStep, CanaryStrategy, EventReason, PauseReason
+from rollouts.api.rollout import CanaryStep, CanaryStrategy, EventReason, PauseReason, WeightDestination
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
@@ -43,7 +43,7 @@ from rollouts.planning.replicasets import (
     scale_with_revision,
 )
 from rollouts.planning.restart import plan_restart
-from rollouts.planning.spec_facts import jsonable, spec_facts
+from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import (
     add_pause,
     base_status,
@@ -475,9 +475,22 @@ def _carry_canary_status(ctx: PlanContext) -> None:
     ctx.status["canary"] = {}
     if canary is None:
         return
-    if canary.weights is not None and canary.weights.canary is not None:
-        ctx.status["canary"]["weights"] = jsonable(canary.weights)
+    weights = canary.weights
+    if weights is not None:
+        ctx.status["canary"]["weights"] = {
+            "canary": _destination(weights.canary),
+            "stable": _destination(weights.stable),
+        }
     analysis_planning.carry_canary_runs(ctx, canary)
+
+
+def _destination(destination: WeightDestination) -> dict[str, Any]:
+    result: dict[str, Any] = {"weight": destination.weight}
+    if destination.pod_template_hash:
+        result["podTemplateHash"] = destination.pod_template_hash
+    if destination.service_name:
+        result["serviceName"] = destination.service_name
+    return result
 
 
 def _new_pod_metadata(ctx: PlanContext, state: CanaryState) -> Any:

@@ -53,19 +53,23 @@ def set_condition(
 
     Unchanged status/reason/message keeps the old condition as is, unless ``touch`` asks to record that the
     condition was re-confirmed now (used for Progressing when progress is seen). ``lastTransitionTime`` only
-    moves when the status changes.
+    moves when the status changes; a changed condition moves to the end of the list, as Argo appends it.
     """
-    conditions: list[dict[str, Any]] = list(status.get("conditions") or ())
-    current = next((c for c in conditions if c.get("type") == cond_type), None)
+    conditions: list[dict[str, Any]] = status.get("conditions") or []
+    current: dict[str, Any] | None = None
+    for cond in conditions:
+        if cond.get("type") == cond_type:
+            current = cond
+            break
+    transition_time = now_text
+    same = False
     if current is not None:
         same = current.get("status") == cond_status and current.get("reason") == reason
         if same and current.get("message") == message and not touch:
             return False
-        transition_time = current.get("lastTransitionTime") if current.get("status") == cond_status else None
-        conditions = [c for c in conditions if c.get("type") != cond_type]
-    else:
-        same = False
-        transition_time = None
+        if current.get("status") == cond_status:
+            transition_time = current.get("lastTransitionTime") or now_text
+        conditions = [c for c in conditions if c is not current]
     conditions.append(
         {
             "type": cond_type,
@@ -73,7 +77,7 @@ def set_condition(
             "reason": reason,
             "message": message,
             "lastUpdateTime": now_text,
-            "lastTransitionTime": transition_time or now_text,
+            "lastTransitionTime": transition_time,
         }
     )
     status["conditions"] = conditions

@@ -49,12 +49,20 @@ _formatted: dict[datetime, str] = {}
 
 def format_timestamp(value: datetime) -> str:
     """``metav1.Time`` text ("2024-05-01T10:00:00Z"); a fast path of ``rollouts.api.common.format_time``
-    (the planner formats a few dozen timestamps per plan)."""
+    (the planner formats a few dozen timestamps per plan, mostly the same ones again)."""
+    text = _formatted.get(value)
+    if text is not None:
+        return text
+    utc = value
     if value.utcoffset() != _ZERO:
         if value.tzinfo is None:
             raise ValueError(f"timestamp {value!r} has no time zone; use an aware datetime (UTC)")
-        value = value.astimezone(UTC)
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
+        utc = value.astimezone(UTC)
+    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    if len(_formatted) >= 4096:
+        _formatted.clear()
+    _formatted[value] = text
+    return text
 
 
 def _str_map(value: object) -> Mapping[str, str]:
