@@ -348,6 +348,8 @@ def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
             f"{path}.nginx.stableIngress",
             MISSING_FIELD.format(".spec.strategy.canary.trafficRouting.nginx.stableIngress or stableIngresses"),
         )
+    if routing.nginx is not None and routing.nginx.stable_ingress and routing.nginx.stable_ingresses:
+        yield SpecProblem(f"{path}.nginx.stableIngresses", "set either stableIngress or stableIngresses, not both")
     for name, config in (routing.plugins or {}).items():
         if not isinstance(config, Mapping):
             yield SpecProblem(f"{path}.plugins.{name}", "plugin configuration must be an object")

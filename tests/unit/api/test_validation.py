@@ -246,6 +246,13 @@ INVALID: list[tuple[str, dict[str, Any], Mutation, str, str]] = [
         "stableIngress or stableIngresses",
     ),
     (
+        "nginx-both-stable-ingress-forms",
+        CANARY,
+        _set(f"{S}.trafficRouting.nginx.stableIngresses", ["other"]),
+        f"{C}.trafficRouting.nginx.stableIngresses",
+        "not both",
+    ),
+    (
         "traffic-routing-without-provider",
         CANARY,
         _set(f"{S}.trafficRouting", {"managedRoutes": [{"name": "hdr"}]}),
