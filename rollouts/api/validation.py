@@ -94,11 +94,13 @@ class SpecProblem:
         return f"{self.field}: {self.message}"
 
 
-def invalid_spec_message(problems: list[SpecProblem]) -> str:
-    """The InvalidSpec condition message: the problems joined, as Kubernetes aggregates field errors."""
-    if len(problems) == 1:
-        return f"The Rollout is invalid: {problems[0]}"
-    return "The Rollout is invalid: [" + ", ".join(str(p) for p in problems) + "]"
+def invalid_spec_message(problems: list[SpecProblem], *, name: str | None = None) -> str:
+    """The InvalidSpec condition message, worded as Argo words it: ``The Rollout "demo" is invalid: <field>:
+    <message>``. Argo reports only the first problem; we list them all, in order, separated by "; ", so one
+    edit can fix them all.
+    """
+    subject = f'The Rollout "{name}"' if name else "The Rollout"
+    return f"{subject} is invalid: " + "; ".join(str(p) for p in problems)
 
 
 # --------------------------------------------------------------------------------------------------

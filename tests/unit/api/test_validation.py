@@ -493,11 +493,13 @@ def test_validate_collects_every_problem() -> None:
 
 def test_invalid_spec_message_names_the_fields() -> None:
     one = [SpecProblem("spec.replicas", "must be greater than or equal to 0")]
-    assert invalid_spec_message(one) == "The Rollout is invalid: spec.replicas: must be greater than or equal to 0"
+    assert invalid_spec_message(one, name="demo") == (
+        'The Rollout "demo" is invalid: spec.replicas: must be greater than or equal to 0'
+    )
     two = [*one, SpecProblem("spec.strategy", "Multiple Strategies can not be listed")]
     assert invalid_spec_message(two) == (
-        "The Rollout is invalid: [spec.replicas: must be greater than or equal to 0, "
-        "spec.strategy: Multiple Strategies can not be listed]"
+        "The Rollout is invalid: spec.replicas: must be greater than or equal to 0; "
+        "spec.strategy: Multiple Strategies can not be listed"
     )
 
 
