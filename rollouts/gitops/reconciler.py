@@ -55,6 +55,7 @@ from rollouts.kube.resources import APPLICATION
 log = structlog.get_logger("rollouts.gitops")
 Obj = dict[str, Any]
 Clock = Callable[[], datetime]
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
 
 def utc_now() -> datetime:
@@ -157,6 +158,8 @@ class ApplicationReconciler:
         except NotFound:
             self._next_poll.pop(name, None)
             return None
+        if (obj.get("metadata") or {}).get("deletionTimestamp"):
+            return await self._finalize(obj)
         now = self.clock()
         try:
             app = Application.model_validate(obj)
@@ -246,6 +249,42 @@ class ApplicationReconciler:
                 await self.client.patch(APPLICATION, name, {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
                                         self.config.namespace)
         return requeue
+
+    async def _finalize(self, obj: Obj) -> float | None:
+        """Cascade deletion, as Argo CD's resources finalizer: delete what the app owns, then let it go."""
+        meta = obj["metadata"]
+        name = str(meta["name"])
+        finalizers = list(meta.get("finalizers") or [])
+        if RESOURCES_FINALIZER not in finalizers:
+            return None
+        remaining = 0
+        found: dict[tuple[str, str, str, str], tuple[Any, Obj]] = {}
+        for res in (obj.get("status") or {}).get("resources") or []:
+            group, version = str(res.get("group") or ""), str(res.get("version") or "")
+            if not version:
+                continue
+            with contextlib.suppress(ApiError, TimeoutError):
+                kind = await self.client.resolve(f"{group}/{version}" if group else version, str(res["kind"]))
+                await self.live.ensure(kind)
+        for kind, key, live in self.live.owned_by(name):
+            found[(key.group, key.kind, key.namespace, key.name)] = (kind, live)
+        for kind, live in found.values():
+            live_meta = live.get("metadata") or {}
+            remaining += 1
+            if live_meta.get("deletionTimestamp"):
+                continue
+            with contextlib.suppress(NotFound):
+                await self.client.delete(kind, str(live_meta["name"]), live_meta.get("namespace"),
+                                         propagation="Foreground")
+        if remaining:
+            return 1.0
+        finalizers.remove(RESOURCES_FINALIZER)
+        with contextlib.suppress(NotFound):
+            await self.client.patch(APPLICATION, name, [
+                {"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
+                {"op": "replace", "path": "/metadata/finalizers", "value": finalizers}],
+                self.config.namespace, patch_type="json")
+        return None
 
     async def _operation_comparison(
         self, app: Application, comparison: Comparison | ComparisonError

@@ -50,7 +50,8 @@ def cm(name: str, value: str = "v", **annotations: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"key": value}}
 
 
-def deployment(name: str, *, replicas: int = 1, image: str = "nginx:1", **annotations: str) -> dict[str, Any]:
+def deployment(name: str, *, replicas: int = 1, image: str = "nginx:1",
+               annotations: dict[str, str] | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name}
     if annotations:
         meta["annotations"] = annotations

@@ -212,6 +212,12 @@ async def test_kustomize_directory(
     assert live["metadata"]["labels"]["env"] == "prod"
 
 
+def has_condition(kind: str, text: str) -> Any:
+    def check(app: dict[str, Any]) -> bool:
+        return any(c["type"] == kind and text in c["message"] for c in status_of(app).get("conditions", []))
+    return check
+
+
 async def test_bad_input_names_the_cause(
         kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
     repo.write("unknown/w.yaml", {"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}})
@@ -229,9 +235,8 @@ async def test_bad_input_names_the_cause(
     for body, _, _ in apps.values():
         await kube.create(APPLICATION, body, namespace)
     for name, (_, kind, text) in apps.items():
-        await eventually(app_probe(kube, name, namespace), lambda a, k=kind, t=text: any(
-            c["type"] == k and t in c["message"] for c in status_of(a).get("conditions", [])), timeout=60,
-            expected=f"{name}: a {kind} condition containing {text!r}")
+        await eventually(app_probe(kube, name, namespace), has_condition(kind, text), timeout=60,
+                         expected=f"{name}: a {kind} condition containing {text!r}")
     missing_ns = application("missing-ns", repo, namespace, path="nsless", automated={})
     missing_ns["spec"]["destination"]["namespace"] = f"{namespace}-absent"
     await kube.create(APPLICATION, missing_ns, namespace)
@@ -265,7 +270,7 @@ async def test_create_namespace_option(
 
 async def test_deployment_in_a_later_wave_waits_for_it(
         kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
-    repo.write("app/first.yaml", deployment("first", **{"argocd.argoproj.io/sync-wave": "1"}))
+    repo.write("app/first.yaml", deployment("first", annotations={"argocd.argoproj.io/sync-wave": "1"}))
     repo.write("app/second.yaml", cm("second", **{"argocd.argoproj.io/sync-wave": "2"}))
     sha = repo.commit()
     await kube.create(APPLICATION, application("waves-deploy", repo, namespace, automated={}), namespace)

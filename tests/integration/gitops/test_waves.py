@@ -32,7 +32,7 @@ def rollout(name: str, *, image: str = "nginx:1", steps: list[dict[str, Any]] | 
 async def test_deployment_in_wave_two_waits_for_the_rollout_in_wave_one(
         kube: KubeClient, kubeconfig: Path, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
     repo.write("app/rollout.yaml", rollout("canary"))
-    repo.write("app/deploy.yaml", deployment("after", **{"argocd.argoproj.io/sync-wave": "2"}))
+    repo.write("app/deploy.yaml", deployment("after", annotations={"argocd.argoproj.io/sync-wave": "2"}))
     sha = repo.commit()
     await kube.create(APPLICATION, application("waves", repo, namespace, automated={}), namespace)
     probe = app_probe(kube, "waves", namespace)
@@ -56,7 +56,7 @@ async def test_deployment_in_wave_two_waits_for_the_rollout_in_wave_one(
 
 async def test_rollout_paused_on_a_step_does_not_block_later_waves_with_the_option(
         kube: KubeClient, kubeconfig: Path, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
-    steps = [{"setWeight": 50}, {"pause": {}}]
+    steps: list[dict[str, Any]] = [{"setWeight": 50}, {"pause": {}}]
     repo.write("app/rollout.yaml", rollout("paused", steps=steps))
     repo.write("app/cm.yaml", cm("config", "one", **{"argocd.argoproj.io/sync-wave": "2"}))
     first = repo.commit()

@@ -1,0 +1,545 @@
+"""`kubectl rollouts app ...`: Argo-CD-like Application commands with Argo CD's flag names.
+
+Why this module exists: people who use Argo CD type ``argocd app create --repo ... --path ...
+--dest-namespace ... --sync-policy automated``; the same words work here. Commands talk to the API server
+only (no separate API server like Argo CD's): ``create`` writes the Application, ``sync`` and ``rollback``
+write its top-level ``operation`` field and wait for the controller to finish it, ``diff`` renders Git
+locally and compares with a server-side dry run, exactly as the reconciler does.
+
+Exit codes: 0 success; 1 error or a failed sync; 2 usage error. ``app diff``: 0 no difference, 1 differences,
+2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rollouts.cli.errors import CliError
+
+EXAMPLES = """\
+  kubectl rollouts app create guestbook --repo https://github.com/org/deploy.git --path guestbook \\
+      --dest-server https://kubernetes.default.svc --dest-namespace shop --sync-policy automated --self-heal
+  kubectl rollouts app get guestbook
+  kubectl rollouts app sync guestbook --prune
+  kubectl rollouts app diff guestbook; echo $?   # 0 in sync, 1 differences, 2 error
+  kubectl rollouts app history guestbook
+  kubectl rollouts app rollback guestbook 3
+"""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common flags")
+    group.add_argument("-n", "--namespace", default=argparse.SUPPRESS,
+                       help="namespace of the Application objects (default: the context's namespace)")
+    group.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="path to the kubeconfig file")
+    group.add_argument("--context", default=argparse.SUPPRESS, help="kubeconfig context to use")
+    group.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS, help="plain output")
+
+
+def _sub(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
+    _common(parser)
+    return parser
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``app`` command group on the plugin's subparsers."""
+    app: argparse.ArgumentParser = subparsers.add_parser(
+        "app", help="Manage Argo-CD-like Applications (Git as the source of truth)",
+        description="Manage Applications (argoproj.io/v1alpha1) reconciled by the rollouts controller.",
+        epilog=f"Examples:\n{EXAMPLES}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(app)
+    sub = app.add_subparsers(dest="app_command", metavar="COMMAND", required=True)
+
+    create = _sub(sub, "create", "Create an Application")
+    create.add_argument("name", metavar="APPNAME")
+    create.add_argument("--repo", required=True, help="repository URL")
+    create.add_argument("--path", default=".", help="path in the repository (default: the root)")
+    create.add_argument("--revision", default="HEAD", help="branch, tag or commit SHA to follow (default HEAD)")
+    create.add_argument("--dest-server", default=None, help="cluster URL (https://kubernetes.default.svc)")
+    create.add_argument("--dest-name", default=None, help="cluster name (in-cluster)")
+    create.add_argument("--dest-namespace", required=True, help="namespace for resources without one")
+    create.add_argument("--project", default="default")
+    create.add_argument("--sync-policy", choices=["automated", "auto", "automatic", "none", "manual"],
+                        default="none", help="automated: sync whenever Git changes")
+    create.add_argument("--auto-prune", action="store_true", help="automated sync deletes what left Git")
+    create.add_argument("--self-heal", action="store_true", help="automated sync corrects live edits")
+    create.add_argument("--allow-empty", action="store_true", help="allow automated sync to delete everything")
+    create.add_argument("--sync-option", action="append", default=[], metavar="OPTION",
+                        help="e.g. CreateNamespace=true, PruneLast=true (repeatable)")
+    create.add_argument("--directory-recurse", action="store_true", help="read sub-directories too")
+    create.add_argument("--upsert", action="store_true", help="replace the spec if the Application exists")
+
+    get = _sub(sub, "get", "Show an Application: source, sync, health and resources")
+    get.add_argument("name", metavar="APPNAME")
+    get.add_argument("-o", "--output", choices=["json", "yaml", "wide"], default=None)
+    get.add_argument("--refresh", action="store_true", help="ask the controller to fetch Git now")
+    get.add_argument("--hard-refresh", action="store_true", help="fetch Git and re-render")
+
+    lst = _sub(sub, "list", "List Applications")
+    lst.add_argument("-o", "--output", choices=["json", "yaml", "name"], default=None)
+
+    sync = _sub(sub, "sync", "Sync an Application to Git (or to --revision)")
+    sync.add_argument("name", metavar="APPNAME")
+    sync.add_argument("--revision", default=None, help="sync to this revision instead of the target")
+    sync.add_argument("--prune", action="store_true", help="delete resources that left Git")
+    sync.add_argument("--dry-run", action="store_true", help="validate without applying")
+    sync.add_argument("--sync-option", action="append", default=[], metavar="OPTION")
+    sync.add_argument("--resource", action="append", default=[], metavar="GROUP:KIND:NAME",
+                      help="sync only these resources (repeatable)")
+    sync.add_argument("--async", dest="no_wait", action="store_true", help="do not wait for the result")
+    sync.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (default 300)")
+
+    diff = _sub(sub, "diff", "Show differences between Git and the cluster (exit 0 none, 1 some, 2 error)")
+    diff.add_argument("name", metavar="APPNAME")
+    diff.add_argument("--revision", default=None, help="compare this revision instead of the target")
+    diff.add_argument("--refresh", action="store_true", help="fetch Git first (always done for the CLI)")
+
+    history = _sub(sub, "history", "Show the sync history of an Application")
+    history.add_argument("name", metavar="APPNAME")
+    history.add_argument("-o", "--output", choices=["json", "yaml"], default=None)
+
+    rollback = _sub(sub, "rollback", "Sync an Application back to a revision of its history")
+    rollback.add_argument("name", metavar="APPNAME")
+    rollback.add_argument("id", metavar="ID", nargs="?", type=int, default=None,
+                          help="history id (default: the entry before the newest)")
+    rollback.add_argument("--prune", action="store_true")
+    rollback.add_argument("--async", dest="no_wait", action="store_true")
+    rollback.add_argument("--timeout", type=float, default=300.0)
+
+    delete = _sub(sub, "delete", "Delete an Application (and, by default, the resources it manages)")
+    delete.add_argument("name", metavar="APPNAME")
+    delete.add_argument("--cascade", default="true", choices=["true", "false"],
+                        help="delete the managed resources too (default true)")
+    delete.add_argument("-y", "--yes", action="store_true", help="accepted for Argo CD compatibility")
+    return app
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``app`` arguments on their own (tests, embedding): ``["get", "guestbook", "-n", "argocd"]``."""
+    root = argparse.ArgumentParser(prog="kubectl rollouts")
+    root.add_argument("-n", "--namespace", default=None)
+    root.add_argument("--kubeconfig", default=None)
+    root.add_argument("--context", default=None)
+    root.add_argument("--no-color", action="store_true")
+    sub = root.add_subparsers(dest="command")
+    add_parser(sub)
+    return root.parse_args(["app", *argv])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point from rollouts.cli.main: resolve the target, connect, run the command."""
+    from rollouts.cli.connection import connect, resolve
+
+    target = resolve(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
+                     namespace=getattr(args, "namespace", None), environ=os.environ)
+    args.namespace = target.namespace
+
+    async def body() -> int:
+        client = await connect(target)
+        try:
+            return await execute(args, client)
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(body())
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2 if args.app_command == "diff" else exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("ROLLOUTS_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return 2 if args.app_command == "diff" else 1
+
+
+async def main(argv: Sequence[str], *, client: Any) -> int:
+    """Run an ``app`` command with an existing client (used by tests and embedding)."""
+    args = parse_args(argv)
+    if args.namespace is None:
+        args.namespace = "default"
+    try:
+        return await execute(args, client)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2 if args.app_command == "diff" else exc.exit_code
+
+
+async def execute(args: argparse.Namespace, client: Any) -> int:
+    handlers = {"create": cmd_create, "get": cmd_get, "list": cmd_list, "sync": cmd_sync, "diff": cmd_diff,
+                "history": cmd_history, "rollback": cmd_rollback, "delete": cmd_delete}
+    return await handlers[args.app_command](client, args)
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+async def _get_app(client: Any, name: str, namespace: str) -> dict[str, Any]:
+    from rollouts.kube.errors import NotFound
+    from rollouts.kube.resources import APPLICATION
+
+    try:
+        app: dict[str, Any] = await client.get(APPLICATION, name, namespace)
+    except NotFound:
+        raise CliError(f"application '{name}' not found in namespace '{namespace}'") from None
+    return app
+
+
+def _print_obj(obj: Any, output: str) -> None:
+    if output == "json":
+        print(json.dumps(obj, indent=2))
+    else:
+        import yaml
+
+        print(yaml.safe_dump(obj, sort_keys=False), end="")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    no_color = "NO_COLOR" in os.environ or not sys.stdout.isatty()
+    console = Console(no_color=no_color, highlight=False, width=None if sys.stdout.isatty() else 200)
+    console.print(table)
+
+
+def _status(app: dict[str, Any]) -> dict[str, Any]:
+    status: dict[str, Any] = app.get("status") or {}
+    return status
+
+
+async def _wait_operation(client: Any, name: str, namespace: str, timeout: float) -> int:
+    """Wait until the controller has finished the operation; 0 Succeeded, 1 Failed/Error or timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        app = await _get_app(client, name, namespace)
+        state = _status(app).get("operationState") or {}
+        if app.get("operation") is None and state.get("phase") in ("Succeeded", "Failed", "Error"):
+            print(f"Operation:      Sync\nPhase:          {state['phase']}\nMessage:        "
+                  f"{state.get('message', '')}\nRevision:       "
+                  f"{(state.get('syncResult') or {}).get('revision', '')}")
+            return 0 if state["phase"] == "Succeeded" else 1
+        if time.monotonic() >= end:
+            raise CliError(f"timed out after {timeout:.0f}s waiting for the sync of '{name}' "
+                           f"(phase {state.get('phase', 'Pending')}: {state.get('message', '')})")
+        await asyncio.sleep(0.5)
+
+
+async def _request_operation(client: Any, name: str, namespace: str, operation: dict[str, Any]) -> None:
+    """Write ``operation`` unless another one is running (as Argo CD refuses)."""
+    from rollouts.kube.errors import ApiError
+    from rollouts.kube.resources import APPLICATION
+
+    app = await _get_app(client, name, namespace)
+    state = _status(app).get("operationState") or {}
+    if app.get("operation") is not None and state.get("phase") == "Running":
+        raise CliError(f"another operation is already in progress on application '{name}'")
+    patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": app["metadata"]["resourceVersion"]},
+             {"op": "add", "path": "/operation", "value": operation}]
+    try:
+        await client.patch(APPLICATION, name, patch, namespace, patch_type="json")
+    except ApiError as exc:
+        raise CliError(f"cannot request an operation on application '{name}': {exc.message}") from None
+
+
+def _initiator() -> dict[str, Any]:
+    return {"username": os.environ.get("USER") or "kubectl-rollouts"}
+
+
+# -- commands --------------------------------------------------------------------------------------------------
+
+
+async def cmd_create(client: Any, args: argparse.Namespace) -> int:
+    from rollouts.api.application import IN_CLUSTER_SERVER
+    from rollouts.kube.errors import AlreadyExists
+    from rollouts.kube.resources import APPLICATION
+
+    source: dict[str, Any] = {"repoURL": args.repo, "path": args.path, "targetRevision": args.revision}
+    if args.directory_recurse:
+        source["directory"] = {"recurse": True}
+    destination: dict[str, Any] = {"namespace": args.dest_namespace}
+    if args.dest_name:
+        destination["name"] = args.dest_name
+    else:
+        destination["server"] = args.dest_server or IN_CLUSTER_SERVER
+    spec: dict[str, Any] = {"project": args.project, "source": source, "destination": destination}
+    policy: dict[str, Any] = {}
+    if args.sync_policy in ("automated", "auto", "automatic"):
+        policy["automated"] = {"prune": args.auto_prune, "selfHeal": args.self_heal,
+                               "allowEmpty": args.allow_empty}
+    elif args.auto_prune or args.self_heal or args.allow_empty:
+        raise CliError("--auto-prune, --self-heal and --allow-empty need --sync-policy automated", exit_code=2)
+    if args.sync_option:
+        policy["syncOptions"] = list(args.sync_option)
+    if policy:
+        spec["syncPolicy"] = policy
+    body = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": args.name, "namespace": args.namespace}, "spec": spec}
+    from rollouts.api.application import Application
+
+    Application.model_validate(body)
+    try:
+        await client.create(APPLICATION, body, args.namespace)
+        print(f"application '{args.name}' created")
+    except AlreadyExists:
+        if not args.upsert:
+            raise CliError(f"application '{args.name}' already exists in namespace '{args.namespace}' "
+                           "(use --upsert to replace its spec)") from None
+        await client.patch(APPLICATION, args.name, [{"op": "replace", "path": "/spec", "value": spec}],
+                           args.namespace, patch_type="json")
+        print(f"application '{args.name}' updated")
+    return 0
+
+
+async def cmd_get(client: Any, args: argparse.Namespace) -> int:
+    from rollouts.kube.resources import APPLICATION
+
+    if args.refresh or args.hard_refresh:
+        await client.patch(APPLICATION, args.name, {"metadata": {"annotations": {
+            "argocd.argoproj.io/refresh": "hard" if args.hard_refresh else "normal"}}}, args.namespace)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            app = await _get_app(client, args.name, args.namespace)
+            if "argocd.argoproj.io/refresh" not in (app["metadata"].get("annotations") or {}):
+                break
+            await asyncio.sleep(0.3)
+    app = await _get_app(client, args.name, args.namespace)
+    if args.output in ("json", "yaml"):
+        _print_obj(app, args.output)
+        return 0
+    spec, status = app.get("spec") or {}, _status(app)
+    source, dest = spec.get("source") or {}, spec.get("destination") or {}
+    sync, health = status.get("sync") or {}, status.get("health") or {}
+    policy = spec.get("syncPolicy") or {}
+    automated = policy.get("automated")
+    lines = [
+        ("Name:", f"{app['metadata'].get('namespace')}/{args.name}"),
+        ("Project:", str(spec.get("project", "default"))),
+        ("Server:", str(dest.get("server") or dest.get("name") or "")),
+        ("Namespace:", str(dest.get("namespace") or "")),
+        ("Repo:", str(source.get("repoURL", ""))),
+        ("Target:", str(source.get("targetRevision", "HEAD"))),
+        ("Path:", str(source.get("path", "."))),
+        ("SyncWindow:", "Sync Allowed"),
+        ("Sync Policy:", ("Automated" + (" (Prune)" if automated.get("prune") else "")) if automated is not None
+         else "Manual"),
+        ("Sync Status:", f"{sync.get('status', 'Unknown')} to {source.get('targetRevision', 'HEAD')} "
+                         f"({str(sync.get('revision', ''))[:7]})"),
+        ("Health Status:", str(health.get("status", "Unknown")) + (f" ({health['message']})"
+                                                                   if health.get("message") else "")),
+    ]
+    for label, value in lines:
+        print(f"{label:<15}{value}")
+    state = status.get("operationState")
+    if state:
+        print(f"\n{'Operation:':<15}Sync\n{'Sync Revision:':<15}"
+              f"{(state.get('syncResult') or {}).get('revision', '')}\n{'Phase:':<15}{state.get('phase')}\n"
+              f"{'Start:':<15}{state.get('startedAt', '')}\n{'Finished:':<15}{state.get('finishedAt', '')}\n"
+              f"{'Message:':<15}{state.get('message', '')}")
+    conditions = status.get("conditions") or []
+    if conditions:
+        print()
+        _table(["CONDITION", "MESSAGE", "LAST TRANSITION"],
+               [[c.get("type", ""), c.get("message", ""), c.get("lastTransitionTime", "")] for c in conditions])
+    resources = status.get("resources") or []
+    if resources:
+        print()
+        _table(["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "MESSAGE"],
+               [[r.get("group", ""), r.get("kind", ""), r.get("namespace", ""), r.get("name", ""),
+                 r.get("status", "") + (" (requires pruning)" if r.get("requiresPruning") else ""),
+                 (r.get("health") or {}).get("status", ""), (r.get("health") or {}).get("message", "")]
+                for r in resources])
+    return 0
+
+
+async def cmd_list(client: Any, args: argparse.Namespace) -> int:
+    from rollouts.kube.resources import APPLICATION
+
+    apps, _ = await client.list(APPLICATION, args.namespace)
+    if args.output in ("json", "yaml"):
+        _print_obj(apps, args.output)
+        return 0
+    if args.output == "name":
+        for app in apps:
+            print(f"{app['metadata'].get('namespace')}/{app['metadata']['name']}")
+        return 0
+    rows = []
+    for app in sorted(apps, key=lambda a: str(a["metadata"]["name"])):
+        spec, status = app.get("spec") or {}, _status(app)
+        dest, source = spec.get("destination") or {}, spec.get("source") or {}
+        automated = (spec.get("syncPolicy") or {}).get("automated")
+        rows.append([f"{app['metadata'].get('namespace')}/{app['metadata']['name']}",
+                     str(dest.get("server") or dest.get("name") or ""), str(dest.get("namespace") or ""),
+                     str(spec.get("project", "default")), str((status.get("sync") or {}).get("status", "Unknown")),
+                     str((status.get("health") or {}).get("status", "Unknown")),
+                     "Auto-Prune" if automated and automated.get("prune") else "Auto" if automated is not None
+                     else "Manual",
+                     ",".join(sorted({c.get("type", "") for c in status.get("conditions") or []})) or "<none>",
+                     str(source.get("repoURL", "")), str(source.get("path", "")),
+                     str(source.get("targetRevision", "HEAD"))])
+    _table(["NAME", "CLUSTER", "NAMESPACE", "PROJECT", "STATUS", "HEALTH", "SYNCPOLICY", "CONDITIONS", "REPO",
+            "PATH", "TARGET"], rows)
+    return 0
+
+
+def _parse_resource(text: str) -> dict[str, str]:
+    parts = text.split(":")
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise CliError(f"--resource {text!r}: expected GROUP:KIND:NAME (GROUP empty for core kinds, e.g. "
+                       "':ConfigMap:settings')", exit_code=2)
+    return {"group": parts[0], "kind": parts[1], "name": parts[2]}
+
+
+async def cmd_sync(client: Any, args: argparse.Namespace) -> int:
+    sync: dict[str, Any] = {"prune": bool(args.prune)}
+    if args.revision:
+        sync["revision"] = args.revision
+    if args.dry_run:
+        sync["dryRun"] = True
+    if args.sync_option:
+        sync["syncOptions"] = list(args.sync_option)
+    if args.resource:
+        sync["resources"] = [_parse_resource(r) for r in args.resource]
+    app = await _get_app(client, args.name, args.namespace)
+    retry = ((app.get("spec") or {}).get("syncPolicy") or {}).get("retry")
+    operation: dict[str, Any] = {"sync": sync, "initiatedBy": _initiator()}
+    if retry:
+        operation["retry"] = retry
+    await _request_operation(client, args.name, args.namespace, operation)
+    if args.no_wait:
+        print(f"sync of application '{args.name}' requested")
+        return 0
+    return await _wait_operation(client, args.name, args.namespace, args.timeout)
+
+
+async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
+    """Render Git locally and compare with a server-side dry run, as the reconciler does."""
+    import shutil
+
+    from pydantic import ValidationError
+
+    from rollouts.api.application import Application
+    from rollouts.gitops.compare import Comparer, ComparisonError
+    from rollouts.gitops.diff import to_yaml
+    from rollouts.gitops.live import LiveState
+    from rollouts.gitops.source import GitSource
+    from rollouts.kube.errors import ApiError, NotFound
+
+    raw = await _get_app(client, args.name, args.namespace)
+    try:
+        app = Application.model_validate(raw)
+    except ValidationError as exc:
+        raise CliError(f"application '{args.name}' is invalid: {exc.errors()[0]['msg']}") from None
+    cache = Path(tempfile.mkdtemp(prefix="kubectl-rollouts-diff-"))
+    live = LiveState(client, lambda _name: None)
+    try:
+        comparer = Comparer(client, GitSource(cache), live, namespace=args.namespace)
+        try:
+            comparison = await comparer.compare_app(app, fetch=True, revision=args.revision, fresh=True)
+        except ComparisonError as exc:
+            raise CliError(str(exc), exit_code=2) from None
+        changed = sum(1 for r in comparison.resources if r.diff.modified)
+        texts = []
+        for res in comparison.resources:
+            if not res.diff.modified:
+                continue
+            if res.diff.text:
+                texts.append(res.diff.text)
+            elif res.live is None:
+                texts.append(f"===== {res.key} (to be created) ======\n" + "".join(
+                    f"+{line}\n" for line in to_yaml(res.desired).splitlines()))
+        for item in (_status(raw).get("resources") or []):
+            if not item.get("requiresPruning"):
+                continue
+            group, version = item.get("group", ""), item.get("version", "")
+            try:
+                kind = await client.resolve(f"{group}/{version}" if group else version, item["kind"])
+                obj = await client.get(kind, item["name"], item.get("namespace"))
+            except (NotFound, ApiError):
+                continue
+            changed += 1
+            texts.append(f"===== {item['kind']}/{item.get('namespace', '')}/{item['name']} (to be pruned) "
+                         "======\n" + "".join(f"-{line}\n" for line in to_yaml(obj).splitlines()))
+        for text in texts:
+            print(text, end="" if text.endswith("\n") else "\n")
+        return 1 if changed else 0
+    finally:
+        await live.close()
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+async def cmd_history(client: Any, args: argparse.Namespace) -> int:
+    app = await _get_app(client, args.name, args.namespace)
+    history = _status(app).get("history") or []
+    if args.output:
+        _print_obj(history, args.output)
+        return 0
+    _table(["ID", "DATE", "REVISION"],
+           [[str(h.get("id")), str(h.get("deployedAt", "")),
+             f"{(h.get('source') or {}).get('targetRevision', '')} ({str(h.get('revision', ''))[:7]})"]
+            for h in history])
+    return 0
+
+
+async def cmd_rollback(client: Any, args: argparse.Namespace) -> int:
+    app = await _get_app(client, args.name, args.namespace)
+    spec = app.get("spec") or {}
+    if (spec.get("syncPolicy") or {}).get("automated") is not None:
+        raise CliError(f"rollback cannot be initiated when auto-sync is enabled on application '{args.name}': "
+                       "disable it first (it would sync straight back to Git)")
+    history = _status(app).get("history") or []
+    if args.id is None:
+        if len(history) < 2:
+            raise CliError(f"application '{args.name}' has no earlier history entry to roll back to")
+        entry = history[-2]
+    else:
+        entry = next((h for h in history if h.get("id") == args.id), None)
+        if entry is None:
+            ids = ", ".join(str(h.get("id")) for h in history) or "none"
+            raise CliError(f"application '{args.name}' has no history entry {args.id} (ids: {ids})")
+    sync: dict[str, Any] = {"revision": entry["revision"], "prune": bool(args.prune)}
+    if entry.get("source"):
+        sync["source"] = entry["source"]
+    await _request_operation(client, args.name, args.namespace, {"sync": sync, "initiatedBy": _initiator()})
+    if args.no_wait:
+        print(f"rollback of application '{args.name}' to {entry['revision'][:7]} requested")
+        return 0
+    return await _wait_operation(client, args.name, args.namespace, args.timeout)
+
+
+async def cmd_delete(client: Any, args: argparse.Namespace) -> int:
+    from rollouts.kube.errors import NotFound
+    from rollouts.kube.resources import APPLICATION
+
+    finalizer = "resources-finalizer.argocd.argoproj.io"
+    app = await _get_app(client, args.name, args.namespace)
+    finalizers = list(app["metadata"].get("finalizers") or [])
+    wanted = [f for f in finalizers if f != finalizer] + ([finalizer] if args.cascade == "true" else [])
+    if wanted != finalizers:
+        await client.patch(APPLICATION, args.name, [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": app["metadata"]["resourceVersion"]},
+            {"op": "add", "path": "/metadata/finalizers", "value": wanted}], args.namespace, patch_type="json")
+    try:
+        await client.delete(APPLICATION, args.name, args.namespace)
+    except NotFound:
+        pass
+    print(f"application '{args.name}' deleted" + (" (its resources are being deleted)" if args.cascade == "true"
+                                                   else ""))
+    return 0
