@@ -538,3 +538,33 @@ def test_any_corruption_of_a_valid_spec_gives_problems_never_an_exception(
     rollout, problems = check_rollout(raw)
     assert rollout is not None or problems
     assert all(isinstance(p, SpecProblem) and p.message for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        pytest.param(
+            _set(f"{S}.steps.0.setWeight", 150),
+            'The Rollout "demo" is invalid: spec.strategy.canary.steps[0].setWeight: Invalid value: 150: '
+            "SetWeight needs to be between 0 and 100",
+            id="set-weight",
+        ),
+        pytest.param(
+            _delete("selector"),
+            "The Rollout \"demo\" is invalid: spec.selector: Required value: Rollout has missing field '.spec.selector'",
+            id="selector",
+        ),
+        pytest.param(
+            _set(f"{S}.canaryService", "demo-stable"),
+            'The Rollout "demo" is invalid: spec.strategy.canary.stableService: Invalid value: "demo-stable": This '
+            "rollout uses the same service for the stable and canary services, but two different services are "
+            "required.",
+            id="same-services",
+        ),
+    ],
+)
+def test_messages_read_like_argos(mutate: Mutation, expected: str) -> None:
+    raw = copy.deepcopy(CANARY)
+    mutate(raw["spec"])
+    _, problems = check_rollout(raw)
+    assert invalid_spec_message(problems, name="demo") == expected
