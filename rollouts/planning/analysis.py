@@ -33,7 +33,6 @@ from rollouts.api.rollout import (
     KIND,
     CanaryStatus,
     CanaryStep,
-    PauseReason,
     PodTemplateHashValue,
     RolloutAnalysis,
     RolloutAnalysisBackground,
@@ -42,6 +41,7 @@ from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, ObservedAnalysisRun
 from rollouts.planning.plan import CreateAnalysisRun, DeleteAnalysisRun, TerminateAnalysisRun
 from rollouts.planning.status import add_pause, pause_condition, run_status_dict
+from rollouts.planning.vocabulary import Pause
 
 ROLLOUT_TYPE_LABEL = "rollout-type"
 STEP_INDEX_LABEL = "step-index"
@@ -259,9 +259,9 @@ def _judge(ctx: PlanContext, run: ObservedAnalysisRun | str) -> tuple[str | None
     if run.phase in FAILED_PHASES:
         return failure_detail(run), False, False
     if run.phase == "Inconclusive":
-        if ctx.old.controller_pause and pause_condition(ctx.status, PauseReason.INCONCLUSIVE_ANALYSIS) is None:
+        if ctx.old.controller_pause and pause_condition(ctx.status, Pause.INCONCLUSIVE_ANALYSIS) is None:
             return None, False, True  # a promote resumed the inconclusive run: accept it
-        add_pause(ctx, PauseReason.INCONCLUSIVE_ANALYSIS)
+        add_pause(ctx, Pause.INCONCLUSIVE_ANALYSIS)
         return None, True, False
     return None, False, False
 
@@ -299,6 +299,8 @@ def reconcile_canary_analysis(
     """Create, read and retire the step and background runs of a canary update."""
     strategy = ctx.spec.strategy.canary
     assert strategy is not None
+    if not ctx.observed.analysis_runs and strategy.analysis is None and not any(s.analysis for s in steps):
+        return AnalysisVerdict()
     updating = sets.stable is not None and not sets.stable_is_new and not ctx.status.get("promoteFull")
     keep: set[str] = set()
     detail: str | None = None

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from rollouts.api.rollout import BlueGreenStrategy, EventReason, PauseReason
+from rollouts.api.rollout import BlueGreenStrategy
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, ObservedReplicaSet, parse_timestamp
@@ -46,6 +46,7 @@ from rollouts.planning.status import (
     run_status_dict,
     set_counts,
 )
+from rollouts.planning.vocabulary import Event, Pause
 
 
 def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash: str) -> None:
@@ -62,7 +63,7 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
         reset_for_update(ctx, 0, back_to_stable=old.stable_rs == current_hash)
         for key in ("scaleUpPreviewCheckPoint", "prePromotionAnalysisRunStatus", "postPromotionAnalysisRunStatus"):
             blue_green.pop(key, None)
-        ctx.event(EventReason.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
+        ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
         if sets.new is None:
             create_replica_set(ctx, template, sets, pod_metadata=strategy.preview_metadata)
         _finish(ctx, strategy, sets, abort_message=None)
@@ -205,7 +206,7 @@ def _point(
         ctx.act(SetServiceSelector(service_name, rs.pod_template_hash))
         if key == "activeSelector":
             ctx.event(
-                EventReason.SWITCH_SERVICE,
+                Event.SWITCH_SERVICE,
                 f"Switched selector for service '{service_name}' to hash '{rs.pod_template_hash}'",
             )
     blue_green[key] = rs.pod_template_hash
@@ -217,18 +218,18 @@ def _ready_to_promote(ctx: PlanContext, strategy: BlueGreenStrategy) -> bool:
         return True
     if strategy.auto_promotion_enabled and not strategy.auto_promotion_seconds:
         return True
-    cond = pause_condition(ctx.status, PauseReason.BLUE_GREEN_PAUSE)
+    cond = pause_condition(ctx.status, Pause.BLUE_GREEN_PAUSE)
     if cond is None:
         if ctx.old.controller_pause:
             return True  # the user removed the pause: promote
-        add_pause(ctx, PauseReason.BLUE_GREEN_PAUSE)
+        add_pause(ctx, Pause.BLUE_GREEN_PAUSE)
         if strategy.auto_promotion_enabled and strategy.auto_promotion_seconds:
             ctx.wake(ctx.now + timedelta(seconds=strategy.auto_promotion_seconds))
         return False
     if strategy.auto_promotion_enabled and strategy.auto_promotion_seconds:
         deadline = parse_timestamp(cond.get("startTime")) + timedelta(seconds=strategy.auto_promotion_seconds)
         if ctx.now >= deadline:
-            remove_pause(ctx, PauseReason.BLUE_GREEN_PAUSE)
+            remove_pause(ctx, Pause.BLUE_GREEN_PAUSE)
             return True
         ctx.wake(deadline)
     return False
@@ -241,9 +242,7 @@ def _promote(ctx: PlanContext, sets: RevisionSets, reason: str) -> None:
     ctx.status["blueGreen"].pop("scaleUpPreviewCheckPoint", None)
     if ctx.status.get("stableRS") != sets.current_hash:
         ctx.status["stableRS"] = sets.current_hash
-        ctx.event(
-            EventReason.ROLLOUT_COMPLETED, f"Rollout completed update to revision {revision_label(sets)}: {reason}"
-        )
+        ctx.event(Event.ROLLOUT_COMPLETED, f"Rollout completed update to revision {revision_label(sets)}: {reason}")
 
 
 def _abort(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, detail: str | None) -> str:

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from rollouts.api.common import resolve_int_or_percent
-from rollouts.api.rollout import CanaryStep, CanaryStrategy, EventReason, PauseReason, WeightDestination
+from rollouts.api.rollout import CanaryStep, CanaryStrategy, WeightDestination
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
@@ -27,7 +26,6 @@ from rollouts.planning.replicas import (
     all_desired_available,
     all_desired_created,
     basic_canary_counts,
-    resolve_surge_and_unavailable,
     traffic_routed_canary_counts,
     weight_to_replicas,
 )
@@ -63,6 +61,7 @@ from rollouts.planning.steps import (
     set_weight_in_force,
     step_text,
 )
+from rollouts.planning.vocabulary import Event, Pause
 
 
 @dataclass(slots=True)
@@ -75,6 +74,9 @@ class CanaryState:
     aborted: bool
     max_surge: int
     max_unavailable: int
+    counts: CanaryCounts | None = None
+    counts_key: tuple[object, ...] = ()
+    """Desired counts, computed once per plan (before any status change that affects them is final)."""
 
     @property
     def traffic_routed(self) -> bool:
@@ -93,15 +95,10 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
     old = ctx.old
     sets = classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=old.stable_rs, template=template)
     ctx.status = base_status(ctx, current_hash)
-    step_hash = spec_facts(ctx.rollout).steps_hash
+    facts = spec_facts(ctx.rollout)
+    step_hash = facts.steps_hash
     ctx.status["currentStepHash"] = step_hash
-    replicas = ctx.spec.replicas
-    surge, unavailable = resolve_surge_and_unavailable(
-        replicas,
-        resolve_int_or_percent(strategy.max_surge, replicas, round_up=True),
-        resolve_int_or_percent(strategy.max_unavailable, replicas, round_up=False),
-    )
-    state = CanaryState(strategy, steps, sets, bool(old.abort), surge, unavailable)
+    state = CanaryState(strategy, steps, sets, bool(old.abort), facts.max_surge, facts.max_unavailable)
     _carry_canary_status(ctx)
 
     if old.current_pod_hash != current_hash or old.current_step_hash != step_hash:
@@ -109,7 +106,7 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
         reset_for_update(ctx, len(steps), back_to_stable=back_to_stable)
         analysis_planning.reset_canary_runs(ctx)
         if old.current_pod_hash != current_hash:
-            ctx.event(EventReason.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
+            ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
             if back_to_stable and steps and old.current_pod_hash:
                 ctx.event("SkipSteps", "Rollback to stable ReplicaSets")
         if sets.new is None:
@@ -239,7 +236,7 @@ def _reconcile_traffic(ctx: PlanContext, state: CanaryState) -> None:
     if not in_effect:
         ctx.act(SetCanaryWeight(weight, routes))
     if weight != previous:
-        ctx.event(EventReason.TRAFFIC_WEIGHT_UPDATED, f"Traffic weight updated from {previous} to {weight}")
+        ctx.event(Event.TRAFFIC_WEIGHT_UPDATED, f"Traffic weight updated from {previous} to {weight}")
 
 
 def _canary_pods_ready(ctx: PlanContext, state: CanaryState) -> bool:
@@ -252,6 +249,14 @@ def _canary_pods_ready(ctx: PlanContext, state: CanaryState) -> bool:
 
 def _desired_counts(ctx: PlanContext, state: CanaryState) -> CanaryCounts:
     """Desired canary/stable sizes for this reconcile (basic or traffic-routed arithmetic)."""
+    key = (ctx.status.get("currentStepIndex"), state.aborted, bool(ctx.status.get("promoteFull")))
+    if state.counts is not None and state.counts_key == key:
+        return state.counts
+    state.counts, state.counts_key = _compute_counts(ctx, state), key
+    return state.counts
+
+
+def _compute_counts(ctx: PlanContext, state: CanaryState) -> CanaryCounts:
     replicas = ctx.spec.replicas
     sets = state.sets
     if not state.has_canary:
@@ -358,10 +363,10 @@ def _reconcile_pause(ctx: PlanContext, state: CanaryState) -> None:
     step = current_step(state.steps, index)
     if step is None or step.pause is None:
         return
-    cond = pause_condition(ctx.status, PauseReason.CANARY_PAUSE_STEP)
+    cond = pause_condition(ctx.status, Pause.CANARY_PAUSE_STEP)
     if cond is None:
         if not ctx.old.controller_pause:
-            add_pause(ctx, PauseReason.CANARY_PAUSE_STEP)
+            add_pause(ctx, Pause.CANARY_PAUSE_STEP)
             seconds = step.pause.duration_seconds()
             if seconds is not None:
                 ctx.wake(ctx.now + timedelta(seconds=seconds))
@@ -375,7 +380,7 @@ def _step_completed(ctx: PlanContext, state: CanaryState, step: CanaryStep, anal
     if ctx.spec.paused:
         return False
     if step.pause is not None:
-        cond = pause_condition(ctx.status, PauseReason.CANARY_PAUSE_STEP)
+        cond = pause_condition(ctx.status, Pause.CANARY_PAUSE_STEP)
         if cond is None:
             return bool(ctx.old.controller_pause)
         seconds = step.pause.duration_seconds()
@@ -445,7 +450,7 @@ def _sync_steps(
         if status.get("stableRS") != state.sets.current_hash:
             status["stableRS"] = state.sets.current_hash
             ctx.event(
-                EventReason.ROLLOUT_COMPLETED,
+                Event.ROLLOUT_COMPLETED,
                 f"Rollout completed update to revision {revision_label(state.sets)}: {reason}",
             )
         return None
@@ -457,10 +462,10 @@ def _sync_steps(
     step = current_step(steps, index)
     if step is not None and index is not None and _step_completed(ctx, state, step, analysis_step_passed):
         status["currentStepIndex"] = index + 1
-        remove_pause(ctx, PauseReason.CANARY_PAUSE_STEP)
+        remove_pause(ctx, Pause.CANARY_PAUSE_STEP)
         analysis_planning.step_completed(ctx)
         ctx.event(
-            EventReason.ROLLOUT_STEP_COMPLETED,
+            Event.ROLLOUT_STEP_COMPLETED,
             f"Rollout step {index + 1}/{len(steps)} completed ({step_text(step)})",
         )
         ctx.wake(ctx.now)

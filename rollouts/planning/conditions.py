@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rollouts.api.common import LabelSelector, LabelSelectorOperator
-from rollouts.api.rollout import ConditionReason, ConditionType, RolloutPhase, RolloutSpec
+from rollouts.api.rollout import RolloutSpec
 from rollouts.planning.observed import format_timestamp, parse_timestamp
+from rollouts.planning.vocabulary import Condition, Phase, Reason
 
 AVAILABLE_MESSAGE = "Rollout has minimum availability"
 NOT_AVAILABLE_MESSAGE = "Rollout does not have minimum availability"
@@ -85,9 +86,12 @@ def set_condition(
 
 
 def remove_condition(status: Status, cond_type: str) -> None:
-    conditions = [c for c in status.get("conditions") or () if c.get("type") != cond_type]
-    if conditions:
-        status["conditions"] = conditions
+    conditions = status.get("conditions")
+    if not conditions or not any(c.get("type") == cond_type for c in conditions):
+        return
+    remaining = [c for c in conditions if c.get("type") != cond_type]
+    if remaining:
+        status["conditions"] = remaining
     else:
         status.pop("conditions", None)
 
@@ -97,14 +101,14 @@ def progress_timed_out(status: Mapping[str, Any], deadline_seconds: int, now: da
 
     Paused, aborted, completed or already-timed-out rollouts do not time out (again).
     """
-    cond = find_condition(status, ConditionType.PROGRESSING)
+    cond = find_condition(status, Condition.PROGRESSING)
     if cond is None:
         return None
     if cond.get("reason") in (
-        ConditionReason.ROLLOUT_PAUSED,
-        ConditionReason.ROLLOUT_ABORTED,
-        ConditionReason.NEW_REPLICA_SET_AVAILABLE,
-        ConditionReason.PROGRESS_DEADLINE_EXCEEDED,
+        Reason.ROLLOUT_PAUSED,
+        Reason.ROLLOUT_ABORTED,
+        Reason.NEW_REPLICA_SET_AVAILABLE,
+        Reason.PROGRESS_DEADLINE_EXCEEDED,
     ):
         return None
     return parse_timestamp(cond.get("lastUpdateTime")) + timedelta(seconds=deadline_seconds)
@@ -134,41 +138,41 @@ def rollout_phase(
     *,
     traffic_routed: bool,
     post_promotion_analysis: bool,
-) -> tuple[RolloutPhase, str]:
+) -> tuple[str, str]:
     """Argo's ``CalculateRolloutPhase``: the one-word phase and the message shown next to it.
 
     e.g. Degraded "RolloutAborted: Rollout aborted update to revision 2", Paused "CanaryPauseStep",
     Progressing "more replicas need to be updated", Healthy "".
     """
     for cond in status.get("conditions") or ():
-        if cond.get("type") == ConditionType.INVALID_SPEC and cond.get("status") == "True":
-            return RolloutPhase.DEGRADED, f"{ConditionType.INVALID_SPEC}: {cond.get('message', '')}"
-        if cond.get("reason") in (ConditionReason.ROLLOUT_ABORTED, ConditionReason.PROGRESS_DEADLINE_EXCEEDED):
-            return RolloutPhase.DEGRADED, f"{cond['reason']}: {cond.get('message', '')}"
+        if cond.get("type") == Condition.INVALID_SPEC and cond.get("status") == "True":
+            return Phase.DEGRADED, f"{Condition.INVALID_SPEC}: {cond.get('message', '')}"
+        if cond.get("reason") in (Reason.ROLLOUT_ABORTED, Reason.PROGRESS_DEADLINE_EXCEEDED):
+            return Phase.DEGRADED, f"{cond['reason']}: {cond.get('message', '')}"
     if spec.paused:
-        return RolloutPhase.PAUSED, "manually paused"
+        return Phase.PAUSED, "manually paused"
     for pause in status.get("pauseConditions") or ():
-        return RolloutPhase.PAUSED, str(pause.get("reason", ""))
+        return Phase.PAUSED, str(pause.get("reason", ""))
     if spec.restart_at is not None and status.get("restartedAt") != format_timestamp(spec.restart_at):
-        return RolloutPhase.PROGRESSING, "rollout is restarting"
+        return Phase.PROGRESSING, "rollout is restarting"
     updated = int(status.get("updatedReplicas") or 0)
     if updated < spec.replicas:
-        return RolloutPhase.PROGRESSING, "more replicas need to be updated"
+        return Phase.PROGRESSING, "more replicas need to be updated"
     if int(status.get("availableReplicas") or 0) < updated:
-        return RolloutPhase.PROGRESSING, "updated replicas are still becoming available"
+        return Phase.PROGRESSING, "updated replicas are still becoming available"
     current = status.get("currentPodHash") or ""
     stable = status.get("stableRS") or ""
     if spec.strategy.blue_green is not None:
         active = (status.get("blueGreen") or {}).get("activeSelector") or ""
         if not active or active != current:
-            return RolloutPhase.PROGRESSING, "active service cutover pending"
+            return Phase.PROGRESSING, "active service cutover pending"
         if not stable or stable != current:
             if post_promotion_analysis:
-                return RolloutPhase.PROGRESSING, "waiting for analysis to complete"
-            return RolloutPhase.PROGRESSING, "waiting for post-promotion verification to complete"
+                return Phase.PROGRESSING, "waiting for analysis to complete"
+            return Phase.PROGRESSING, "waiting for post-promotion verification to complete"
     elif spec.strategy.canary is not None:
         if not traffic_routed and int(status.get("replicas") or 0) > updated:
-            return RolloutPhase.PROGRESSING, "old replicas are pending termination"
+            return Phase.PROGRESSING, "old replicas are pending termination"
         if not stable or stable != current:
-            return RolloutPhase.PROGRESSING, "waiting for all steps to complete"
-    return RolloutPhase.HEALTHY, ""
+            return Phase.PROGRESSING, "waiting for all steps to complete"
+    return Phase.HEALTHY, ""

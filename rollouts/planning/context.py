@@ -27,21 +27,16 @@ class PlanContext:
     actions: list[Action] = field(default_factory=list)
     wake_at: datetime | None = None
     now_text: str = ""
+    rollout: Rollout = field(init=False)
+    spec: RolloutSpec = field(init=False)
+    old: RolloutStatus = field(init=False)
+    """The observed status (empty for a new Rollout)."""
 
     def __post_init__(self) -> None:
         self.now_text = format_timestamp(self.now)
-
-    @property
-    def rollout(self) -> Rollout:
-        return self.observed.rollout
-
-    @property
-    def spec(self) -> RolloutSpec:
-        return self.observed.rollout.spec
-
-    @property
-    def old(self) -> RolloutStatus:
-        return self.observed.rollout.status_or_empty
+        self.rollout = self.observed.rollout
+        self.spec = self.rollout.spec
+        self.old = self.rollout.status_or_empty
 
     def act(self, action: Action) -> None:
         self.actions.append(action)

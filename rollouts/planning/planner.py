@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from rollouts.api.rollout import ConditionReason, ConditionType, EventReason, RolloutPhase
 from rollouts.api.validation import SpecProblem, invalid_spec_message
 from rollouts.planning.bluegreen import plan_blue_green
 from rollouts.planning.canary import plan_canary
@@ -27,6 +26,7 @@ from rollouts.planning.plan import EmitEvent, Plan
 from rollouts.planning.references import spec_problems
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import base_status
+from rollouts.planning.vocabulary import Condition, Event, Phase, Reason
 
 
 def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
@@ -54,12 +54,12 @@ def _invalid(ctx: PlanContext, problems: list[SpecProblem]) -> Plan:
     ctx.status = base_status(ctx, ctx.old.current_pod_hash or "")
     if not ctx.status["currentPodHash"]:
         del ctx.status["currentPodHash"]
-    previous = find_condition(ctx.status, ConditionType.INVALID_SPEC)
-    set_condition(ctx.status, ConditionType.INVALID_SPEC, "True", ConditionReason.INVALID_SPEC, message, ctx.now_text)
+    previous = find_condition(ctx.status, Condition.INVALID_SPEC)
+    set_condition(ctx.status, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, ctx.now_text)
     if previous is None or previous.get("message") != message or previous.get("status") != "True":
-        ctx.event(EventReason.INVALID_SPEC, message, warning=True)
-    ctx.status["phase"] = str(RolloutPhase.DEGRADED)
-    ctx.status["message"] = f"{ConditionType.INVALID_SPEC}: {message}"
+        ctx.event(Event.INVALID_SPEC, message, warning=True)
+    ctx.status["phase"] = str(Phase.DEGRADED)
+    ctx.status["message"] = f"{Condition.INVALID_SPEC}: {message}"
     return ctx.finish()
 
 
@@ -71,12 +71,12 @@ def plan_unparseable(
     now_text = format_timestamp(now)
     message = invalid_spec_message(problems)
     status: dict[str, Any] = {k: v for k, v in old_status.items() if k not in ("phase", "message")}
-    previous = find_condition(status, ConditionType.INVALID_SPEC)
-    set_condition(status, ConditionType.INVALID_SPEC, "True", ConditionReason.INVALID_SPEC, message, now_text)
+    previous = find_condition(status, Condition.INVALID_SPEC)
+    set_condition(status, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, now_text)
     status["observedGeneration"] = str(generation)
-    status["phase"] = str(RolloutPhase.DEGRADED)
-    status["message"] = f"{ConditionType.INVALID_SPEC}: {message}"
+    status["phase"] = str(Phase.DEGRADED)
+    status["message"] = f"{Condition.INVALID_SPEC}: {message}"
     events: tuple[EmitEvent, ...] = ()
     if previous is None or previous.get("message") != message:
-        events = (EmitEvent("Warning", EventReason.INVALID_SPEC, message),)
+        events = (EmitEvent("Warning", Event.INVALID_SPEC, message),)
     return Plan(actions=events, status=status, requeue_after=None)

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollouts.api.rollout import API_VERSION, KIND, EventReason, PodTemplateMetadata, Rollout
+from rollouts.api.rollout import API_VERSION, KIND, PodTemplateMetadata, Rollout
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.hashing import replica_set_name, templates_equal
 from rollouts.planning.observed import (
@@ -30,6 +30,7 @@ from rollouts.planning.observed import (
     parse_timestamp,
 )
 from rollouts.planning.plan import CreateReplicaSet, DeleteReplicaSet, ScaleReplicaSet
+from rollouts.planning.vocabulary import Event
 
 SCALE_DOWN_DEADLINE_ANNOTATION = "scale-down-deadline"
 DESIRED_REPLICAS_ANNOTATION = "rollout.argoproj.io/desired-replicas"
@@ -153,7 +154,7 @@ def create_replica_set(
     )
     ctx.act(CreateReplicaSet(manifest))
     ctx.event(
-        EventReason.NEW_REPLICA_SET_CREATED,
+        Event.NEW_REPLICA_SET_CREATED,
         f"Created ReplicaSet {manifest['metadata']['name']} (revision {sets.revision})",
     )
 
@@ -181,7 +182,7 @@ def scale(
     if replicas != rs.spec_replicas:
         direction = "up" if replicas > rs.spec_replicas else "down"
         ctx.event(
-            EventReason.SCALING_REPLICA_SET,
+            Event.SCALING_REPLICA_SET,
             f"Scaled {direction} ReplicaSet {rs.name} (revision {rs.revision}) from {rs.spec_replicas} to {replicas}",
         )
     return True

@@ -9,10 +9,10 @@ A ``restartAt`` in the future is a timed requeue.
 
 from __future__ import annotations
 
-from rollouts.api.rollout import EventReason
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import format_timestamp
 from rollouts.planning.plan import DeletePod
+from rollouts.planning.vocabulary import Event
 
 
 def plan_restart(ctx: PlanContext, sets: RevisionSets) -> None:
@@ -32,7 +32,7 @@ def plan_restart(ctx: PlanContext, sets: RevisionSets) -> None:
     )
     if not stale:
         ctx.status["restartedAt"] = requested
-        ctx.event(EventReason.ROLLOUT_RESTARTED, f"Rollout restarted pods created before {requested}")
+        ctx.event(Event.ROLLOUT_RESTARTED, f"Rollout restarted pods created before {requested}")
         return
     if any(p.deleting for p in ctx.observed.pods if p.replica_set_hash in hashes):
         return  # a pod is still going away: one at a time

@@ -20,9 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rollouts.api.common import resolve_int_or_percent
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import SpecProblem, validate_rollout
 from rollouts.planning.hashing import pod_template_hash, stable_hash
+from rollouts.planning.replicas import resolve_surge_and_unavailable
 
 MEMO_LIMIT = 16_384
 
@@ -33,6 +35,9 @@ class SpecFacts:
     problems: tuple[SpecProblem, ...]
     template_hash: str
     """Hash of ``spec.template`` ("" when the template comes from a workloadRef)."""
+    max_surge: int
+    max_unavailable: int
+    """The canary's maxSurge/maxUnavailable resolved against spec.replicas (0/0 for blue-green)."""
 
 
 _memo: dict[tuple[str, str, str, int], SpecFacts] = {}
@@ -67,10 +72,23 @@ def compute_spec_facts(rollout: Rollout) -> SpecFacts:
     canary = rollout.spec.strategy.canary
     steps = canary.steps or [] if canary is not None else []
     template = rollout.spec.template
+    surge = unavailable = 0
+    replicas = rollout.spec.replicas
+    if canary is not None:
+        try:
+            surge, unavailable = resolve_surge_and_unavailable(
+                replicas,
+                resolve_int_or_percent(canary.max_surge, replicas, round_up=True),
+                resolve_int_or_percent(canary.max_unavailable, replicas, round_up=False),
+            )
+        except ValueError:
+            surge, unavailable = 0, 1  # reported by validation; the spec is not planned
     return SpecFacts(
         steps_hash=stable_hash([jsonable(s) for s in steps]),
         problems=tuple(validate_rollout(rollout)),
         template_hash=pod_template_hash(template) if template and rollout.spec.workload_ref is None else "",
+        max_surge=surge,
+        max_unavailable=unavailable,
     )
 
 

@@ -13,10 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from rollouts.api.rollout import (
-    ConditionReason,
-    ConditionType,
-    EventReason,
-    PauseReason,
     RolloutAnalysisRunStatus,
     RolloutCondition,
     RolloutStatus,
@@ -37,6 +33,7 @@ from rollouts.planning.conditions import (
 )
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import format_timestamp
+from rollouts.planning.vocabulary import Condition, Event, Reason
 
 
 def _condition_dict(cond: RolloutCondition) -> dict[str, Any]:
@@ -108,7 +105,7 @@ def pause_condition(status: Mapping[str, Any], reason: str) -> Mapping[str, Any]
     return None
 
 
-def add_pause(ctx: PlanContext, reason: PauseReason) -> None:
+def add_pause(ctx: PlanContext, reason: str) -> None:
     """Pause for ``reason`` (start time now) unless already paused for it; sets ``controllerPause``."""
     if pause_condition(ctx.status, reason) is not None:
         return
@@ -117,7 +114,7 @@ def add_pause(ctx: PlanContext, reason: PauseReason) -> None:
         {"reason": str(reason), "startTime": ctx.now_text},
     ]
     ctx.status["controllerPause"] = True
-    ctx.event(EventReason.ROLLOUT_PAUSED, f"Rollout is paused ({reason})")
+    ctx.event(Event.ROLLOUT_PAUSED, f"Rollout is paused ({reason})")
 
 
 def remove_pause(ctx: PlanContext, reason: str) -> None:
@@ -161,15 +158,15 @@ def note_abort(ctx: PlanContext, revision: int, detail: str | None) -> str:
     message = f"Rollout aborted update to revision {revision}"
     if detail:
         message = f"{message}: {detail}"
-    elif (prev := find_condition(ctx.status, ConditionType.PROGRESSING)) is not None and prev.get(
+    elif (prev := find_condition(ctx.status, Condition.PROGRESSING)) is not None and prev.get(
         "reason"
-    ) == ConditionReason.ROLLOUT_ABORTED:
+    ) == Reason.ROLLOUT_ABORTED:
         message = str(prev.get("message") or message)
     ctx.status["abort"] = True
     clear_pauses(ctx)
     if "abortedAt" not in ctx.status:
         ctx.status["abortedAt"] = ctx.now_text
-        ctx.event(EventReason.ROLLOUT_ABORTED, message, warning=True)
+        ctx.event(Event.ROLLOUT_ABORTED, message, warning=True)
     return message
 
 
@@ -177,7 +174,7 @@ def note_retry(ctx: PlanContext) -> None:
     """``status.abort`` was cleared by the user after an abort: start the update again."""
     if "abortedAt" in ctx.status and not ctx.status.get("abort"):
         ctx.status.pop("abortedAt", None)
-        ctx.event(EventReason.ROLLOUT_RETRY, "Retrying Rollout after abort")
+        ctx.event(Event.ROLLOUT_RETRY, "Retrying Rollout after abort")
 
 
 # --- counts, conditions, phase -------------------------------------------------------------------------------
@@ -211,35 +208,33 @@ def finalize(
 ) -> None:
     """Set Progressing/Paused/Available/Healthy/Completed, emit their transition events, then phase/message."""
     status, old = ctx.status, ctx.old
-    remove_condition(status, ConditionType.INVALID_SPEC)
+    remove_condition(status, Condition.INVALID_SPEC)
     rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
     paused = is_paused(ctx)
-    was_paused = bool(old.pause_conditions) or _progress_reason(old) == ConditionReason.ROLLOUT_PAUSED
+    was_paused = bool(old.pause_conditions) or _progress_reason(old) == Reason.ROLLOUT_PAUSED
     now_text = ctx.now_text
 
     def progressing(cond_status: str, reason: str, message: str, *, touch: bool = False) -> None:
-        set_condition(status, ConditionType.PROGRESSING, cond_status, reason, message, now_text, touch=touch)
+        set_condition(status, Condition.PROGRESSING, cond_status, reason, message, now_text, touch=touch)
 
     if abort_message is not None:
-        progressing("False", ConditionReason.ROLLOUT_ABORTED, abort_message)
+        progressing("False", Reason.ROLLOUT_ABORTED, abort_message)
     elif paused:
-        progressing("Unknown", ConditionReason.ROLLOUT_PAUSED, PAUSED_MESSAGE)
+        progressing("Unknown", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE)
     elif healthy:
-        progressing(
-            "True", ConditionReason.NEW_REPLICA_SET_AVAILABLE, f'ReplicaSet "{rs_name}" has successfully progressed.'
-        )
+        progressing("True", Reason.NEW_REPLICA_SET_AVAILABLE, f'ReplicaSet "{rs_name}" has successfully progressed.')
     elif was_paused:
-        progressing("Unknown", ConditionReason.ROLLOUT_RESUMED, RESUMED_MESSAGE)
+        progressing("Unknown", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE)
     elif _made_progress(old, status) or strategy_progress:
-        progressing("True", ConditionReason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', touch=True)
-    elif find_condition(status, ConditionType.PROGRESSING) is None:
-        progressing("True", ConditionReason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.')
+        progressing("True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', touch=True)
+    elif find_condition(status, Condition.PROGRESSING) is None:
+        progressing("True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.')
     else:
         deadline = progress_timed_out(status, ctx.spec.progress_deadline_seconds, ctx.now)
         if deadline is not None and deadline <= ctx.now:
             message = f'ReplicaSet "{rs_name}" has timed out progressing.'
-            progressing("False", ConditionReason.PROGRESS_DEADLINE_EXCEEDED, message)
-            ctx.event(EventReason.PROGRESS_DEADLINE_EXCEEDED, message, warning=True)
+            progressing("False", Reason.PROGRESS_DEADLINE_EXCEEDED, message)
+            ctx.event(Event.PROGRESS_DEADLINE_EXCEEDED, message, warning=True)
             if ctx.spec.progress_deadline_abort:
                 status["abort"] = True
                 ctx.wake(ctx.now)
@@ -247,42 +242,42 @@ def finalize(
             ctx.wake(deadline)
 
     if paused:
-        set_condition(status, ConditionType.PAUSED, "True", ConditionReason.ROLLOUT_PAUSED, PAUSED_MESSAGE, now_text)
-    elif find_condition(status, ConditionType.PAUSED) is not None:
-        set_condition(status, ConditionType.PAUSED, "False", ConditionReason.ROLLOUT_RESUMED, RESUMED_MESSAGE, now_text)
+        set_condition(status, Condition.PAUSED, "True", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, now_text)
+    elif find_condition(status, Condition.PAUSED) is not None:
+        set_condition(status, Condition.PAUSED, "False", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, now_text)
     if was_paused and not paused and abort_message is None:
-        ctx.event(EventReason.ROLLOUT_RESUMED, RESUMED_MESSAGE)
+        ctx.event(Event.ROLLOUT_RESUMED, RESUMED_MESSAGE)
 
     set_condition(
         status,
-        ConditionType.AVAILABLE,
+        Condition.AVAILABLE,
         "True" if available else "False",
-        ConditionReason.AVAILABLE,
+        Reason.AVAILABLE,
         AVAILABLE_MESSAGE if available else NOT_AVAILABLE_MESSAGE,
         now_text,
     )
     set_condition(
         status,
-        ConditionType.HEALTHY,
+        Condition.HEALTHY,
         "True" if healthy else "False",
-        ConditionReason.ROLLOUT_HEALTHY,
+        Reason.ROLLOUT_HEALTHY,
         HEALTHY_MESSAGE if healthy else NOT_HEALTHY_MESSAGE,
         now_text,
     )
     completed = not paused and bool(status.get("stableRS")) and status.get("stableRS") == status.get("currentPodHash")
-    previous = find_condition(status, ConditionType.COMPLETED)
+    previous = find_condition(status, Condition.COMPLETED)
     if completed or previous is not None:
         changed = set_condition(
             status,
-            ConditionType.COMPLETED,
+            Condition.COMPLETED,
             "True" if completed else "False",
-            ConditionReason.ROLLOUT_COMPLETED,
-            ConditionReason.ROLLOUT_COMPLETED,
+            Reason.ROLLOUT_COMPLETED,
+            Reason.ROLLOUT_COMPLETED,
             now_text,
         )
         if changed and not completed and previous is not None and previous.get("status") == "True":
             ctx.event(
-                EventReason.ROLLOUT_NOT_COMPLETED,
+                Event.ROLLOUT_NOT_COMPLETED,
                 f"Rollout not completed, started update to revision {sets.revision} ({sets.current_hash})",
             )
 
@@ -294,8 +289,10 @@ def finalize(
 
 
 def _progress_reason(old: RolloutStatus) -> str | None:
-    cond = old.condition(ConditionType.PROGRESSING)
-    return cond.reason if cond is not None else None
+    for cond in old.conditions or ():
+        if cond.type == Condition.PROGRESSING:
+            return cond.reason
+    return None
 
 
 def _made_progress(old: RolloutStatus, new: Mapping[str, Any]) -> bool:
