@@ -15,14 +15,47 @@ and ``setHeaderRoute`` is accepted with NGINX because our NGINX router implement
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import ValidationError
 
 from rollouts.api.common import is_percent, parse_duration, resolve_int_or_percent
+from rollouts.api.problems import (
+    DUPLICATED_PING_PONG,
+    DUPLICATED_SERVICES_BLUE_GREEN,
+    DUPLICATED_SERVICES_CANARY,
+    INVALID_ANALYSIS_ARGS,
+    INVALID_ANTI_AFFINITY_STRATEGY,
+    INVALID_ANTI_AFFINITY_WEIGHT,
+    INVALID_CANARY_DYNAMIC_STABLE_SCALE,
+    INVALID_CANARY_SCALE_DOWN_DELAY,
+    INVALID_DURATION,
+    INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY,
+    INVALID_MAX_SURGE_MAX_UNAVAILABLE,
+    INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER,
+    INVALID_PING_PONG,
+    INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY,
+    INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY,
+    INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY,
+    INVALID_SET_WEIGHT,
+    INVALID_STEP,
+    INVALID_STRATEGY,
+    INVALID_STRING_MATCH,
+    INVALID_TRAFFIC_ROUTING,
+    MISSING_FIELD,
+    NON_NEGATIVE,
+    ROUTE_NOT_IN_MANAGED_ROUTES,
+    SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT,
+    SELECT_ALL,
+    SELECTOR_MISMATCH,
+    TEMPLATE_WITH_WORKLOAD_REF,
+    SpecProblem,
+    invalid,
+    invalid_spec_message,
+    problems_from_validation_error,
+    required,
+)
 from rollouts.api.rollout import (
     BlueGreenStrategy,
     CanaryStep,
@@ -33,96 +66,21 @@ from rollouts.api.rollout import (
     StepKind,
 )
 
-MISSING_FIELD: Final = "Rollout has missing field '{}'"
-INVALID_SET_WEIGHT: Final = "SetWeight needs to be between 0 and {}"
-INVALID_DURATION: Final = "Duration needs to be greater than 0"
-INVALID_MAX_SURGE_MAX_UNAVAILABLE: Final = "MaxSurge and MaxUnavailable both can not be zero"
-INVALID_STEP: Final = (
-    "Step must have one of the following set: experiment, setWeight, setCanaryScale, setHeaderRoute, "
-    "setMirrorRoute, plugin, analysis or pause"
-)
-INVALID_STRATEGY: Final = "Multiple Strategies can not be listed"
-DUPLICATED_SERVICES_BLUE_GREEN: Final = (
-    "This rollout uses the same service for the active and preview services, but two different services are required."
-)
-DUPLICATED_SERVICES_CANARY: Final = (
-    "This rollout uses the same service for the stable and canary services, but two different services are required."
-)
-INVALID_TRAFFIC_ROUTING: Final = "Canary service and Stable service must to be set to use Traffic Routing"
-INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY: Final = "SetCanaryScale requires TrafficRouting to be set"
-INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY: Final = "SetHeaderRoute requires TrafficRouting to be set"
-INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY: Final = "SetMirrorRoute requires TrafficRouting, supports Istio only"
-ROUTE_NOT_IN_MANAGED_ROUTES: Final = (
-    "Steps define a route that does not exist in spec.strategy.canary.trafficRouting.managedRoutes"
-)
-INVALID_STRING_MATCH: Final = "StringMatch match value must have exactly one of the following: exact, regex, prefix"
-INVALID_CANARY_SCALE_DOWN_DELAY: Final = "Canary scaleDownDelaySeconds can only be used with traffic routing"
-INVALID_CANARY_DYNAMIC_STABLE_SCALE: Final = "Canary dynamicStableScale can only be used with traffic routing"
-INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY: Final = "Canary dynamicStableScale cannot be used with scaleDownDelaySeconds"
-INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER: Final = (
-    "Canary maxTrafficWeight in traffic routing only support in Nginx and Plugins"
-)
-INVALID_PING_PONG: Final = "Ping service and Pong service must to be set to use Ping-Pong feature"
-DUPLICATED_PING_PONG: Final = (
-    "This rollout uses the same service for the ping and pong services, but two different services are required."
-)
-SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT: Final = (
-    "This rollout's revision history limit can not be smaller than the rollout's scale down limit"
-)
-INVALID_ANTI_AFFINITY_STRATEGY: Final = "AntiAffinity must have exactly one strategy listed"
-INVALID_ANTI_AFFINITY_WEIGHT: Final = "AntiAffinity weight must be between 1-100"
-INVALID_ANALYSIS_ARGS: Final = "Analyses arguments must refer to valid object metadata supported by downwardAPI"
-SELECT_ALL: Final = "empty selector is invalid for deployment"
-SELECTOR_MISMATCH: Final = "`selector` does not match template `labels`"
-TEMPLATE_WITH_WORKLOAD_REF: Final = "template must be empty for workload reference rollout"
-NON_NEGATIVE: Final = "must be greater than or equal to 0"
+__all__ = [
+    "STEP_KINDS",
+    "SpecProblem",
+    "check_rollout",
+    "invalid_spec_message",
+    "parse_rollout",
+    "problems_from_validation_error",
+    "validate_rollout",
+]
 
 _DOWNWARD_API_FIELDS: Final = ("metadata.name", "metadata.namespace", "metadata.uid")
 _DOWNWARD_API_MAPS: Final = ("metadata.labels", "metadata.annotations")
 
 _CANARY: Final = "spec.strategy.canary"
 _BLUE_GREEN: Final = "spec.strategy.blueGreen"
-
-
-@dataclass(frozen=True)
-class SpecProblem:
-    """One reason a Rollout is invalid: the field path (``spec.strategy.canary.steps[2].setWeight``) and why."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-def invalid_spec_message(problems: list[SpecProblem], *, name: str | None = None) -> str:
-    """The InvalidSpec condition message, worded as Argo words it: ``The Rollout "demo" is invalid: <field>:
-    <message>``. Argo reports only the first problem; we list them all, in order, separated by "; ", so one
-    edit can fix them all.
-    """
-    subject = f'The Rollout "{name}"' if name else "The Rollout"
-    return f"{subject} is invalid: " + "; ".join(str(p) for p in problems)
-
-
-def _required(path: str, message: str) -> SpecProblem:
-    """A missing field, worded as Kubernetes' ``field.Required``: ``Required value: <message>``."""
-    return SpecProblem(path, f"Required value: {message}")
-
-
-def _invalid(path: str, value: object, message: str) -> SpecProblem:
-    """A wrong value, worded as Kubernetes' ``field.Invalid``: ``Invalid value: 150: <message>``."""
-    return SpecProblem(path, f"Invalid value: {_go_value(value)}: {message}")
-
-
-def _go_value(value: object) -> str:
-    """A value as Go prints it in a field error: strings quoted, numbers and booleans bare."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if value is None:
-        return "null"
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -148,38 +106,6 @@ def check_rollout(raw: Mapping[str, Any]) -> tuple[Rollout | None, list[SpecProb
     return rollout, validate_rollout(rollout)
 
 
-def problems_from_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> list[SpecProblem]:
-    """pydantic errors as SpecProblems; union branch tags ("int", "str") are dropped from the paths."""
-    merged: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False):
-        path = _path_in(raw, error["loc"])
-        message = str(error["msg"])
-        if error["type"] == "missing":
-            message = "Required value"
-        merged.setdefault(path, [])
-        if message not in merged[path]:
-            merged[path].append(message)
-    return [SpecProblem(path, "; ".join(messages)) for path, messages in merged.items()]
-
-
-def _path_in(raw: Any, loc: tuple[int | str, ...]) -> str:
-    """Follow ``loc`` through the raw data, keeping only the steps that exist there (or the last missing key)."""
-    parts: list[str] = []
-    node = raw
-    for item in loc:
-        if isinstance(node, Mapping) and isinstance(item, str):
-            parts.append(("." if parts else "") + item)
-            if item not in node:
-                break
-            node = node[item]
-        elif isinstance(node, list) and isinstance(item, int):
-            parts.append(f"[{item}]")
-            node = node[item] if 0 <= item < len(node) else None
-        else:
-            break
-    return "".join(parts)
-
-
 # --------------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------------
@@ -192,10 +118,10 @@ def validate_rollout(rollout: Rollout) -> list[SpecProblem]:
     strategy = spec.strategy
     if strategy.canary is None and strategy.blue_green is None:
         problems.append(
-            _required("spec.strategy", MISSING_FIELD.format(".spec.strategy.canary or .spec.strategy.blueGreen"))
+            required("spec.strategy", MISSING_FIELD.format(".spec.strategy.canary or .spec.strategy.blueGreen"))
         )
     elif strategy.canary is not None and strategy.blue_green is not None:
-        problems.append(_invalid("spec.strategy", "blueGreen: true canary: true", INVALID_STRATEGY))
+        problems.append(invalid("spec.strategy", "blueGreen: true canary: true", INVALID_STRATEGY))
     elif strategy.blue_green is not None:
         problems.extend(_check_blue_green(strategy.blue_green, spec))
     elif strategy.canary is not None:
@@ -211,9 +137,9 @@ def _check_spec(spec: RolloutSpec) -> Iterator[SpecProblem]:
         ("progressDeadlineSeconds", spec.progress_deadline_seconds),
     ):
         if value < 0:
-            yield _invalid(f"spec.{name}", value, NON_NEGATIVE)
+            yield invalid(f"spec.{name}", value, NON_NEGATIVE)
     if spec.progress_deadline_seconds <= spec.min_ready_seconds:
-        yield _invalid(
+        yield invalid(
             "spec.progressDeadlineSeconds", spec.progress_deadline_seconds, "must be greater than minReadySeconds"
         )
     yield from _check_selector_and_template(spec)
@@ -227,36 +153,36 @@ def _check_selector_and_template(spec: RolloutSpec) -> Iterator[SpecProblem]:
             yield SpecProblem("spec.template", TEMPLATE_WITH_WORKLOAD_REF)
         for name, value in (("kind", ref.kind), ("name", ref.name)):
             if not value:
-                yield _required(f"spec.workloadRef.{name}", MISSING_FIELD.format(f".spec.workloadRef.{name}"))
+                yield required(f"spec.workloadRef.{name}", MISSING_FIELD.format(f".spec.workloadRef.{name}"))
         # The selector and template come from the referenced workload; the controller checks them there.
         return
     if spec.selector is None:
-        yield _required("spec.selector", MISSING_FIELD.format(".spec.selector"))
+        yield required("spec.selector", MISSING_FIELD.format(".spec.selector"))
     elif spec.selector.is_empty():
-        yield _invalid("spec.selector", {}, SELECT_ALL)
+        yield invalid("spec.selector", {}, SELECT_ALL)
     if not has_template:
-        yield _required("spec.template", MISSING_FIELD.format(".spec.template (or .spec.workloadRef)"))
+        yield required("spec.template", MISSING_FIELD.format(".spec.template (or .spec.workloadRef)"))
         return
     template = spec.template or {}
     pod_spec = template.get("spec")
     containers = pod_spec.get("containers") if isinstance(pod_spec, Mapping) else None
     if not isinstance(containers, list) or not containers:
-        yield _required("spec.template.spec.containers", "a pod template needs a container")
+        yield required("spec.template.spec.containers", "a pod template needs a container")
     else:
         for index, container in enumerate(containers):
             if not isinstance(container, Mapping) or not container.get("name") or not container.get("image"):
-                yield _required(f"spec.template.spec.containers[{index}]", "every container needs name and image")
+                yield required(f"spec.template.spec.containers[{index}]", "every container needs name and image")
     if spec.selector is not None and not spec.selector.is_empty():
         labels = spec.template_labels()
         if not spec.selector.matches(labels):
-            yield _invalid("spec.template.metadata.labels", labels, SELECTOR_MISMATCH)
+            yield invalid("spec.template.metadata.labels", labels, SELECTOR_MISMATCH)
 
 
 def _check_blue_green(blue_green: BlueGreenStrategy, spec: RolloutSpec) -> Iterator[SpecProblem]:
     if not blue_green.active_service:
-        yield _required(f"{_BLUE_GREEN}.activeService", MISSING_FIELD.format(".spec.strategy.blueGreen.activeService"))
+        yield required(f"{_BLUE_GREEN}.activeService", MISSING_FIELD.format(".spec.strategy.blueGreen.activeService"))
     elif blue_green.active_service == blue_green.preview_service:
-        yield _invalid(f"{_BLUE_GREEN}.activeService", blue_green.active_service, DUPLICATED_SERVICES_BLUE_GREEN)
+        yield invalid(f"{_BLUE_GREEN}.activeService", blue_green.active_service, DUPLICATED_SERVICES_BLUE_GREEN)
     for name, value in (
         ("previewReplicaCount", blue_green.preview_replica_count),
         ("autoPromotionSeconds", blue_green.auto_promotion_seconds),
@@ -265,10 +191,10 @@ def _check_blue_green(blue_green: BlueGreenStrategy, spec: RolloutSpec) -> Itera
         ("scaleDownDelayRevisionLimit", blue_green.scale_down_delay_revision_limit),
     ):
         if value is not None and value < 0:
-            yield _invalid(f"{_BLUE_GREEN}.{name}", value, NON_NEGATIVE)
+            yield invalid(f"{_BLUE_GREEN}.{name}", value, NON_NEGATIVE)
     limit = blue_green.scale_down_delay_revision_limit
     if limit is not None and spec.revision_history_limit < limit:
-        yield _invalid(f"{_BLUE_GREEN}.scaleDownDelayRevisionLimit", limit, SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT)
+        yield invalid(f"{_BLUE_GREEN}.scaleDownDelayRevisionLimit", limit, SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT)
     if blue_green.max_unavailable is not None:
         yield from _check_int_or_percent(f"{_BLUE_GREEN}.maxUnavailable", blue_green.max_unavailable)
     for name, analysis in (
@@ -291,7 +217,7 @@ def _check_canary(canary: CanaryStrategy, spec: RolloutSpec) -> Iterator[SpecPro
         ("minPodsPerReplicaSet", canary.min_pods_per_replica_set),
     ):
         if value is not None and value < 0:
-            yield _invalid(f"{_CANARY}.{name}", value, NON_NEGATIVE)
+            yield invalid(f"{_CANARY}.{name}", value, NON_NEGATIVE)
     steps = canary.steps or []
     for index, step in enumerate(steps):
         yield from _check_step(f"{_CANARY}.steps[{index}]", step, canary)
@@ -299,7 +225,7 @@ def _check_canary(canary: CanaryStrategy, spec: RolloutSpec) -> Iterator[SpecPro
         yield from _check_analysis(f"{_CANARY}.analysis", canary.analysis)
         start = canary.analysis.starting_step
         if start is not None and not 0 <= start <= len(steps):
-            yield _invalid(
+            yield invalid(
                 f"{_CANARY}.analysis.startingStep", start, f"must be between 0 and the number of steps ({len(steps)})"
             )
     yield from _check_anti_affinity(f"{_CANARY}.antiAffinity", canary.anti_affinity)
@@ -314,7 +240,7 @@ def _check_surge_and_unavailable(canary: CanaryStrategy) -> Iterator[SpecProblem
         return
     # Argo compares the raw numbers: "0%" and 0 are both zero, whatever the replica count.
     if _raw_amount(canary.max_surge) == 0 and _raw_amount(canary.max_unavailable) == 0:
-        yield _invalid(f"{_CANARY}.maxSurge", canary.max_surge, INVALID_MAX_SURGE_MAX_UNAVAILABLE)
+        yield invalid(f"{_CANARY}.maxSurge", canary.max_surge, INVALID_MAX_SURGE_MAX_UNAVAILABLE)
 
 
 def _raw_amount(value: int | str) -> int:
@@ -323,24 +249,24 @@ def _raw_amount(value: int | str) -> int:
 
 def _check_int_or_percent(path: str, value: int | str) -> Iterator[SpecProblem]:
     if isinstance(value, str) and not is_percent(value):
-        yield _invalid(path, value, "must be an integer or a percentage like '25%'")
+        yield invalid(path, value, "must be an integer or a percentage like '25%'")
     elif _raw_amount(value) < 0:
-        yield _invalid(path, value, NON_NEGATIVE)
+        yield invalid(path, value, NON_NEGATIVE)
 
 
 def _check_canary_services(canary: CanaryStrategy) -> Iterator[SpecProblem]:
     if canary.canary_service and canary.canary_service == canary.stable_service:
-        yield _invalid(f"{_CANARY}.stableService", canary.stable_service, DUPLICATED_SERVICES_CANARY)
+        yield invalid(f"{_CANARY}.stableService", canary.stable_service, DUPLICATED_SERVICES_CANARY)
     if canary.traffic_routing is not None and canary.ping_pong is None:
         for name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
             if not value:
-                yield _invalid(f"{_CANARY}.{name}", value or "", INVALID_TRAFFIC_ROUTING)
+                yield invalid(f"{_CANARY}.{name}", value or "", INVALID_TRAFFIC_ROUTING)
     ping_pong = canary.ping_pong
     if ping_pong is not None:
         if not ping_pong.ping_service or not ping_pong.pong_service:
-            yield _required(f"{_CANARY}.pingPong", INVALID_PING_PONG)
+            yield required(f"{_CANARY}.pingPong", INVALID_PING_PONG)
         elif ping_pong.ping_service == ping_pong.pong_service:
-            yield _invalid(f"{_CANARY}.pingPong.pingService", ping_pong.ping_service, DUPLICATED_PING_PONG)
+            yield invalid(f"{_CANARY}.pingPong.pingService", ping_pong.ping_service, DUPLICATED_PING_PONG)
 
 
 def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -348,35 +274,35 @@ def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
     path = f"{_CANARY}.trafficRouting"
     if routing is None:
         if canary.scale_down_delay_seconds is not None:
-            yield _invalid(
+            yield invalid(
                 f"{_CANARY}.scaleDownDelaySeconds", canary.scale_down_delay_seconds, INVALID_CANARY_SCALE_DOWN_DELAY
             )
         if canary.dynamic_stable_scale:
-            yield _invalid(f"{_CANARY}.dynamicStableScale", True, INVALID_CANARY_DYNAMIC_STABLE_SCALE)
+            yield invalid(f"{_CANARY}.dynamicStableScale", True, INVALID_CANARY_DYNAMIC_STABLE_SCALE)
         return
     if canary.scale_down_delay_seconds is not None and canary.dynamic_stable_scale:
-        yield _invalid(f"{_CANARY}.dynamicStableScale", True, INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY)
+        yield invalid(f"{_CANARY}.dynamicStableScale", True, INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY)
     if not routing.providers():
-        yield _required(path, "trafficRouting needs a provider (nginx, plugins, istio, smi, alb, ...)")
+        yield required(path, "trafficRouting needs a provider (nginx, plugins, istio, smi, alb, ...)")
     if "max_traffic_weight" in routing.model_fields_set:
         if routing.nginx is None and not routing.plugins:
-            yield _invalid(f"{path}.maxTrafficWeight", routing.max_traffic_weight, INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER)
+            yield invalid(f"{path}.maxTrafficWeight", routing.max_traffic_weight, INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER)
         if routing.max_traffic_weight <= 0:
-            yield _invalid(f"{path}.maxTrafficWeight", routing.max_traffic_weight, "must be greater than 0")
+            yield invalid(f"{path}.maxTrafficWeight", routing.max_traffic_weight, "must be greater than 0")
     if routing.nginx is not None and not routing.nginx.ingresses():
-        yield _required(
+        yield required(
             f"{path}.nginx.stableIngress",
             MISSING_FIELD.format(".spec.strategy.canary.trafficRouting.nginx.stableIngress or stableIngresses"),
         )
     if routing.nginx is not None and routing.nginx.stable_ingress and routing.nginx.stable_ingresses:
-        yield _invalid(
+        yield invalid(
             f"{path}.nginx.stableIngresses",
             routing.nginx.stable_ingresses,
             "set either stableIngress or stableIngresses, not both",
         )
     for name, config in (routing.plugins or {}).items():
         if not isinstance(config, Mapping):
-            yield _invalid(f"{path}.plugins.{name}", config, "plugin configuration must be an object")
+            yield invalid(f"{path}.plugins.{name}", config, "plugin configuration must be an object")
     gateway = _gateway_api_config(canary)
     if gateway is not None and not (
         gateway.get("httpRoute")
@@ -386,7 +312,7 @@ def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
         or gateway.get("tcpRoute")
         or gateway.get("tcpRoutes")
     ):
-        yield _required(
+        yield required(
             f"{path}.plugins.argoproj-labs/gatewayAPI.httpRoute",
             MISSING_FIELD.format("...gatewayAPI.httpRoute or httpRoutes"),
         )
@@ -404,7 +330,7 @@ def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator
         yield SpecProblem(f"{path}.{key}", f"unknown step kind {key!r}; {INVALID_STEP}")
     kinds = step.kinds()
     if not kinds and not unknown:
-        yield _invalid(path, {}, INVALID_STEP)
+        yield invalid(path, {}, INVALID_STEP)
     if len(kinds) > 1:
         found = ", ".join(kinds)
         yield SpecProblem(path, f"Step must have exactly one kind set, found {len(kinds)}: {found}")
@@ -412,24 +338,24 @@ def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator
     if step.set_weight is not None:
         max_weight = canary.effective_max_traffic_weight()
         if not 0 <= step.set_weight <= max_weight:
-            yield _invalid(f"{path}.setWeight", step.set_weight, INVALID_SET_WEIGHT.format(max_weight))
+            yield invalid(f"{path}.setWeight", step.set_weight, INVALID_SET_WEIGHT.format(max_weight))
     if step.pause is not None and step.pause.duration is not None:
         yield from _check_duration(f"{path}.pause.duration", step.pause.duration)
     if step.set_canary_scale is not None:
         scale = step.set_canary_scale
         if routing is None:
-            yield _required(f"{path}.setCanaryScale", INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY)
+            yield required(f"{path}.setCanaryScale", INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY)
         if scale.replicas is not None and scale.replicas < 0:
-            yield _invalid(f"{path}.setCanaryScale.replicas", scale.replicas, NON_NEGATIVE)
+            yield invalid(f"{path}.setCanaryScale.replicas", scale.replicas, NON_NEGATIVE)
         if scale.weight is not None and not 0 <= scale.weight <= 100:
-            yield _invalid(f"{path}.setCanaryScale.weight", scale.weight, "must be between 0 and 100")
+            yield invalid(f"{path}.setCanaryScale.weight", scale.weight, "must be between 0 and 100")
         if scale.replicas is None and scale.weight is None and not scale.match_traffic_weight:
-            yield _required(f"{path}.setCanaryScale", "one of replicas, weight or matchTrafficWeight: true")
+            yield required(f"{path}.setCanaryScale", "one of replicas, weight or matchTrafficWeight: true")
     if step.set_header_route is not None:
         yield from _check_header_route(f"{path}.setHeaderRoute", step, canary)
     if step.set_mirror_route is not None:
         if routing is None or routing.istio is None:
-            yield _required(f"{path}.setMirrorRoute", INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
+            yield required(f"{path}.setMirrorRoute", INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
         else:
             yield from _check_route_is_managed(f"{path}.setMirrorRoute", step.set_mirror_route.get("name"), canary)
     if step.analysis is not None:
@@ -441,7 +367,7 @@ def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> 
     if route is None:
         return
     if canary.traffic_routing is None:
-        yield _required(path, INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY)
+        yield required(path, INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY)
         return
     yield from _check_route_is_managed(path, route.name, canary)
     for index, match in enumerate(route.match or []):
@@ -449,7 +375,7 @@ def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> 
         given = [] if value is None else [v for v in (value.exact, value.regex, value.prefix) if v]
         if len(given) != 1:
             shown = value.model_dump(exclude_none=True) if value is not None else None
-            yield _invalid(f"{path}.match[{index}].headerValue", shown, INVALID_STRING_MATCH)
+            yield invalid(f"{path}.match[{index}].headerValue", shown, INVALID_STRING_MATCH)
 
 
 def _check_route_is_managed(path: str, name: object, canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -457,12 +383,12 @@ def _check_route_is_managed(path: str, name: object, canary: CanaryStrategy) -> 
     if routing is None:
         return
     if routing.managed_routes is None:
-        yield _required(
+        yield required(
             f"{_CANARY}.trafficRouting.managedRoutes",
             MISSING_FIELD.format("spec.strategy.canary.trafficRouting.managedRoutes"),
         )
     elif name not in {r.name for r in routing.managed_routes}:
-        yield _invalid(path, name, ROUTE_NOT_IN_MANAGED_ROUTES)
+        yield invalid(path, name, ROUTE_NOT_IN_MANAGED_ROUTES)
 
 
 def _check_duration(path: str, value: int | str) -> Iterator[SpecProblem]:
@@ -470,18 +396,18 @@ def _check_duration(path: str, value: int | str) -> Iterator[SpecProblem]:
         seconds = parse_duration(value)
     except ValueError as exc:
         message = str(exc)
-        yield _invalid(path, value, INVALID_DURATION if "negative" in message else message)
+        yield invalid(path, value, INVALID_DURATION if "negative" in message else message)
         return
     if seconds < 0:
-        yield _invalid(path, value, INVALID_DURATION)
+        yield invalid(path, value, INVALID_DURATION)
 
 
 def _check_analysis(path: str, analysis: RolloutAnalysis) -> Iterator[SpecProblem]:
     if not analysis.templates:
-        yield _required(f"{path}.templates", "at least one template is needed")
+        yield required(f"{path}.templates", "at least one template is needed")
     for index, template in enumerate(analysis.templates or []):
         if not template.template_name:
-            yield _required(f"{path}.templates[{index}].templateName", "a template name is needed")
+            yield required(f"{path}.templates[{index}].templateName", "a template name is needed")
     for index, arg in enumerate(analysis.args or []):
         arg_path = f"{path}.args[{index}]"
         source = arg.value_from
@@ -492,7 +418,7 @@ def _check_analysis(path: str, analysis: RolloutAnalysis) -> Iterator[SpecProble
         if (source.pod_template_hash_value is None) == (source.field_ref is None):
             yield SpecProblem(f"{arg_path}.valueFrom", "exactly one of podTemplateHashValue and fieldRef is required")
         if source.field_ref is not None and not _is_downward_api_path(source.field_ref.field_path):
-            yield _invalid(
+            yield invalid(
                 f"{arg_path}.valueFrom.fieldRef.fieldPath", source.field_ref.field_path, INVALID_ANALYSIS_ARGS
             )
 
@@ -519,7 +445,7 @@ def _check_anti_affinity(path: str, anti_affinity: Mapping[str, Any] | None) -> 
     if isinstance(preferred, Mapping):
         weight = preferred.get("weight")
         if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
-            yield _invalid(
+            yield invalid(
                 f"{path}.preferredDuringSchedulingIgnoredDuringExecution.weight", weight, INVALID_ANTI_AFFINITY_WEIGHT
             )
 
