@@ -142,6 +142,11 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
         if _stable_is_current(ctx) and not halted:
             for rs in sets.others:
                 scale_down_after_delay(ctx, rs, strategy.scale_down_delay_seconds)
+    elif not halted:
+        for rs in sets.others:
+            # A revision that is neither active nor the one being previewed (v2 overtaken by v3) serves nothing.
+            if rs.pod_template_hash != blue_green.get("activeSelector"):
+                scale(ctx, rs, 0)
     _finish(ctx, strategy, sets, abort_message=None)
 
 

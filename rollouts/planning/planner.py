@@ -23,7 +23,7 @@ from rollouts.planning.context import PlanContext
 from rollouts.planning.hashing import pod_template_hash
 from rollouts.planning.observed import ObservedRollout, format_timestamp
 from rollouts.planning.plan import EmitEvent, Plan
-from rollouts.planning.references import spec_problems
+from rollouts.planning.references import reference_problems
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import base_status
 from rollouts.planning.vocabulary import Condition, Event, Phase, Reason
@@ -32,7 +32,8 @@ from rollouts.planning.vocabulary import Condition, Event, Phase, Reason
 def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
     """Decide the next move for one Rollout. See ``rollouts.planning.plan`` for the executor contract."""
     ctx = PlanContext(observed, now)
-    problems = spec_problems(observed)
+    facts = spec_facts(observed.rollout)
+    problems = list(facts.problems) or reference_problems(observed, facts.references)
     if problems:
         return _invalid(ctx, problems)
     spec = observed.rollout.spec
@@ -41,7 +42,7 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
         if spec.workload_ref is not None and observed.workload_template
         else spec.template or {}
     )
-    template_hash = spec_facts(observed.rollout).template_hash or pod_template_hash(template)
+    template_hash = facts.template_hash or pod_template_hash(template)
     if spec.strategy.canary is not None:
         plan_canary(ctx, template, template_hash)
     else:

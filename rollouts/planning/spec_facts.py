@@ -24,6 +24,7 @@ from rollouts.api.common import resolve_int_or_percent
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import SpecProblem, validate_rollout
 from rollouts.planning.hashing import pod_template_hash, stable_hash
+from rollouts.planning.references import References, collect_references
 from rollouts.planning.replicas import resolve_surge_and_unavailable
 
 MEMO_LIMIT = 16_384
@@ -38,6 +39,7 @@ class SpecFacts:
     max_surge: int
     max_unavailable: int
     """The canary's maxSurge/maxUnavailable resolved against spec.replicas (0/0 for blue-green)."""
+    references: References
 
 
 _memo: dict[tuple[str, str, str, int], SpecFacts] = {}
@@ -89,6 +91,7 @@ def compute_spec_facts(rollout: Rollout) -> SpecFacts:
         template_hash=pod_template_hash(template) if template and rollout.spec.workload_ref is None else "",
         max_surge=surge,
         max_unavailable=unavailable,
+        references=collect_references(rollout),
     )
 
 

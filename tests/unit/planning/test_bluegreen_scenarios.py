@@ -138,3 +138,14 @@ def test_missing_preview_service_is_invalid_spec() -> None:
     assert plan.status["phase"] == "Degraded"
     assert "spec.strategy.blueGreen.previewService" in plan.status["message"]
     assert "'web-preview' not found" in plan.status["message"]
+
+
+def test_a_preview_overtaken_by_a_newer_revision_is_scaled_down() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    world.set_template("web:2")
+    world.run()
+    world.set_template("web:3")
+    world.run()
+    assert world.counts() == {"web:1": 3, "web:3": 3}
+    assert world.services["web-preview"][HASH] == world.hash_of("web:3")
+    assert world.status["phase"] == "Paused"
