@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
 
-from rollouts.api.rollout import Rollout
+from rollouts.api.validation import parse_rollout
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.executor import Executor, status_changed
 from rollouts.controller.metrics import ControllerMetrics
@@ -26,20 +25,11 @@ from rollouts.controller.traffic import TrafficConflict
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, Conflict, NotFound
 from rollouts.kube.resources import DEPLOYMENT, ROLLOUT
-from rollouts.planning import plan_rollout
+from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
-from rollouts.planning.unparseable import plan_unparseable
 
 Key = tuple[str, str]
 log = structlog.get_logger("rollouts.controller")
-
-
-def pydantic_problems(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err.get("loc", ()))
-        out.append(f"{path}: {err.get('msg')}")
-    return out
 
 
 class RolloutReconciler:
@@ -128,11 +118,10 @@ class RolloutReconciler:
             return None
         bound = log.bind(namespace=ns, rollout=name)
         now = self.clock()
-        try:
-            rollout = Rollout.model_validate(raw)
-        except ValidationError as exc:
-            plan = plan_unparseable(raw.get("status"), pydantic_problems(exc),
-                                    generation=raw["metadata"].get("generation"), now=now)
+        rollout, problems = parse_rollout(raw)
+        if rollout is None:
+            plan = plan_unparseable(raw.get("status") or {}, problems,
+                                    generation=int(raw["metadata"].get("generation") or 0), now=now)
             await self._finish(raw, plan, bound)
             return None
         observed = await observe(self.client, self.caches, raw, rollout, deployments=DEPLOYMENT)

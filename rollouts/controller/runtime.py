@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -38,7 +39,7 @@ from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
 log = structlog.get_logger("rollouts.runtime")
 
 # Extra loops started beside the Rollout workers once leading: (name, factory(client, config, stop)).
-Component = Callable[[KubeClient, "ControllerConfig", asyncio.Event], Awaitable[None]]
+Component = Callable[[KubeClient, "ControllerConfig", asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass

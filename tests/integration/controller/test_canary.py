@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -164,7 +164,11 @@ async def test_restart_replaces_stable_pods(kube: KubeClient, namespace: str, co
     stable = ro["status"]["stableRS"]
     before, _ = await kube.list(POD, namespace, label_selector="app=shop")
     names_before = {p["metadata"]["name"] for p in before}
-    restart_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # restartAt has one-second resolution: ask for "everything created up to now", i.e. after the newest pod's
+    # creation second (a restartAt in the future is honoured when it arrives)
+    newest = max(datetime.fromisoformat(p["metadata"]["creationTimestamp"].replace("Z", "+00:00")) for p in before)
+    restart_at = (max(newest, datetime.now(UTC).replace(microsecond=0)) + timedelta(seconds=1)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
     await kube.patch(ROLLOUT, "shop", {"spec": {"restartAt": restart_at}}, namespace)
 
     async def pods_now() -> set[str]:
