@@ -231,7 +231,9 @@ def _decimal(n: int, scale: int) -> str:
 
 IntOrString = Annotated[
     int | str,
-    Field(union_mode="left_to_right"),
+    # "smart" unions keep the type the user wrote: 10 stays 10 and "10" stays "10" (a round trip must not
+    # turn a pause of "10" into 10, nor maxSurge "3" into 3).
+    Field(union_mode="smart"),
     WithJsonSchema({"x-kubernetes-int-or-string": True}),
 ]
 """Kubernetes ``intstr.IntOrString``: ``3`` or ``"25%"`` (or, for durations, ``"30s"``).

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from rollouts.api.common import AnalysisPhase, LabelSelector, ObjectMeta, parse_time
 from rollouts.api.rollout import (
@@ -378,3 +380,117 @@ def test_naive_times_are_rejected() -> None:
 )
 def test_label_selector_matches(selector: dict[str, Any], labels: dict[str, str], expected: bool) -> None:
     assert LabelSelector.model_validate(selector).matches(labels) is expected
+
+
+def _optional(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts holding any subset of ``fields``."""
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=10)
+_INT_OR_STRING = st.integers(0, 10) | st.integers(0, 100).map(lambda p: f"{p}%")
+_DURATION = st.integers(0, 3600) | st.sampled_from(["30s", "1h30m", "300ms", "10"])
+_LABELS = st.dictionaries(_NAME, _NAME, max_size=2)
+_ANALYSIS = _optional(
+    templates=st.lists(_optional(clusterScope=st.booleans()).map(lambda d: {"templateName": "t", **d}), max_size=2),
+    args=st.lists(
+        st.one_of(
+            st.fixed_dictionaries({"name": _NAME, "value": _NAME}),
+            st.fixed_dictionaries(
+                {
+                    "name": _NAME,
+                    "valueFrom": st.fixed_dictionaries({"podTemplateHashValue": st.sampled_from(["Stable", "Latest"])}),
+                }
+            ),
+        ),
+        max_size=2,
+    ),
+    dryRun=st.lists(st.fixed_dictionaries({"metricName": _NAME}), max_size=1),
+)
+_STEP = st.one_of(
+    st.fixed_dictionaries({"setWeight": st.integers(0, 100)}),
+    st.fixed_dictionaries({"pause": _optional(duration=_DURATION)}),
+    st.fixed_dictionaries(
+        {
+            "setCanaryScale": _optional(
+                replicas=st.integers(0, 5), weight=st.integers(0, 100), matchTrafficWeight=st.booleans()
+            )
+        }
+    ),
+    st.fixed_dictionaries({"analysis": _ANALYSIS}),
+    st.fixed_dictionaries(
+        {
+            "setHeaderRoute": st.fixed_dictionaries(
+                {"name": _NAME},
+                optional={
+                    "match": st.lists(
+                        st.fixed_dictionaries(
+                            {"headerName": _NAME, "headerValue": _optional(exact=_NAME, prefix=_NAME)}
+                        ),
+                        max_size=2,
+                    )
+                },
+            )
+        }
+    ),
+)
+_CANARY = _optional(
+    stableService=_NAME,
+    canaryService=_NAME,
+    maxSurge=_INT_OR_STRING,
+    maxUnavailable=_INT_OR_STRING,
+    steps=st.lists(_STEP, max_size=6),
+    scaleDownDelaySeconds=st.integers(0, 60),
+    abortScaleDownDelaySeconds=st.integers(0, 60),
+    dynamicStableScale=st.booleans(),
+    minPodsPerReplicaSet=st.integers(1, 3),
+    canaryMetadata=_optional(labels=_LABELS, annotations=_LABELS),
+    analysis=_ANALYSIS.flatmap(lambda a: _optional(startingStep=st.integers(0, 3)).map(lambda s: {**a, **s})),
+    trafficRouting=_optional(
+        nginx=_optional(stableIngress=_NAME, stableIngresses=st.lists(_NAME, max_size=2), annotationPrefix=_NAME),
+        plugins=st.fixed_dictionaries({"argoproj-labs/gatewayAPI": _optional(httpRoute=_NAME, namespace=_NAME)}),
+        managedRoutes=st.lists(st.fixed_dictionaries({"name": _NAME}), max_size=2),
+        maxTrafficWeight=st.integers(1, 1000),
+    ),
+)
+_BLUE_GREEN = _optional(
+    activeService=_NAME,
+    previewService=_NAME,
+    autoPromotionEnabled=st.booleans(),
+    autoPromotionSeconds=st.integers(0, 60),
+    previewReplicaCount=st.integers(0, 3),
+    scaleDownDelaySeconds=st.integers(0, 60),
+    prePromotionAnalysis=_ANALYSIS,
+    previewMetadata=_optional(labels=_LABELS),
+)
+_SPEC = _optional(
+    replicas=st.integers(0, 20),
+    selector=st.fixed_dictionaries({"matchLabels": _LABELS}),
+    template=st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"labels": _LABELS})}),
+    minReadySeconds=st.integers(0, 30),
+    revisionHistoryLimit=st.integers(0, 10),
+    paused=st.booleans(),
+    progressDeadlineSeconds=st.integers(1, 900),
+    progressDeadlineAbort=st.booleans(),
+    restartAt=st.sampled_from(["2024-05-01T10:00:00Z"]),
+    strategy=st.one_of(st.fixed_dictionaries({"canary": _CANARY}), st.fixed_dictionaries({"blueGreen": _BLUE_GREEN})),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SPEC)
+@example({"strategy": {"canary": {"steps": [{"pause": {"duration": "10"}}], "maxSurge": "3", "maxUnavailable": 0}}})
+def test_any_manifest_round_trips_unchanged(spec: dict[str, Any]) -> None:
+    raw = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"}, "spec": spec}
+    assert Rollout.model_validate(raw).to_dict() == raw
+
+
+@pytest.mark.parametrize(
+    "value", [pytest.param(v, id=f"{type(v).__name__}-{v}") for v in (10, "10", "25%", 0, "0", "1h30m")]
+)
+def test_int_or_string_keeps_the_type_the_user_wrote(value: int | str) -> None:
+    raw = {"spec": {"strategy": {"canary": {"maxSurge": value, "steps": [{"pause": {"duration": value}}]}}}}
+    canary = Rollout.model_validate(raw).spec.strategy.canary
+    assert canary is not None and canary.steps is not None and canary.steps[0].pause is not None
+    assert type(canary.max_surge) is type(value)
+    assert type(canary.steps[0].pause.duration) is type(value)
