@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -60,10 +61,23 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--disable-analysis", action="store_true", default=_env_bool("disable-analysis"),
                    help="do not run the AnalysisRun reconciler")
     p.add_argument("--identity", default=_env("identity"), help="leader-election identity (default: host name)")
+    g = p.add_argument_group("Application (GitOps) reconciler")
+    g.add_argument("--applications-namespace",
+                   default=_env("applications-namespace", os.environ.get("POD_NAMESPACE", "argocd")),
+                   help="namespace holding Application objects and repository credential Secrets "
+                        "(default: the controller's own namespace, else argocd)")
+    g.add_argument("--git-poll-interval", type=float, default=float(_env("git-poll-interval", "180") or 180),
+                   help="seconds between polls of each Application's repository (jittered; default 180)")
+    g.add_argument("--webhook-port", type=int, default=_env_int("webhook-port", 0),
+                   help="port for Git push webhooks (GitHub/GitLab payloads) that refresh Applications (0: off)")
+    g.add_argument("--webhook-secret", default=_env("webhook-secret"),
+                   help="shared secret the webhook requires (GitHub signature or GitLab token)")
+    g.add_argument("--repo-cache-dir", default=_env("repo-cache-dir"),
+                   help="where Git checkouts and rendered manifests are cached (default: a temp directory)")
 
 
 def run_controller_command(args: argparse.Namespace) -> int:
-    from rollouts.controller.components import default_components
+    from rollouts.cli.components import GitopsOptions, default_components
     from rollouts.controller.logs import configure_logging
     from rollouts.controller.runtime import ControllerConfig, run_controller
 
@@ -75,7 +89,12 @@ def run_controller_command(args: argparse.Namespace) -> int:
         disable_applications=args.disable_applications, disable_analysis=args.disable_analysis,
         identity=args.identity,
     )
-    config.extra_components = default_components(config)
+    gitops = GitopsOptions(
+        namespace=args.applications_namespace, poll_interval=args.git_poll_interval,
+        webhook_port=args.webhook_port, webhook_bind=args.bind_address, webhook_secret=args.webhook_secret,
+        cache_dir=Path(args.repo_cache_dir) if args.repo_cache_dir else None,
+    )
+    config.extra_components = default_components(config, gitops)
 
     async def main() -> None:
         stop = asyncio.Event()

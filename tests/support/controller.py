@@ -42,7 +42,7 @@ async def install_crds(client: KubeClient) -> None:
 @contextlib.asynccontextmanager
 async def controller_in_process(kubeconfig: Path, **overrides: Any) -> AsyncIterator[Controller]:
     """The controller with its own client, running in this event loop until the block ends."""
-    from rollouts.controller.components import default_components
+    from rollouts.cli.components import default_components
 
     config = ControllerConfig(kubeconfig=str(kubeconfig), workers=4, **overrides)
     if "extra_components" not in overrides:

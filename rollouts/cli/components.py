@@ -1,0 +1,52 @@
+"""The loops that run beside the Rollout workers in one `rollouts controller` process, chosen by flags.
+
+Assembled here, above both rollouts.controller and rollouts.gitops (which the layer contract keeps
+independent of each other): the AnalysisRun reconciler unless --disable-analysis, and the Application
+(GitOps) reconciler unless --disable-applications, for clusters that already run Argo CD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollouts.controller.analysis_runs import run_analysis_runs
+from rollouts.controller.runtime import Component, ControllerConfig
+from rollouts.gitops.reconciler import run_applications
+from rollouts.kube.client import KubeClient
+
+
+@dataclass
+class GitopsOptions:
+    namespace: str = "argocd"
+    poll_interval: float = 180.0
+    webhook_port: int = 0
+    webhook_bind: str = "127.0.0.1"
+    webhook_secret: str | None = None
+    cache_dir: Path | None = None
+    workers: int = 4
+
+
+async def _analysis(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
+    await run_analysis_runs(client, config, stop)
+
+
+def _applications(options: GitopsOptions) -> Component:
+    async def run(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
+        await run_applications(
+            client, namespace=options.namespace, stop_event=stop, workers=options.workers,
+            poll_interval=options.poll_interval, cache_dir=options.cache_dir, webhook_port=options.webhook_port,
+            webhook_bind=options.webhook_bind, webhook_secret=options.webhook_secret,
+        )
+
+    return run
+
+
+def default_components(config: ControllerConfig, gitops: GitopsOptions | None = None) -> list[tuple[str, Component]]:
+    components: list[tuple[str, Component]] = []
+    if not config.disable_analysis:
+        components.append(("analysis-runs", _analysis))
+    if not config.disable_applications:
+        components.append(("applications", _applications(gitops or GitopsOptions())))
+    return components
