@@ -1,0 +1,135 @@
+"""Phase/message like Argo's CalculateRolloutPhase, condition bookkeeping, selector strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollouts.api.common import LabelSelector
+from rollouts.api.rollout import RolloutSpec
+from rollouts.planning.conditions import rollout_phase, selector_string, set_condition
+
+
+def spec(**fields: Any) -> RolloutSpec:
+    raw: dict[str, Any] = {"replicas": 3, "strategy": {"canary": {}}}
+    raw.update(fields)
+    return RolloutSpec.model_validate(raw)
+
+
+HEALTHY = {"replicas": 3, "updatedReplicas": 3, "availableReplicas": 3, "currentPodHash": "a", "stableRS": "a"}
+
+
+@pytest.mark.parametrize(
+    ("spec_fields", "status", "expected"),
+    [
+        pytest.param({}, HEALTHY, ("Healthy", ""), id="healthy"),
+        pytest.param(
+            {},
+            {**HEALTHY, "conditions": [{"type": "InvalidSpec", "status": "True", "message": "bad"}]},
+            ("Degraded", "InvalidSpec: bad"),
+            id="invalid-spec",
+        ),
+        pytest.param(
+            {},
+            {
+                **HEALTHY,
+                "conditions": [
+                    {
+                        "type": "Progressing",
+                        "reason": "RolloutAborted",
+                        "message": "Rollout aborted update to revision 2",
+                    }
+                ],
+            },
+            ("Degraded", "RolloutAborted: Rollout aborted update to revision 2"),
+            id="aborted",
+        ),
+        pytest.param(
+            {},
+            {**HEALTHY, "conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "x"}]},
+            ("Degraded", "ProgressDeadlineExceeded: x"),
+            id="timed-out",
+        ),
+        pytest.param({"paused": True}, HEALTHY, ("Paused", "manually paused"), id="spec-paused"),
+        pytest.param(
+            {},
+            {**HEALTHY, "pauseConditions": [{"reason": "CanaryPauseStep"}]},
+            ("Paused", "CanaryPauseStep"),
+            id="pause-step",
+        ),
+        pytest.param(
+            {"restartAt": "2026-01-01T00:00:00Z"}, HEALTHY, ("Progressing", "rollout is restarting"), id="restarting"
+        ),
+        pytest.param(
+            {"restartAt": "2026-01-01T00:00:00Z"},
+            {**HEALTHY, "restartedAt": "2026-01-01T00:00:00Z"},
+            ("Healthy", ""),
+            id="restarted",
+        ),
+        pytest.param(
+            {}, {**HEALTHY, "updatedReplicas": 1}, ("Progressing", "more replicas need to be updated"), id="updating"
+        ),
+        pytest.param(
+            {},
+            {**HEALTHY, "availableReplicas": 2},
+            ("Progressing", "updated replicas are still becoming available"),
+            id="becoming-available",
+        ),
+        pytest.param(
+            {}, {**HEALTHY, "replicas": 4}, ("Progressing", "old replicas are pending termination"), id="old-pending"
+        ),
+        pytest.param(
+            {}, {**HEALTHY, "stableRS": "b"}, ("Progressing", "waiting for all steps to complete"), id="steps"
+        ),
+        pytest.param(
+            {"strategy": {"blueGreen": {"activeService": "a"}}},
+            {**HEALTHY, "blueGreen": {"activeSelector": "b"}},
+            ("Progressing", "active service cutover pending"),
+            id="bluegreen-cutover",
+        ),
+    ],
+)
+def test_rollout_phase(spec_fields: dict[str, Any], status: dict[str, Any], expected: tuple[str, str]) -> None:
+    assert rollout_phase(spec(**spec_fields), status, traffic_routed=False, post_promotion_analysis=False) == expected
+
+
+def test_traffic_routed_canary_tolerates_old_replicas() -> None:
+    status = {**HEALTHY, "replicas": 6}
+    assert rollout_phase(spec(), status, traffic_routed=True, post_promotion_analysis=False) == ("Healthy", "")
+
+
+def test_set_condition_keeps_unchanged_conditions_and_transition_times() -> None:
+    status: dict[str, Any] = {}
+    assert set_condition(status, "Available", "True", "AvailableReason", "ok", "t1") is True
+    first = dict(status["conditions"][0])
+    assert set_condition(status, "Available", "True", "AvailableReason", "ok", "t2") is False
+    assert status["conditions"][0] == first
+    assert set_condition(status, "Available", "True", "AvailableReason", "ok", "t3", touch=True) is False
+    assert status["conditions"][0]["lastUpdateTime"] == "t3"
+    assert status["conditions"][0]["lastTransitionTime"] == "t1"
+    assert set_condition(status, "Available", "False", "AvailableReason", "no", "t4") is True
+    assert status["conditions"][0]["lastTransitionTime"] == "t4"
+
+
+@pytest.mark.parametrize(
+    ("selector", "text"),
+    [
+        pytest.param({"matchLabels": {"b": "2", "a": "1"}}, "a=1,b=2", id="labels-sorted"),
+        pytest.param(
+            {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["y", "x"]}],
+            },
+            "app=web,tier in (x,y)",
+            id="in",
+        ),
+        pytest.param(
+            {"matchExpressions": [{"key": "a", "operator": "Exists"}, {"key": "b", "operator": "DoesNotExist"}]},
+            "a,!b",
+            id="exists",
+        ),
+    ],
+)
+def test_selector_string(selector: dict[str, Any], text: str) -> None:
+    assert selector_string(LabelSelector.model_validate(selector)) == text

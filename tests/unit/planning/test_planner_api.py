@@ -1,0 +1,107 @@
+"""The planner's public surface: observed-state parsing, workloadRef, unparseable objects, the spec memo."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rollouts.api.validation import SpecProblem
+from rollouts.planning import (
+    CreateReplicaSet,
+    ObservedAnalysisRun,
+    ObservedPod,
+    ObservedReplicaSet,
+    ObservedService,
+    plan_unparseable,
+)
+from rollouts.planning.observed import format_timestamp
+from tests.unit.planning.world import START, World, canary_rollout, template
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_observed_replica_set_from_a_manifest() -> None:
+    rs = ObservedReplicaSet.from_object(
+        {
+            "metadata": {
+                "name": "web-abc",
+                "labels": {"rollouts-pod-template-hash": "abc"},
+                "annotations": {"rollout.argoproj.io/revision": "3"},
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+            },
+            "spec": {"replicas": 4, "template": {"spec": {}}},
+            "status": {"replicas": 4, "readyReplicas": 3, "availableReplicas": 2},
+        }
+    )
+    assert (rs.name, rs.pod_template_hash, rs.revision) == ("web-abc", "abc", 3)
+    assert (rs.spec_replicas, rs.status_replicas, rs.ready_replicas, rs.available_replicas) == (4, 4, 3, 2)
+    assert rs.created_at == NOW
+
+
+def test_observed_objects_tolerate_missing_fields() -> None:
+    rs = ObservedReplicaSet.from_object({"metadata": {"name": "x"}})
+    assert (rs.revision, rs.spec_replicas, rs.available_replicas) == (0, 1, 0)
+    assert ObservedService.from_object({"metadata": {"name": "s"}}).selector == {}
+    run = ObservedAnalysisRun.from_object({"metadata": {"name": "r"}, "spec": {"terminate": True}})
+    assert (run.phase, run.terminate) == ("", True)
+    pod = ObservedPod.from_object(
+        {
+            "metadata": {"name": "p", "labels": {"rollouts-pod-template-hash": "h"}, "deletionTimestamp": "x"},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        }
+    )
+    assert (pod.replica_set_hash, pod.ready, pod.deleting) == ("h", True, True)
+
+
+def test_workload_ref_takes_the_template_from_the_deployment() -> None:
+    raw = canary_rollout(replicas=2)
+    del raw["spec"]["template"]
+    raw["spec"]["workloadRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    world = World(raw)
+    plan = world.plan()
+    assert plan.mutations == ()
+    assert "spec.workloadRef: Deployment 'web' not found" in plan.status["message"]
+    world.workload_template = template("web:7")
+    plan = world.plan()
+    created = [a for a in plan.actions if isinstance(a, CreateReplicaSet)]
+    assert created and created[0].manifest["spec"]["template"]["spec"]["containers"][0]["image"] == "web:7"
+    world.run()
+    assert world.counts() == {"web:7": 2}
+    world.workload_template = template("web:8")
+    world.run()
+    assert world.counts() == {"web:8": 2}
+
+
+def test_unparseable_rollout_gets_invalid_spec_status_and_one_event() -> None:
+    problems = [SpecProblem("spec.replicas", 'Invalid value: "three": must be an integer')]
+    plan = plan_unparseable({}, problems, generation=4, now=START)
+    assert plan.status["phase"] == "Degraded"
+    assert plan.status["observedGeneration"] == "4"
+    assert plan.status["message"].startswith("InvalidSpec: The Rollout is invalid: spec.replicas")
+    assert [e.reason for e in plan.events] == ["InvalidSpec"]
+    again = plan_unparseable(plan.status, problems, generation=4, now=START)
+    assert again.events == ()
+    assert again.status == plan.status
+
+
+def test_spec_facts_follow_the_generation() -> None:
+    world = World(canary_rollout(replicas=2, steps=[{"setWeight": 50}, {"pause": {}}]))
+    world.run()
+    first = world.status["currentStepHash"]
+    world.rollout["spec"]["strategy"]["canary"]["steps"] = [{"setWeight": 10}]
+    world.run()
+    assert world.status["currentStepHash"] != first
+    assert world.rollout["metadata"]["generation"] == 2
+
+
+def test_service_managed_by_another_rollout_is_invalid() -> None:
+    raw: dict[str, Any] = canary_rollout(replicas=1, stableService="shared")
+    world = World(raw, services={"shared": {"app": "web"}})
+    world.service_annotations["shared"] = {"argo-rollouts.argoproj.io/managed-by-rollouts": "other"}
+    plan = world.plan()
+    assert plan.mutations == ()
+    assert "is managed by another Rollout (other)" in plan.status["message"]
+
+
+def test_format_timestamp_matches_kubernetes() -> None:
+    assert format_timestamp(datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=UTC)) == "2026-03-04T05:06:07Z"
