@@ -7,7 +7,7 @@ from typing import Any
 from rollouts.planning import CreateAnalysisRun, TerminateAnalysisRun
 from tests.unit.planning.world import World, blue_green_rollout, canary_rollout
 
-TEMPLATE = {
+TEMPLATE: dict[str, Any] = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "AnalysisTemplate",
     "metadata": {"name": "success-rate"},
@@ -171,13 +171,13 @@ def test_blue_green_pre_promotion_analysis_gates_the_switch() -> None:
     world.set_template("web:2")
     world.run()
     v1, v2 = world.hash_of("web:1"), world.hash_of("web:2")
-    assert world.services["web-active"]["rollouts-pod-template-hash"] == v1
+    assert world.selector("web-active")["rollouts-pod-template-hash"] == v1
     run_name = f"web-{v2}-2-pre"
     assert world.runs[run_name]["metadata"]["labels"]["rollout-type"] == "PrePromotion"
     assert world.status["blueGreen"]["prePromotionAnalysisRunStatus"]["status"] == "Running"
     finish_run(world, "Successful")
     world.run()
-    assert world.services["web-active"]["rollouts-pod-template-hash"] == v2
+    assert world.selector("web-active")["rollouts-pod-template-hash"] == v2
 
 
 def test_blue_green_failed_post_promotion_analysis_switches_back() -> None:
@@ -193,10 +193,10 @@ def test_blue_green_failed_post_promotion_analysis_switches_back() -> None:
     world.set_template("web:2")
     world.run()
     v1, v2 = world.hash_of("web:1"), world.hash_of("web:2")
-    assert world.services["web-active"]["rollouts-pod-template-hash"] == v2
+    assert world.selector("web-active")["rollouts-pod-template-hash"] == v2
     assert world.status["stableRS"] == v1
     assert world.status["message"] == "waiting for analysis to complete"
     finish_run(world, "Failed", 'Metric "success-rate" assessed Failed')
     world.run()
-    assert world.services["web-active"]["rollouts-pod-template-hash"] == v1
+    assert world.selector("web-active")["rollouts-pod-template-hash"] == v1
     assert world.status["phase"] == "Degraded"

@@ -26,8 +26,8 @@ def test_initial_deploy_switches_active_without_pausing() -> None:
     world = deployed(autoPromotionEnabled=False)
     v1 = world.hash_of("web:1")
     assert world.counts() == {"web:1": 3}
-    assert world.services["web-active"][HASH] == v1
-    assert world.services["web-preview"][HASH] == v1
+    assert world.selector("web-active")[HASH] == v1
+    assert world.selector("web-preview")[HASH] == v1
     assert world.status["blueGreen"] == {"activeSelector": v1, "previewSelector": v1}
     assert world.status["stableRS"] == v1
     assert world.status["phase"] == "Healthy"
@@ -40,14 +40,14 @@ def test_new_revision_waits_behind_preview_until_promoted() -> None:
     world.run()
     v2 = world.hash_of("web:2")
     assert world.counts() == {"web:1": 3, "web:2": 3}
-    assert world.services["web-preview"][HASH] == v2
-    assert world.services["web-active"][HASH] == v1
+    assert world.selector("web-preview")[HASH] == v2
+    assert world.selector("web-active")[HASH] == v1
     assert world.status["phase"] == "Paused"
     assert world.status["message"] == "BlueGreenPause"
     assert world.status["blueGreen"] == {"activeSelector": v1, "previewSelector": v2}
     promote(world)
     plan = world.run()
-    assert world.services["web-active"][HASH] == v2
+    assert world.selector("web-active")[HASH] == v2
     assert world.status["stableRS"] == v2
     assert "SwitchService" in world.reasons()
     # the old side stays for scaleDownDelaySeconds (30 s default)
@@ -63,7 +63,7 @@ def test_auto_promotion_switches_as_soon_as_the_preview_is_ready() -> None:
     world = deployed()
     world.set_template("web:2")
     world.run()
-    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+    assert world.selector("web-active")[HASH] == world.hash_of("web:2")
     assert "RolloutPaused" not in world.reasons()
 
 
@@ -78,7 +78,7 @@ def test_auto_promotion_seconds_pauses_then_promotes_by_itself() -> None:
     assert world.status["phase"] == "Paused"
     world.advance(1)
     world.run()
-    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+    assert world.selector("web-active")[HASH] == world.hash_of("web:2")
     assert world.status["stableRS"] == world.hash_of("web:2")
 
 
@@ -87,15 +87,15 @@ def test_preview_replica_count_scales_up_only_on_promotion() -> None:
     world.set_template("web:2")
     world.run()
     assert world.counts() == {"web:1": 3, "web:2": 1}
-    assert world.services["web-preview"][HASH] == world.hash_of("web:2")
+    assert world.selector("web-preview")[HASH] == world.hash_of("web:2")
     promote(world)
     for _ in range(10):
         world.step(settle=False)
-        if world.services["web-active"][HASH] == world.hash_of("web:2"):
+        if world.selector("web-active")[HASH] == world.hash_of("web:2"):
             rs = next(r for r in world.replica_sets.values() if r["metadata"]["labels"][HASH] == world.hash_of("web:2"))
             assert rs["status"]["availableReplicas"] == 3, "active switched before the new side was full"
         world.settle()
-    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+    assert world.selector("web-active")[HASH] == world.hash_of("web:2")
     assert world.counts()["web:2"] == 3
 
 
@@ -106,8 +106,8 @@ def test_abort_keeps_active_on_stable_and_scales_the_preview_down_after_the_dela
     world.run()
     world.patch_status(abort=True)
     plan = world.run()
-    assert world.services["web-active"][HASH] == v1
-    assert world.services["web-preview"][HASH] == v1
+    assert world.selector("web-active")[HASH] == v1
+    assert world.selector("web-preview")[HASH] == v1
     assert world.status["phase"] == "Degraded"
     assert world.status["message"] == "RolloutAborted: Rollout aborted update to revision 2"
     assert plan.requeue_after == 30
@@ -125,7 +125,7 @@ def test_manual_pause_holds_a_blue_green_update() -> None:
     assert world.status["phase"] == "Paused"
     world.rollout["spec"]["paused"] = False
     world.run()
-    assert world.services["web-active"][HASH] == world.hash_of("web:2")
+    assert world.selector("web-active")[HASH] == world.hash_of("web:2")
 
 
 def test_missing_preview_service_is_invalid_spec() -> None:
@@ -147,5 +147,5 @@ def test_a_preview_overtaken_by_a_newer_revision_is_scaled_down() -> None:
     world.set_template("web:3")
     world.run()
     assert world.counts() == {"web:1": 3, "web:3": 3}
-    assert world.services["web-preview"][HASH] == world.hash_of("web:3")
+    assert world.selector("web-preview")[HASH] == world.hash_of("web:3")
     assert world.status["phase"] == "Paused"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rollouts.planning import CreateReplicaSet, ScaleReplicaSet
 from tests.unit.planning.world import World, canary_rollout
 
-STEPS_20_40_60_80 = [
+STEPS_20_40_60_80: list[dict[str, Any]] = [
     {"setWeight": 20},
     {"pause": {}},
     {"setWeight": 40},

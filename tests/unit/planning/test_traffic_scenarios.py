@@ -34,8 +34,8 @@ def promote(world: World) -> None:
 def test_initial_deploy_points_both_services_at_the_stable_and_sends_no_canary_traffic() -> None:
     world = routed()
     stable = world.hash_of("web:1")
-    assert world.services["web-stable"] == {"app": "web", "rollouts-pod-template-hash": stable}
-    assert world.services["web-canary"] == {"app": "web", "rollouts-pod-template-hash": stable}
+    assert world.selector("web-stable") == {"app": "web", "rollouts-pod-template-hash": stable}
+    assert world.selector("web-canary") == {"app": "web", "rollouts-pod-template-hash": stable}
     assert world.weight == 0
     assert world.status["phase"] == "Healthy"
 
@@ -46,8 +46,8 @@ def test_weight_5_needs_one_canary_pod_and_stable_stays_full() -> None:
     world.run()
     assert world.counts() == {"web:1": 10, "web:2": 1}
     assert world.weight == 5
-    assert world.services["web-canary"]["rollouts-pod-template-hash"] == world.hash_of("web:2")
-    assert world.services["web-stable"]["rollouts-pod-template-hash"] == world.hash_of("web:1")
+    assert world.selector("web-canary")["rollouts-pod-template-hash"] == world.hash_of("web:2")
+    assert world.selector("web-stable")["rollouts-pod-template-hash"] == world.hash_of("web:1")
     weights = world.status["canary"]["weights"]
     assert weights["canary"] == {"weight": 5, "podTemplateHash": world.hash_of("web:2"), "serviceName": "web-canary"}
     assert weights["stable"] == {"weight": 95, "podTemplateHash": world.hash_of("web:1"), "serviceName": "web-stable"}
@@ -76,8 +76,8 @@ def test_promotion_switches_stable_service_then_drops_weight_and_delays_old_scal
     promote(world)
     plan = world.run()
     new = world.hash_of("web:2")
-    assert world.services["web-stable"]["rollouts-pod-template-hash"] == new
-    assert world.services["web-canary"]["rollouts-pod-template-hash"] == new
+    assert world.selector("web-stable")["rollouts-pod-template-hash"] == new
+    assert world.selector("web-canary")["rollouts-pod-template-hash"] == new
     assert world.weight == 0
     assert world.status["stableRS"] == new
     # the old stable keeps its pods until the scale-down deadline (30 s by default with traffic routing)
@@ -108,7 +108,7 @@ def test_selector_switch_happens_before_the_weight_drop_in_the_same_plan() -> No
 
 
 def test_set_canary_scale_sizes_the_canary_independently_of_traffic() -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"setCanaryScale": {"replicas": 3}},
         {"setWeight": 10},
         {"pause": {}},
@@ -156,7 +156,7 @@ def test_header_routes_are_set_by_steps_and_removed_at_the_end() -> None:
     assert world.header_routes == ("beta",)
     promote(world)
     world.run()
-    assert world.header_routes == ()
+    assert not world.header_routes
     assert world.status["phase"] == "Healthy"
 
 
@@ -167,7 +167,7 @@ def test_abort_sends_traffic_back_first_and_scales_the_canary_down_after_the_del
     world.patch_status(abort=True)
     plan = world.run()
     assert world.weight == 0
-    assert world.services["web-canary"]["rollouts-pod-template-hash"] == world.hash_of("web:1")
+    assert world.selector("web-canary")["rollouts-pod-template-hash"] == world.hash_of("web:1")
     assert world.counts() == {"web:1": 10, "web:2": 4}
     assert plan.requeue_after == 30
     assert world.status["phase"] == "Degraded"

@@ -187,11 +187,11 @@ class World:
                 self.runs.pop(name, None)
             case DeletePod(name=name):
                 pod = self.pods.pop(name)
-                rs = self._rs_by_hash(pod["metadata"]["labels"]["rollouts-pod-template-hash"])
-                if rs is not None:
-                    rs["status"]["availableReplicas"] -= 1
-                    rs["status"]["readyReplicas"] -= 1
-                    rs["status"]["replicas"] -= 1
+                owner = self._rs_by_hash(pod["metadata"]["labels"]["rollouts-pod-template-hash"])
+                if owner is not None:
+                    owner["status"]["availableReplicas"] -= 1
+                    owner["status"]["readyReplicas"] -= 1
+                    owner["status"]["replicas"] -= 1
             case EmitEvent():
                 self.events.append(action)
             case _:
@@ -294,6 +294,11 @@ class World:
             if rs["spec"]["template"]["spec"]["containers"][0]["image"] == image:
                 return str(rs["metadata"]["labels"]["rollouts-pod-template-hash"])
         raise AssertionError(f"no ReplicaSet runs {image}")
+
+    def selector(self, service: str) -> dict[str, str]:
+        selector = self.services[service]
+        assert selector is not None, f"service {service} does not exist"
+        return selector
 
     def reasons(self) -> list[str]:
         return [e.reason for e in self.events]
