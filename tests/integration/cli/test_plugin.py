@@ -333,3 +333,43 @@ def write_token_kubeconfig(admin: Path, token: str, path: Path) -> Path:
     config["contexts"] = [context]
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+async def test_get_watch_follows_changes_through_a_watch(kube: KubeClient, namespace: str, controller: Controller,
+                                                         kubectl: Kubectl) -> None:
+    await create(kube, namespace, "shop", MANUAL_STEPS)
+    proc = await kubectl.start("rollouts", "get", "rollout", "shop", "-n", namespace, "--watch", "-o", "json")
+    stdout = proc.stdout
+    assert stdout is not None
+    decoder = json.JSONDecoder()
+    buffer = ""
+    seen: list[dict[str, Any]] = []
+
+    async def next_doc() -> dict[str, Any]:
+        nonlocal buffer
+        while True:
+            stripped = buffer.lstrip()
+            if stripped:
+                try:
+                    doc, end = decoder.raw_decode(stripped)
+                except json.JSONDecodeError:
+                    pass
+                else:
+                    buffer = stripped[end:]
+                    return dict(doc)
+            chunk = await asyncio.wait_for(stdout.read(65536), 60)
+            assert chunk, "the watch ended without printing the change"
+            buffer += chunk.decode()
+
+    try:
+        seen.append(await next_doc())
+        assert image_of(seen[0]) == BLUE
+        await kubectl("rollouts", "set", "image", "shop", f"app={GREEN}", "-n", namespace)
+        # every change is printed as it happens; the controller's status writes follow the spec change
+        while not (image_of(seen[-1]) == GREEN and (seen[-1].get("status") or {}).get("phase") == "Paused"):
+            seen.append(await next_doc())
+        versions = [int(d["metadata"]["resourceVersion"]) for d in seen]
+        assert versions == sorted(set(versions)), "each printed version is new and in order"
+    finally:
+        proc.terminate()
+        await proc.wait()
