@@ -19,5 +19,5 @@ async def crds(kube: KubeClient) -> None:
 
 @pytest.fixture
 async def controller(kubeconfig: Path, namespace: str, crds: None) -> AsyncIterator[Controller]:
-    async with controller_in_process(kubeconfig, namespace=namespace) as running:
+    async with controller_in_process(kubeconfig, namespace=namespace, disable_applications=True) as running:
         yield running
