@@ -96,6 +96,8 @@ def validate_metrics(metrics: Sequence[Metric], providers: Iterable[str]) -> str
     """Why the (argument-substituted) metrics cannot run, or None. Checked once when the run starts so a
     typo in a condition is reported on the run at once instead of after five Error measurements."""
     known = set(providers)
+    if not metrics:
+        return "the run has no metrics"
     seen: set[str] = set()
     for metric in metrics:
         if metric.name in seen:
