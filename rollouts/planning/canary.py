@@ -74,18 +74,16 @@ class CanaryState:
     aborted: bool
     max_surge: int
     max_unavailable: int
+    traffic_routed: bool = False
+    has_canary: bool = False
+    """There is a distinct stable to canary against (not an initial deploy, not back at stable)."""
     counts: CanaryCounts | None = None
     counts_key: tuple[object, ...] = ()
-    """Desired counts, computed once per plan (before any status change that affects them is final)."""
+    """Desired counts, computed once per plan (keyed by what can change while planning)."""
 
-    @property
-    def traffic_routed(self) -> bool:
-        return self.strategy.traffic_routing is not None
-
-    @property
-    def has_canary(self) -> bool:
-        """There is a distinct stable to canary against (not an initial deploy, not back at stable)."""
-        return self.sets.stable is not None and not self.sets.stable_is_new
+    def __post_init__(self) -> None:
+        self.traffic_routed = self.strategy.traffic_routing is not None
+        self.has_canary = self.sets.stable is not None and not self.sets.stable_is_new
 
 
 def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str) -> None:

@@ -14,7 +14,7 @@ Two details matter for a level-based controller:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,17 +31,17 @@ HEALTHY_MESSAGE = "Rollout is healthy"
 NOT_HEALTHY_MESSAGE = "Rollout is not healthy"
 
 Status = dict[str, Any]
+Conditions = dict[str, dict[str, Any]]
+"""Conditions keyed by type while a plan is built (Argo's order is the dict's order); the plan's status
+carries them as a list."""
 
 
-def find_condition(status: Mapping[str, Any], cond_type: str) -> Mapping[str, Any] | None:
-    for cond in status.get("conditions") or ():
-        if cond.get("type") == cond_type:
-            return cond  # type: ignore[no-any-return]
-    return None
+def conditions_by_type(items: Iterable[Mapping[str, Any]]) -> Conditions:
+    return {str(c.get("type")): dict(c) for c in items}
 
 
 def set_condition(
-    status: Status,
+    conditions: Conditions,
     cond_type: str,
     cond_status: str,
     reason: str,
@@ -54,14 +54,9 @@ def set_condition(
 
     Unchanged status/reason/message keeps the old condition as is, unless ``touch`` asks to record that the
     condition was re-confirmed now (used for Progressing when progress is seen). ``lastTransitionTime`` only
-    moves when the status changes; a changed condition moves to the end of the list, as Argo appends it.
+    moves when the status changes; a changed condition moves to the end, as Argo appends it.
     """
-    conditions: list[dict[str, Any]] = status.get("conditions") or []
-    current: dict[str, Any] | None = None
-    for cond in conditions:
-        if cond.get("type") == cond_type:
-            current = cond
-            break
+    current = conditions.get(cond_type)
     transition_time = now_text
     same = False
     if current is not None:
@@ -70,38 +65,24 @@ def set_condition(
             return False
         if current.get("status") == cond_status:
             transition_time = current.get("lastTransitionTime") or now_text
-        conditions = [c for c in conditions if c is not current]
-    conditions.append(
-        {
-            "type": cond_type,
-            "status": cond_status,
-            "reason": reason,
-            "message": message,
-            "lastUpdateTime": now_text,
-            "lastTransitionTime": transition_time,
-        }
-    )
-    status["conditions"] = conditions
+        del conditions[cond_type]
+    conditions[cond_type] = {
+        "type": cond_type,
+        "status": cond_status,
+        "reason": reason,
+        "message": message,
+        "lastUpdateTime": now_text,
+        "lastTransitionTime": transition_time,
+    }
     return not same
 
 
-def remove_condition(status: Status, cond_type: str) -> None:
-    conditions = status.get("conditions")
-    if not conditions or not any(c.get("type") == cond_type for c in conditions):
-        return
-    remaining = [c for c in conditions if c.get("type") != cond_type]
-    if remaining:
-        status["conditions"] = remaining
-    else:
-        status.pop("conditions", None)
-
-
-def progress_timed_out(status: Mapping[str, Any], deadline_seconds: int, now: datetime) -> datetime | None:
+def progress_timed_out(conditions: Conditions, deadline_seconds: int) -> datetime | None:
     """When the Progressing condition will time out (a past time means it already has); None if it cannot.
 
     Paused, aborted, completed or already-timed-out rollouts do not time out (again).
     """
-    cond = find_condition(status, Condition.PROGRESSING)
+    cond = conditions.get(Condition.PROGRESSING)
     if cond is None:
         return None
     if cond.get("reason") in (
@@ -138,13 +119,14 @@ def rollout_phase(
     *,
     traffic_routed: bool,
     post_promotion_analysis: bool,
+    conditions: Iterable[Mapping[str, Any]] | None = None,
 ) -> tuple[str, str]:
     """Argo's ``CalculateRolloutPhase``: the one-word phase and the message shown next to it.
 
     e.g. Degraded "RolloutAborted: Rollout aborted update to revision 2", Paused "CanaryPauseStep",
     Progressing "more replicas need to be updated", Healthy "".
     """
-    for cond in status.get("conditions") or ():
+    for cond in status.get("conditions") or () if conditions is None else conditions:
         if cond.get("type") == Condition.INVALID_SPEC and cond.get("status") == "True":
             return Phase.DEGRADED, f"{Condition.INVALID_SPEC}: {cond.get('message', '')}"
         if cond.get("reason") in (Reason.ROLLOUT_ABORTED, Reason.PROGRESS_DEADLINE_EXCEEDED):

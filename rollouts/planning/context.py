@@ -27,6 +27,8 @@ class PlanContext:
     actions: list[Action] = field(default_factory=list)
     wake_at: datetime | None = None
     now_text: str = ""
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Conditions by type while planning; ``finish`` writes them into the status as a list."""
     rollout: Rollout = field(init=False)
     spec: RolloutSpec = field(init=False)
     old: RolloutStatus = field(init=False)
@@ -53,6 +55,10 @@ class PlanContext:
         requeue: float | None = None
         if self.wake_at is not None:
             requeue = max(0.0, (self.wake_at - self.now).total_seconds())
+        if self.conditions:
+            self.status["conditions"] = list(self.conditions.values())
+        else:
+            self.status.pop("conditions", None)
         return Plan(actions=tuple(self.actions), status=self.status, requeue_after=requeue)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from rollouts.api.validation import SpecProblem, invalid_spec_message
 from rollouts.planning.bluegreen import plan_blue_green
 from rollouts.planning.canary import plan_canary
-from rollouts.planning.conditions import find_condition, set_condition
+from rollouts.planning.conditions import conditions_by_type, set_condition
 from rollouts.planning.context import PlanContext
 from rollouts.planning.hashing import pod_template_hash
 from rollouts.planning.observed import ObservedRollout, format_timestamp
@@ -55,8 +55,8 @@ def _invalid(ctx: PlanContext, problems: list[SpecProblem]) -> Plan:
     ctx.status = base_status(ctx, ctx.old.current_pod_hash or "")
     if not ctx.status["currentPodHash"]:
         del ctx.status["currentPodHash"]
-    previous = find_condition(ctx.status, Condition.INVALID_SPEC)
-    set_condition(ctx.status, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, ctx.now_text)
+    previous = ctx.conditions.get(Condition.INVALID_SPEC)
+    set_condition(ctx.conditions, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, ctx.now_text)
     if previous is None or previous.get("message") != message or previous.get("status") != "True":
         ctx.event(Event.INVALID_SPEC, message, warning=True)
     ctx.status["phase"] = str(Phase.DEGRADED)
@@ -72,8 +72,10 @@ def plan_unparseable(
     now_text = format_timestamp(now)
     message = invalid_spec_message(problems)
     status: dict[str, Any] = {k: v for k, v in old_status.items() if k not in ("phase", "message")}
-    previous = find_condition(status, Condition.INVALID_SPEC)
-    set_condition(status, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, now_text)
+    conditions = conditions_by_type(status.get("conditions") or ())
+    previous = conditions.get(Condition.INVALID_SPEC)
+    set_condition(conditions, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, now_text)
+    status["conditions"] = list(conditions.values())
     status["observedGeneration"] = str(generation)
     status["phase"] = str(Phase.DEGRADED)
     status["message"] = f"{Condition.INVALID_SPEC}: {message}"

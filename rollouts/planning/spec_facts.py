@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from rollouts.api.common import resolve_int_or_percent
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import SpecProblem, validate_rollout
+from rollouts.planning.conditions import selector_string
 from rollouts.planning.hashing import pod_template_hash, stable_hash
 from rollouts.planning.references import References, collect_references
 from rollouts.planning.replicas import resolve_surge_and_unavailable
@@ -40,6 +41,8 @@ class SpecFacts:
     max_unavailable: int
     """The canary's maxSurge/maxUnavailable resolved against spec.replicas (0/0 for blue-green)."""
     references: References
+    selector: str
+    """``status.selector``: the spec's selector as a label-selector string."""
 
 
 _memo: dict[tuple[str, str, str, int], SpecFacts] = {}
@@ -92,6 +95,7 @@ def compute_spec_facts(rollout: Rollout) -> SpecFacts:
         max_surge=surge,
         max_unavailable=unavailable,
         references=collect_references(rollout),
+        selector=selector_string(rollout.spec.selector),
     )
 
 

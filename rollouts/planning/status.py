@@ -24,15 +24,13 @@ from rollouts.planning.conditions import (
     NOT_HEALTHY_MESSAGE,
     PAUSED_MESSAGE,
     RESUMED_MESSAGE,
-    find_condition,
     progress_timed_out,
-    remove_condition,
     rollout_phase,
-    selector_string,
     set_condition,
 )
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import format_timestamp
+from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.vocabulary import Condition, Event, Reason
 
 
@@ -79,8 +77,7 @@ def base_status(ctx: PlanContext, current_hash: str) -> dict[str, Any]:
         status["abortedAt"] = format_timestamp(old.aborted_at)
     if old.promote_full:
         status["promoteFull"] = True
-    if old.conditions:
-        status["conditions"] = [_condition_dict(c) for c in old.conditions]
+    ctx.conditions = {str(c.type): _condition_dict(c) for c in old.conditions or ()}
     if old.restarted_at is not None:
         status["restartedAt"] = format_timestamp(old.restarted_at)
     if old.collision_count is not None:
@@ -91,7 +88,7 @@ def base_status(ctx: PlanContext, current_hash: str) -> dict[str, Any]:
         status["currentStepHash"] = old.current_step_hash
     if old.workload_observed_generation is not None:
         status["workloadObservedGeneration"] = old.workload_observed_generation
-    status["selector"] = selector_string(ctx.spec.selector)
+    status["selector"] = spec_facts(ctx.rollout).selector
     return status
 
 
@@ -158,7 +155,7 @@ def note_abort(ctx: PlanContext, revision: int, detail: str | None) -> str:
     message = f"Rollout aborted update to revision {revision}"
     if detail:
         message = f"{message}: {detail}"
-    elif (prev := find_condition(ctx.status, Condition.PROGRESSING)) is not None and prev.get(
+    elif (prev := ctx.conditions.get(Condition.PROGRESSING)) is not None and prev.get(
         "reason"
     ) == Reason.ROLLOUT_ABORTED:
         message = str(prev.get("message") or message)
@@ -208,14 +205,15 @@ def finalize(
 ) -> None:
     """Set Progressing/Paused/Available/Healthy/Completed, emit their transition events, then phase/message."""
     status, old = ctx.status, ctx.old
-    remove_condition(status, Condition.INVALID_SPEC)
+    conditions = ctx.conditions
+    conditions.pop(Condition.INVALID_SPEC, None)
     rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
     paused = is_paused(ctx)
     was_paused = bool(old.pause_conditions) or _progress_reason(old) == Reason.ROLLOUT_PAUSED
     now_text = ctx.now_text
 
     def progressing(cond_status: str, reason: str, message: str, *, touch: bool = False) -> None:
-        set_condition(status, Condition.PROGRESSING, cond_status, reason, message, now_text, touch=touch)
+        set_condition(conditions, Condition.PROGRESSING, cond_status, reason, message, now_text, touch=touch)
 
     if abort_message is not None:
         progressing("False", Reason.ROLLOUT_ABORTED, abort_message)
@@ -227,10 +225,10 @@ def finalize(
         progressing("Unknown", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE)
     elif _made_progress(old, status) or strategy_progress:
         progressing("True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', touch=True)
-    elif find_condition(status, Condition.PROGRESSING) is None:
+    elif Condition.PROGRESSING not in conditions:
         progressing("True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.')
     else:
-        deadline = progress_timed_out(status, ctx.spec.progress_deadline_seconds, ctx.now)
+        deadline = progress_timed_out(conditions, ctx.spec.progress_deadline_seconds)
         if deadline is not None and deadline <= ctx.now:
             message = f'ReplicaSet "{rs_name}" has timed out progressing.'
             progressing("False", Reason.PROGRESS_DEADLINE_EXCEEDED, message)
@@ -242,14 +240,14 @@ def finalize(
             ctx.wake(deadline)
 
     if paused:
-        set_condition(status, Condition.PAUSED, "True", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, now_text)
-    elif find_condition(status, Condition.PAUSED) is not None:
-        set_condition(status, Condition.PAUSED, "False", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, now_text)
+        set_condition(conditions, Condition.PAUSED, "True", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, now_text)
+    elif Condition.PAUSED in conditions:
+        set_condition(conditions, Condition.PAUSED, "False", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, now_text)
     if was_paused and not paused and abort_message is None:
         ctx.event(Event.ROLLOUT_RESUMED, RESUMED_MESSAGE)
 
     set_condition(
-        status,
+        conditions,
         Condition.AVAILABLE,
         "True" if available else "False",
         Reason.AVAILABLE,
@@ -257,7 +255,7 @@ def finalize(
         now_text,
     )
     set_condition(
-        status,
+        conditions,
         Condition.HEALTHY,
         "True" if healthy else "False",
         Reason.ROLLOUT_HEALTHY,
@@ -265,10 +263,10 @@ def finalize(
         now_text,
     )
     completed = not paused and bool(status.get("stableRS")) and status.get("stableRS") == status.get("currentPodHash")
-    previous = find_condition(status, Condition.COMPLETED)
+    previous = conditions.get(Condition.COMPLETED)
     if completed or previous is not None:
         changed = set_condition(
-            status,
+            conditions,
             Condition.COMPLETED,
             "True" if completed else "False",
             Reason.ROLLOUT_COMPLETED,
@@ -282,7 +280,11 @@ def finalize(
             )
 
     phase, message = rollout_phase(
-        ctx.spec, status, traffic_routed=traffic_routed, post_promotion_analysis=post_promotion_analysis
+        ctx.spec,
+        status,
+        traffic_routed=traffic_routed,
+        post_promotion_analysis=post_promotion_analysis,
+        conditions=conditions.values(),
     )
     status["phase"] = str(phase)
     status["message"] = message

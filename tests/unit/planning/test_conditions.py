@@ -100,16 +100,24 @@ def test_traffic_routed_canary_tolerates_old_replicas() -> None:
 
 
 def test_set_condition_keeps_unchanged_conditions_and_transition_times() -> None:
-    status: dict[str, Any] = {}
-    assert set_condition(status, "Available", "True", "AvailableReason", "ok", "t1") is True
-    first = dict(status["conditions"][0])
-    assert set_condition(status, "Available", "True", "AvailableReason", "ok", "t2") is False
-    assert status["conditions"][0] == first
-    assert set_condition(status, "Available", "True", "AvailableReason", "ok", "t3", touch=True) is False
-    assert status["conditions"][0]["lastUpdateTime"] == "t3"
-    assert status["conditions"][0]["lastTransitionTime"] == "t1"
-    assert set_condition(status, "Available", "False", "AvailableReason", "no", "t4") is True
-    assert status["conditions"][0]["lastTransitionTime"] == "t4"
+    conditions: dict[str, dict[str, Any]] = {}
+    assert set_condition(conditions, "Available", "True", "AvailableReason", "ok", "t1") is True
+    first = dict(conditions["Available"])
+    assert set_condition(conditions, "Available", "True", "AvailableReason", "ok", "t2") is False
+    assert conditions["Available"] == first
+    assert set_condition(conditions, "Available", "True", "AvailableReason", "ok", "t3", touch=True) is False
+    assert conditions["Available"]["lastUpdateTime"] == "t3"
+    assert conditions["Available"]["lastTransitionTime"] == "t1"
+    assert set_condition(conditions, "Available", "False", "AvailableReason", "no", "t4") is True
+    assert conditions["Available"]["lastTransitionTime"] == "t4"
+
+
+def test_a_changed_condition_moves_to_the_end_like_argo_appends_it() -> None:
+    conditions: dict[str, dict[str, Any]] = {}
+    set_condition(conditions, "Progressing", "True", "ReplicaSetUpdated", "x", "t1")
+    set_condition(conditions, "Available", "True", "AvailableReason", "ok", "t1")
+    set_condition(conditions, "Progressing", "True", "NewReplicaSetAvailable", "y", "t2")
+    assert list(conditions) == ["Available", "Progressing"]
 
 
 @pytest.mark.parametrize(
