@@ -11,6 +11,7 @@ that did not change costs no API call per resource on the next pass.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import OrderedDict
@@ -126,7 +127,9 @@ class Comparer:
         namespace: str,
         manifests: ManifestCache | None = None,
         dry_run_cache_size: int = 20_000,
+        concurrency: int = 8,
     ) -> None:
+        self.concurrency = concurrency
         self.client = client
         self.git = git
         self.live = live
@@ -151,10 +154,12 @@ class Comparer:
         """Hard refresh: forget this application's renders."""
         self.manifests.invalidate(self._render_keys.pop(app_name, set()))
 
-    async def resolve_revision(self, source: ApplicationSource, *, fetch: bool, revision: str | None = None) -> str:
+    async def resolve_revision(self, source: ApplicationSource, *, fetch: bool, revision: str | None = None,
+                               newer_than: float | None = None) -> str:
         creds = await self._credentials(source.repo_url)
         try:
-            return await self.git.resolve(source.repo_url, revision or source.target_revision, creds, fetch=fetch)
+            return await self.git.resolve(source.repo_url, revision or source.target_revision, creds, fetch=fetch,
+                                          newer_than=newer_than)
         except GitError as exc:
             raise ComparisonError(str(exc)) from None
 
@@ -225,12 +230,17 @@ class Comparer:
             self._predicted.popitem(last=False)
         return result
 
+    def remember(self, kind: ResourceKind, desired: Obj, applied: Obj) -> None:
+        """Our own apply's answer is exactly what a dry run against that resourceVersion would return."""
+        rv = str((applied.get("metadata") or {}).get("resourceVersion") or "")
+        self._predicted[(_hash(desired), f"{kind}/{rv}")] = applied
+
     async def _live(self, kind: ResourceKind, key: ResourceKey, *, fresh: bool) -> Obj | None:
         if not fresh:
+            # The watch holds every object carrying our label; one without it is not ours yet and is
+            # reported missing (the sync adopts it), so no GET per missing object.
             await self.live.ensure(kind)
-            cached = self.live.get(kind, key.namespace, key.name)
-            if cached is not None:
-                return cached
+            return self.live.get(kind, key.namespace, key.name)
         try:
             return await self.client.get(kind, key.name, key.namespace or None)
         except NotFound:
@@ -244,6 +254,7 @@ class Comparer:
         revision: str | None = None,
         source: ApplicationSource | None = None,
         fresh: bool = False,
+        newer_than: float | None = None,
     ) -> Comparison:
         """Full comparison at ``revision`` (default: the source's targetRevision) of ``source`` (default: spec).
 
@@ -251,7 +262,7 @@ class Comparer:
         """
         namespace = check_destination(app, self.client.host)
         source = source or app.spec.source
-        commit = await self.resolve_revision(source, fetch=fetch, revision=revision)
+        commit = await self.resolve_revision(source, fetch=fetch, revision=revision, newer_than=newer_than)
         rendered = await self.render(app, source, commit, namespace)
         app_name = app.metadata.name or ""
         try:
@@ -264,6 +275,7 @@ class Comparer:
         hooks: list[tuple[ResourceKind, Obj]] = []
         kinds: dict[ResourceKey, ResourceKind] = {}
         seen: set[ResourceKey] = set()
+        work: list[tuple[ResourceKind, Obj, ResourceKey, int]] = []
         for kind, obj in prepared:
             try:
                 hook = is_hook(obj)
@@ -284,19 +296,26 @@ class Comparer:
                                                wave, pending.get(key, "")))
                 continue
             kinds[key] = kind
-            live = await self._live(kind, key, fresh=fresh or needs_managed)
-            message = ""
-            if live is None:
-                diff = ResourceDiff(key, True)
-            else:
-                try:
-                    predicted = await self.predicted(kind, obj, live)
-                    diff = compare(predicted, live, rules)
-                except ApiError as exc:
-                    diff, message = ResourceDiff(key, True), exc.message
-                except ValueError as exc:
-                    raise ComparisonError(str(exc)) from None
-            resources.append(ResourceState(key, kind, obj, live, diff, resource_health(live), wave, message))
+            work.append((kind, obj, key, wave))
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int) -> ResourceState:
+            async with limit:
+                live = await self._live(kind, key, fresh=fresh or needs_managed)
+                message = ""
+                if live is None:
+                    diff = ResourceDiff(key, True)
+                else:
+                    try:
+                        predicted = await self.predicted(kind, obj, live)
+                        diff = compare(predicted, live, rules)
+                    except ApiError as exc:
+                        diff, message = ResourceDiff(key, True), exc.message
+                    except ValueError as exc:
+                        raise ComparisonError(str(exc)) from None
+                return ResourceState(key, kind, obj, live, diff, resource_health(live), wave, message)
+
+        resources += await asyncio.gather(*(one(*item) for item in work))
         for kind, key, live_obj in self.live.owned_by(app_name):
             if key in seen or is_hook(live_obj):
                 continue

@@ -121,10 +121,10 @@ class ApplicationReconciler:
         self.queue = KeyQueue()
         self.live = LiveState(client, self.queue.add)
         self.comparer = Comparer(client, self.git, self.live, namespace=config.namespace)
-        self.runner = SyncRunner(client, self.live)
+        self.runner = SyncRunner(client, self.live, on_applied=self.comparer.remember)
         self.apps = Informer(client, APPLICATION, namespace=config.namespace, handler=self._on_app_event)
         self._next_poll: dict[str, float] = {}
-        self._forced: set[str] = set()
+        self._forced: dict[str, float] = {}
         self.reconciles = 0
 
     def _on_app_event(self, etype: str, obj: Obj) -> None:
@@ -136,7 +136,7 @@ class ApplicationReconciler:
 
     def refresh(self, name: str) -> None:
         """Fetch Git for this application on its next pass (webhook, CLI)."""
-        self._forced.add(name)
+        self._forced.setdefault(name, time.monotonic())
         self.queue.add(name)
 
     def _poll_due(self, name: str) -> bool:
@@ -174,14 +174,19 @@ class ApplicationReconciler:
         refresh = annotations.get(REFRESH_ANNOTATION)
         if refresh == "hard":
             self.comparer.invalidate(name)
-        forced = name in self._forced
-        self._forced.discard(name)
-        fetch = bool(refresh) or forced or self._poll_due(name)
+        forced_at = self._forced.pop(name, None)
+        started = time.monotonic()
+        poll_due = self._poll_due(name)
+        fetch = bool(refresh) or forced_at is not None or poll_due
+        # Fetches are shared per repository: a refresh needs one that started after it was asked for; a poll
+        # accepts one from the last quarter interval (so N apps on one repo do not fetch N times).
+        newer_than = (started if refresh else forced_at) if (refresh or forced_at is not None) else (
+            started - self.config.poll_interval / 4)
         await self._watch_status_kinds(app)
 
         comparison: Comparison | ComparisonError
         try:
-            comparison = await self.comparer.compare_app(app, fetch=fetch)
+            comparison = await self.comparer.compare_app(app, fetch=fetch, newer_than=newer_than)
         except ComparisonError as exc:
             comparison = exc
         except ApiError as exc:

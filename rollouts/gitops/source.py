@@ -126,6 +126,7 @@ class GitSource:
         self.max_checkouts = max_checkouts
         self._locks: dict[str, asyncio.Lock] = {}
         self._fetched_at: dict[str, float] = {}
+        self._fetch_started: dict[str, float] = {}
         (root / "repos").mkdir(parents=True, exist_ok=True)
         (root / "checkouts").mkdir(parents=True, exist_ok=True)
         (root / "keys").mkdir(parents=True, exist_ok=True)
@@ -196,6 +197,7 @@ class GitSource:
             mirror.mkdir(parents=True, exist_ok=True)
             await self._run("init", "--bare", "--quiet", str(mirror))
         refspecs = extra or ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+HEAD:refs/remote-head")
+        started = time.monotonic()
         args = ("fetch", "--quiet", "--prune", "--no-write-fetch-head", repo_url)
         try:
             try:
@@ -208,6 +210,8 @@ class GitSource:
         except GitError as exc:
             raise GitError(f"repository {redact(repo_url)} is not reachable: {exc}") from None
         self._fetched_at[normalize_repo_url(repo_url)] = time.monotonic()
+        if not extra:
+            self._fetch_started[normalize_repo_url(repo_url)] = started
 
     async def _rev_parse(self, mirror: Path, ref: str) -> str | None:
         try:
@@ -217,16 +221,26 @@ class GitSource:
         return out.decode().strip() or None
 
     async def resolve(
-        self, repo_url: str, revision: str, creds: RepoCredentials | None = None, *, fetch: bool
+        self,
+        repo_url: str,
+        revision: str,
+        creds: RepoCredentials | None = None,
+        *,
+        fetch: bool,
+        newer_than: float | None = None,
     ) -> str:
         """The commit SHA a revision names: HEAD (or empty), a branch, a tag, or a (short) commit SHA.
 
         ``fetch=True`` first updates the mirror (polling interval expired or a refresh was asked for);
-        a repository never fetched is fetched whatever ``fetch`` says.
+        a repository never fetched is fetched whatever ``fetch`` says. ``newer_than`` (monotonic time)
+        coalesces fetches: a fetch that *started* after it already saw every push made before it, so a
+        thousand applications refreshed by one webhook share one fetch.
         """
         async with self._lock(repo_url):
             mirror = self._mirror(repo_url)
-            if fetch or self.fetched_at(repo_url) is None or not (mirror / "HEAD").exists():
+            started = self._fetch_started.get(normalize_repo_url(repo_url))
+            stale = newer_than is None or started is None or started < newer_than
+            if (fetch and stale) or self.fetched_at(repo_url) is None or not (mirror / "HEAD").exists():
                 await self._fetch_locked(repo_url, creds)
             rev = revision.strip()
             candidates = (["refs/remote-head"] if rev in ("", "HEAD")

@@ -15,8 +15,10 @@ default) and the API server does schema validation (Validate=false changes nothi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,9 +86,11 @@ def _summary(names: list[str]) -> str:
 
 
 class SyncRunner:
-    def __init__(self, client: KubeClient, live: LiveState) -> None:
+    def __init__(self, client: KubeClient, live: LiveState,
+                 on_applied: Callable[[ResourceKind, Obj, Obj], None] | None = None) -> None:
         self.client = client
         self.live = live
+        self.on_applied = on_applied
 
     # -- operation state -------------------------------------------------------------------------------
 
@@ -252,35 +256,50 @@ class SyncRunner:
         skip_unchanged: bool,
         in_sync: set[ResourceKey],
     ) -> str:
+        """Apply a wave in order. Runs of objects of one kind go in parallel (their order never matters);
+        hooks, and a kind whose CRD is still being established, stop the wave until the next pass."""
         applied: list[str] = []
-        for task in pending:
-            base: Obj = {"group": task.key.group, "version": str(task.obj["apiVersion"]).rpartition("/")[2],
-                         "kind": task.key.kind, "namespace": task.key.namespace, "syncPhase": task.phase.value}
-            if task.is_hook:
-                kind = hook_kinds[task.key]
-                outcome = await self._create_hook(task, kind, state)
-                if outcome is None:
-                    return f"waiting for the previous {task.key.kind} hook {task.key.name!r} to be deleted"
-                records.append({**base, **outcome})
-                applied.append(f"{task.key.kind}/{outcome['name']}")
-                continue
-            kind_or_none = comparison.kinds.get(task.key) or await self._resolve_pending(task)
-            if kind_or_none is None:
-                return f"waiting for the CRD of {task.key.kind} to be established before applying {task.key}"
-            if skip_unchanged and task.key in in_sync:
-                records.append({**base, "name": task.key.name, "status": ResultCode.SYNCED.value,
-                                "message": "unchanged (ApplyOutOfSyncOnly)"})
-                continue
-            try:
-                live = await self.client.apply(kind_or_none, task.obj, field_manager=FIELD_MANAGER, force=True)
-            except ApiError as exc:
-                records.append({**base, "name": task.key.name, "status": ResultCode.SYNC_FAILED.value,
-                                "message": exc.message[:500]})
-                continue
-            self.live.record(kind_or_none, live)
-            records.append({**base, "name": task.key.name, "status": ResultCode.SYNCED.value,
-                            "message": f"{task.key.kind.lower()} applied"})
+        limit = asyncio.Semaphore(8)
+
+        def base(task: SyncTask) -> Obj:
+            return {"group": task.key.group, "version": str(task.obj["apiVersion"]).rpartition("/")[2],
+                    "kind": task.key.kind, "namespace": task.key.namespace, "syncPhase": task.phase.value}
+
+        async def apply_one(task: SyncTask, kind: ResourceKind) -> None:
+            async with limit:
+                try:
+                    live = await self.client.apply(kind, task.obj, field_manager=FIELD_MANAGER, force=True)
+                except ApiError as exc:
+                    records.append({**base(task), "name": task.key.name, "status": ResultCode.SYNC_FAILED.value,
+                                    "message": exc.message[:500]})
+                    return
+            self.live.record(kind, live)
+            if self.on_applied is not None:
+                self.on_applied(kind, dict(task.obj), live)
+            # No message on success: an app of thousands of objects must keep its status well under 1 MB.
+            records.append({**base(task), "name": task.key.name, "status": ResultCode.SYNCED.value})
             applied.append(str(task.key))
+
+        for (is_hook_run, _kind), run in itertools.groupby(pending, key=lambda t: (t.is_hook, t.key.kind)):
+            batch: list[tuple[SyncTask, ResourceKind]] = []
+            for task in run:
+                if is_hook_run:
+                    outcome = await self._create_hook(task, hook_kinds[task.key], state)
+                    if outcome is None:
+                        return f"waiting for the previous {task.key.kind} hook {task.key.name!r} to be deleted"
+                    records.append({**base(task), **outcome})
+                    applied.append(f"{task.key.kind}/{outcome['name']}")
+                    continue
+                kind = comparison.kinds.get(task.key) or await self._resolve_pending(task)
+                if kind is None:
+                    await asyncio.gather(*(apply_one(t, k) for t, k in batch))
+                    return f"waiting for the CRD of {task.key.kind} to be established before applying {task.key}"
+                if skip_unchanged and task.key in in_sync:
+                    records.append({**base(task), "name": task.key.name, "status": ResultCode.SYNCED.value,
+                                    "message": "unchanged (ApplyOutOfSyncOnly)"})
+                    continue
+                batch.append((task, kind))
+            await asyncio.gather(*(apply_one(t, k) for t, k in batch))
         return f"applied {_summary(applied)}" if applied else "nothing to apply in this wave"
 
     async def _create_hook(self, task: SyncTask, kind: ResourceKind, state: Mapping[str, Any]) -> Obj | None:

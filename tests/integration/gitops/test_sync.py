@@ -141,7 +141,8 @@ async def test_hooks_run_in_phases_and_honour_delete_policies(
     assert ("Job", "migrate", "Succeeded", "PreSync") in phases
     assert ("ConfigMap", "post-sync-marker", "Succeeded", "PostSync") in phases
     assert [p[1] for p in phases].index("migrate") < [p[1] for p in phases].index("main")
-    assert await get_or_none(kube, JOB, "migrate", namespace) is None, "HookSucceeded hook was not deleted"
+    await eventually(lambda: get_or_none(kube, JOB, "migrate", namespace), lambda o: o is None, timeout=30,
+                     expected="the HookSucceeded Job deleted after the sync")
     marker = await kube.get(CONFIGMAP, "post-sync-marker", namespace)  # default BeforeHookCreation: kept
     assert marker["data"] == {"key": "v"}
     assert all(r["name"] != "migrate" for r in status_of(app)["resources"]), "hooks are not app resources"
