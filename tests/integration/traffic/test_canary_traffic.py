@@ -322,3 +322,46 @@ async def test_dynamic_stable_scale_during_progress_and_abort(kube: KubeClient, 
 
     await eventually(probe, lambda seen: seen == ("0", 4), timeout=90, expected="weight 0 with 4 stable pods")
     await wait_pods(kube, namespace, "shop", {stable: 4})
+
+
+async def test_nginx_header_route_on_and_off(kube: KubeClient, namespace: str, controller: Controller) -> None:
+    steps: list[dict[str, Any]] = [
+        {"setWeight": 10},
+        {"setHeaderRoute": {"name": "beta", "match": [{"headerName": "X-Beta", "headerValue": {"prefix": "v2"}}]}},
+        {"pause": {}},
+        {"setHeaderRoute": {"name": "beta"}},
+        {"pause": {}},
+    ]
+    await kube.create(INGRESS, stable_ingress(), namespace)
+    await start(kube, namespace, {"nginx": {"stableIngress": "web"}, "managedRoutes": [{"name": "beta"}]}, steps=steps)
+    await set_image(kube, namespace, "shop", "example/app:green")
+
+    async def header_annotations() -> dict[str, str]:
+        ing = await kube.get(INGRESS, "shop-web-canary", namespace)
+        return {k: v for k, v in (ing["metadata"].get("annotations") or {}).items() if "canary-by-header" in k}
+
+    await wait_phase(kube, namespace, "shop", "Paused", step=2)
+    want = {f"{P}/canary-by-header": "X-Beta", f"{P}/canary-by-header-pattern": "^v2.*"}
+    await eventually(header_annotations, lambda got: got == want, expected=f"header annotations {want}")
+    await wait_canary_weight(kube, namespace, "10")
+
+    await promote(kube, namespace)
+    await wait_phase(kube, namespace, "shop", "Paused", step=4, timeout=90)
+    await eventually(header_annotations, lambda got: got == {}, expected="no header annotations")
+    await wait_canary_weight(kube, namespace, "10")
+
+
+async def test_one_missing_stable_ingress_of_several_applies_nothing(kube: KubeClient, namespace: str,
+                                                                     controller: Controller) -> None:
+    await kube.create(INGRESS, stable_ingress(), namespace)
+    await create_services(kube, namespace, "shop", "shop-stable", "shop-canary")
+    manifest = canary_rollout("shop", replicas=2, steps=STEPS, stableService="shop-stable", canaryService="shop-canary",
+                              trafficRouting={"nginx": {"stableIngresses": ["web", "api"]}})
+    await kube.create(ROLLOUT, manifest, namespace)
+
+    def invalid(ro: dict[str, Any]) -> bool:
+        cond = condition(ro, "InvalidSpec")
+        return cond is not None and cond["status"] == "True" and "stable Ingress 'api' not found" in cond["message"]
+
+    await eventually(lambda: get_rollout(kube, namespace, "shop"), invalid, expected="InvalidSpec naming Ingress 'api'")
+    assert await canary_weight(kube, namespace) is None, "the canary Ingress for 'web' must not be half-applied"
