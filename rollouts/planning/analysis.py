@@ -40,7 +40,7 @@ from rollouts.api.rollout import (
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, ObservedAnalysisRun
 from rollouts.planning.plan import CreateAnalysisRun, DeleteAnalysisRun, TerminateAnalysisRun
-from rollouts.planning.status import add_pause, pause_condition, run_status_dict
+from rollouts.planning.status import add_pause, is_unpausing, run_status_dict
 from rollouts.planning.vocabulary import Pause
 
 ROLLOUT_TYPE_LABEL = "rollout-type"
@@ -193,16 +193,35 @@ def run_manifest(
 
 
 def _find_run(
-    ctx: PlanContext, current_hash: str, run_type: str, step_index: int | None = None
+    ctx: PlanContext, current_hash: str, run_type: str, step_index: int | None, current_name: str | None
 ) -> ObservedAnalysisRun | None:
+    """The run of this kind for the current revision: the one status names, else one still running.
+
+    A finished run that status no longer names (cleared by a retry) is history: a new run is needed.
+    """
+    unfinished: ObservedAnalysisRun | None = None
     for run in ctx.observed.analysis_runs:
         labels = run.labels
         if labels.get(POD_TEMPLATE_HASH_LABEL) != current_hash or labels.get(ROLLOUT_TYPE_LABEL) != run_type:
             continue
         if step_index is not None and labels.get(STEP_INDEX_LABEL) != str(step_index):
             continue
-        return run
-    return None
+        if run.name == current_name:
+            return run
+        if unfinished is None and run.phase not in COMPLETED_PHASES and not run.terminate:
+            unfinished = run
+    return unfinished
+
+
+def _free_name(ctx: PlanContext, base: str) -> str:
+    """``base``, or ``base.1``, ``base.2``... when a run of that name already exists (a retry)."""
+    taken = {run.name for run in ctx.observed.analysis_runs}
+    if base not in taken:
+        return base
+    n = 1
+    while f"{base}.{n}" in taken:
+        n += 1
+    return f"{base}.{n}"
 
 
 def ensure_run(
@@ -213,13 +232,18 @@ def ensure_run(
     run_type: str,
     suffix: str,
     stable_hash: str,
+    recorded: Mapping[str, Any] | None,
     step_index: int | None = None,
 ) -> ObservedAnalysisRun | str:
-    """The observed run of this kind for the current revision, or the name of the run just planned."""
-    run = _find_run(ctx, sets.current_hash, run_type, step_index)
+    """The observed run of this kind for the current revision, or the name of the run just planned.
+
+    ``recorded`` is the run status this kind of run has in the Rollout status (``{"name": ...}``), if any.
+    """
+    current_name = str(recorded.get("name")) if recorded else None
+    run = _find_run(ctx, sets.current_hash, run_type, step_index, current_name)
     if run is not None:
         return run
-    name = f"{ctx.rollout.name}-{sets.current_hash}-{sets.revision}{suffix}"
+    name = _free_name(ctx, f"{ctx.rollout.name}-{sets.current_hash}-{sets.revision}{suffix}")
     labels = {POD_TEMPLATE_HASH_LABEL: sets.current_hash, ROLLOUT_TYPE_LABEL: run_type}
     if step_index is not None:
         labels[STEP_INDEX_LABEL] = str(step_index)
@@ -259,8 +283,12 @@ def _judge(ctx: PlanContext, run: ObservedAnalysisRun | str) -> tuple[str | None
     if run.phase in FAILED_PHASES:
         return failure_detail(run), False, False
     if run.phase == "Inconclusive":
-        if ctx.old.controller_pause and pause_condition(ctx.status, Pause.INCONCLUSIVE_ANALYSIS) is None:
-            return None, False, True  # a promote resumed the inconclusive run: accept it
+        if run.terminate:
+            return None, False, True  # accepted by an earlier promote (see below)
+        if is_unpausing(ctx):
+            # A promote resumed the inconclusive run: accept it, and mark it so it is not judged again.
+            ctx.act(TerminateAnalysisRun(run.name))
+            return None, False, True
         add_pause(ctx, Pause.INCONCLUSIVE_ANALYSIS)
         return None, True, False
     return None, False, False
@@ -317,6 +345,7 @@ def reconcile_canary_analysis(
             run_type=TYPE_STEP,
             suffix=f"-{index}",
             stable_hash=stable_hash,
+            recorded=ctx.status["canary"].get("currentStepAnalysisRunStatus"),
             step_index=index,
         )
         keep.add(run if isinstance(run, str) else run.name)
@@ -330,7 +359,15 @@ def reconcile_canary_analysis(
         and background.templates
         and index >= (background.starting_step or 0)
     ):
-        run = ensure_run(ctx, background, sets=sets, run_type=TYPE_BACKGROUND, suffix="", stable_hash=stable_hash)
+        run = ensure_run(
+            ctx,
+            background,
+            sets=sets,
+            run_type=TYPE_BACKGROUND,
+            suffix="",
+            stable_hash=stable_hash,
+            recorded=ctx.status["canary"].get("currentBackgroundAnalysisRunStatus"),
+        )
         keep.add(run if isinstance(run, str) else run.name)
         ctx.status["canary"]["currentBackgroundAnalysisRunStatus"] = run_status(run)
         bg_detail, bg_inconclusive, _ = _judge(ctx, run)
@@ -384,6 +421,7 @@ def reconcile_promotion_analysis(
             run_type=TYPE_PRE_PROMOTION,
             suffix="-pre",
             stable_hash=stable_hash,
+            recorded=blue_green.get("prePromotionAnalysisRunStatus"),
         )
         keep.add(run if isinstance(run, str) else run.name)
         blue_green["prePromotionAnalysisRunStatus"] = run_status(run)
@@ -396,17 +434,18 @@ def reconcile_promotion_analysis(
             run_type=TYPE_POST_PROMOTION,
             suffix="-post",
             stable_hash=stable_hash,
+            recorded=blue_green.get("postPromotionAnalysisRunStatus"),
         )
         keep.add(run if isinstance(run, str) else run.name)
         blue_green["postPromotionAnalysisRunStatus"] = run_status(run)
         post_detail, post_inconclusive, post_passed = _judge(ctx, run)
         detail = detail or post_detail
         inconclusive = inconclusive or post_inconclusive
-    # Keep the verdicts of this revision's finished runs (a pre-promotion success must not be re-run).
-    for run_type in (TYPE_PRE_PROMOTION, TYPE_POST_PROMOTION):
-        found = _find_run(ctx, sets.current_hash, run_type)
-        if found is not None:
-            keep.add(found.name)
+    # Keep the runs status still reports (a pre-promotion success must not be pruned while it matters).
+    for key in ("prePromotionAnalysisRunStatus", "postPromotionAnalysisRunStatus"):
+        recorded = blue_green.get(key)
+        if recorded:
+            keep.add(str(recorded.get("name")))
     _terminate_stale(ctx, keep)
     prune_runs(ctx, keep)
     return AnalysisVerdict(

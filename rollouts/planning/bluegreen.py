@@ -38,6 +38,7 @@ from rollouts.planning.status import (
     base_status,
     clear_pauses,
     finalize,
+    is_unpausing,
     note_abort,
     note_retry,
     pause_condition,
@@ -75,8 +76,9 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
         return
 
     aborted = bool(old.abort)
-    if not aborted:
-        note_retry(ctx)
+    if not aborted and note_retry(ctx):
+        blue_green.pop("prePromotionAnalysisRunStatus", None)  # a retry runs the analysis again
+        blue_green.pop("postPromotionAnalysisRunStatus", None)
     plan_restart(ctx, sets)
     prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
     active_hash = blue_green.get("activeSelector") or ""
@@ -225,7 +227,7 @@ def _ready_to_promote(ctx: PlanContext, strategy: BlueGreenStrategy) -> bool:
         return True
     cond = pause_condition(ctx.status, Pause.BLUE_GREEN_PAUSE)
     if cond is None:
-        if ctx.old.controller_pause:
+        if is_unpausing(ctx):
             return True  # the user removed the pause: promote
         add_pause(ctx, Pause.BLUE_GREEN_PAUSE)
         if strategy.auto_promotion_enabled and strategy.auto_promotion_seconds:

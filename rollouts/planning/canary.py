@@ -47,6 +47,7 @@ from rollouts.planning.status import (
     base_status,
     clear_pauses,
     finalize,
+    is_unpausing,
     note_abort,
     note_retry,
     pause_condition,
@@ -116,8 +117,8 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
         _finish(ctx, state, abort_message=None, strategy_progress=False)
         return
 
-    if not state.aborted:
-        note_retry(ctx)
+    if not state.aborted and note_retry(ctx):
+        analysis_planning.reset_canary_runs(ctx)  # the failed runs are history; a retry runs them again
     plan_restart(ctx, sets)
     prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
     if old.promote_full:
@@ -363,7 +364,7 @@ def _reconcile_pause(ctx: PlanContext, state: CanaryState) -> None:
         return
     cond = pause_condition(ctx.status, Pause.CANARY_PAUSE_STEP)
     if cond is None:
-        if not ctx.old.controller_pause:
+        if not is_unpausing(ctx):
             add_pause(ctx, Pause.CANARY_PAUSE_STEP)
             seconds = step.pause.duration_seconds()
             if seconds is not None:
@@ -380,7 +381,7 @@ def _step_completed(ctx: PlanContext, state: CanaryState, step: CanaryStep, anal
     if step.pause is not None:
         cond = pause_condition(ctx.status, Pause.CANARY_PAUSE_STEP)
         if cond is None:
-            return bool(ctx.old.controller_pause)
+            return is_unpausing(ctx)
         seconds = step.pause.duration_seconds()
         if seconds is None:
             return False

@@ -132,6 +132,14 @@ def _set_pauses(ctx: PlanContext, pauses: list[dict[str, Any]]) -> None:
     ctx.status.pop("controllerPause", None)
 
 
+def is_unpausing(ctx: PlanContext) -> bool:
+    """The user promoted: the controller had paused (``controllerPause``) and every pause condition is gone.
+
+    This is how ``kubectl argo rollouts promote`` resumes a Rollout (Argo's ``IsUnpausing``)."""
+    old = ctx.old
+    return bool(old.controller_pause) and not old.pause_conditions
+
+
 def is_paused(ctx: PlanContext) -> bool:
     return bool(ctx.status.get("pauseConditions")) or ctx.spec.paused
 
@@ -167,11 +175,13 @@ def note_abort(ctx: PlanContext, revision: int, detail: str | None) -> str:
     return message
 
 
-def note_retry(ctx: PlanContext) -> None:
-    """``status.abort`` was cleared by the user after an abort: start the update again."""
+def note_retry(ctx: PlanContext) -> bool:
+    """``status.abort`` was cleared by the user after an abort: start the update again (True if so)."""
     if "abortedAt" in ctx.status and not ctx.status.get("abort"):
         ctx.status.pop("abortedAt", None)
         ctx.event(Event.ROLLOUT_RETRY, "Retrying Rollout after abort")
+        return True
+    return False
 
 
 # --- counts, conditions, phase -------------------------------------------------------------------------------

@@ -200,3 +200,51 @@ def test_blue_green_failed_post_promotion_analysis_switches_back() -> None:
     world.run()
     assert world.selector("web-active")["rollouts-pod-template-hash"] == v1
     assert world.status["phase"] == "Degraded"
+
+
+def test_retry_after_a_failed_analysis_runs_it_again_under_a_new_name() -> None:
+    world = analysed([{"setWeight": 25}, ANALYSIS_STEP, {"setWeight": 75}, {"pause": {}}])
+    world.set_template("web:2")
+    world.run()
+    failed = finish_run(world, "Failed", "boom")
+    world.run()
+    assert world.status["phase"] == "Degraded"
+    world.patch_status(abort=None)
+    world.run()
+    assert world.runs[failed]["status"]["phase"] == "Failed", "history is kept"
+    assert f"{failed}.1" in world.runs
+    assert world.status["canary"]["currentStepAnalysisRunStatus"]["name"] == f"{failed}.1"
+    assert world.status["phase"] == "Progressing"
+    finish_run(world, "Successful")
+    world.run()
+    assert world.status["message"] == "CanaryPauseStep"
+
+
+def test_a_run_created_just_before_a_crash_is_adopted_not_duplicated() -> None:
+    world = analysed([{"setWeight": 25}, ANALYSIS_STEP])
+    world.set_template("web:2")
+    world.run()
+    name = next(iter(world.runs))
+    # lose the status that named the run, as if the controller died before writing it
+    world.rollout["status"]["canary"].pop("currentStepAnalysisRunStatus")
+    plan = world.plan()
+    assert not any(isinstance(a, CreateAnalysisRun) for a in plan.actions)
+    assert plan.status["canary"]["currentStepAnalysisRunStatus"]["name"] == name
+
+
+def test_accepted_inconclusive_background_run_does_not_pause_again() -> None:
+    background = {"templates": [{"templateName": "success-rate"}], "args": ARGS}
+    world = analysed(
+        [{"setWeight": 25}, {"pause": {"duration": 60}}, {"setWeight": 50}, {"pause": {}}], analysis=background
+    )
+    world.set_template("web:2")
+    world.run()
+    finish_run(world, "Inconclusive")
+    world.run()
+    assert [p["reason"] for p in world.status["pauseConditions"]] == ["CanaryPauseStep", "InconclusiveAnalysisRun"]
+    world.patch_status(pauseConditions=None)  # promote
+    world.run()
+    world.advance(60)
+    world.run()
+    assert [p["reason"] for p in world.status["pauseConditions"]] == ["CanaryPauseStep"]
+    assert world.status["currentStepIndex"] == 3
