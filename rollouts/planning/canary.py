@@ -455,7 +455,7 @@ def _sync_steps(
         return None
     if state.aborted:
         if steps:
-            status["currentStepIndex"] = 0
+            status["currentStepIndex"] = 0 if state.has_canary else len(steps)
         return note_abort(ctx, state.sets.revision, abort_detail)
     index = status.get("currentStepIndex")
     step = current_step(steps, index)
