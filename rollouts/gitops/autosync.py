@@ -18,6 +18,8 @@ from rollouts.api.application import Application, OperationPhase, SyncStatusCode
 from rollouts.gitops.prune import wipes_everything
 
 SELF_HEAL_ATTEMPTS_FIELD = "selfHealAttemptsCount"  # kept in operation.sync, as Argo CD does
+SELF_HEAL_COOLDOWN = 10.0
+"""Seconds after a self-heal finished beyond which a new drift is not "consecutive": its backoff starts over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,8 @@ def decide_auto_sync(
     """Whether to start an automated sync of ``revision`` now, and with which operation.
 
     OutOfSync at abc123, last sync to abc123 Failed -> no ("failed previous sync attempt"); last sync Succeeded,
-    selfHeal on, 2 self-heals already, finished 0.5s ago -> no, retry after 1.5s (backoff 2s).
+    selfHeal on, 2 self-heals already, finished 0.5s ago -> no, retry after 1.5s (backoff 2s); the same but
+    finished a minute ago -> yes at once (the count starts over after the cool-down).
     """
     policy = app.spec.sync_policy
     automated = policy.automated if policy else None
@@ -74,8 +77,10 @@ def decide_auto_sync(
         if not automated.self_heal:
             return AutoSyncDecision(None, f"already synced to {revision} and self-heal is disabled")
         attempts = last_sync.self_heal_attempts_count
-        delay = self_heal_delay(attempts)
         finished = state.finished_at
+        if finished is not None and (now - finished).total_seconds() > SELF_HEAL_COOLDOWN + self_heal_delay(attempts):
+            attempts = 0  # the last correction held for a while: this is a new drift, not a fight
+        delay = self_heal_delay(attempts)
         if finished is not None and (now - finished).total_seconds() < delay:
             wait = delay - (now - finished).total_seconds()
             return AutoSyncDecision(None, f"self-heal backing off for {wait:.1f}s", retry_after=wait)

@@ -95,6 +95,9 @@ def op_state(phase: str, revision: str, *, attempts: int = 0, finished: datetime
                      "(self-heal)", id="self-heal"),
         pytest.param(app({"selfHeal": True}, op_state("Succeeded", "abc", attempts=3, finished=NOW)),
                      SyncStatusCode.OUT_OF_SYNC, False, "backing off", id="self-heal-backoff"),
+        pytest.param(app({"selfHeal": True}, op_state("Succeeded", "abc", attempts=3,
+                                                      finished=NOW - timedelta(seconds=30))),
+                     SyncStatusCode.OUT_OF_SYNC, True, "(self-heal)", id="self-heal-after-cooldown"),
     ],
 )
 def test_auto_sync_decision(application: Application, status: SyncStatusCode, starts: bool, reason: str) -> None:
@@ -105,7 +108,8 @@ def test_auto_sync_decision(application: Application, status: SyncStatusCode, st
 
 
 def test_auto_sync_operation_carries_prune_options_retry_and_attempts() -> None:
-    decision = decide_auto_sync(app({"prune": True, "selfHeal": True}, op_state("Succeeded", "abc", attempts=1)),
+    decision = decide_auto_sync(app({"prune": True, "selfHeal": True}, op_state(
+        "Succeeded", "abc", attempts=1, finished=NOW - timedelta(seconds=2))),
                                 sync_status=SyncStatusCode.OUT_OF_SYNC, revision="abc", desired_count=1,
                                 owned_count=1, now=NOW)
     assert decision.operation == {
