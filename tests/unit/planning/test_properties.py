@@ -95,3 +95,67 @@ def test_basic_canary_invariants_hold_for_any_story(
     assert quiet.mutations == ()
     assert world.status["phase"] == "Healthy", world.status.get("message")
     assert world.counts() == {f"web:{version}": replicas}
+
+
+TRAFFIC_OPS = st.sampled_from(["update", "promote", "abort", "retry", "tick", "settle", "settle", "full"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    replicas=st.integers(1, 10),
+    weights=st.lists(st.integers(1, 100), min_size=1, max_size=3).map(sorted),
+    dynamic=st.booleans(),
+    ops=st.lists(TRAFFIC_OPS, min_size=1, max_size=20),
+)
+def test_traffic_follows_pods_for_any_story(replicas: int, weights: list[int], dynamic: bool, ops: list[str]) -> None:
+    steps: list[dict[str, Any]] = []
+    for weight in weights:
+        steps += [{"setWeight": weight}, {"pause": {}}]
+    world = World(
+        canary_rollout(
+            replicas=replicas,
+            steps=steps,
+            stableService="web-stable",
+            canaryService="web-canary",
+            trafficRouting={"nginx": {"stableIngress": "web"}},
+            dynamicStableScale=dynamic,
+        ),
+        services={"web-stable": {"app": "web"}, "web-canary": {"app": "web"}},
+        traffic_routed=True,
+    )
+    world.run()
+    version = 1
+    for op in ops:
+        if op == "update":
+            version += 1
+            world.set_template(f"web:{version}")
+        elif op == "promote":
+            world.patch_status(pauseConditions=None)
+        elif op == "abort":
+            world.patch_status(abort=True)
+        elif op == "retry":
+            world.patch_status(abort=None)
+        elif op == "full":
+            world.patch_status(promoteFull=True)
+        elif op == "tick":
+            world.advance(30)
+        for _ in range(3):
+            observed = world.observe()
+            before = world.weight
+            world.apply(world.plan())
+            after = world.weight
+            canary_hash = observed.rollout.status_or_empty.current_pod_hash
+            stable_hash = observed.rollout.status_or_empty.stable_rs
+            by_hash = {rs.pod_template_hash: rs.available_replicas for rs in observed.replica_sets}
+            if after > before:
+                needed = -(-replicas * after // 100)
+                assert by_hash.get(canary_hash or "", 0) >= needed, (
+                    f"weight {before}->{after} with {by_hash.get(canary_hash or '', 0)} canary pods available"
+                )
+            if dynamic and after < before:
+                needed = (replicas * (100 - after)) // 100
+                assert by_hash.get(stable_hash or "", 0) >= needed, (
+                    f"weight {before}->{after} with {by_hash.get(stable_hash or '', 0)} stable pods available"
+                )
+            if op == "settle":
+                world.settle()
