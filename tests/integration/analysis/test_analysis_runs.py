@@ -197,3 +197,25 @@ async def test_terminate_ends_an_open_ended_run(kube: KubeClient, namespace: str
     await kube.patch(ANALYSISRUN, name, {"spec": {"terminate": True}}, namespace)
     status = (await _finished(kube, namespace, name))["status"]
     assert status["phase"] == "Successful" and status["message"] == "Run Terminated"
+
+
+async def test_judge_metric_fails_a_slow_canary_through_the_crd(kube: KubeClient, namespace: str, reconciler: None,
+                                                                 prometheus: Prometheus) -> None:
+    from tests.integration.analysis.conftest import noise
+
+    tag = uuid.uuid4().hex[:8]
+    prometheus.exporter.set("latency_ms", {"test": tag, "rollouts_pod_template_hash": "aaa"}, noise(100, seed=4))
+    prometheus.exporter.set("latency_ms", {"test": tag, "rollouts_pod_template_hash": "bbb"}, noise(160, seed=5))
+    judge = {"address": prometheus.address, "controlHash": "{{args.stable-hash}}",
+             "canaryHash": "{{args.canary-hash}}", "step": "1s", "lookback": "30s", "mode": "sequential",
+             "metrics": [{"name": "latency", "direction": "increase", "critical": True,
+                          "query": f"latency_ms{{test='{tag}', rollouts_pod_template_hash='{{{{variant.hash}}}}'}}"}]}
+    name = await _create_run(kube, namespace, [{"name": "judge", "interval": "2s", "count": 10, "initialDelay": "6s",
+                                                "provider": {"judge": judge}}],
+                             args=[{"name": "stable-hash", "value": "aaa"}, {"name": "canary-hash", "value": "bbb"}])
+    status = (await _finished(kube, namespace, name, timeout=90))["status"]
+    assert status["phase"] == "Failed", status
+    last = status["metricResults"][0]["measurements"][-1]
+    assert json.loads(last["value"])["metrics"] == {"latency": "High"}
+    assert "critical metric(s) failed: latency" in last["message"]
+    assert last["metadata"]["latency"].startswith("High; effect x1.")
