@@ -39,6 +39,10 @@ class Caches:
     analysis_runs: Informer
     analysis_templates: Informer
     cluster_analysis_templates: Informer
+    # Routing objects are cached only to hear about changes (a hand edit of a weight is corrected at once);
+    # observe() still reads them fresh because a guarded patch must start from the current resourceVersion.
+    ingresses: Informer
+    http_routes: Informer
 
 
 def owned_by(objs: Iterable[dict[str, Any]], uid: str) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from rollouts.controller.executor import Executor, status_changed
 from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches, observe, referenced_services
 from rollouts.controller.queue import WorkQueue
-from rollouts.controller.traffic import TrafficConflict
+from rollouts.controller.traffic import TrafficConflict, uses_traffic_routing
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, Conflict, NotFound
 from rollouts.kube.resources import DEPLOYMENT, ROLLOUT
@@ -53,6 +53,8 @@ class RolloutReconciler:
         caches.replica_sets.add_handler(self._on_owned)
         caches.analysis_runs.add_handler(self._on_owned)
         caches.services.add_handler(self._on_service)
+        caches.ingresses.add_handler(self._on_routing_object)
+        caches.http_routes.add_handler(self._on_routing_object)
 
     # -- event routing -------------------------------------------------------------------------------
 
@@ -78,6 +80,17 @@ class RolloutReconciler:
             blocks = [strategy.get("canary") or {}, strategy.get("blueGreen") or {}]
             if any(name in (b.get("stableService"), b.get("canaryService"), b.get("activeService"),
                             b.get("previewService")) for b in blocks):
+                self.queue.add((ns, raw["metadata"]["name"]))
+
+    def _on_routing_object(self, etype: str, obj: dict[str, Any]) -> None:
+        """An Ingress or HTTPRoute changed: re-plan the traffic-routed Rollouts of its namespace.
+
+        Which Rollout owns which routing object is the routers' knowledge, and re-planning an unaffected
+        Rollout is a cheap no-op, so every traffic-routed Rollout of the namespace is enqueued.
+        """
+        ns = obj["metadata"].get("namespace", "")
+        for raw in self.caches.rollouts.items(ns):
+            if uses_traffic_routing(raw):
                 self.queue.add((ns, raw["metadata"]["name"]))
 
     # -- workers ---------------------------------------------------------------------------------------

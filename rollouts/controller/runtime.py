@@ -30,6 +30,8 @@ from rollouts.kube.resources import (
     ANALYSISRUN,
     ANALYSISTEMPLATE,
     CLUSTERANALYSISTEMPLATE,
+    HTTPROUTE,
+    INGRESS,
     REPLICASET,
     ROLLOUT,
     SERVICE,
@@ -73,6 +75,8 @@ class Controller:
             analysis_runs=Informer(client, ANALYSISRUN, namespace=ns),
             analysis_templates=Informer(client, ANALYSISTEMPLATE, namespace=ns),
             cluster_analysis_templates=Informer(client, CLUSTERANALYSISTEMPLATE),
+            ingresses=Informer(client, INGRESS, namespace=ns),
+            http_routes=Informer(client, HTTPROUTE, namespace=ns),
         )
         self.recorder = EventRecorder(client)
         self.rollouts = RolloutReconciler(client, self.caches, metrics=self.metrics, recorder=self.recorder)
@@ -102,7 +106,7 @@ class Controller:
                 self.metrics.is_leader.set(1)
             informers = [self.caches.rollouts, self.caches.replica_sets, self.caches.services,
                          self.caches.analysis_runs, self.caches.analysis_templates,
-                         self.caches.cluster_analysis_templates]
+                         self.caches.cluster_analysis_templates, self.caches.ingresses, self.caches.http_routes]
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.kind.plural}") for i in informers]
             # CRD-backed template kinds may be missing on a cluster; they must not block Rollouts.
             await asyncio.wait_for(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import structlog
 
 from rollouts.kube.client import KubeClient, Obj
-from rollouts.kube.errors import ApiError, Gone
+from rollouts.kube.errors import ApiError, Gone, NotFound
 from rollouts.kube.resources import ResourceKind
 
 Key = tuple[str, str]
@@ -52,6 +52,7 @@ class Informer:
         self._resource_version = ""
         self.synced = asyncio.Event()
         self._watch_timeout = watch_timeout
+        self._missing_logged = False
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
@@ -92,10 +93,19 @@ class Informer:
             except Gone:
                 log.info("watch expired, listing again", kind=str(self.kind))
                 need_list = True
+            except NotFound as exc:
+                # The kind is not served (yet): a CRD not installed, or installed moments ago and not yet in
+                # discovery. Keep retrying briefly and quietly; it usually appears within seconds.
+                if not self._missing_logged:
+                    log.info("kind not served yet, waiting for it", kind=str(self.kind), error=str(exc))
+                    self._missing_logged = True
+                await asyncio.sleep(min(backoff, 5.0))
+                backoff = min(backoff * 2, 5.0)
+                need_list = True
             except ApiError as exc:
                 log.warning("watch failed, retrying", kind=str(self.kind), error=str(exc), backoff=backoff)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, 10.0)
                 if exc.status in (0, 500, 503):
                     need_list = True
 

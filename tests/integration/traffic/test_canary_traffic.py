@@ -208,14 +208,6 @@ async def test_gateway_api_header_route_on_and_off(kube: KubeClient, namespace: 
     assert MANAGED_ROUTES_ANNOTATION not in (route["metadata"].get("annotations") or {})
 
 
-HAND_EDIT_NOT_WATCHED = pytest.mark.xfail(
-    strict=True,
-    reason="the controller neither watches Ingresses/HTTPRoutes nor resyncs a paused Rollout, so a hand edit "
-    "is only corrected at the next unrelated reconcile (lead: add informers mapping them to Rollouts)",
-)
-
-
-@HAND_EDIT_NOT_WATCHED
 async def test_hand_edited_canary_ingress_weight_is_corrected(kube: KubeClient, namespace: str,
                                                               controller: Controller) -> None:
     await kube.create(INGRESS, stable_ingress(), namespace)
@@ -228,7 +220,6 @@ async def test_hand_edited_canary_ingress_weight_is_corrected(kube: KubeClient, 
     await wait_canary_weight(kube, namespace, "10")
 
 
-@HAND_EDIT_NOT_WATCHED
 async def test_hand_edited_route_weight_is_corrected(kube: KubeClient, namespace: str, controller: Controller,
                                                      gateway_api: list[str]) -> None:
     await kube.create(HTTPROUTE, http_route(), namespace)
