@@ -185,3 +185,29 @@ def test_swapping_arms_swaps_high_and_low(seed: int) -> None:
     backward = judge_metric(canary, control, mode=Mode.SEQUENTIAL, direction=Direction.EITHER)
     swap = {Label.HIGH: Label.LOW, Label.LOW: Label.HIGH, Label.PASS: Label.PASS, Label.NODATA: Label.NODATA}
     assert backward.label is swap[forward.label]
+
+
+def test_continuous_monitoring_keeps_false_alarms_under_alpha() -> None:
+    """500 seeded A/A canaries of each kind, judged at every one of 60 intervals: at most 1% flagged."""
+    rng = np.random.default_rng(RNG_SEED)
+    flagged = 0
+    for _ in range(500):
+        load = np.exp(rng.normal(0, 0.1, 60))
+        control = (100 * load * np.exp(rng.normal(0, 0.03, 60))).tolist()
+        canary = (100 * load * np.exp(rng.normal(0, 0.03, 60))).tolist()
+        flagged += judge_metric(control, canary, mode=Mode.SEQUENTIAL).label is Label.HIGH
+        errors = rng.binomial(100, 0.01, (2, 60)).tolist()
+        flagged += judge_metric(errors[0], errors[1], control_total=[100] * 60, canary_total=[100] * 60,
+                                mode=Mode.SEQUENTIAL).label is Label.HIGH
+    assert flagged <= 10, f"{flagged} of 1000 A/A canaries flagged"
+
+
+def test_error_rate_doubling_is_detected_within_60_intervals_of_100_requests() -> None:
+    rng = np.random.default_rng(RNG_SEED + 1)
+    detected = 0
+    for _ in range(200):
+        control = rng.binomial(100, 0.01, 60).tolist()
+        canary = rng.binomial(100, 0.02, 60).tolist()
+        detected += judge_metric(control, canary, control_total=[100] * 60, canary_total=[100] * 60,
+                                 mode=Mode.SEQUENTIAL).label is Label.HIGH
+    assert detected >= 170, f"only {detected} of 200 doublings detected"
