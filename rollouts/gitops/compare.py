@@ -99,6 +99,14 @@ def _hash(obj: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _slim(obj: Obj) -> Obj:
+    """Without managedFields: large, and never compared (normalisation drops them)."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return obj
+
+
 def check_destination(app: Application, api_host: str) -> str:
     """The destination namespace; raises ComparisonError for a cluster this controller does not manage."""
     dest = app.spec.destination
@@ -224,7 +232,8 @@ class Comparer:
         if hit is not None:
             self._predicted.move_to_end(cache_id)
             return hit
-        result = await self.client.apply(kind, desired, field_manager=FIELD_MANAGER, force=True, dry_run=True)
+        result = _slim(await self.client.apply(kind, desired, field_manager=FIELD_MANAGER, force=True,
+                                               dry_run=True))
         self._predicted[cache_id] = result
         while len(self._predicted) > self._dry_run_cache_size:
             self._predicted.popitem(last=False)
@@ -233,7 +242,7 @@ class Comparer:
     def remember(self, kind: ResourceKind, desired: Obj, applied: Obj) -> None:
         """Our own apply's answer is exactly what a dry run against that resourceVersion would return."""
         rv = str((applied.get("metadata") or {}).get("resourceVersion") or "")
-        self._predicted[(_hash(desired), f"{kind}/{rv}")] = applied
+        self._predicted[(_hash(desired), f"{kind}/{rv}")] = _slim(applied)
 
     async def _live(self, kind: ResourceKind, key: ResourceKey, *, fresh: bool) -> Obj | None:
         if not fresh:

@@ -297,7 +297,7 @@ def cache_key(commit: str, source: ApplicationSource, *, release: str, namespace
 class ManifestCache:
     """Bounded LRU of renders keyed by ``cache_key``; ``invalidate`` serves a hard refresh."""
 
-    def __init__(self, capacity: int = 512) -> None:
+    def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
         self._entries: OrderedDict[str, Rendered] = OrderedDict()
 
