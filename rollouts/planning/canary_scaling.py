@@ -1,0 +1,150 @@
+"""Scaling the canary, the stable and the old ReplicaSets of a canary update, in Argo's order.
+
+Stable first, then the canary, then old ReplicaSets, and a reconcile that scaled something stops there: the
+next reconcile sees the effect and continues. Scale-downs of old revisions are bounded by maxUnavailable
+(basic canary) or wait for their ``scale-down-deadline`` (traffic-routed); an aborted traffic-routed canary
+is scaled down ``abortScaleDownDelaySeconds`` after the abort (never, when that is 0).
+"""
+
+from __future__ import annotations
+
+from rollouts.planning.canary_state import CanaryState, previous_weight, step_weight
+from rollouts.planning.context import PlanContext
+from rollouts.planning.replicas import (
+    CanaryCounts,
+    all_desired_available,
+    all_desired_created,
+    basic_canary_counts,
+    traffic_routed_canary_counts,
+    weight_to_replicas,
+)
+from rollouts.planning.replicasets import (
+    clear_deadline,
+    scale,
+    scale_down_after_delay,
+    scale_down_deadline,
+    scale_with_revision,
+)
+from rollouts.planning.steps import (
+    canary_scale_in_force,
+)
+
+
+def desired_counts(ctx: PlanContext, state: CanaryState) -> CanaryCounts:
+    """Desired canary/stable sizes for this reconcile (basic or traffic-routed arithmetic)."""
+    key = (ctx.status.get("currentStepIndex"), state.aborted, bool(ctx.status.get("promoteFull")))
+    if state.counts is not None and state.counts_key == key:
+        return state.counts
+    state.counts, state.counts_key = _compute_counts(ctx, state), key
+    return state.counts
+
+
+def _compute_counts(ctx: PlanContext, state: CanaryState) -> CanaryCounts:
+    replicas = ctx.spec.replicas
+    sets = state.sets
+    if not state.has_canary:
+        return CanaryCounts(replicas, 0)
+    weight = 0 if state.aborted else step_weight(ctx, state)
+    if not state.traffic_routed:
+        return basic_canary_counts(
+            replicas=replicas,
+            weight=weight,
+            max_surge=state.max_surge,
+            max_unavailable=state.max_unavailable,
+            canary_rs=sets.new,
+            stable_rs=sets.stable,
+            other_rss=sets.others,
+        )
+    strategy = state.strategy
+    scale_step = None
+    if not ctx.status.get("promoteFull"):
+        scale_step = canary_scale_in_force(state.steps, ctx.status.get("currentStepIndex"))
+    if state.aborted and strategy.effective_abort_scale_down_delay_seconds() != 0:
+        scale_step = None  # an abort scales the canary by traffic, unless told to keep it (delay 0)
+    canary_pods: int | None = None
+    if scale_step is not None and scale_step.replicas is not None:
+        canary_pods = scale_step.replicas
+    elif scale_step is not None and scale_step.weight is not None:
+        canary_pods = weight_to_replicas(replicas, scale_step.weight)
+    traffic = ctx.observed.traffic
+    actual = traffic.weight if traffic is not None and traffic.weight is not None else previous_weight(ctx)
+    max_weight = strategy.effective_max_traffic_weight()
+    return traffic_routed_canary_counts(
+        replicas=replicas,
+        weight=weight,
+        max_weight=max_weight,
+        canary_scale_replicas=canary_pods,
+        min_pods_per_replica_set=strategy.min_pods_per_replica_set,
+        dynamic_stable_scale=strategy.dynamic_stable_scale,
+        actual_stable_weight=max_weight - actual,
+        actual_canary_weight=actual,
+        aborted=state.aborted,
+    )
+
+
+def reconcile_replica_sets(ctx: PlanContext, state: CanaryState) -> bool:
+    """Scale stable, then canary, then old ReplicaSets; stop at the first that changes (Argo's order)."""
+    if ctx.spec.paused:
+        return False
+    sets = state.sets
+    new = sets.new
+    assert new is not None
+    cleared = clear_deadline(ctx, sets.stable)
+    if not sets.stable_is_new and not state.aborted:
+        # The canary carries a deadline only while aborted; a retry or a newer update takes it back.
+        cleared = clear_deadline(ctx, new) or cleared
+    if cleared:
+        return True
+    counts = desired_counts(ctx, state)
+    if state.has_canary and sets.stable is not None and scale(ctx, sets.stable, counts.stable):
+        return True
+    if state.aborted and state.traffic_routed and state.has_canary:
+        delay = state.strategy.effective_abort_scale_down_delay_seconds()
+        if delay == 0:
+            return False  # abortScaleDownDelaySeconds: 0 keeps the canary up
+        return scale_down_after_delay(ctx, new, delay)
+    if scale_with_revision(ctx, new, counts.canary, sets):
+        return True
+    return _scale_down_old(ctx, state)
+
+
+def _scale_down_old(ctx: PlanContext, state: CanaryState) -> bool:
+    sets = state.sets
+    available = sum(rs.available_replicas for rs in sets.all)
+    room = available - (ctx.spec.replicas - state.max_unavailable)
+    if room <= 0:
+        return False
+    fully_promoted = not state.has_canary
+    changed = False
+    for rs in sets.others:
+        if rs.spec_replicas == 0:
+            continue
+        if state.traffic_routed:
+            if fully_promoted or scale_down_deadline(rs) is not None:
+                if state.strategy.dynamic_stable_scale:
+                    changed |= scale(ctx, rs, 0)
+                else:
+                    changed |= scale_down_after_delay(ctx, rs, state.strategy.effective_scale_down_delay_seconds())
+                continue
+            target = 0  # an intermediate revision (v1 -> v2 -> v3): no traffic reaches it
+        else:
+            if room <= 0:
+                break
+            target = max(0, rs.spec_replicas - room)
+        room -= rs.spec_replicas - target
+        changed |= scale(ctx, rs, target)
+    return changed
+
+
+def at_desired_counts(ctx: PlanContext, state: CanaryState) -> bool:
+    """Argo's ``AtDesiredReplicaCountsForCanary``: the step's pods exist and are available."""
+    counts = desired_counts(ctx, state)
+    sets = state.sets
+    if not all_desired_available(sets.new, counts.canary):
+        return False
+    checks_stable = not state.traffic_routed or not state.strategy.dynamic_stable_scale
+    if checks_stable and state.has_canary and not all_desired_created(sets.stable, counts.stable):
+        return False
+    if not state.traffic_routed:
+        return sum(rs.available_replicas for rs in sets.others) == 0
+    return True
