@@ -16,7 +16,10 @@ which is a test martingale for "mean y = 0" with respect to the scale-invariant 
 Perez-Ortiz, Lardy, de Heide, Grunwald 2024). The metric is flagged High once BF_n >= 1/alpha with m > 0
 (a regression beyond the tolerance); improvements are never flagged for direction "increase".
 BF_1 = 1 and BF_n <= (1 + n g)^((n-1)/2): with g = 4 and alpha = 1% the earliest possible flag is the
-fourth interval.
+fourth interval. Intervals are not always independent (a slow pod stays slow for a while), so n is
+replaced by the effective sample size n (1 - r) / (1 + r), r the lag-1 autocorrelation estimated so far
+and shrunk towards 0.3 while there are few points; this is a correction, not a guarantee (see
+benchmarks/README.md, "Where the judge is weak").
 
 Rates (errors out of requests): conditional on the errors in an interval, k_t = e_control + e_canary, the
 canary's share is Binomial(k_t, pi_t) with pi_t = n_canary rho / (n_canary rho + n_control) under Poisson
