@@ -13,7 +13,19 @@ Executor contract (see each action's docstring):
 * ``SetServiceSelector`` sets ``spec.selector[rollouts-pod-template-hash]`` and the annotation
   ``argo-rollouts.argoproj.io/managed-by-rollouts: <rollout name>``.
 * ``SetCanaryWeight`` goes to the configured traffic router; with no traffic routing it is never emitted.
+  It is emitted whenever ``ObservedTraffic`` (the router's read-back) differs from the desired weight and
+  header routes, so the router should report weight 0 (not None) when nothing routes to the canary.
+* ``DeleteReplicaSet``/``DeleteAnalysisRun``/``DeletePod``: NotFound is success.
 * ``EmitEvent`` creates a core/v1 Event on the Rollout.
+* ``Plan.status`` replaces the whole status (it carries forward what it does not change); a Conflict on that
+  write means "re-observe and re-plan". ``requeue_after`` 0 means "plan again now" (a step just completed).
+
+Observation contract (``ObservedRollout``): ``services`` has a key for every Service the strategy names
+(None when it does not exist: that is InvalidSpec), ``analysis_templates`` one for every referenced
+(Cluster)AnalysisTemplate, ``traffic`` is None exactly when there is no trafficRouting, ``pods`` are only
+needed while a ``spec.restartAt`` is pending, and ``replica_sets``/``analysis_runs`` are those the Rollout
+controls (ownerReference), without ones being deleted. Spec facts (validation, hashes) are memoised per
+(namespace, name, uid, metadata.generation), which the API server bumps on every spec change.
 """
 
 from __future__ import annotations
