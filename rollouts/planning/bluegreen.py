@@ -20,8 +20,7 @@ from typing import Any
 from rollouts.api.rollout import BlueGreenStrategy
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, ObservedReplicaSet, parse_timestamp
-from rollouts.planning.plan import SetServiceSelector
+from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
 from rollouts.planning.replicasets import (
     classify,
     clear_deadline,
@@ -33,6 +32,7 @@ from rollouts.planning.replicasets import (
     scale_with_revision,
 )
 from rollouts.planning.restart import plan_restart
+from rollouts.planning.services import switch_service
 from rollouts.planning.status import (
     add_pause,
     base_status,
@@ -84,6 +84,8 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
     active_hash = blue_green.get("activeSelector") or ""
     initial = not active_hash or sets.stable is None
     promoted = active_hash == current_hash
+    if active_hash and strategy.active_service:
+        switch_service(ctx, strategy.active_service, active_hash)  # a hand edit is put back
 
     abort_detail: str | None = None
     if not initial:
@@ -200,22 +202,16 @@ def _point(
     *,
     require: bool,
 ) -> None:
-    """Switch a Service to ``rs`` once ``require`` holds; record the selector in status either way it is."""
+    """Switch a Service to ``rs`` once ``require`` holds and record it in status; until then keep the Service
+    on the hash status records (so a hand edit is corrected)."""
     if not service_name:
         return
-    service = ctx.observed.services.get(service_name)
-    observed_hash = service.selector.get(POD_TEMPLATE_HASH_LABEL) if service is not None else None
-    if blue_green.get(key) == rs.pod_template_hash and observed_hash == rs.pod_template_hash:
+    recorded = blue_green.get(key)
+    if recorded != rs.pod_template_hash and not require:
+        if recorded:
+            switch_service(ctx, service_name, recorded)
         return
-    if not require:
-        return
-    if observed_hash != rs.pod_template_hash:
-        ctx.act(SetServiceSelector(service_name, rs.pod_template_hash))
-        if key == "activeSelector":
-            ctx.event(
-                Event.SWITCH_SERVICE,
-                f"Switched selector for service '{service_name}' to hash '{rs.pod_template_hash}'",
-            )
+    switch_service(ctx, service_name, rs.pod_template_hash)
     blue_green[key] = rs.pod_template_hash
 
 

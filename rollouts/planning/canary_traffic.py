@@ -12,10 +12,11 @@ from rollouts.planning.canary_scaling import desired_counts
 from rollouts.planning.canary_state import CanaryState, desired_weight, previous_weight
 from rollouts.planning.context import PlanContext
 from rollouts.planning.observed import ObservedReplicaSet
-from rollouts.planning.plan import SetCanaryWeight, SetServiceSelector
+from rollouts.planning.plan import SetCanaryWeight
 from rollouts.planning.replicas import (
     all_desired_available,
 )
+from rollouts.planning.services import switch_service
 from rollouts.planning.steps import (
     header_routes_in_force,
 )
@@ -28,13 +29,10 @@ def _fully_available(rs: ObservedReplicaSet | None) -> bool:
 
 def _point_service(ctx: PlanContext, service_name: str | None, rs: ObservedReplicaSet | None) -> None:
     """Pin a Service to ``rs``'s hash, but only once its pods are all available (never to an empty set)."""
-    if not service_name or rs is None:
-        return
-    service = ctx.observed.services.get(service_name)
-    if service is None or service.selector.get("rollouts-pod-template-hash") == rs.pod_template_hash:
+    if not service_name or rs is None or service_name not in ctx.observed.services:
         return
     if _fully_available(rs):
-        ctx.act(SetServiceSelector(service_name, rs.pod_template_hash))
+        switch_service(ctx, service_name, rs.pod_template_hash)
 
 
 def reconcile_services(ctx: PlanContext, state: CanaryState) -> None:

@@ -149,3 +149,15 @@ def test_a_preview_overtaken_by_a_newer_revision_is_scaled_down() -> None:
     assert world.counts() == {"web:1": 3, "web:3": 3}
     assert world.selector("web-preview")[HASH] == world.hash_of("web:3")
     assert world.status["phase"] == "Paused"
+
+
+def test_a_hand_edited_active_selector_is_put_back() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    v1 = world.hash_of("web:1")
+    world.set_template("web:2")
+    world.run()
+    world.selector("web-active")[HASH] = world.hash_of("web:2")  # someone edits the Service by hand
+    world.run()
+    assert world.selector("web-active")[HASH] == v1
+    switches = [e.message for e in world.events if e.reason == "SwitchService"]
+    assert switches[-1] == f"Switched selector for service 'web-active' from '{world.hash_of('web:2')}' to '{v1}'"

@@ -230,3 +230,12 @@ def test_a_hand_edited_weight_is_corrected() -> None:
     assert SetCanaryWeight(20, ()) in plan.actions
     world.run()
     assert world.weight == 20
+
+
+def test_a_hand_edited_stable_selector_is_put_back() -> None:
+    world = routed(steps=[{"setWeight": 20}, {"pause": {}}])
+    world.set_template("web:2")
+    world.run()
+    world.selector("web-stable")["rollouts-pod-template-hash"] = world.hash_of("web:2")
+    world.run()
+    assert world.selector("web-stable")["rollouts-pod-template-hash"] == world.hash_of("web:1")
