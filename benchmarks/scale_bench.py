@@ -82,6 +82,17 @@ async def gather_limited(coros: list[Any], limit: int = 32) -> None:
     await asyncio.gather(*(one(c) for c in coros))
 
 
+def start_controller(n: int, kubeconfig: str, ns: str) -> tuple[subprocess.Popen[bytes], Any]:
+    log = open(REPO / ".cluster" / "logs" / f"bench-controller-{n}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rollouts.cli.admin", "controller", f"--kubeconfig={kubeconfig}",
+         f"--namespace={ns}", f"--metrics-port={METRICS_PORT}", "--healthz-port=0",
+         "--bind-address=127.0.0.1", "--workers=8", "--log-level=warning", "--disable-applications"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+    )
+    return proc, log
+
+
 async def wait_all(client: KubeClient, ns: str, n: int, check: Any, timeout: float) -> float:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -106,13 +117,7 @@ async def run(n: int, kubeconfig: str) -> dict[str, Any]:
             pass
         await client.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         await gather_limited([client.create(ROLLOUT, rollout(f"r{i}", "app:1"), ns) for i in range(n)])
-        log = open(REPO / ".cluster" / "logs" / f"bench-controller-{n}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rollouts.cli.admin", "controller", f"--kubeconfig={kubeconfig}",
-             f"--namespace={ns}", f"--metrics-port={METRICS_PORT}", "--healthz-port=0",
-             "--bind-address=127.0.0.1", "--workers=8", "--log-level=warning", "--disable-applications"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-        )
+        proc, log = start_controller(n, kubeconfig, ns)
         ps = psutil.Process(proc.pid)
         peak = 0
         sampling = True
