@@ -45,24 +45,32 @@ def classify(
     template: Mapping[str, Any],
 ) -> RevisionSets:
     """Sort the ReplicaSets into new (current template), stable (``status.stableRS``) and others."""
-    new = next((rs for rs in replica_sets if rs.pod_template_hash == current_hash), None)
+    new: ObservedReplicaSet | None = None
+    stable: ObservedReplicaSet | None = None
+    max_revision = 0
+    for rs in replica_sets:
+        if rs.pod_template_hash == current_hash:
+            new = rs
+        if stable_hash and rs.pod_template_hash == stable_hash:
+            stable = rs
+        if rs.revision > max_revision:
+            max_revision = rs.revision
     if new is None:
         new = next(
             (rs for rs in replica_sets if not rs.pod_template_hash and templates_equal(rs.template, template)),
             None,
         )
-    stable = None
-    if stable_hash:
-        stable = next((rs for rs in replica_sets if rs.pod_template_hash == stable_hash), None)
-    taken = {rs.name for rs in (new, stable) if rs is not None}
     others = tuple(
-        sorted((rs for rs in replica_sets if rs.name not in taken), key=lambda rs: rs.revision, reverse=True)
+        sorted(
+            (rs for rs in replica_sets if rs is not new and rs is not stable),
+            key=lambda rs: rs.revision,
+            reverse=True,
+        )
     )
-    max_revision = max((rs.revision for rs in replica_sets), default=0)
-    revision = new.revision if new is not None else max_revision + 1
-    if new is not None and new.revision < max_revision:
-        # An older template came back (undo): it becomes the newest revision again.
-        revision = max_revision + 1
+    revision = max_revision + 1
+    if new is not None and new.revision >= max_revision:
+        revision = new.revision
+    # else an older template came back (undo): it becomes the newest revision again.
     return RevisionSets(current_hash=current_hash, new=new, stable=stable, others=others, revision=revision)
 
 
