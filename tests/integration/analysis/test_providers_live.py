@@ -157,3 +157,55 @@ async def test_web_provider(web_server: str, web_spec: dict[str, Any], condition
         assert message in (measurement.message or "")
     assert measurement.finished_at is not None and measurement.finished_at - measurement.started_at < timedelta(
         seconds=4)
+
+
+@pytest.fixture
+async def guarded_prometheus_api() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
+    """A local server speaking Prometheus' query API that requires an oauth2 client-credentials token."""
+    seen: list[dict[str, str]] = []
+
+    async def token(request: web.Request) -> web.Response:
+        form = await request.post()
+        if form.get("grant_type") != "client_credentials" or form.get("client_secret") != "s3cret":
+            return web.json_response({"error": "invalid_client"}, status=401)
+        return web.json_response({"access_token": "tok-123", "token_type": "bearer"})
+
+    async def query(request: web.Request) -> web.Response:
+        seen.append({"authorization": request.headers.get("Authorization", ""),
+                     "tenant": request.headers.get("X-Scope-OrgID", ""), "query": request.query.get("query", "")})
+        if request.headers.get("Authorization") != "Bearer tok-123":
+            return web.json_response({"status": "error", "error": "unauthorized"}, status=401)
+        return web.json_response({"status": "success", "data": {"resultType": "scalar", "result": [1.0, "0.42"]}})
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    app.router.add_get("/api/v1/query", query)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_prometheus_sends_headers_and_oauth2_token(
+        guarded_prometheus_api: tuple[str, list[dict[str, str]]]) -> None:
+    address, seen = guarded_prometheus_api
+
+    def metric(client_secret: str) -> Metric:
+        return Metric.model_validate({"name": "m", "successCondition": "result < 0.5", "provider": {"prometheus": {
+            "address": address, "query": "sum(up)", "timeout": 5,
+            "headers": [{"key": "X-Scope-OrgID", "value": "team-a"}],
+            "authentication": {"oauth2": {"tokenUrl": f"{address}/token", "clientId": "rollouts",
+                                          "clientSecret": client_secret, "scopes": ["read"]}}}}})
+
+    provider = PrometheusProvider(ProviderDeps())
+    measurement = await provider.measure(metric("s3cret"), _context())
+    assert measurement.phase is AnalysisPhase.SUCCESSFUL, measurement
+    assert measurement.value == "0.42"
+    assert seen == [{"authorization": "Bearer tok-123", "tenant": "team-a", "query": "sum(up)"}]
+    failed = await provider.measure(metric("wrong"), _context())
+    assert failed.phase is AnalysisPhase.ERROR
+    assert "oauth2 token request failed with HTTP 401" in (failed.message or "")
