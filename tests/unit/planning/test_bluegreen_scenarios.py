@@ -161,3 +161,19 @@ def test_a_hand_edited_active_selector_is_put_back() -> None:
     assert world.selector("web-active")[HASH] == v1
     switches = [e.message for e in world.events if e.reason == "SwitchService"]
     assert switches[-1] == f"Switched selector for service 'web-active' from '{world.hash_of('web:2')}' to '{v1}'"
+
+
+def test_progress_deadline_abort_returns_a_stuck_preview_to_stable() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    world.rollout["spec"]["progressDeadlineSeconds"] = 120
+    world.rollout["spec"]["progressDeadlineAbort"] = True
+    world.set_template("web:2")
+    for _ in range(4):
+        world.step(settle=False)  # the new pods never become available
+    world.advance(121)
+    for _ in range(3):
+        world.step(settle=False)
+    assert world.status["phase"] == "Degraded"
+    assert world.status["message"].startswith("RolloutAborted: Rollout aborted update to revision 2")
+    assert world.selector("web-active")[HASH] == world.hash_of("web:1")
+    assert "ProgressDeadlineExceeded" in world.reasons()
