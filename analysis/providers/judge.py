@@ -89,11 +89,19 @@ class JudgeProvider(ImmediateProvider):
             fetch(query.total_query, spec.control_hash), fetch(query.total_query, spec.canary_hash))
         assert control is not None and canary is not None  # query is required
         if control_total is not None and canary_total is not None:
-            control, canary = _round_counts(control), _round_counts(canary)
             control_total, canary_total = _round_counts(control_total), _round_counts(canary_total)
+            control = missing_events_as_zero(_round_counts(control), control_total)
+            canary = missing_events_as_zero(_round_counts(canary), canary_total)
         return MetricInput(query.name, control, canary, control_total, canary_total, direction=query.direction,
                            tolerance=query.tolerance, group=query.group, weight=query.weight,
                            critical=query.critical)
+
+
+def missing_events_as_zero(events: list[float | None], totals: list[float | None]) -> list[float | None]:
+    """An error series that does not exist (no 5xx ever: `sum(...)` of nothing is an empty result) while
+    requests were served means zero errors, not a missing interval; otherwise a stable arm that never
+    failed could not be compared with a canary that does. [None, 3], totals [100, 100] -> [0.0, 3]."""
+    return [0.0 if e is None and t is not None and t > 0 else e for e, t in zip(events, totals, strict=True)]
 
 
 def _round_counts(values: list[float | None]) -> list[float | None]:

@@ -209,3 +209,32 @@ async def test_prometheus_sends_headers_and_oauth2_token(
     failed = await provider.measure(metric("wrong"), _context())
     assert failed.phase is AnalysisPhase.ERROR
     assert "oauth2 token request failed with HTTP 401" in (failed.message or "")
+
+
+async def test_judge_provider_judges_error_counts_when_the_stable_never_failed(prometheus: Prometheus) -> None:
+    import time
+
+    tag = uuid.uuid4().hex[:8]
+    exporter = prometheus.exporter
+    origin = time.time()
+    for pod_hash in ("stable9", "canary9"):
+        exporter.set("requests_total", {"test": tag, "rollouts_pod_template_hash": pod_hash},
+                     lambda: float(int(100 * (time.time() - origin))))
+    # Only the canary ever fails (5% of its requests): the stable has no error series at all.
+    exporter.set("errors_total", {"test": tag, "rollouts_pod_template_hash": "canary9"},
+                 lambda: float(int(5 * (time.time() - origin))))
+    started = datetime.now(UTC)
+    selector = f"test='{tag}', rollouts_pod_template_hash='{{{{variant.hash}}}}'"
+    metric = Metric.model_validate({"name": "judge", "provider": {"judge": {
+        "address": prometheus.address, "controlHash": "stable9", "canaryHash": "canary9", "step": "1s",
+        "mode": "sequential", "metrics": [{
+            "name": "errors", "critical": True, "query": f"sum(increase(errors_total{{{selector}}}[2s]))",
+            "totalQuery": f"sum(increase(requests_total{{{selector}}}[2s]))"}]}}})
+    provider = JudgeProvider(ProviderDeps())
+
+    async def judged() -> Any:
+        return await provider.measure(metric, _context(started))
+
+    failed = await eventually(judged, lambda m: m.phase is AnalysisPhase.FAILED, timeout=60, interval=1,
+                              expected="the judge to fail a canary whose requests fail while the stable's do not")
+    assert '"errors":"High"' in (failed.value or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -160,3 +161,22 @@ async def test_a_failing_provider_gives_an_error_measurement_and_others_still_ru
 
 def test_registry_has_every_documented_provider() -> None:
     assert set(PROVIDERS) == {"prometheus", "web", "job", "judge"}
+
+
+def test_missing_error_series_with_requests_means_zero_errors() -> None:
+    from analysis.providers.judge import missing_events_as_zero
+
+    assert missing_events_as_zero([None, 3.0, None], [100.0, 100.0, None]) == [0.0, 3.0, None]
+
+
+def test_demo_template_is_valid() -> None:
+    import yaml
+
+    from analysis.run import validate_metrics
+    from analysis.templating import resolve_metric
+    from rollouts.api.analysis import AnalysisTemplate
+
+    path = Path(__file__).resolve().parents[3] / "examples" / "demo" / "app" / "analysis-template.yaml"
+    template = AnalysisTemplate.model_validate(yaml.safe_load(path.read_text()))
+    metrics = [resolve_metric(m, {"stable-hash": "a", "canary-hash": "b"}) for m in template.spec.metrics]
+    assert validate_metrics(metrics, PROVIDERS) is None
