@@ -130,3 +130,31 @@ def test_resolve_prefers_flag_then_context_then_default(tmp_path: Path) -> None:
     assert resolve(kubeconfig=None, context=None, namespace=None, environ=env).namespace == "team-a"
     assert resolve(kubeconfig=str(tmp_path / "absent"), context=None, namespace=None, environ=env).namespace == \
         "default"
+
+
+def test_app_command_group_is_registered_lazily() -> None:
+    top = run("--help")
+    assert "    app " in top.stdout
+    helped = run("app", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith("usage: kubectl rollouts app")
+
+
+@pytest.mark.parametrize(("flag", "env", "colour"), [
+    (False, {}, True), (True, {}, False), (False, {"NO_COLOR": "1"}, False),
+], ids=["default", "--no-color", "NO_COLOR"])
+def test_colour_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, flag: bool, env: dict[str, str],
+                                  colour: bool) -> None:
+    from rich.text import Text
+
+    from rollouts.cli.main import make_console
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as if on a terminal
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    args = build_parser().parse_args(["get", "rollout", "web", *(["--no-color"] if flag else [])])
+    console = make_console(args)
+    with console.capture() as captured:
+        console.print(Text("✔ Healthy", style="green"))
+    assert ("\x1b[32m" in captured.get()) is colour
