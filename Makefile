@@ -33,7 +33,7 @@ cluster-status:
 	@$(PYTHON) testbed/cluster.py status
 
 lint: venv
-	$(VENV)/bin/ruff check rollouts analysis tests benchmarks
+	$(VENV)/bin/ruff check rollouts analysis tests benchmarks manifests examples testbed
 typecheck: venv
 	$(VENV)/bin/mypy
 imports: venv

@@ -39,6 +39,16 @@ def crds(include_applications: bool) -> list[dict[str, Any]]:
     return docs
 
 
+def without_applications(doc: dict[str, Any]) -> dict[str, Any]:
+    """The controller Deployment with --disable-applications; other documents unchanged."""
+    if doc["kind"] != "Deployment":
+        return doc
+    doc = copy.deepcopy(doc)
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    container["args"] = [*container["args"], "--disable-applications"]
+    return doc
+
+
 def bundle(*, applications: bool) -> str:
     docs: list[dict[str, Any]] = []
     for name in BASE_ORDER:
@@ -50,14 +60,7 @@ def bundle(*, applications: bool) -> str:
             docs += crds(applications)
             continue
         if name == "deployment.yaml" and not applications:
-            part = copy.deepcopy(part)
-            for doc in part:
-                if doc["kind"] == "Deployment":
-                    container = doc["spec"]["template"]["spec"]["containers"][0]
-                    container["args"] = [*container["args"], "--disable-applications"]
-                if doc["kind"] == "Service" and doc["metadata"]["name"] == "rollouts-gitops-webhook":
-                    continue
-            part = [d for d in part if not (d["kind"] == "Service" and d["metadata"]["name"] == "rollouts-gitops-webhook")]
+            part = [without_applications(d) for d in part if d["metadata"]["name"] != "rollouts-gitops-webhook"]
         docs += part
     return HEADER + yaml.safe_dump_all(docs, sort_keys=False, width=120)
 
