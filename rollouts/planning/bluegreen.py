@@ -27,6 +27,7 @@ from rollouts.planning.replicasets import (
     create_replica_set,
     prune_history,
     revision_label,
+    rollback_within_window,
     scale,
     scale_down_after_delay,
     scale_with_revision,
@@ -83,6 +84,7 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
     prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
     active_hash = blue_green.get("activeSelector") or ""
     initial = not active_hash or sets.stable is None
+    within_window = rollback_within_window(ctx, sets)
     promoted = active_hash == current_hash
     if active_hash and strategy.active_service:
         switch_service(ctx, strategy.active_service, active_hash)  # a hand edit is put back
@@ -92,7 +94,7 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
         verdict = analysis_planning.reconcile_promotion_analysis(
             ctx,
             sets,
-            pre=not promoted and _at_size(new, _new_size(ctx, strategy, promoted)),
+            pre=not promoted and not within_window and _at_size(new, _new_size(ctx, strategy, promoted)),
             post=promoted and not _stable_is_current(ctx),
             aborted=aborted,
         )
@@ -131,9 +133,9 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
         return
 
     if not promoted and not halted and _at_size(new, size):
-        if strategy.pre_promotion_analysis is not None and not verdict.pre_promotion_passed:
+        if strategy.pre_promotion_analysis is not None and not verdict.pre_promotion_passed and not within_window:
             pass  # wait for the pre-promotion analysis
-        elif _ready_to_promote(ctx, strategy):
+        elif within_window or _ready_to_promote(ctx, strategy):
             if size < ctx.spec.replicas:
                 blue_green["scaleUpPreviewCheckPoint"] = True
                 scale_with_revision(ctx, new, ctx.spec.replicas, sets)

@@ -29,6 +29,7 @@ from rollouts.planning.replicasets import (
     create_replica_set,
     prune_history,
     revision_label,
+    rollback_within_window,
 )
 from rollouts.planning.restart import plan_restart
 from rollouts.planning.spec_facts import spec_facts
@@ -65,14 +66,17 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
     state = CanaryState(strategy, steps, sets, bool(old.abort), facts.max_surge, facts.max_unavailable)
     _carry_canary_status(ctx)
 
+    within_window = rollback_within_window(ctx, sets)
     if old.current_pod_hash != current_hash or old.current_step_hash != step_hash:
         back_to_stable = old.stable_rs == current_hash
-        reset_for_update(ctx, len(steps), back_to_stable=back_to_stable)
+        reset_for_update(ctx, len(steps), back_to_stable=back_to_stable or within_window)
         analysis_planning.reset_canary_runs(ctx)
         if old.current_pod_hash != current_hash:
             ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
             if back_to_stable and steps and old.current_pod_hash:
                 ctx.event("SkipSteps", "Rollback to stable ReplicaSets")
+            elif within_window and steps:
+                ctx.event("SkipSteps", "Rollback to active ReplicaSets within RollbackWindow")
         if sets.new is None:
             create_replica_set(ctx, template, sets, pod_metadata=_new_pod_metadata(ctx, state))
         _finish(ctx, state, abort_message=None, strategy_progress=True)
@@ -86,7 +90,7 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
         analysis_planning.reset_canary_runs(ctx)  # the failed runs are history; a retry runs them again
     plan_restart(ctx, sets)
     prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
-    if old.promote_full:
+    if old.promote_full or within_window:
         clear_pauses(ctx)
         if steps:
             ctx.status["currentStepIndex"] = len(steps)

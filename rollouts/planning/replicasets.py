@@ -248,6 +248,23 @@ def prune_history(ctx: PlanContext, others: Sequence[ObservedReplicaSet], limit:
         ctx.act(DeleteReplicaSet(rs.name))
 
 
+def rollback_within_window(ctx: PlanContext, sets: RevisionSets) -> bool:
+    """``spec.rollbackWindow``: going back to a ReplicaSet older than the stable one, with fewer than
+    ``revisions`` ReplicaSets created in between, skips the steps (and analysis and pauses), as Argo does.
+
+    Revisions 1, 2, 3, 4, 5 (stable), window 3: back to 4 or 3 is fast-tracked, back to 2 is not. Age is the
+    creation time (the revision annotation of a reused ReplicaSet is bumped, its creation time is not).
+    """
+    window = ctx.spec.rollback_window
+    new, stable = sets.new, sets.stable
+    if window is None or not window.revisions or new is None or stable is None or sets.stable_is_new:
+        return False
+    if not new.created_at < stable.created_at:
+        return False
+    between = sum(1 for rs in sets.others if new.created_at < rs.created_at < stable.created_at)
+    return between < window.revisions
+
+
 def revision_label(sets: RevisionSets) -> str:
     """``"2 (5c7b9d8f4x)"``-style text used in completion events."""
     return f"{sets.revision} ({sets.current_hash})"

@@ -395,3 +395,28 @@ def test_scale_actions_only_ever_target_existing_replica_sets() -> None:
         assert names <= set(world.replica_sets)
         world.apply(plan)
         world.settle()
+
+
+def test_rollback_window_fast_tracks_a_recent_revision_only() -> None:
+    world = deployed(replicas=2, steps=[{"setWeight": 50}, {"pause": {}}])
+    world.rollout["spec"]["rollbackWindow"] = {"revisions": 1}
+    for image in ("web:2", "web:3", "web:4"):
+        world.advance(60)
+        world.set_template(image)
+        world.run()
+        promote(world)
+        world.run()
+    assert world.counts() == {"web:4": 2}
+    # back to web:3: nothing was created between it and the stable web:4 -> within the window
+    world.advance(60)
+    world.set_template("web:3")
+    world.run()
+    assert world.status["phase"] == "Healthy"
+    assert world.counts() == {"web:3": 2}
+    assert world.reasons().count("SkipSteps") == 1
+    # back to web:1 from the stable web:3: web:2 was created in between -> outside a window of 1 -> steps run
+    world.advance(60)
+    world.set_template("web:1")
+    world.run()
+    assert world.status["phase"] == "Paused"
+    assert world.counts() == {"web:1": 1, "web:3": 1}
