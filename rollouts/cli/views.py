@@ -50,6 +50,15 @@ def dump(obj: Any, output: str) -> str:
     return str(yaml.safe_dump(obj, sort_keys=False, allow_unicode=True)).rstrip("\n")
 
 
+def print_trimmed(console: Console, renderable: RenderableType) -> None:
+    """Print without the spaces rich pads the last table column with, as kubectl prints tables."""
+    with console.capture() as captured:
+        console.print(renderable)
+    text = "\n".join(line.rstrip(" ") for line in captured.get().split("\n"))
+    console.file.write(text)
+    console.file.flush()
+
+
 def _strip_managed(obj: Obj) -> Obj:
     (obj.get("metadata") or {}).pop("managedFields", None)
     return obj
@@ -143,7 +152,7 @@ async def get_rollout_cmd(client: KubeClient, name: str, namespace: str, *, watc
                           markup=False, highlight=False, soft_wrap=True)
             return EXIT_OK
         state = await rollout_state(client, name, namespace)
-        console.print(_rollout_frame(state.rollout, state.replicasets, state.pods, state.analysisruns))
+        print_trimmed(console, _rollout_frame(state.rollout, state.replicasets, state.pods, state.analysisruns))
         return EXIT_OK
 
     from rollouts.kube import resources
@@ -218,7 +227,7 @@ async def list_rollouts_cmd(client: KubeClient, namespace: str | None, *, watch:
             console.print(f"No rollouts found in {where}.", markup=False, highlight=False)
             return EXIT_OK
         replicasets = await list_kind(client, "replicasets", namespace)
-        console.print(_table(rollouts, replicasets, all_namespaces=namespace is None))
+        print_trimmed(console, _table(rollouts, replicasets, all_namespaces=namespace is None))
         return EXIT_OK
 
     from rollouts.kube import resources
