@@ -30,6 +30,7 @@ from rollouts.planning.replicasets import (
     rollback_within_window,
     scale,
     scale_down_after_delay,
+    scale_down_deadline,
     scale_with_revision,
 )
 from rollouts.planning.restart import plan_restart
@@ -84,7 +85,9 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
     prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
     active_hash = blue_green.get("activeSelector") or ""
     initial = not active_hash or sets.stable is None
-    within_window = rollback_within_window(ctx, sets)
+    # Fast track (no pause, no pre-promotion analysis): a rollback within spec.rollbackWindow, or back to a
+    # ReplicaSet that is still up waiting for its scale-down deadline (Argo's isBlueGreenFastTracked).
+    within_window = rollback_within_window(ctx, sets) or scale_down_deadline(new) is not None
     promoted = active_hash == current_hash
     if active_hash and strategy.active_service:
         switch_service(ctx, strategy.active_service, active_hash)  # a hand edit is put back

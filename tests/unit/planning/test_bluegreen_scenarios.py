@@ -177,3 +177,17 @@ def test_progress_deadline_abort_returns_a_stuck_preview_to_stable() -> None:
     assert world.status["message"].startswith("RolloutAborted: Rollout aborted update to revision 2")
     assert world.selector("web-active")[HASH] == world.hash_of("web:1")
     assert "ProgressDeadlineExceeded" in world.reasons()
+
+
+def test_going_back_to_a_revision_still_up_is_fast_tracked() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    world.set_template("web:2")
+    world.run()
+    promote(world)
+    world.run()
+    assert world.counts() == {"web:1": 3, "web:2": 3}  # web:1 waits for its scale-down deadline
+    world.set_template("web:1")
+    world.run()
+    assert world.selector("web-active")[HASH] == world.hash_of("web:1")
+    assert world.status["phase"] == "Healthy"
+    assert world.status["stableRS"] == world.hash_of("web:1")
