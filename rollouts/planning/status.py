@@ -29,7 +29,7 @@ from rollouts.planning.conditions import (
     set_condition,
 )
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.observed import format_timestamp
+from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, format_timestamp
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.vocabulary import Condition, Event, Reason
 
@@ -188,18 +188,59 @@ def note_retry(ctx: PlanContext) -> bool:
 
 
 def set_counts(status: dict[str, Any], sets: RevisionSets, *, active: str | None = None) -> None:
-    """Pod counts as Argo reports them; blue-green reports availability of the active ReplicaSet."""
+    """Pod counts as Argo reports them.
+
+    Blue-green (``active`` given) reports the active ReplicaSet: its available, ready and current pods, and
+    a ``selector`` that includes its hash, so an HPA scaling the Rollout counts only the active pods. With no
+    active ReplicaSet yet, everything is counted against the spec's selector.
+    """
     everything = sets.all
     status["replicas"] = sum(rs.status_replicas for rs in everything)
     status["updatedReplicas"] = sets.new.status_replicas if sets.new is not None else 0
     status["readyReplicas"] = sum(rs.ready_replicas for rs in everything)
-    if active is None:
+    active_rs = None
+    if active is not None:
+        active_rs = next((rs for rs in everything if rs.pod_template_hash == active), None)
+    if active_rs is None:
         status["availableReplicas"] = sum(rs.available_replicas for rs in everything)
         status["HPAReplicas"] = status["replicas"]
         return
-    active_rs = next((rs for rs in everything if rs.pod_template_hash == active), None)
-    status["availableReplicas"] = active_rs.available_replicas if active_rs is not None else 0
-    status["HPAReplicas"] = active_rs.status_replicas if active_rs is not None else 0
+    status["availableReplicas"] = active_rs.available_replicas
+    status["readyReplicas"] = active_rs.ready_replicas
+    status["HPAReplicas"] = active_rs.status_replicas
+    status["selector"] = _with_hash(status.get("selector") or "", active_rs.pod_template_hash)
+
+
+def _with_hash(selector: str, pod_template_hash: str) -> str:
+    """``app=web`` + hash -> ``app=web,rollouts-pod-template-hash=<hash>`` (requirements sorted by key)."""
+    parts = _requirements(selector)
+    parts.append(f"{POD_TEMPLATE_HASH_LABEL}={pod_template_hash}")
+    return ",".join(sorted(parts, key=_requirement_key))
+
+
+def _requirements(selector: str) -> list[str]:
+    """Split a selector string at the commas between requirements (not those inside ``in (a,b)``)."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(selector):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(selector[start:i])
+            start = i + 1
+    if selector[start:]:
+        parts.append(selector[start:])
+    return parts
+
+
+def _requirement_key(requirement: str) -> str:
+    text = requirement.lstrip("!")
+    for separator in ("!=", "=", " "):
+        if separator in text:
+            return text.split(separator, 1)[0]
+    return text
 
 
 def finalize(

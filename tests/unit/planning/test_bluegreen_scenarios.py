@@ -191,3 +191,12 @@ def test_going_back_to_a_revision_still_up_is_fast_tracked() -> None:
     assert world.selector("web-active")[HASH] == world.hash_of("web:1")
     assert world.status["phase"] == "Healthy"
     assert world.status["stableRS"] == world.hash_of("web:1")
+
+
+def test_status_counts_and_selector_follow_the_active_replica_set() -> None:
+    world = deployed(autoPromotionEnabled=False)
+    world.set_template("web:2")
+    world.run()
+    status = world.status
+    assert status["selector"] == f"app=web,rollouts-pod-template-hash={world.hash_of('web:1')}"
+    assert (status["replicas"], status["availableReplicas"], status["HPAReplicas"]) == (6, 3, 3)

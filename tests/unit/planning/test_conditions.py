@@ -141,3 +141,20 @@ def test_a_changed_condition_moves_to_the_end_like_argo_appends_it() -> None:
 )
 def test_selector_string(selector: dict[str, Any], text: str) -> None:
     assert selector_string(LabelSelector.model_validate(selector)) == text
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        pytest.param("app=web", "app=web,rollouts-pod-template-hash=h", id="labels"),
+        pytest.param("zone=a", "rollouts-pod-template-hash=h,zone=a", id="sorted-by-key"),
+        pytest.param(
+            "app=web,tier in (a,b)", "app=web,rollouts-pod-template-hash=h,tier in (a,b)", id="set-based-kept-whole"
+        ),
+        pytest.param("", "rollouts-pod-template-hash=h", id="empty"),
+    ],
+)
+def test_blue_green_selector_includes_the_active_hash(selector: str, expected: str) -> None:
+    from rollouts.planning.status import _with_hash
+
+    assert _with_hash(selector, "h") == expected
