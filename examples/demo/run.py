@@ -245,6 +245,7 @@ class Demo:
         self.kubeconfig = str(Path(args.kubeconfig).resolve())
         self.ns = args.namespace
         self.apps_ns = args.applications_namespace
+        self.app = args.application
         self.state = State(namespace=self.ns, applications_namespace=self.apps_ns)
         self.started = time.monotonic()
 
@@ -314,7 +315,7 @@ class Demo:
         for path in (repo.work / "app").glob("*.yaml"):
             path.write_text(self.timings.edit(path.read_text()).replace(PLACEHOLDER_PROMETHEUS, prometheus))
         live = Live(client, self.console, namespace=self.ns, applications_namespace=self.apps_ns,
-                    started=self.started)
+                    application=self.app, started=self.started)
         await live.start()
         try:
             await self._story(client, repo, live, controller, controller_log)
@@ -358,8 +359,8 @@ class Demo:
         self.banner("1. Git holds the app; an Application syncs it (version blue)")
         first = repo.commit_all("demo app: Rollout demo (canary via NGINX, judged analysis), version blue")
         live.say("git", f"commit {first[:7]} image tag blue", "magenta")
-        await client.create(APPLICATION, application_manifest(repo.url, self.ns, self.apps_ns), self.apps_ns)
-        live.say("app", f"created Application {self.apps_ns}/demo -> {repo.url} (automated sync)", "magenta")
+        await client.create(APPLICATION, application_manifest(self.app, repo.url, self.ns, self.apps_ns), self.apps_ns)
+        live.say("app", f"created Application {self.apps_ns}/{self.app} -> {repo.url} (automated sync)", "magenta")
         await wait("the Rollout to be Healthy on blue and the Application Synced/Healthy",
                    lambda: healthy_on("blue") and app_at(first, "Healthy"), 120)
 
@@ -403,7 +404,7 @@ class Demo:
 [bold]The sandbox is still running. Try:[/bold]
   {env}
   kubectl rollouts get rollout demo -n {ns} --watch      # live tree (Ctrl-C to leave)
-  kubectl rollouts app get demo -n {apps}                 # the Application: sync, health, resources
+  kubectl rollouts app get {self.app} -n {apps}                 # the Application: sync, health, resources
   kubectl get analysisruns -n {ns} -o yaml               # the judge's per-metric reasons
   cd {repo.work} && sed -i 's/demo-app:red/demo-app:green/' app/rollout.yaml \\
       && git commit -qam 'back to green' && git push -q origin HEAD:main   # a GitOps rollback
@@ -425,10 +426,10 @@ class Demo:
         return command
 
 
-def application_manifest(repo_url: str, namespace: str, apps_namespace: str) -> dict[str, Any]:
+def application_manifest(name: str, repo_url: str, namespace: str, apps_namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": "demo", "namespace": apps_namespace},
+        "metadata": {"name": name, "namespace": apps_namespace},
         "spec": {
             "project": "default",
             "source": {"repoURL": repo_url, "path": "app", "targetRevision": "main"},
@@ -487,6 +488,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--kubeconfig", default=str(REPO / ".cluster" / "kubeconfig"))
     p.add_argument("--namespace", default="demo", help="namespace of the app (default demo)")
     p.add_argument("--applications-namespace", default="demo-apps", help="namespace of the Application")
+    # Resources are tracked by Application name (as Argo CD does), so two demos on one cluster need two names.
+    p.add_argument("--application", default="demo", help="name of the Application (default demo)")
     p.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
                    help="where the Git repository, Prometheus data, logs and recorded pids live")
     return p.parse_args(argv)
