@@ -20,7 +20,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rollouts.api.application import (
@@ -95,25 +95,21 @@ class SyncRunner:
     # -- operation state -------------------------------------------------------------------------------
 
     def begin(self, app: Application, operation: Operation, now: datetime) -> tuple[Obj | None, SyncStep | None]:
-        """The state to work on, or a finished step (operation already over / waiting for a retry backoff)."""
+        """The state to work on, or a step that only waits (a retry whose backoff has not expired).
+
+        As in Argo CD, an operation that is present while the last state is completed is a *new* operation:
+        finishing one writes the final state and clears ``operation`` in the same patch. A retry stays
+        Running, with ``startedAt`` set to when the next attempt is due and ``retryCount`` counting attempts.
+        """
         op_json = _dump(operation)
         prev = app.status.operation_state if app.status else None
-        if prev is None or _dump(prev.operation) != op_json:
+        if prev is None or prev.phase.is_completed() or _dump(prev.operation) != op_json:
             return self._new_state(op_json, now, retry_count=0), None
         prev_json = _dump(prev)
-        if prev.phase is OperationPhase.RUNNING:
-            return prev_json, None
-        if prev.phase is OperationPhase.SUCCEEDED:
-            return None, SyncStep(prev_json, done=True)
-        if can_retry(operation.retry, prev.retry_count):
-            finished = prev.finished_at or now
-            wait = retry_delay(operation.retry, prev.retry_count) - (now - finished).total_seconds()
-            if wait > 0:
-                return None, SyncStep(prev_json, done=False, requeue=wait)
-            state = self._new_state(op_json, now, retry_count=prev.retry_count + 1)
-            state["message"] = f"Retrying attempt #{prev.retry_count + 1}: {prev.message or ''}".strip()
-            return state, None
-        return None, SyncStep(prev_json, done=True)
+        wait = (prev.started_at - now).total_seconds()
+        if wait > 0:
+            return None, SyncStep(prev_json, done=False, requeue=wait)
+        return prev_json, None
 
     @staticmethod
     def _new_state(op_json: Obj, now: datetime, *, retry_count: int) -> Obj:
@@ -428,14 +424,20 @@ class SyncRunner:
     async def _fail(
         self, operation: Operation, state: Obj, message: str, now: datetime, comparison: Comparison | None,
     ) -> SyncStep:
-        """Failed: run SyncFail hooks, delete HookFailed hooks; the operation stays set while a retry is due."""
+        """Retry after a backoff while the policy allows; otherwise Failed: run the SyncFail hooks and delete
+        the HookFailed ones."""
+        retry_count = int(state.get("retryCount") or 0)
+        if can_retry(operation.retry, retry_count):
+            delay = retry_delay(operation.retry, retry_count)
+            state.update({"phase": OperationPhase.RUNNING.value, "retryCount": retry_count + 1,
+                          "startedAt": format_time(now + timedelta(seconds=delay)),
+                          "message": f"Retrying attempt #{retry_count + 1} in {delay:.0f}s: {message}"[:2000]})
+            state.pop("syncResult", None)  # the next attempt runs every task again
+            return SyncStep(state, done=False, requeue=delay)
         if comparison is not None:
             await self._run_sync_fail_hooks(comparison, state)
         state.update({"phase": OperationPhase.FAILED.value, "message": message[:2000], "finishedAt": format_time(now)})
-        retry_count = int(state.get("retryCount") or 0)
-        retrying = can_retry(operation.retry, retry_count)
-        return SyncStep(state, done=not retrying,
-                        requeue=retry_delay(operation.retry, retry_count) if retrying else None)
+        return SyncStep(state, done=True)
 
     async def _run_sync_fail_hooks(self, comparison: Comparison, state: Obj) -> None:
         result = state.setdefault("syncResult", {"revision": comparison.revision})

@@ -37,45 +37,63 @@ def state(phase: str, *, retry_count: int = 0, finished: datetime | None = None,
 RUNNER = SyncRunner(cast(Any, None), cast(Any, None))
 
 
-def test_new_operation_starts_a_new_state() -> None:
-    operation = app(None).operation
-    assert operation is not None
-    work, done = RUNNER.begin(app(state("Succeeded", operation={"sync": {"revision": "old"}})), operation, NOW)
+@pytest.mark.parametrize(
+    "previous",
+    [
+        pytest.param(None, id="no-previous-state"),
+        pytest.param(state("Succeeded", finished=NOW), id="same-operation-after-success"),
+        pytest.param(state("Failed", finished=NOW), id="same-operation-after-failure"),
+        pytest.param(state("Running", operation={"sync": {"revision": "other"}}), id="replaced-operation"),
+    ],
+)
+def test_new_operation_starts_a_new_state(previous: dict[str, Any] | None) -> None:
+    a = app(previous)
+    assert a.operation is not None
+    work, done = RUNNER.begin(a, a.operation, NOW)
     assert done is None and work is not None
     assert work["phase"] == "Running" and work["startedAt"] == "2024-05-01T12:00:00Z"
+    assert "retryCount" not in work
 
 
 def test_running_state_is_continued() -> None:
     a = app(state("Running"))
-    work, done = RUNNER.begin(a, a.operation, NOW)  # type: ignore[arg-type]
+    assert a.operation is not None
+    work, done = RUNNER.begin(a, a.operation, NOW)
     assert done is None and work is not None and work["startedAt"] == "2024-05-01T11:00:00Z"
 
 
-def test_succeeded_state_finishes_the_operation() -> None:
-    a = app(state("Succeeded", finished=NOW))
-    work, done = RUNNER.begin(a, a.operation, NOW)  # type: ignore[arg-type]
-    assert work is None and done is not None and done.done
+def test_retry_waits_until_its_start_time() -> None:
+    pending = state("Running", retry_count=1)
+    pending["startedAt"] = "2024-05-01T12:00:07Z"
+    a = app(pending)
+    assert a.operation is not None
+    work, done = RUNNER.begin(a, a.operation, NOW)
+    assert work is None and done is not None and not done.done and done.requeue == 7.0
+    work, done = RUNNER.begin(a, a.operation, NOW + timedelta(seconds=8))
+    assert done is None and work is not None and work["retryCount"] == 1
 
 
 @pytest.mark.parametrize(
-    ("retry_count", "seconds_ago", "outcome"),
+    ("retry_count", "outcome", "delay"),
     [
-        pytest.param(0, 1, "wait", id="first-retry-backoff-5s"),
-        pytest.param(0, 6, "retry", id="first-retry-due"),
-        pytest.param(1, 6, "wait", id="second-retry-backoff-10s"),
-        pytest.param(2, 600, "give-up", id="limit-reached"),
+        pytest.param(0, "retry", 5.0, id="first-retry-in-5s"),
+        pytest.param(1, "retry", 10.0, id="second-retry-in-10s"),
+        pytest.param(2, "failed", None, id="limit-reached"),
     ],
 )
-def test_failed_state_retries_with_backoff(retry_count: int, seconds_ago: int, outcome: str) -> None:
-    a = app(state("Failed", retry_count=retry_count, finished=NOW - timedelta(seconds=seconds_ago)))
-    work, done = RUNNER.begin(a, a.operation, NOW)  # type: ignore[arg-type]
-    if outcome == "wait":
-        assert work is None and done is not None and not done.done and done.requeue and done.requeue > 0
-    elif outcome == "retry":
-        assert done is None and work is not None
-        assert work["retryCount"] == retry_count + 1 and work["message"].startswith("Retrying attempt #1")
+async def test_failure_retries_with_backoff_then_fails(retry_count: int, outcome: str, delay: float | None) -> None:
+    a = app(state("Running", retry_count=retry_count))
+    assert a.operation is not None
+    work = state("Running", retry_count=retry_count)
+    work["syncResult"] = {"revision": "abc", "resources": [{"kind": "ConfigMap", "name": "x"}]}
+    step = await RUNNER._fail(a.operation, work, "boom", NOW, None)
+    if outcome == "retry":
+        assert not step.done and step.requeue == delay
+        assert step.state["phase"] == "Running" and step.state["retryCount"] == retry_count + 1
+        assert step.state["message"].startswith(f"Retrying attempt #{retry_count + 1}")
+        assert "syncResult" not in step.state
     else:
-        assert work is None and done is not None and done.done
+        assert step.done and step.state["phase"] == "Failed" and step.state["message"] == "boom"
 
 
 async def test_queue_coalesces_and_requeues_keys_added_while_processing() -> None:
