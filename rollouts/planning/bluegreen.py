@@ -31,6 +31,7 @@ from rollouts.planning.replicasets import (
     scale,
     scale_down_after_delay,
     scale_down_deadline,
+    scale_down_old_after_delay,
     scale_with_revision,
 )
 from rollouts.planning.restart import plan_restart
@@ -149,8 +150,9 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
         if strategy.post_promotion_analysis is None or verdict.post_promotion_passed:
             _promote(ctx, sets, "Completed blue-green update")
         if _stable_is_current(ctx) and not halted:
-            for rs in sets.others:
-                scale_down_after_delay(ctx, rs, strategy.scale_down_delay_seconds)
+            scale_down_old_after_delay(
+                ctx, sets.others, strategy.scale_down_delay_seconds, strategy.scale_down_delay_revision_limit
+            )
     elif not halted:
         for rs in sets.others:
             # A revision that is neither active nor the one being previewed (v2 overtaken by v3) serves nothing.

@@ -23,6 +23,7 @@ from rollouts.planning.replicasets import (
     scale,
     scale_down_after_delay,
     scale_down_deadline,
+    scale_down_old_after_delay,
     scale_with_revision,
 )
 from rollouts.planning.steps import (
@@ -109,30 +110,38 @@ def reconcile_replica_sets(ctx: PlanContext, state: CanaryState) -> bool:
 
 
 def _scale_down_old(ctx: PlanContext, state: CanaryState) -> bool:
+    """Old ReplicaSets: a basic canary drains them within maxUnavailable; a traffic-routed canary keeps the
+    previous stable up until its scale-down deadline and drops intermediate revisions at once."""
     sets = state.sets
     available = sum(rs.available_replicas for rs in sets.all)
     room = available - (ctx.spec.replicas - state.max_unavailable)
     if room <= 0:
         return False
-    fully_promoted = not state.has_canary
+    strategy = state.strategy
+    if state.traffic_routed:
+        fully_promoted = not state.has_canary
+        delayed = [rs for rs in sets.others if fully_promoted or scale_down_deadline(rs) is not None]
+        changed = False
+        if strategy.dynamic_stable_scale:
+            for rs in delayed:
+                changed = scale(ctx, rs, 0) or changed
+        else:
+            changed = scale_down_old_after_delay(
+                ctx, delayed, strategy.effective_scale_down_delay_seconds(), strategy.scale_down_delay_revision_limit
+            )
+        for rs in sets.others:
+            if rs.spec_replicas and rs not in delayed:
+                changed = scale(ctx, rs, 0) or changed  # an intermediate revision (v1 -> v2 -> v3): no traffic
+        return changed
     changed = False
     for rs in sets.others:
         if rs.spec_replicas == 0:
             continue
-        if state.traffic_routed:
-            if fully_promoted or scale_down_deadline(rs) is not None:
-                if state.strategy.dynamic_stable_scale:
-                    changed |= scale(ctx, rs, 0)
-                else:
-                    changed |= scale_down_after_delay(ctx, rs, state.strategy.effective_scale_down_delay_seconds())
-                continue
-            target = 0  # an intermediate revision (v1 -> v2 -> v3): no traffic reaches it
-        else:
-            if room <= 0:
-                break
-            target = max(0, rs.spec_replicas - room)
+        if room <= 0:
+            break
+        target = max(0, rs.spec_replicas - room)
         room -= rs.spec_replicas - target
-        changed |= scale(ctx, rs, target)
+        changed = scale(ctx, rs, target) or changed
     return changed
 
 

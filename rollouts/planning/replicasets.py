@@ -214,16 +214,21 @@ def clear_deadline(ctx: PlanContext, rs: ObservedReplicaSet | None) -> bool:
     return scale(ctx, rs, rs.spec_replicas, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: None})
 
 
-def scale_down_after_delay(ctx: PlanContext, rs: ObservedReplicaSet, delay_seconds: int) -> bool:
+def scale_down_after_delay(
+    ctx: PlanContext, rs: ObservedReplicaSet, delay_seconds: int, *, keep_up: bool = True
+) -> bool:
     """Scale an old ReplicaSet to 0 once its deadline passes, annotating the deadline first.
 
     * no annotation yet -> write ``now + delay`` and keep the pods (requeue at the deadline)
     * deadline in the future -> wait (requeue at the deadline)
-    * deadline passed (or delay 0) -> scale to 0 and drop the annotation
+    * deadline passed, delay 0, or ``keep_up`` False (over scaleDownDelayRevisionLimit) -> scale to 0 and
+      drop the annotation
     """
     if rs.spec_replicas == 0:
         return False
     deadline = scale_down_deadline(rs)
+    if not keep_up:
+        return scale(ctx, rs, 0, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: None} if deadline else None)
     if deadline is None:
         if delay_seconds <= 0:
             return scale(ctx, rs, 0)
@@ -236,6 +241,25 @@ def scale_down_after_delay(ctx: PlanContext, rs: ObservedReplicaSet, delay_secon
         ctx.wake(deadline)
         return False
     return scale(ctx, rs, 0, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: None})
+
+
+def scale_down_old_after_delay(
+    ctx: PlanContext, old: Sequence[ObservedReplicaSet], delay_seconds: int, revision_limit: int | None
+) -> bool:
+    """``scale_down_after_delay`` for old ReplicaSets, newest first; with ``scaleDownDelayRevisionLimit`` only
+    that many keep their pods until the deadline, older ones are scaled down now.
+
+    Old revisions 4, 3, 2 still up, limit 1 -> 4 waits for its deadline, 3 and 2 go to 0 now.
+    """
+    changed = False
+    delayed = 0
+    for rs in old:
+        if rs.spec_replicas == 0:
+            continue
+        keep_up = revision_limit is None or delayed < revision_limit
+        delayed += 1
+        changed = scale_down_after_delay(ctx, rs, delay_seconds, keep_up=keep_up) or changed
+    return changed
 
 
 def prune_history(ctx: PlanContext, others: Sequence[ObservedReplicaSet], limit: int) -> None:

@@ -239,3 +239,17 @@ def test_a_hand_edited_stable_selector_is_put_back() -> None:
     world.selector("web-stable")["rollouts-pod-template-hash"] = world.hash_of("web:2")
     world.run()
     assert world.selector("web-stable")["rollouts-pod-template-hash"] == world.hash_of("web:1")
+
+
+def test_scale_down_delay_revision_limit_keeps_only_the_newest_old_revisions_up() -> None:
+    world = routed(replicas=2, steps=[{"setWeight": 50}, {"pause": {}}], scaleDownDelayRevisionLimit=1)
+    for image in ("web:2", "web:3"):
+        world.set_template(image)
+        world.run()
+        promote(world)
+        world.run()
+    # web:2 (the previous stable) waits for its deadline; web:1 is beyond the limit and goes now
+    assert world.counts() == {"web:2": 2, "web:3": 2}
+    world.advance(30)
+    world.run()
+    assert world.counts() == {"web:3": 2}
