@@ -147,7 +147,17 @@ def _get(obj: Obj | None, *path: str) -> Any:
     return cur
 
 
-def _int(value: Any, default: int = 0) -> int:
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _status(rollout: Obj) -> Mapping[str, Any]:
+    status = rollout.get("status")
+    return status if isinstance(status, Mapping) else {}
+
+
+def as_int(value: Any, default: int = 0) -> int:
+    """An int from an int or a numeric string (Argo writes some counters as strings); else `default`."""
     if isinstance(value, bool):
         return default
     if isinstance(value, int):
@@ -207,7 +217,7 @@ def age_of(obj: Obj, now: datetime) -> str:
 
 
 def revision_of(obj: Obj) -> int:
-    return _int(_get(obj, "metadata", "annotations", REVISION_ANNOTATION))
+    return as_int(_get(obj, "metadata", "annotations", REVISION_ANNOTATION))
 
 
 def pod_template_hash_of(obj: Obj) -> str:
@@ -216,7 +226,7 @@ def pod_template_hash_of(obj: Obj) -> str:
 
 
 def is_owned_by(obj: Obj, owner_uid: str) -> bool:
-    refs = _get(obj, "metadata", "ownerReferences") or []
+    refs = _list(_get(obj, "metadata", "ownerReferences"))
     return any(isinstance(r, Mapping) and r.get("uid") == owner_uid for r in refs)
 
 
@@ -242,7 +252,7 @@ def is_generation_observed(rollout: Obj) -> bool:
     """Has the controller seen the current spec? `observedGeneration` is a string in Argo's schema;
     a non-numeric value (legacy spec hash) counts as observed, as Argo's plugin treats it."""
     observed = _get(rollout, "status", "observedGeneration")
-    generation = _int(_get(rollout, "metadata", "generation"))
+    generation = as_int(_get(rollout, "metadata", "generation"))
     if observed is None or observed == "":
         return generation == 0
     if isinstance(observed, int) and not isinstance(observed, bool):
@@ -256,7 +266,7 @@ def is_generation_observed(rollout: Obj) -> bool:
 
 
 def _condition(rollout: Obj, ctype: str) -> Mapping[str, Any] | None:
-    for cond in _get(rollout, "status", "conditions") or []:
+    for cond in _list(_get(rollout, "status", "conditions")):
         if isinstance(cond, Mapping) and cond.get("type") == ctype:
             return cond
     return None
@@ -270,15 +280,15 @@ def rollout_phase(rollout: Obj) -> PhaseReport:
     """
     if not is_generation_observed(rollout):
         return PhaseReport(Phase.PROGRESSING, "waiting for rollout spec update to be observed")
-    status = _get(rollout, "status") or {}
+    status = _status(rollout)
     phase = status.get("phase")
-    if phase in {p.value for p in Phase}:
+    if isinstance(phase, str) and phase in {p.value for p in Phase}:
         return PhaseReport(Phase(phase), str(status.get("message") or ""))
     return _derived_phase(rollout)
 
 
 def _derived_phase(rollout: Obj) -> PhaseReport:
-    status = _get(rollout, "status") or {}
+    status = _status(rollout)
     invalid = _condition(rollout, "InvalidSpec")
     if invalid is not None and invalid.get("status") == "True":
         return PhaseReport(Phase.DEGRADED, f"InvalidSpec: {invalid.get('message', '')}".rstrip(": "))
@@ -289,17 +299,17 @@ def _derived_phase(rollout: Obj) -> PhaseReport:
         return PhaseReport(Phase.DEGRADED, f"ProgressDeadlineExceeded: {progressing.get('message', '')}")
     if _get(rollout, "spec", "paused"):
         return PhaseReport(Phase.PAUSED, "manually paused")
-    pause_conditions = status.get("pauseConditions") or []
-    if pause_conditions:
+    pause_conditions = status.get("pauseConditions")
+    if isinstance(pause_conditions, list) and pause_conditions:
         reason = _get(pause_conditions[0], "reason") or "Paused"
         return PhaseReport(Phase.PAUSED, str(reason))
-    desired = _int(_get(rollout, "spec", "replicas"), 1)
+    desired = as_int(_get(rollout, "spec", "replicas"), 1)
     if (
         status.get("stableRS")
         and status.get("stableRS") == status.get("currentPodHash")
-        and _int(status.get("updatedReplicas")) >= desired
-        and _int(status.get("availableReplicas")) >= desired
-        and _int(status.get("replicas")) <= desired
+        and as_int(status.get("updatedReplicas")) >= desired
+        and as_int(status.get("availableReplicas")) >= desired
+        and as_int(status.get("replicas")) <= desired
     ):
         return PhaseReport(Phase.HEALTHY, "")
     return PhaseReport(Phase.PROGRESSING, "more replicas need to be updated")
@@ -310,7 +320,7 @@ def current_step(rollout: Obj) -> str | None:
     steps = canary_steps(rollout)
     if strategy_of(rollout) != "Canary" or not steps:
         return None
-    index = _int(_get(rollout, "status", "currentStepIndex"))
+    index = as_int(_get(rollout, "status", "currentStepIndex"))
     return f"{min(index, len(steps))}/{len(steps)}"
 
 
@@ -320,13 +330,13 @@ def set_weight(rollout: Obj) -> int:
     4 steps [setWeight 20, pause, setWeight 50, pause], currentStepIndex 1 -> 20; index 4 -> 100;
     aborted -> 0; no steps -> 100.
     """
-    status = _get(rollout, "status") or {}
+    status = _status(rollout)
     if status.get("abort"):
         return 0
     steps = canary_steps(rollout)
     if not steps:
         return 100
-    index = _int(status.get("currentStepIndex"))
+    index = as_int(status.get("currentStepIndex"))
     if index >= len(steps):
         return 100
     for step in reversed(steps[: index + 1]):
@@ -342,18 +352,18 @@ def actual_weight(rollout: Obj, replicasets: Sequence[Obj]) -> int:
     With traffic routing: `status.canary.weights.canary.weight` as the router reported it.
     Without: the canary's share of available pods (2 canary of 8 available -> 25).
     """
-    status = _get(rollout, "status") or {}
+    status = _status(rollout)
     if _get(rollout, "spec", "strategy", "canary", "trafficRouting"):
         weight = _get(status, "canary", "weights", "canary", "weight")
-        return _int(weight)
-    available = _int(status.get("availableReplicas"))
+        return as_int(weight)
+    available = as_int(status.get("availableReplicas"))
     if available <= 0:
         return 0
     canary_hash = status.get("currentPodHash")
     if not canary_hash or canary_hash == status.get("stableRS"):
         return 100 if canary_hash else 0
     canary_available = sum(
-        _int(_get(rs, "status", "availableReplicas"))
+        as_int(_get(rs, "status", "availableReplicas"))
         for rs in replicasets
         if pod_template_hash_of(rs) == canary_hash
     )
@@ -361,7 +371,7 @@ def actual_weight(rollout: Obj, replicasets: Sequence[Obj]) -> int:
 
 
 def replicaset_roles(rollout: Obj, rs: Obj) -> tuple[str, ...]:
-    status = _get(rollout, "status") or {}
+    status = _status(rollout)
     rs_hash = pod_template_hash_of(rs)
     roles: list[str] = []
     if not rs_hash:
@@ -379,7 +389,7 @@ def replicaset_roles(rollout: Obj, rs: Obj) -> tuple[str, ...]:
 
 
 def _template_images(obj: Obj) -> list[str]:
-    containers = _get(obj, "spec", "template", "spec", "containers") or []
+    containers = _list(_get(obj, "spec", "template", "spec", "containers"))
     return [str(c.get("image")) for c in containers if isinstance(c, Mapping) and c.get("image")]
 
 
@@ -406,13 +416,13 @@ def images(rollout: Obj, replicasets: Sequence[Obj]) -> tuple[ImageInfo, ...]:
 
 
 def replica_counts(rollout: Obj) -> ReplicaCounts:
-    status = _get(rollout, "status") or {}
+    status = _status(rollout)
     return ReplicaCounts(
-        desired=_int(_get(rollout, "spec", "replicas"), 1),
-        current=_int(status.get("replicas")),
-        updated=_int(status.get("updatedReplicas")),
-        ready=_int(status.get("readyReplicas")),
-        available=_int(status.get("availableReplicas")),
+        desired=as_int(_get(rollout, "spec", "replicas"), 1),
+        current=as_int(status.get("replicas")),
+        updated=as_int(status.get("updatedReplicas")),
+        ready=as_int(status.get("readyReplicas")),
+        available=as_int(status.get("availableReplicas")),
     )
 
 
@@ -423,10 +433,10 @@ def replica_counts(rollout: Obj) -> ReplicaCounts:
 def pod_info(pod: Obj, now: datetime) -> PodInfo:
     """Status in kubectl's words (Running, ContainerCreating, CrashLoopBackOff, Terminating...)."""
     status = _get(pod, "status") or {}
-    containers = [c for c in status.get("containerStatuses") or [] if isinstance(c, Mapping)]
-    total = len(_get(pod, "spec", "containers") or []) or len(containers)
+    containers = [c for c in _list(status.get("containerStatuses")) if isinstance(c, Mapping)]
+    total = len(_list(_get(pod, "spec", "containers"))) or len(containers)
     ready = sum(1 for c in containers if c.get("ready"))
-    restarts = sum(_int(c.get("restartCount")) for c in containers)
+    restarts = sum(as_int(c.get("restartCount")) for c in containers)
     reason = str(status.get("reason") or status.get("phase") or "Unknown")
     for c in containers:
         waiting = _get(c, "state", "waiting", "reason")
@@ -473,9 +483,9 @@ def replicaset_info(rollout: Obj, rs: Obj, pods: Sequence[Obj], now: datetime) -
         for p in pods
         if (uid and is_owned_by(p, str(uid))) or (not uid and rs_hash and pod_template_hash_of(p) == rs_hash)
     ]
-    desired = _int(_get(rs, "spec", "replicas"))
-    current = _int(_get(rs, "status", "replicas"))
-    ready = _int(_get(rs, "status", "readyReplicas"))
+    desired = as_int(_get(rs, "spec", "replicas"))
+    current = as_int(_get(rs, "status", "replicas"))
+    ready = as_int(_get(rs, "status", "readyReplicas"))
     if desired == 0 and current == 0:
         health = Health.SCALED_DOWN
     elif ready >= desired and current == desired:
@@ -508,17 +518,17 @@ _ANALYSIS_HEALTH = {
 
 
 def analysisrun_info(run: Obj, revision: int, now: datetime) -> AnalysisRunInfo:
-    results = [r for r in _get(run, "status", "metricResults") or [] if isinstance(r, Mapping)]
+    results = [r for r in _list(_get(run, "status", "metricResults")) if isinstance(r, Mapping)]
     phase = str(_get(run, "status", "phase") or "Pending")
     return AnalysisRunInfo(
         name=str(_get(run, "metadata", "name") or ""),
         revision=revision,
         phase=phase,
         health=_ANALYSIS_HEALTH.get(phase, Health.UNKNOWN),
-        successes=sum(_int(r.get("successful")) for r in results),
-        failures=sum(_int(r.get("failed")) for r in results),
-        inconclusive=sum(_int(r.get("inconclusive")) for r in results),
-        errors=sum(_int(r.get("error")) for r in results),
+        successes=sum(as_int(r.get("successful")) for r in results),
+        failures=sum(as_int(r.get("failed")) for r in results),
+        inconclusive=sum(as_int(r.get("inconclusive")) for r in results),
+        errors=sum(as_int(r.get("error")) for r in results),
         age=age_of(run, now),
     )
 

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from rollouts.cli.info import (
     POD_TEMPLATE_HASH_LABEL,
+    as_int,
     canary_steps,
     is_generation_observed,
     owned_children,
@@ -100,7 +101,8 @@ def plan_promote(rollout: Obj, *, full: bool = False) -> ActionPlan:
             "again before promoting it"
         )
     manually_paused = bool(spec.get("paused"))
-    pause_conditions = status.get("pauseConditions") or []
+    pause_conditions = status.get("pauseConditions")
+    pause_conditions = pause_conditions if isinstance(pause_conditions, list) else []
     if is_fully_promoted(rollout) and not manually_paused and not pause_conditions:
         raise ActionRefused(f"rollout '{name}' is Healthy and fully promoted: there is no update to promote")
 
@@ -124,7 +126,7 @@ def plan_promote(rollout: Obj, *, full: bool = False) -> ActionPlan:
         what.append(f"pause {reasons or 'condition'} cleared")
     elif strategy_of(rollout) == "Canary" and canary_steps(rollout) and not manually_paused:
         steps = len(canary_steps(rollout))
-        index = int(status.get("currentStepIndex") or 0)
+        index = as_int(status.get("currentStepIndex"))
         if index >= steps:
             raise ActionRefused(f"rollout '{name}' is already past its last step ({steps}/{steps}); "
                                 "use --full to finish the update")
@@ -310,7 +312,8 @@ def plan_set_image(rollout: Obj, container: str, image: str) -> ActionPlan:
     names: list[str] = []
     unchanged = 0
     for field in ("initContainers", "containers", "ephemeralContainers"):
-        for i, ctr in enumerate(pod_spec.get(field) or []):
+        containers = pod_spec.get(field)
+        for i, ctr in enumerate(containers if isinstance(containers, list) else []):
             cname = str(ctr.get("name", ""))
             names.append(cname)
             if container not in ("*", cname):
