@@ -17,13 +17,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rollouts.cli.info import (
-    AnalysisRunInfo,
-    Health,
-    PodInfo,
-    ReplicaSetInfo,
-    RolloutInfo,
-)
+from rollouts.cli.children import AnalysisRunInfo, Health, PodInfo, ReplicaSetInfo
+from rollouts.cli.info import RolloutInfo
 
 HEALTH_ICON: dict[str, str] = {
     Health.HEALTHY: "✔",
