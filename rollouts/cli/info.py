@@ -73,6 +73,7 @@ class ReplicaCounts:
     ready: int
     available: int
 
+
 @dataclass(frozen=True)
 class RolloutInfo:
     name: str
