@@ -248,7 +248,11 @@ class Comparer:
         if not fresh:
             # The watch holds every object carrying our label; one without it is not ours yet and is
             # reported missing (the sync adopts it), so no GET per missing object.
-            await self.live.ensure(kind)
+            try:
+                await self.live.ensure(kind)
+            except TimeoutError:
+                raise ComparisonError(f"cannot list and watch {kind} to compare {key}: the watch did not sync "
+                                      "in time (does the controller's RBAC allow list/watch of this kind?)") from None
             return self.live.get(kind, key.namespace, key.name)
         try:
             return await self.client.get(kind, key.name, key.namespace or None)
