@@ -22,6 +22,7 @@ from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
 from rollouts.planning.replicasets import (
+    SCALE_DOWN_DEADLINE_ANNOTATION,
     classify,
     clear_deadline,
     create_replica_set,
@@ -115,13 +116,13 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
     if old.promote_full:
         clear_pauses(ctx)
     halted = ctx.spec.paused or verdict.inconclusive
-    if not halted:
-        if clear_deadline(ctx, new) or (
-            sets.stable is not None and not sets.stable_is_new and clear_deadline(ctx, sets.stable)
-        ):
-            pass
-        elif sets.stable is not None and not sets.stable_is_new and not promoted:
-            scale(ctx, sets.stable, ctx.spec.replicas)  # the active side stays at full size
+    stable = sets.stable
+    if not halted and stable is not None and not sets.stable_is_new:
+        if promoted:
+            clear_deadline(ctx, stable)
+        else:
+            # The active side stays at full size (and loses any deadline from an earlier update).
+            scale(ctx, stable, ctx.spec.replicas, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: None})
     size = _new_size(ctx, strategy, promoted or initial)
     if not halted:
         scale_with_revision(ctx, new, size, sets)

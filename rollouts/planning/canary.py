@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from rollouts.api.rollout import CanaryStep, WeightDestination
+from rollouts.api.rollout import CanaryStep, PodTemplateMetadata, WeightDestination
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.canary_scaling import at_desired_counts, reconcile_replica_sets
 from rollouts.planning.canary_state import CanaryState, desired_weight
@@ -235,7 +235,8 @@ def _destination(destination: WeightDestination) -> dict[str, Any]:
     return result
 
 
-def _new_pod_metadata(ctx: PlanContext, state: CanaryState) -> Any:
+def _new_pod_metadata(ctx: PlanContext, state: CanaryState) -> PodTemplateMetadata | None:
+    """canaryMetadata for a canary next to a stable, stableMetadata for a revision that starts as stable."""
     if state.sets.stable is not None and state.sets.stable.pod_template_hash != state.sets.current_hash:
         return state.strategy.canary_metadata
     return state.strategy.stable_metadata
@@ -272,5 +273,3 @@ def _finish(ctx: PlanContext, state: CanaryState, *, abort_message: str | None, 
         abort_message=abort_message,
         traffic_routed=state.traffic_routed,
     )
-    if not status["canary"]:
-        status["canary"] = {}
