@@ -82,6 +82,19 @@ def blue_green_rollout(*, replicas: int = 3, image: str = "web:1", **blue_green:
     }
 
 
+def assert_plain_json(value: object, path: str = "status") -> None:
+    """The status is written as JSON by the executor: only plain dict/list/str/int/bool (no enums)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            assert type(key) is str, f"{path}: key {key!r} is {type(key).__name__}"
+            assert_plain_json(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            assert_plain_json(item, f"{path}[{i}]")
+    else:
+        assert value is None or type(value) in (str, int, bool, float), f"{path} is {type(value).__name__}"
+
+
 @dataclass
 class World:
     rollout: dict[str, Any]
@@ -140,6 +153,7 @@ class World:
     # --- effects -----------------------------------------------------------------------------------------------
 
     def apply(self, plan: Plan) -> None:
+        assert_plain_json(plan.status)
         self.plans.append(plan)
         for action in plan.actions:
             self._apply(action)
