@@ -93,6 +93,9 @@ class ObservedReplicaSet:
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     created_at: datetime = EPOCH
+    failure: tuple[str, str] | None = None
+    """(reason, message) of the ReplicaSet's ``ReplicaFailure`` condition when True (e.g. FailedCreate from a
+    quota or an admission webhook); the Rollout reports it as its own ReplicaFailure condition."""
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> ObservedReplicaSet:
@@ -115,7 +118,15 @@ class ObservedReplicaSet:
             labels=labels,
             annotations=annotations,
             created_at=parse_timestamp(meta.get("creationTimestamp")),
+            failure=_replica_failure(status),
         )
+
+
+def _replica_failure(status: Mapping[str, Any]) -> tuple[str, str] | None:
+    for cond in status.get("conditions") or ():
+        if isinstance(cond, Mapping) and cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
+            return str(cond.get("reason") or "ReplicaFailure"), str(cond.get("message") or "")
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,6 +258,11 @@ def finalize(
     status, old = ctx.status, ctx.old
     conditions = ctx.conditions
     conditions.pop(Condition.INVALID_SPEC, None)
+    failure = next((rs.failure for rs in sets.all if rs.failure is not None), None)
+    if failure is not None:
+        set_condition(conditions, Condition.REPLICA_FAILURE, "True", failure[0], failure[1], ctx.now_text)
+    else:
+        conditions.pop(Condition.REPLICA_FAILURE, None)
     rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
     paused = is_paused(ctx)
     was_paused = bool(old.pause_conditions) or _progress_reason(old) == Reason.ROLLOUT_PAUSED

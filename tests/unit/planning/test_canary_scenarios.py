@@ -420,3 +420,19 @@ def test_rollback_window_fast_tracks_a_recent_revision_only() -> None:
     world.run()
     assert world.status["phase"] == "Paused"
     assert world.counts() == {"web:1": 1, "web:3": 1}
+
+
+def test_replica_failure_of_a_replica_set_is_reported_and_cleared() -> None:
+    world = deployed(replicas=2, steps=[{"setWeight": 50}, {"pause": {}}])
+    world.set_template("web:2")
+    world.step(settle=False)
+    world.step(settle=False)
+    world.fail_pods("web:2", 'pods "web-x" is forbidden: exceeded quota: compute')
+    world.step(settle=False)
+    cond = world.condition("ReplicaFailure")
+    assert (cond["status"], cond["reason"]) == ("True", "FailedCreate")
+    assert "exceeded quota" in cond["message"]
+    world.heal_pods()
+    world.run()
+    assert all(c["type"] != "ReplicaFailure" for c in world.status["conditions"])
+    assert world.status["phase"] == "Paused"

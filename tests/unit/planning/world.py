@@ -232,8 +232,10 @@ class World:
             self.pods.pop(pod_name)
 
     def settle(self) -> None:
-        """Every ReplicaSet gets all its pods, and they are ready and available."""
+        """Every ReplicaSet gets all its pods, and they are ready and available (unless it is failing)."""
         for rs in self.replica_sets.values():
+            if rs["status"].get("conditions"):
+                continue  # a failing ReplicaSet (see fail_pods) creates no pods
             spec = rs["spec"]["replicas"]
             rs["status"] = {"replicas": spec, "readyReplicas": spec, "availableReplicas": spec}
             pod_hash = rs["metadata"]["labels"]["rollouts-pod-template-hash"]
@@ -251,6 +253,18 @@ class World:
                     },
                     "status": {"conditions": [{"type": "Ready", "status": "True"}]},
                 }
+
+    def fail_pods(self, image: str, message: str) -> None:
+        """The ReplicaSet controller cannot create pods for ``image`` (e.g. a quota): ReplicaFailure."""
+        for rs in self.replica_sets.values():
+            if rs["spec"]["template"]["spec"]["containers"][0]["image"] == image:
+                rs["status"]["conditions"] = [
+                    {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": message}
+                ]
+
+    def heal_pods(self) -> None:
+        for rs in self.replica_sets.values():
+            rs["status"].pop("conditions", None)
 
     # --- driving -------------------------------------------------------------------------------------------
 
