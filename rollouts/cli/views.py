@@ -128,7 +128,7 @@ async def _live(console: Console, frames: AsyncIterator[RenderableType]) -> None
 
     first = await anext(frames)
     with Live(first, console=console, auto_refresh=False, redirect_stdout=False,
-              vertical_overflow="visible") as live:
+              vertical_overflow="ellipsis") as live:
         async for frame in frames:
             live.update(frame, refresh=True)
 
