@@ -304,6 +304,9 @@ async def _dispatch_action(args: argparse.Namespace, target: Target) -> int:
             raise CliError(str(exc), exit_code=2) from exc
         planners["set"] = lambda ro: patches.plan_set_image(ro, container, image)
 
+    if command == "undo" and args.to_revision is not None and args.to_revision < 0:
+        raise CliError(f"--to-revision must be a revision number (1, 2, ...), got {args.to_revision}", exit_code=2)
+
     async def body(client: KubeClient) -> int:
         if command == "undo":
             line = await actions.undo(client, name, ns, to_revision=args.to_revision)

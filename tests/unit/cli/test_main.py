@@ -158,3 +158,9 @@ def test_colour_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, flag: bool, e
     with console.capture() as captured:
         console.print(Text("✔ Healthy", style="green"))
     assert ("\x1b[32m" in captured.get()) is colour
+
+
+def test_negative_revision_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("undo", "web", "--to-revision=-2", "--kubeconfig", str(tmp_path / "none"))
+    assert result.returncode == 2
+    assert _one_error_line(result) == "error: --to-revision must be a revision number (1, 2, ...), got -2"
