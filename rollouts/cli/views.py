@@ -277,6 +277,7 @@ async def status_cmd(client: KubeClient, name: str, namespace: str, *, watch: bo
         else:
             console.print(status_line(phase, message), markup=False, highlight=False, soft_wrap=True)
 
+    deadline = time.monotonic() + timeout if timeout > 0 else None
     rollout = await get_rollout(client, name, namespace)
     phase, message = _report(rollout)
     if not watch or phase in ("Healthy", "Degraded"):
@@ -291,7 +292,6 @@ async def status_cmd(client: KubeClient, name: str, namespace: str, *, watch: bo
     if not output:
         emit(phase, message)
         last = (phase, message)
-    deadline = time.monotonic() + timeout if timeout > 0 else None
     async with caches.running():
         while True:
             current = caches.informers["rollouts"].get(namespace, name)
