@@ -32,6 +32,7 @@ from rollouts.kube.resources import NAMESPACE, ROLLOUT  # noqa: E402
 from tests.support.controller import install_crds  # noqa: E402
 
 METRICS_PORT = 18090
+WORKERS = 32
 
 
 def rollout(name: str, image: str) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def start_controller(n: int, kubeconfig: str, ns: str) -> tuple[subprocess.Popen
     proc = subprocess.Popen(
         [sys.executable, "-m", "rollouts.cli.admin", "controller", f"--kubeconfig={kubeconfig}",
          f"--namespace={ns}", f"--metrics-port={METRICS_PORT}", "--healthz-port=0",
-         "--bind-address=127.0.0.1", "--workers=8", "--log-level=warning", "--disable-applications"],
+         "--bind-address=127.0.0.1", f"--workers={WORKERS}", "--log-level=warning", "--disable-applications"],
         stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
     )
     return proc, log
@@ -160,6 +161,7 @@ async def run(n: int, kubeconfig: str) -> dict[str, Any]:
         delta_buckets = {b: after["buckets"].get(b, 0) - before["buckets"].get(b, 0) for b in after["buckets"]}
         return {
             "rollouts": n,
+            "workers": WORKERS,
             "initial_healthy_s": round(healthy, 1),
             "updates_written_s": round(written, 1),
             "all_paused_at_step_1_s": round(written + paused, 1),
@@ -181,7 +183,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rollouts", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--kubeconfig", default=str(REPO / ".cluster" / "kubeconfig"))
+    parser.add_argument("--workers", type=int, default=WORKERS, help="controller --workers")
     args = parser.parse_args()
+    globals()["WORKERS"] = args.workers
     for n in args.rollouts:
         print(json.dumps(asyncio.run(run(n, args.kubeconfig))), flush=True)
 

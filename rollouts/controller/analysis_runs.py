@@ -234,7 +234,8 @@ async def run_analysis_runs(client: KubeClient, config: Any, stop: asyncio.Event
     """The controller component (rollouts.controller.runtime.Component): its own informer, queue and
     workers, until `stop` is set. `config.namespace` limits it to one namespace."""
     informer = Informer(client, ANALYSISRUN, namespace=getattr(config, "namespace", None))
-    reconciler = AnalysisRunReconciler(client, informer, recorder=EventRecorder(client), clock=clock)
+    recorder = EventRecorder(client)
+    reconciler = AnalysisRunReconciler(client, informer, recorder=recorder, clock=clock)
     tasks = [asyncio.create_task(informer.run(), name="informer-analysisruns")]
     try:
         await informer.synced.wait()
@@ -246,6 +247,7 @@ async def run_analysis_runs(client: KubeClient, config: Any, stop: asyncio.Event
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await recorder.close()
 
 
 __all__ = ["AnalysisRunReconciler", "KubeJobClient", "resolve_arguments", "run_analysis_runs"]

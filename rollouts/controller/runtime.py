@@ -134,6 +134,7 @@ class Controller:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+            await self.recorder.close()
             if self.elector is not None and self.elector.leading.is_set():
                 await self.elector.release()
             if runner is not None:
