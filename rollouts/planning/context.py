@@ -76,14 +76,12 @@ class RevisionSets:
     others: tuple[ObservedReplicaSet, ...]
     revision: int
     """The revision of the current template: ``new``'s revision, or the next free number."""
+    all: tuple[ObservedReplicaSet, ...] = field(init=False)
+    """Every ReplicaSet once: new, stable (unless it is new), then the others."""
+    stable_is_new: bool = field(init=False)
 
-    @property
-    def all(self) -> tuple[ObservedReplicaSet, ...]:
-        result = [rs for rs in (self.new, self.stable) if rs is not None]
-        if self.new is not None and self.stable is not None and self.new.name == self.stable.name:
-            result = [self.new]
-        return (*result, *self.others)
-
-    @property
-    def stable_is_new(self) -> bool:
-        return self.new is not None and self.stable is not None and self.new.name == self.stable.name
+    def __post_init__(self) -> None:
+        same = self.new is not None and self.stable is not None and self.new.name == self.stable.name
+        first = tuple(rs for rs in (self.new, None if same else self.stable) if rs is not None)
+        object.__setattr__(self, "stable_is_new", same)
+        object.__setattr__(self, "all", (*first, *self.others))

@@ -194,16 +194,20 @@ def set_counts(status: dict[str, Any], sets: RevisionSets, *, active: str | None
     a ``selector`` that includes its hash, so an HPA scaling the Rollout counts only the active pods. With no
     active ReplicaSet yet, everything is counted against the spec's selector.
     """
-    everything = sets.all
-    status["replicas"] = sum(rs.status_replicas for rs in everything)
-    status["updatedReplicas"] = sets.new.status_replicas if sets.new is not None else 0
-    status["readyReplicas"] = sum(rs.ready_replicas for rs in everything)
+    replicas = ready = available = 0
     active_rs = None
-    if active is not None:
-        active_rs = next((rs for rs in everything if rs.pod_template_hash == active), None)
+    for rs in sets.all:
+        replicas += rs.status_replicas
+        ready += rs.ready_replicas
+        available += rs.available_replicas
+        if active is not None and rs.pod_template_hash == active:
+            active_rs = rs
+    status["replicas"] = replicas
+    status["updatedReplicas"] = sets.new.status_replicas if sets.new is not None else 0
+    status["readyReplicas"] = ready
     if active_rs is None:
-        status["availableReplicas"] = sum(rs.available_replicas for rs in everything)
-        status["HPAReplicas"] = status["replicas"]
+        status["availableReplicas"] = available
+        status["HPAReplicas"] = replicas
         return
     status["availableReplicas"] = active_rs.available_replicas
     status["readyReplicas"] = active_rs.ready_replicas
