@@ -96,6 +96,7 @@ def replica_set_manifest(
     """
     pod_meta = dict(template.get("metadata") or {})
     pod_meta["labels"] = _with_hash_label(pod_meta.get("labels"), template_hash)
+    rs_labels = dict(pod_meta["labels"])  # the ReplicaSet carries the template's labels, not ephemeral ones
     annotations = {
         REVISION_ANNOTATION: str(revision),
         DESIRED_REPLICAS_ANNOTATION: str(rollout.spec.replicas),
@@ -121,7 +122,7 @@ def replica_set_manifest(
         "metadata": {
             "name": replica_set_name(rollout.name, template_hash),
             "namespace": rollout.namespace,
-            "labels": _with_hash_label(pod_meta["labels"], template_hash),
+            "labels": rs_labels,
             "annotations": annotations,
             "ownerReferences": [
                 {
