@@ -41,11 +41,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 DEMO = Path(__file__).resolve().parent
 REPO = DEMO.parents[1]
@@ -253,6 +255,9 @@ class Demo:
         self.console.print(f"\n[bold]== {text}[/bold]  [dim](+{time.monotonic() - self.started:.0f}s)[/dim]",
                            highlight=False)
 
+    def note(self, text: str) -> None:
+        self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/dim] setup     {text}", highlight=False)
+
     async def run(self) -> None:
         client = await KubeClient.connect(self.kubeconfig)
         try:
@@ -262,9 +267,10 @@ class Demo:
 
     async def _run(self, client: KubeClient) -> None:
         self.banner("Setting up the sandbox")
-        await clean_previous(client, self.state_dir, self.console)
+        await clean_previous(client, self.state_dir, self.note)
         self.state.save(self.state_file)
         await install_crds(client)
+        self.note("CRDs installed; namespaces " + ", ".join((self.ns, self.apps_ns)))
         for ns in (self.ns, self.apps_ns):
             await client.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         ports = {k: free_port() for k in ("prometheus", "exporter", "webhook", "metrics", "healthz")}
@@ -275,7 +281,7 @@ class Demo:
         exporter = start(self.state, self.state_file, "exporter", [
             sys.executable, str(DEMO / "exporter.py"), f"--kubeconfig={self.kubeconfig}", f"--namespace={self.ns}",
             f"--port={ports['exporter']}"], log=logs / "exporter.log", cwd=REPO)
-        self.console.print(f"exporter    http://127.0.0.1:{ports['exporter']}/metrics  (pid {exporter.pid})")
+        self.note(f"exporter    http://127.0.0.1:{ports['exporter']}/metrics  (pid {exporter.pid})")
 
         prom_dir = self.state_dir / "prometheus"
         prom_dir.mkdir(parents=True, exist_ok=True)
@@ -290,7 +296,7 @@ class Demo:
             binary, f"--config.file={prom_dir / 'prometheus.yml'}", f"--storage.tsdb.path={prom_dir / 'data'}",
             f"--web.listen-address=127.0.0.1:{ports['prometheus']}", "--storage.tsdb.retention.time=1d"],
             log=logs / "prometheus.log")
-        self.console.print(f"prometheus  {prometheus}  (pid {prom.pid})")
+        self.note(f"prometheus  {prometheus}  (pid {prom.pid})")
 
         secret = secrets.token_hex(16)
         controller_log = logs / "controller.log"
@@ -301,13 +307,15 @@ class Demo:
             f"--metrics-port={ports['metrics']}", f"--healthz-port={ports['healthz']}", "--bind-address=127.0.0.1",
             f"--repo-cache-dir={self.state_dir / 'repo-cache'}"],
             log=controller_log, env={"ROLLOUTS_WEBHOOK_SECRET": secret}, cwd=REPO)
-        self.console.print(f"controller  metrics http://127.0.0.1:{ports['metrics']}/metrics, webhook "
+        self.note(f"controller  metrics http://127.0.0.1:{ports['metrics']}/metrics, webhook "
                            f"http://127.0.0.1:{ports['webhook']}/api/webhook  (pid {controller.pid}, "
                            f"log {controller_log})")
         await until("Prometheus to scrape the exporter", lambda: prometheus_up(prometheus, "demo-app"), timeout=60,
                     proc=prom, log=logs / "prometheus.log")
+        self.note("Prometheus is scraping the exporter")
         await until("the controller to be ready", lambda: http_ok(f"http://127.0.0.1:{ports['healthz']}/readyz"),
                     timeout=90, proc=controller, log=controller_log)
+        self.note("the controller is ready (caches synced)")
 
         repo = GitRepo(self.state_dir / "git")
         repo.install_push_hook(f"http://127.0.0.1:{ports['webhook']}/api/webhook", secret)
@@ -400,24 +408,28 @@ class Demo:
                                 "PATH": f"{REPO / '.venv' / 'bin'}:{kube_bin}:{os.environ.get('PATH', '')}"},
                            check=False)
         ns, apps = self.ns, self.apps_ns
-        self.console.print(f"""
-[bold]The sandbox is still running. Try:[/bold]
-  {env}
-  kubectl rollouts get rollout demo -n {ns} --watch      # live tree (Ctrl-C to leave)
-  kubectl rollouts app get {self.app} -n {apps}                 # the Application: sync, health, resources
-  kubectl get analysisruns -n {ns} -o yaml               # the judge's per-metric reasons
-  cd {repo.work} && sed -i 's/demo-app:red/demo-app:green/' app/rollout.yaml \\
-      && git commit -qam 'back to green' && git push -q origin HEAD:main   # a GitOps rollback
-  kubectl rollouts promote demo -n {ns}                  # skip the current pause / step
-  kubectl rollouts abort demo -n {ns}                    # abort an update in flight
-  Prometheus: {prometheus}/graph?g0.expr=sum+by+(version)(rate(demo_http_requests_total%5B30s%5D))
-  Logs: {self.state_dir / 'logs'}
+        tries = [
+            (f"kubectl rollouts get rollout demo -n {ns} --watch", "live tree of the Rollout (Ctrl-C to leave)"),
+            (f"kubectl rollouts app get {self.app} -n {apps}", "the Application: sync, health, resources"),
+            (f"kubectl get analysisruns -n {ns} -o yaml", "the judge's per-metric reasons"),
+            (f"cd {repo.work}", "the Git working clone the Application follows"),
+            ("sed -i 's/demo-app:red/demo-app:green/' app/rollout.yaml", "a GitOps rollback to green ..."),
+            ("git commit -qam 'back to green' && git push -q origin HEAD:main", "... pushed (webhook: seconds)"),
+            (f"kubectl rollouts promote demo -n {ns}", "during an update: skip the current pause or step"),
+            (f"kubectl rollouts abort demo -n {ns}", "during an update: back to the stable version"),
+        ]
+        stops = [(self.stop_command(), "controller, Prometheus, exporter, demo namespaces"),
+                 (f"make -C {REPO} cluster-down", "the local control plane")]
+        width = max(len(c) for c, _ in tries + stops) + 2
 
-[bold]Stop it:[/bold]
-  {self.stop_command()}   # controller, Prometheus, exporter, demo namespaces
-  make -C {REPO} cluster-down   # the local control plane
-""", highlight=False, markup=True, soft_wrap=True)
+        def rows(pairs: list[tuple[str, str]]) -> str:
+            return "\n".join(f"  {command:<{width}}# {why}" for command, why in pairs)
 
+        self.console.print(
+            f"\n[bold]The sandbox is still running. Try:[/bold]\n  {env}\n{escape(rows(tries))}\n"
+            f"  Prometheus: {prometheus}/graph?g0.expr=sum+by+(version)(rate(demo_http_requests_total%5B30s%5D))\n"
+            f"  Logs: {self.state_dir / 'logs'}\n\n[bold]Stop it:[/bold]\n{escape(rows(stops))}\n",
+            highlight=False, soft_wrap=True)
 
     def stop_command(self) -> str:
         command = f"{sys.executable} {DEMO / 'run.py'} --stop"
@@ -443,16 +455,16 @@ def application_manifest(name: str, repo_url: str, namespace: str, apps_namespac
     }
 
 
-async def clean_previous(client: KubeClient | None, state_dir: Path, console: Console) -> None:
+async def clean_previous(client: KubeClient | None, state_dir: Path, say: Callable[[str], None]) -> None:
     """Stop what the previous demo recorded and delete its namespaces and files."""
     state = State.load(state_dir / "state.json")
     stopped = stop_recorded(state)
     if stopped:
-        console.print(f"stopped the previous demo's {', '.join(stopped)}")
+        say(f"stopped the previous demo's {', '.join(stopped)}")
     namespaces = [n for n in (state.namespace, state.applications_namespace) if n]
     if client is not None and namespaces:
         await delete_namespaces(client, namespaces)
-        console.print(f"deleted namespaces {', '.join(namespaces)}")
+        say(f"deleted namespaces {', '.join(namespaces)}")
     for sub in ("git", "prometheus", "logs", "repo-cache", "state.json"):
         target = state_dir / sub
         if target.is_dir():
@@ -473,7 +485,7 @@ async def stop(args: argparse.Namespace, console: Console) -> int:
             await client.close()
         client = None
     try:
-        await clean_previous(client, state_dir, console)
+        await clean_previous(client, state_dir, console.print)
     finally:
         if client is not None:
             await client.close()
