@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rollouts.planning.observed import ObservedReplicaSet
 
@@ -53,6 +54,7 @@ def _fraction_is_half(total: int, weight: int) -> bool:
     return (total * weight) % 100 == 50
 
 
+@lru_cache(maxsize=4096)
 def approximate_weighted_counts(replicas: int, weight: int, max_surge: int) -> CanaryCounts:
     """The canary/stable split whose canary share is closest to ``weight`` percent.
 
