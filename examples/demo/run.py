@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -250,8 +251,10 @@ class Demo:
         self.app = args.application
         self.state = State(namespace=self.ns, applications_namespace=self.apps_ns)
         self.started = time.monotonic()
+        self.marks: list[tuple[str, float]] = []
 
     def banner(self, text: str) -> None:
+        self.marks.append((text.split(":")[0], time.monotonic()))
         self.console.print(f"\n[bold]== {text}[/bold]  [dim](+{time.monotonic() - self.started:.0f}s)[/dim]",
                            highlight=False)
 
@@ -398,6 +401,9 @@ class Demo:
 
     def finish(self, repo: GitRepo, prometheus: str) -> None:
         self.banner(f"Done in {time.monotonic() - self.started:.0f}s: green was promoted, red was aborted")
+        spans = [f"{name} {end - begin:.0f}s"
+                 for (name, begin), (_, end) in itertools.pairwise(self.marks)]
+        self.console.print(f"[dim]chapters: {'; '.join(spans)}[/dim]", highlight=False)
         kube_bin = testbed_bin()
         path = f"{REPO / '.venv' / 'bin'}" + (f":{kube_bin}" if kube_bin else "") + ":$PATH"
         env = f"export KUBECONFIG={self.kubeconfig} PATH={path}"

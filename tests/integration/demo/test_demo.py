@@ -149,6 +149,8 @@ async def test_demo_promotes_green_and_aborts_red(kube: KubeClient, kubeconfig: 
         assert app["status"]["health"]["status"] == "Degraded", app["status"]["health"]
         assert "kubectl rollouts get rollout demo" in output and "--stop" in output
         assert elapsed < DEMO_TIMEOUT
+        chapters = next((line for line in output.splitlines() if line.startswith("chapters:")), "")
+        print(f"demo finished in {elapsed:.0f}s; {chapters}")
     finally:
         stopper = await asyncio.create_subprocess_exec(*_run_args(kubeconfig, namespace, state_dir), "--stop",
                                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
