@@ -49,7 +49,7 @@ class ControllerConfig:
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str | None = None
-    workers: int = 4
+    workers: int = 10
     leader_elect: bool = False
     lease_name: str = "rollouts-controller-lock"
     lease_namespace: str = field(default_factory=lambda: os.environ.get("POD_NAMESPACE", "default"))
