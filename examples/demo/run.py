@@ -273,9 +273,9 @@ class Demo:
         await clean_previous(client, self.state_dir, self.note)
         self.state.save(self.state_file)
         await install_crds(client)
-        self.note("CRDs installed; namespaces " + ", ".join((self.ns, self.apps_ns)))
         for ns in (self.ns, self.apps_ns):
             await client.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        self.note("CRDs installed; namespaces " + ", ".join((self.ns, self.apps_ns)) + " created")
         ports = {k: free_port() for k in ("prometheus", "exporter", "webhook", "metrics", "healthz")}
         self.state.ports = ports
         logs = self.state_dir / "logs"
@@ -311,8 +311,7 @@ class Demo:
             f"--repo-cache-dir={self.state_dir / 'repo-cache'}"],
             log=controller_log, env={"ROLLOUTS_WEBHOOK_SECRET": secret}, cwd=REPO)
         self.note(f"controller  metrics http://127.0.0.1:{ports['metrics']}/metrics, webhook "
-                           f"http://127.0.0.1:{ports['webhook']}/api/webhook  (pid {controller.pid}, "
-                           f"log {controller_log})")
+                  f"http://127.0.0.1:{ports['webhook']}/api/webhook  (pid {controller.pid}, log {controller_log})")
         await until("Prometheus to scrape the exporter", lambda: prometheus_up(prometheus, "demo-app"), timeout=60,
                     proc=prom, log=logs / "prometheus.log")
         self.note("Prometheus is scraping the exporter")
@@ -329,19 +328,24 @@ class Demo:
                     application=self.app, started=self.started)
         await live.start()
         try:
-            await self._story(client, repo, live, controller, controller_log)
+            helpers = [("controller", controller, controller_log), ("exporter", exporter, logs / "exporter.log"),
+                       ("prometheus", prom, logs / "prometheus.log")]
+            await self._story(client, repo, live, helpers)
         finally:
             await live.stop()
         self.finish(repo, prometheus)
 
-    async def _story(self, client: KubeClient, repo: GitRepo, live: Live, controller: subprocess.Popen[bytes],
-                     controller_log: Path) -> None:
+    async def _story(self, client: KubeClient, repo: GitRepo, live: Live,
+                     helpers: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+        controller_log = helpers[0][2]
+
         async def wait(what: str, check: Any, timeout: float) -> None:
             watching = asyncio.create_task(live.wait_for(what, check, timeout=timeout))
             while not watching.done():
-                if controller.poll() is not None:
-                    watching.cancel()
-                    raise DemoFailed(f"the controller exited with {controller.returncode}:\n{tail(controller_log)}")
+                for name, proc, log in helpers:
+                    if proc.poll() is not None:
+                        watching.cancel()
+                        raise DemoFailed(f"the {name} exited with {proc.returncode}:\n{tail(log)}")
                 await asyncio.wait({watching}, timeout=0.5)
             live.refresh()  # print what satisfied the wait before the next chapter's banner
             try:
