@@ -46,8 +46,14 @@ class Executor:
         self.recorder = recorder
 
     async def execute(self, plan: Plan, rollout: dict[str, Any]) -> None:
-        for action in plan.actions:
+        """Perform the plan's mutations in order. Events are recorded by the caller once the status write
+        succeeded, so a 409 on that write (re-observe, re-plan) never records the same event twice."""
+        for action in plan.mutations:
             await self.perform(action, rollout)
+
+    async def record_events(self, plan: Plan, rollout: dict[str, Any]) -> None:
+        for event in plan.events:
+            await self.perform(event, rollout)
 
     async def perform(self, action: Action, rollout: dict[str, Any]) -> None:
         meta = rollout["metadata"]

@@ -146,20 +146,20 @@ class RolloutReconciler:
         return plan.requeue_after
 
     async def _finish(self, raw: dict[str, Any], plan: Plan, bound: Any) -> None:
-        for event in plan.events:
-            bound.info(event.message, reason=event.reason, type=event.type)
         status = dict(plan.status)
         strategy = "canary" if ((raw.get("spec") or {}).get("strategy") or {}).get("canary") else "blueGreen"
         self.metrics.set_phase(raw["metadata"].get("namespace", ""), raw["metadata"]["name"], strategy,
                                str(status.get("phase") or ""))
-        if not status_changed(raw.get("status"), status):
-            return
-        body = {**raw, "status": status}
-        try:
-            updated = await self.client.replace(ROLLOUT, body, subresource="status")
-        except NotFound:
-            return
-        self.caches.rollouts.upsert(updated)
+        if status_changed(raw.get("status"), status):
+            body = {**raw, "status": status}
+            try:
+                updated = await self.client.replace(ROLLOUT, body, subresource="status")
+            except NotFound:
+                return
+            self.caches.rollouts.upsert(updated)
+        for event in plan.events:
+            bound.info(event.message, reason=event.reason, type=event.type)
+        await self.executor.record_events(plan, raw)
 
 
 __all__ = ["RolloutReconciler", "referenced_services"]
