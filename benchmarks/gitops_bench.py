@@ -277,10 +277,11 @@ async def main() -> int:
         results["drift_correction"] = {"n": len(drift), "p50_s": round(statistics.median(drift), 2),
                                        "p95_s": round(pct(drift, 0.95), 2), "max_s": round(max(drift), 2)}
         print(json.dumps(results["drift_correction"]), flush=True)
-        results["first_sync_many"] = await first_sync_many(kube, ns, repo, args.apps, rec)
-        print(json.dumps(results["first_sync_many"]), flush=True)
+        # The big app goes first: measured after the thousand apps it would also measure their polling.
         results["diff_throughput"] = await diff_throughput(kube, ns, repo, args.resources, tmp)
         print(json.dumps(results["diff_throughput"]), flush=True)
+        results["first_sync_many"] = await first_sync_many(kube, ns, repo, args.apps, rec)
+        print(json.dumps(results["first_sync_many"]), flush=True)
     finally:
         rec.stop()
         try:
