@@ -29,10 +29,6 @@ class ControllerMetrics:
                                  registry=self.registry)
         self.api_requests = Gauge("controller_api_requests", "API requests sent since start, by verb", ["verb"],
                                   registry=self.registry)
-        self.analysis_run_phase = Gauge(
-            "analysis_run_info", "Information about an analysis run: 1 for its current phase",
-            ["namespace", "name", "phase"], registry=self.registry,
-        )
         self.is_leader = Gauge("controller_leader", "1 when this replica is the leader", registry=self.registry)
 
     def set_phase(self, namespace: str, name: str, strategy: str, phase: str) -> None:
