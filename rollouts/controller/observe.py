@@ -1,10 +1,10 @@
 """Builds the planner's ObservedRollout from informer caches plus a few targeted reads.
 
 Most of what the planner needs is cached by informers (Rollouts, their ReplicaSets, Services,
-AnalysisRuns and templates), so a reconcile usually costs no API reads at all. Three things are read on
-demand because watching them cluster-wide would cost far more than it saves: the Deployment behind a
-workloadRef, the routing objects of traffic-routed canaries (read fresh, since a guarded patch must start
-from the current resourceVersion), and pods, only while a `spec.restartAt` restart is in progress.
+AnalysisRuns, templates, and the Deployments behind workloadRefs), so a reconcile usually costs no API reads
+at all. Two things are read on demand: the routing objects of traffic-routed canaries (read fresh, since a
+guarded patch must start from the current resourceVersion), and pods, only while a `spec.restartAt` restart
+is in progress (watching every pod would cost far more than it saves).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Any
 from rollouts.api.rollout import Rollout
 from rollouts.controller.traffic import observe_traffic
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import NotFound
 from rollouts.kube.informer import Informer
-from rollouts.kube.resources import POD, ResourceKind
+from rollouts.kube.resources import POD
 from rollouts.planning.observed import (
     POD_TEMPLATE_HASH_LABEL,
     ObservedAnalysisRun,
@@ -43,6 +42,8 @@ class Caches:
     # observe() still reads them fresh because a guarded patch must start from the current resourceVersion.
     ingresses: Informer
     http_routes: Informer
+    # workloadRef: the referenced Deployment's pod template is the Rollout's template.
+    deployments: Informer
 
 
 def owned_by(objs: Iterable[dict[str, Any]], uid: str) -> list[dict[str, Any]]:
@@ -81,9 +82,7 @@ def referenced_templates(raw: Mapping[str, Any]) -> set[TemplateKey]:
     return keys
 
 
-async def observe(
-    client: KubeClient, caches: Caches, raw: dict[str, Any], rollout: Rollout, *, deployments: ResourceKind
-) -> ObservedRollout:
+async def observe(client: KubeClient, caches: Caches, raw: dict[str, Any], rollout: Rollout) -> ObservedRollout:
     ns = rollout.namespace
     uid = rollout.metadata.uid or ""
     replica_sets = tuple(
@@ -102,11 +101,8 @@ async def observe(
     workload_template: Mapping[str, Any] | None = None
     ref = rollout.spec.workload_ref
     if ref is not None and ref.name:
-        try:
-            deployment = await client.get(deployments, ref.name, ns)
-            workload_template = (deployment.get("spec") or {}).get("template")
-        except NotFound:
-            workload_template = None
+        deployment = caches.deployments.get(ns, ref.name)
+        workload_template = (deployment.get("spec") or {}).get("template") if deployment else None
     pods: tuple[ObservedPod, ...] = ()
     if restart_pending(raw):
         items, _ = await client.list(POD, ns, label_selector=POD_TEMPLATE_HASH_LABEL)

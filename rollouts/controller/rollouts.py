@@ -24,7 +24,7 @@ from rollouts.controller.queue import WorkQueue
 from rollouts.controller.traffic import TrafficConflict, uses_traffic_routing
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, Conflict, NotFound
-from rollouts.kube.resources import DEPLOYMENT, ROLLOUT
+from rollouts.kube.resources import ROLLOUT
 from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
 
@@ -55,6 +55,7 @@ class RolloutReconciler:
         caches.services.add_handler(self._on_service)
         caches.ingresses.add_handler(self._on_routing_object)
         caches.http_routes.add_handler(self._on_routing_object)
+        caches.deployments.add_handler(self._on_deployment)
 
     # -- event routing -------------------------------------------------------------------------------
 
@@ -91,6 +92,14 @@ class RolloutReconciler:
         ns = obj["metadata"].get("namespace", "")
         for raw in self.caches.rollouts.items(ns):
             if uses_traffic_routing(raw):
+                self.queue.add((ns, raw["metadata"]["name"]))
+
+    def _on_deployment(self, etype: str, obj: dict[str, Any]) -> None:
+        """A Deployment changed: re-plan the Rollouts whose workloadRef names it (its template is theirs)."""
+        ns, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+        for raw in self.caches.rollouts.items(ns):
+            ref = (raw.get("spec") or {}).get("workloadRef") or {}
+            if ref.get("name") == name and ref.get("kind", "Deployment") == "Deployment":
                 self.queue.add((ns, raw["metadata"]["name"]))
 
     # -- workers ---------------------------------------------------------------------------------------
@@ -137,7 +146,7 @@ class RolloutReconciler:
                                     generation=int(raw["metadata"].get("generation") or 0), now=now)
             await self._finish(raw, plan, bound)
             return None
-        observed = await observe(self.client, self.caches, raw, rollout, deployments=DEPLOYMENT)
+        observed = await observe(self.client, self.caches, raw, rollout)
         plan = plan_rollout(observed, now=now)
         if plan.mutations:
             bound.debug("executing plan", actions=[type(a).__name__ for a in plan.actions])

@@ -30,6 +30,7 @@ from rollouts.kube.resources import (
     ANALYSISRUN,
     ANALYSISTEMPLATE,
     CLUSTERANALYSISTEMPLATE,
+    DEPLOYMENT,
     HTTPROUTE,
     INGRESS,
     REPLICASET,
@@ -77,6 +78,7 @@ class Controller:
             cluster_analysis_templates=Informer(client, CLUSTERANALYSISTEMPLATE),
             ingresses=Informer(client, INGRESS, namespace=ns),
             http_routes=Informer(client, HTTPROUTE, namespace=ns),
+            deployments=Informer(client, DEPLOYMENT, namespace=ns),
         )
         self.recorder = EventRecorder(client)
         self.rollouts = RolloutReconciler(client, self.caches, metrics=self.metrics, recorder=self.recorder)
@@ -106,11 +108,12 @@ class Controller:
                 self.metrics.is_leader.set(1)
             informers = [self.caches.rollouts, self.caches.replica_sets, self.caches.services,
                          self.caches.analysis_runs, self.caches.analysis_templates,
-                         self.caches.cluster_analysis_templates, self.caches.ingresses, self.caches.http_routes]
+                         self.caches.cluster_analysis_templates, self.caches.ingresses, self.caches.http_routes,
+                         self.caches.deployments]
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.kind.plural}") for i in informers]
             # CRD-backed template kinds may be missing on a cluster; they must not block Rollouts.
             await asyncio.wait_for(
-                asyncio.gather(*(i.synced.wait() for i in informers[:4])), timeout=120,
+                asyncio.gather(*(i.synced.wait() for i in [*informers[:4], self.caches.deployments])), timeout=120,
             )
             tasks.append(asyncio.create_task(self.rollouts.queue.run_timers(), name="requeue-timers"))
             tasks += [asyncio.create_task(self.rollouts.worker(), name=f"worker-{n}")
