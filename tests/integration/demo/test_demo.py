@@ -36,6 +36,7 @@ RUN = REPO / "examples" / "demo" / "run.py"
 HASH = "rollouts-pod-template-hash"
 WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
 DEMO_TIMEOUT = 210
+ABORT_TRAFFIC_RESET = 5.0
 
 
 def _run_args(kubeconfig: Path, namespace: str, state_dir: Path) -> list[str]:
@@ -49,6 +50,10 @@ class Seen:
 
     applications: list[tuple[str, str, str]] = field(default_factory=list)
     rollouts: list[tuple[str, str]] = field(default_factory=list)
+    aborted_at: float | None = None
+    """When the Rollout first reported abort."""
+    canary_weight: list[tuple[float, str]] = field(default_factory=list)
+    """(when, canary-weight) of each change of the canary Ingress' weight."""
 
     def application(self, _type: str, app: dict[str, Any]) -> None:
         st = app.get("status") or {}
@@ -62,13 +67,33 @@ class Seen:
         row = (str(st.get("phase")), str(st.get("stableRS")))
         if not self.rollouts or self.rollouts[-1] != row:
             self.rollouts.append(row)
+        if st.get("abort") and self.aborted_at is None:
+            self.aborted_at = time.monotonic()
+
+    def ingress(self, _type: str, ing: dict[str, Any]) -> None:
+        if ing["metadata"]["name"] != "demo-demo-canary":
+            return
+        weight = str((ing["metadata"].get("annotations") or {}).get(WEIGHT))
+        if not self.canary_weight or self.canary_weight[-1][1] != weight:
+            self.canary_weight.append((time.monotonic(), weight))
+
+    def traffic_reset_after_abort(self) -> float | None:
+        """Seconds from the abort to the canary weight's return to 0 (None: not seen)."""
+        if self.aborted_at is None:
+            return None
+        last_before = [w for t, w in self.canary_weight if t <= self.aborted_at]
+        if last_before and last_before[-1] == "0":
+            return 0.0
+        after = [t for t, w in self.canary_weight if t > self.aborted_at and w == "0"]
+        return after[0] - self.aborted_at if after else None
 
 
 @contextlib.asynccontextmanager
 async def watching(kube: KubeClient, namespace: str) -> AsyncIterator[Seen]:
     seen = Seen()
     informers = [Informer(kube, APPLICATION, namespace=f"{namespace}-apps", handler=seen.application),
-                 Informer(kube, ROLLOUT, namespace=namespace, handler=seen.rollout)]
+                 Informer(kube, ROLLOUT, namespace=namespace, handler=seen.rollout),
+                 Informer(kube, INGRESS, namespace=namespace, handler=seen.ingress)]
     tasks = [asyncio.create_task(i.run()) for i in informers]
     try:
         await asyncio.wait_for(asyncio.gather(*(i.synced.wait() for i in informers)), 30)
@@ -138,6 +163,11 @@ async def test_demo_promotes_green_and_aborts_red(kube: KubeClient, kubeconfig: 
             assert _selector_hash(svc) == green, f"{name} selects {_selector_hash(svc)}, expected green {green}"
         canary_ingress = await kube.get(INGRESS, "demo-demo-canary", namespace)
         assert canary_ingress["metadata"]["annotations"][WEIGHT] == "0"
+        # Aborting means the failing version stops receiving traffic now, not at the next unrelated wake-up.
+        reset = seen.traffic_reset_after_abort()
+        assert reset is not None and reset <= ABORT_TRAFFIC_RESET, (
+            f"the canary weight went back to 0 {reset}s after the abort (at most {ABORT_TRAFFIC_RESET}s expected); "
+            f"weights seen: {seen.canary_weight}, abort at {seen.aborted_at}")
 
         runs, _ = await kube.list(ANALYSISRUN, namespace)
         verdicts = {next(a["value"] for a in r["spec"]["args"] if a["name"] == "canary-hash"): r["status"]["phase"]
@@ -150,7 +180,7 @@ async def test_demo_promotes_green_and_aborts_red(kube: KubeClient, kubeconfig: 
         assert "kubectl rollouts get rollout demo" in output and "--stop" in output
         assert elapsed < DEMO_TIMEOUT
         chapters = next((line for line in output.splitlines() if line.startswith("chapters:")), "")
-        print(f"demo finished in {elapsed:.0f}s; {chapters}")
+        print(f"demo finished in {elapsed:.0f}s; traffic reset {reset:.1f}s after the abort; {chapters}")
     finally:
         stopper = await asyncio.create_subprocess_exec(*_run_args(kubeconfig, namespace, state_dir), "--stop",
                                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
