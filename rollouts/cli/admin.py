@@ -43,7 +43,8 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--context", default=_env("context"), help="kubeconfig context")
     p.add_argument("--namespace", default=_env("namespace"),
                    help="watch only this namespace (default: all namespaces)")
-    p.add_argument("--workers", type=int, default=_env_int("workers", 10), help="concurrent Rollout reconciles (default 10)")
+    p.add_argument("--workers", type=int, default=_env_int("workers", 10),
+                   help="concurrent Rollout reconciles (default 10)")
     p.add_argument("--leader-elect", action="store_true", default=_env_bool("leader-elect"),
                    help="elect a leader through a coordination.k8s.io Lease (for several replicas)")
     p.add_argument("--lease-name", default=_env("lease-name", "rollouts-controller-lock"))
