@@ -113,7 +113,7 @@ def _commits(state_dir: Path) -> dict[str, str]:
 
 async def _hash_of(kube: KubeClient, namespace: str, tag: str) -> str:
     items, _ = await kube.list(REPLICASET, namespace)
-    hashes = [rs["metadata"]["labels"][HASH] for rs in items
+    hashes = [str(rs["metadata"]["labels"][HASH]) for rs in items
               if rs["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f":{tag}")]
     assert len(hashes) == 1, f"expected one ReplicaSet running {tag}, found {hashes}"
     return hashes[0]
