@@ -91,3 +91,42 @@ def test_credentials_exact_repository_beats_prefix_creds() -> None:
 def test_redact() -> None:
     creds = RepoCredentials(password="pw123")
     assert redact("https://u:pw123@h/x failed pw123", creds) == "https://***@h/x failed ***"
+
+
+async def test_http_credentials_reach_git_through_askpass(repo: GitRepo, tmp_path: Path) -> None:
+    """A password-protected HTTP remote (git's dumb HTTP protocol over a local aiohttp server)."""
+    from aiohttp import web
+
+    repo.write("a.yaml", "x: 1\n")
+    sha = repo.commit()
+    repo._git("update-server-info", cwd=repo.bare)  # what a dumb-HTTP server needs to list refs
+    seen_auth: list[str] = []
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        seen_auth.append(header)
+        if header != "Basic " + base64.b64encode(b"bob:s3cr3t-token").decode():
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
+        target = (repo.bare / request.match_info["path"]).resolve()
+        if not target.is_file() or repo.bare.resolve() not in target.parents:
+            return web.Response(status=404)
+        return web.FileResponse(target)
+
+    app = web.Application()
+    app.router.add_get("/repo.git/{path:.*}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}/repo.git"
+    try:
+        source = GitSource(tmp_path / "cache", timeout=30)
+        with pytest.raises(GitError) as info:
+            await source.resolve(url, "main", RepoCredentials("bob", "wrong-password"), fetch=True)
+        assert "wrong-password" not in str(info.value)
+        creds = RepoCredentials("bob", "s3cr3t-token")
+        assert await source.resolve(url, "main", creds, fetch=True) == sha
+        assert any(h.startswith("Basic ") for h in seen_auth)
+    finally:
+        await runner.cleanup()
