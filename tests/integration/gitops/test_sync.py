@@ -282,3 +282,39 @@ async def test_deployment_in_a_later_wave_waits_for_it(
     assert first["status"].get("availableReplicas") == 1
     assert first["metadata"]["creationTimestamp"] <= second["metadata"]["creationTimestamp"]
     assert status_of(app)["health"]["status"] == "Healthy"
+
+
+async def test_ignore_differences_for_fields_of_another_manager(
+        kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
+    repo.write("app/deploy.yaml", deployment("scaled", replicas=1))
+    repo.write("app/cm.yaml", cm("annotated"))
+    sha = repo.commit()
+    body = application("ignore", repo, namespace, automated={}, ignoreDifferences=[
+        {"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["autoscaler-sim"]},
+        {"group": "", "kind": "ConfigMap", "jsonPointers": ["/data/key"]},
+    ])
+    await kube.create(APPLICATION, body, namespace)
+    probe = app_probe(kube, "ignore", namespace)
+    await eventually(probe, synced_at(sha), timeout=60, expected="first sync")
+    await kube.patch(DEPLOYMENT, "scaled", {"spec": {"replicas": 3}}, namespace, field_manager="autoscaler-sim")
+    await kube.patch(CONFIGMAP, "annotated", {"data": {"key": "changed-by-hand"}}, namespace)
+    await kube.patch(CONFIGMAP, "annotated", {"metadata": {"labels": {"touched": "yes"}}}, namespace)
+    from rollouts.api.application import Application
+
+    app = await kube.get(APPLICATION, "ignore", namespace)
+    with_rules = Application.model_validate(app)
+    without_rules = Application.model_validate({**app, "spec": {**app["spec"], "ignoreDifferences": []}})
+    ignored = await gitops.comparer.compare_app(with_rules, fetch=False, fresh=True)
+    assert ignored.sync_status.value == "Synced", [r.diff.text for r in ignored.resources]
+    plain = await gitops.comparer.compare_app(without_rules, fetch=False, fresh=True)
+    assert {str(r.key).split("/")[-1] for r in plain.resources if r.diff.modified} == {"scaled", "annotated"}
+    assert (await kube.get(DEPLOYMENT, "scaled", namespace))["spec"]["replicas"] == 3
+    # A field only another manager sets is not ours to compare (server-side apply semantics) ...
+    await kube.patch(DEPLOYMENT, "scaled", {"spec": {"template": {"metadata": {"labels": {"x": "y"}}}}},
+                     namespace)
+    # ... but a change to a field we set, that no rule covers, is drift.
+    await kube.patch(DEPLOYMENT, "scaled", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "image": "nginx:2"}]}}}}, namespace)
+    await eventually(probe, lambda a: status_of(a)["sync"]["status"] == "OutOfSync", timeout=20,
+                     expected="OutOfSync for a change no rule ignores")
+    assert app["status"]["sync"]["revision"] == sha
