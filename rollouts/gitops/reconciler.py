@@ -45,6 +45,7 @@ from rollouts.gitops.live import LiveState
 from rollouts.gitops.operation import next_history
 from rollouts.gitops.queue import KeyQueue
 from rollouts.gitops.source import GitSource
+from rollouts.gitops.status import apply_comparison, conditions_with_times, started_at
 from rollouts.gitops.sync import SyncRunner, SyncStep
 from rollouts.gitops.webhook import webhook_app
 from rollouts.kube.client import KubeClient
@@ -74,37 +75,6 @@ class GitopsConfig:
     webhook_port: int = 0
     webhook_bind: str = "127.0.0.1"
     webhook_secret: str | None = None
-
-
-def _conditions(previous: list[Obj], current: list[tuple[str, str]], now: datetime) -> list[Obj]:
-    """Conditions with their lastTransitionTime kept while the same type and message persist."""
-    out = []
-    for kind, message in current:
-        same = next((c for c in previous if c.get("type") == kind and c.get("message") == message), None)
-        out.append({"type": kind, "message": message,
-                    "lastTransitionTime": (same or {}).get("lastTransitionTime") or format_time(now)})
-    return out
-
-
-def resource_statuses(comparison: Comparison) -> list[Obj]:
-    out = []
-    for res in sorted(comparison.resources, key=lambda r: r.key):
-        entry: Obj = {"group": res.key.group, "kind": res.key.kind, "name": res.key.name,
-                      "status": res.sync_status.value}
-        api_version = str(((res.desired or res.live) or {}).get("apiVersion") or "")
-        entry["version"] = api_version.rpartition("/")[2]
-        if res.key.namespace:
-            entry["namespace"] = res.key.namespace
-        if res.health is not None:
-            entry["health"] = {"status": res.health.status.value}
-            if res.health.message:
-                entry["health"]["message"] = res.health.message[:300]
-        if res.requires_pruning:
-            entry["requiresPruning"] = True
-        if res.wave:
-            entry["syncWave"] = res.wave
-        out.append(entry)
-    return out
 
 
 class ApplicationReconciler:
@@ -165,7 +135,7 @@ class ApplicationReconciler:
             app = Application.model_validate(obj)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-            await self._write_status(obj, {**(obj.get("status") or {}), "conditions": _conditions(
+            await self._write_status(obj, {**(obj.get("status") or {}), "conditions": conditions_with_times(
                 (obj.get("status") or {}).get("conditions") or [],
                 [(ApplicationConditionType.INVALID_SPEC_ERROR.value, f"invalid Application spec: {problems}")],
                 now)}, clear_operation=False)
@@ -206,7 +176,7 @@ class ApplicationReconciler:
             if not status.get("health"):
                 status["health"] = {"status": HealthStatusCode.UNKNOWN.value}
         else:
-            self._status_from(status, app, comparison)
+            apply_comparison(status, app, comparison)
         if fetch or not status.get("reconciledAt"):
             status["reconciledAt"] = format_time(now)
 
@@ -223,7 +193,7 @@ class ApplicationReconciler:
             if step.succeeded and not isinstance(op_comparison, ComparisonError):
                 status["history"] = next_history(
                     app.status.history or [] if app.status else [], revision=op_comparison.revision,
-                    source=op_comparison.source, deployed_at=now, started_at=_started(step.state),
+                    source=op_comparison.source, deployed_at=now, started_at=started_at(step.state),
                     initiated_by=app.operation.initiated_by, limit=app.spec.revision_history_limit)
             if step.requeue is not None:
                 requeue = min(requeue, step.requeue) if requeue is not None else step.requeue
@@ -243,7 +213,7 @@ class ApplicationReconciler:
                 requeue = min(requeue or decision.retry_after, decision.retry_after)
         previous_conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
         if conditions or previous_conditions:
-            status["conditions"] = _conditions(previous_conditions, conditions, now)
+            status["conditions"] = conditions_with_times(previous_conditions, conditions, now)
         if not status.get("conditions"):
             status.pop("conditions", None)
 
@@ -307,20 +277,6 @@ class ApplicationReconciler:
             return exc
         except ApiError as exc:
             return ComparisonError(f"cannot compare with the cluster: {exc.message}")
-
-    def _status_from(self, status: Obj, app: Application, comparison: Comparison) -> None:
-        health = comparison.health
-        status["sync"] = {
-            "status": comparison.sync_status.value, "revision": comparison.revision,
-            "comparedTo": {"source": app.spec.source.model_dump(by_alias=True, exclude_none=True, mode="json"),
-                           "destination": app.spec.destination.model_dump(by_alias=True, exclude_none=True,
-                                                                          mode="json")},
-        }
-        status["health"] = {"status": health.status.value}
-        if health.message:
-            status["health"]["message"] = health.message[:500]
-        status["resources"] = resource_statuses(comparison)
-        status["sourceType"] = comparison.source_type
 
     async def _watch_status_kinds(self, app: Application) -> None:
         """Watch every kind this application had, so objects that left Git are still found for pruning."""
@@ -408,13 +364,6 @@ class ApplicationReconciler:
                 await runner.cleanup()
             if self._tmp is not None:
                 self._tmp.cleanup()
-
-
-def _started(state: Obj) -> datetime | None:
-    raw = state.get("startedAt")
-    if not raw:
-        return None
-    return datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 async def run_applications(

@@ -16,7 +16,6 @@ default) and the API server does schema validation (Validate=false changes nothi
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from rollouts.api.application import (
 from rollouts.api.common import format_time
 from rollouts.gitops.compare import FIELD_MANAGER, Comparison, ComparisonError
 from rollouts.gitops.health import resource_health
+from rollouts.gitops.hooks import Hooks
 from rollouts.gitops.live import LiveState
 from rollouts.gitops.operation import can_retry, retry_delay
 from rollouts.gitops.prune import plan_prune
@@ -43,7 +43,6 @@ from rollouts.gitops.waves import (
     SyncPhase,
     SyncTask,
     Wave,
-    delete_policies,
     group_waves,
     is_ready_for_next_wave,
     option_enabled,
@@ -51,7 +50,7 @@ from rollouts.gitops.waves import (
     sync_tasks,
 )
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import AlreadyExists, ApiError, NotFound
+from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.resources import NAMESPACE, ResourceKind
 
 Obj = dict[str, Any]
@@ -91,6 +90,7 @@ class SyncRunner:
         self.client = client
         self.live = live
         self.on_applied = on_applied
+        self.hooks = Hooks(client)
 
     # -- operation state -------------------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ class SyncRunner:
 
         def record_of(task: SyncTask) -> Obj | None:
             if task.is_hook:
-                return by_id.get(self._hook_id(task, state))
+                return by_id.get(self.hooks.record_id(task, state))
             return by_id.get((task.key.group, task.key.kind, task.key.namespace, task.key.name, task.phase.value))
 
         prune_last = option_enabled(options, "PruneLast")
@@ -203,7 +203,7 @@ class SyncRunner:
         pruned = await self._prune(prune.prune, comparison, records)
         if pruned is not None:
             return await self._fail(operation, state, pruned, now, comparison)
-        await self._delete_hooks(records, hook_kinds, comparison, HookDeletePolicy.HOOK_SUCCEEDED)
+        await self.hooks.delete_by_policy(records, comparison, HookDeletePolicy.HOOK_SUCCEEDED)
         message = "successfully synced (all tasks run)"
         if prune.skipped and not operation.sync.prune:
             message += f"; {len(prune.skipped)} resource(s) require pruning"
@@ -222,17 +222,6 @@ class SyncRunner:
                                                 "sync option CreateNamespace=true") from None
             await self.client.apply(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace",
                                                 "metadata": {"name": namespace}}, field_manager=FIELD_MANAGER)
-
-    @staticmethod
-    def _hook_name(task: SyncTask, state: Mapping[str, Any]) -> str:
-        meta = task.obj.get("metadata") or {}
-        if meta.get("name"):
-            return str(meta["name"])
-        seed = f"{state.get('startedAt')}/{task.phase}/{meta.get('generateName')}"
-        return f"{meta.get('generateName', 'hook-')}{hashlib.sha256(seed.encode()).hexdigest()[:5]}"
-
-    def _hook_id(self, task: SyncTask, state: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
-        return (task.key.group, task.key.kind, task.key.namespace, self._hook_name(task, state), task.phase.value)
 
     async def _resolve_pending(self, task: SyncTask) -> ResourceKind | None:
         self.client.forget_discovery()
@@ -280,7 +269,7 @@ class SyncRunner:
             batch: list[tuple[SyncTask, ResourceKind]] = []
             for task in run:
                 if is_hook_run:
-                    outcome = await self._create_hook(task, hook_kinds[task.key], state)
+                    outcome = await self.hooks.create(task, hook_kinds[task.key], state)
                     if outcome is None:
                         return f"waiting for the previous {task.key.kind} hook {task.key.name!r} to be deleted"
                     records.append({**base(task), **outcome})
@@ -297,37 +286,6 @@ class SyncRunner:
                 batch.append((task, kind))
             await asyncio.gather(*(apply_one(t, k) for t, k in batch))
         return f"applied {_summary(applied)}" if applied else "nothing to apply in this wave"
-
-    async def _create_hook(self, task: SyncTask, kind: ResourceKind, state: Mapping[str, Any]) -> Obj | None:
-        """Create a hook; None while an older copy is being deleted (BeforeHookCreation)."""
-        name = self._hook_name(task, state)
-        namespace = task.key.namespace or None
-        obj = dict(task.obj)
-        meta = dict(obj.get("metadata") or {})
-        meta.pop("generateName", None)
-        meta["name"] = name
-        obj["metadata"] = meta
-        base: Obj = {"name": name, "hookType": task.hook_type.value if task.hook_type else None}
-        if HookDeletePolicy.BEFORE_HOOK_CREATION in delete_policies(task.obj):
-            try:
-                existing = await self.client.get(kind, name, namespace)
-            except NotFound:
-                existing = None
-            if existing is not None:
-                if not (existing.get("metadata") or {}).get("deletionTimestamp"):
-                    await self.client.delete(kind, name, namespace, propagation="Foreground")
-                return None
-        try:
-            await self.client.create(kind, obj, namespace)
-        except AlreadyExists:
-            return {**base, "status": ResultCode.SYNC_FAILED.value, "hookPhase": OperationPhase.FAILED.value,
-                    "message": f"hook {kind.kind} {name!r} already exists; add hook-delete-policy "
-                               "BeforeHookCreation to replace it"}
-        except ApiError as exc:
-            return {**base, "status": ResultCode.SYNC_FAILED.value, "hookPhase": OperationPhase.FAILED.value,
-                    "message": exc.message[:500]}
-        return {**base, "status": ResultCode.SYNCED.value, "hookPhase": OperationPhase.RUNNING.value,
-                "message": f"{kind.kind.lower()} created"}
 
     async def _get(self, kind: ResourceKind, namespace: str, name: str) -> Obj | None:
         try:
@@ -395,28 +353,6 @@ class SyncRunner:
                             "syncPhase": SyncPhase.SYNC.value})
         return None
 
-    async def _delete_hooks(
-        self, records: list[Obj], hook_kinds: Mapping[ResourceKey, ResourceKind], comparison: Comparison,
-        policy: HookDeletePolicy,
-    ) -> None:
-        templates = {key: obj for _, obj in comparison.hooks for key in [key_of(obj)]}
-        for rec in records:
-            if not rec.get("hookType"):
-                continue
-            match = next((k for k in templates if (k.group, k.kind, k.namespace) == (
-                rec.get("group"), rec.get("kind"), rec.get("namespace") or "")
-                and (k.name == rec.get("name") or str(rec.get("name", "")).startswith(
-                    str((templates[k].get("metadata") or {}).get("generateName") or "\0")))), None)
-            if match is None or policy not in delete_policies(templates[match]):
-                continue
-            try:
-                await self.client.delete(hook_kinds[match], str(rec["name"]), rec.get("namespace") or None,
-                                         propagation="Foreground")
-            except NotFound:
-                pass
-            except ApiError:
-                continue
-
     def _succeed(self, state: Obj, now: datetime, message: str) -> SyncStep:
         state.update({"phase": OperationPhase.SUCCEEDED.value, "message": message, "finishedAt": format_time(now)})
         return SyncStep(state, done=True, succeeded=True)
@@ -435,22 +371,6 @@ class SyncRunner:
             state.pop("syncResult", None)  # the next attempt runs every task again
             return SyncStep(state, done=False, requeue=delay)
         if comparison is not None:
-            await self._run_sync_fail_hooks(comparison, state)
+            await self.hooks.run_sync_fail(comparison, state)
         state.update({"phase": OperationPhase.FAILED.value, "message": message[:2000], "finishedAt": format_time(now)})
         return SyncStep(state, done=True)
-
-    async def _run_sync_fail_hooks(self, comparison: Comparison, state: Obj) -> None:
-        result = state.setdefault("syncResult", {"revision": comparison.revision})
-        records: list[Obj] = result.setdefault("resources", [])
-        hook_kinds = {key_of(obj): kind for kind, obj in comparison.hooks}
-        for task in sync_tasks([obj for _, obj in comparison.hooks]):
-            if task.phase is not SyncPhase.SYNC_FAIL:
-                continue
-            try:
-                outcome = await self._create_hook(task, hook_kinds[task.key], state)
-            except ApiError:
-                continue
-            if outcome is not None:
-                records.append({"group": task.key.group, "kind": task.key.kind, "namespace": task.key.namespace,
-                                "syncPhase": task.phase.value, **outcome})
-        await self._delete_hooks(records, hook_kinds, comparison, HookDeletePolicy.HOOK_FAILED)
