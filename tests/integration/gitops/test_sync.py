@@ -318,3 +318,31 @@ async def test_ignore_differences_for_fields_of_another_manager(
     await eventually(probe, lambda a: status_of(a)["sync"]["status"] == "OutOfSync", timeout=20,
                      expected="OutOfSync for a change no rule ignores")
     assert app["status"]["sync"]["revision"] == sha
+
+
+async def test_prune_last_and_apply_out_of_sync_only(
+        kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
+    repo.write("app/a.yaml", cm("a", "one"))
+    repo.write("app/b.yaml", cm("b"))
+    repo.write("app/c.yaml", cm("c"))
+    repo.write("app/hook.yaml", cm("after", **{"argocd.argoproj.io/hook": "PostSync",
+                                               "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}))
+    first = repo.commit()
+    body = application("options", repo, namespace, automated={"prune": True},
+                       sync_options=["PruneLast=true", "ApplyOutOfSyncOnly=true"])
+    await kube.create(APPLICATION, body, namespace)
+    probe = app_probe(kube, "options", namespace)
+    await eventually(probe, synced_at(first), timeout=60, expected="first sync")
+    repo.write("app/a.yaml", cm("a", "two"))
+    repo.remove("app/b.yaml")
+    second = repo.commit()
+    app = await eventually(probe, synced_at(second), timeout=60, expected="second sync")
+    records = status_of(app)["operationState"]["syncResult"]["resources"]
+    by_name = {r["name"]: r for r in records}
+    assert by_name["a"]["status"] == "Synced" and "message" not in by_name["a"]
+    assert by_name["c"]["message"] == "unchanged (ApplyOutOfSyncOnly)"
+    assert by_name["b"]["status"] == "Pruned"
+    names = [r["name"] for r in records]
+    assert names.index("after") < names.index("b"), f"PruneLast: pruning must follow the PostSync hook: {names}"
+    assert await get_or_none(kube, CONFIGMAP, "b", namespace) is None
+    assert (await kube.get(CONFIGMAP, "a", namespace))["data"] == {"key": "two"}
