@@ -69,7 +69,10 @@ def decide_auto_sync(
             None, f"Skipping sync attempt to {revision}: auto-sync will wipe out all resources", error=True)
     attempts = 0
     last_sync = state.operation.sync if state is not None else None
-    if state is not None and last_sync is not None and last_sync.revision == revision:
+    # The commit the last operation really synced (a manual sync may name a branch or nothing at all).
+    last_revision = (state.sync_result.revision if state is not None and state.sync_result is not None
+                     else last_sync.revision if last_sync is not None else None)
+    if state is not None and last_sync is not None and last_revision == revision:
         if state.phase in (OperationPhase.FAILED, OperationPhase.ERROR):
             return AutoSyncDecision(
                 None, f"Skipping auto-sync: failed previous sync attempt to {revision}: {state.message or ''}",
