@@ -28,11 +28,11 @@ from analysis.run import due_measurements, error_status, next_reconcile_at, reco
 from analysis.templating import TemplateError, argument_values, resolve_metric
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
 from rollouts.controller.events import EventRecorder
-from rollouts.controller.queue import WorkQueue
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, Conflict, NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import ANALYSISRUN, JOB, ROLLOUT, SECRET
+from rollouts.kube.workqueue import WorkQueue
 
 Key = tuple[str, str]
 Clock = Callable[[], datetime]

@@ -20,11 +20,11 @@ from rollouts.controller.events import EventRecorder
 from rollouts.controller.executor import Executor, status_changed
 from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches, observe, referenced_services
-from rollouts.controller.queue import WorkQueue
 from rollouts.controller.traffic import TrafficConflict, uses_traffic_routing
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, Conflict, NotFound
 from rollouts.kube.resources import ROLLOUT
+from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
 

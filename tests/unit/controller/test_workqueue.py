@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rollouts.controller.queue import WorkQueue
+from rollouts.kube.workqueue import WorkQueue
 
 
 async def test_adds_of_a_waiting_key_coalesce() -> None:

@@ -1,5 +1,8 @@
 """A per-object work queue: each key is worked on by at most one worker at a time.
 
+It lives beside the informer (as client-go keeps its workqueue beside its informers) so that every
+reconciler, the Rollout and AnalysisRun controllers and the gitops Application loop, shares one.
+
 Semantics follow client-go's workqueue, which controller authors rely on:
 * adding a key that is already waiting does nothing (events coalesce into one reconcile);
 * adding a key that is being processed marks it dirty, and it is queued again when the worker finishes,
