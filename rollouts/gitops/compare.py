@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from rollouts.gitops.diff import ResourceDiff, compare
 from rollouts.gitops.health import Health, resource_health, worst
 from rollouts.gitops.live import LiveState
 from rollouts.gitops.render import ManifestCache, RenderError, cache_key, render_source
-from rollouts.gitops.source import SECRET_TYPE_LABEL, GitError, GitSource, credentials_for
+from rollouts.gitops.source import SECRET_TYPE_LABEL, GitError, GitSource, RepoCredentials, credentials_for
 from rollouts.gitops.tracking import ResourceKey, key_of, with_tracking
 from rollouts.gitops.waves import is_hook, sync_wave
 from rollouts.kube.client import KubeClient
@@ -146,16 +147,21 @@ class Comparer:
         self._predicted: OrderedDict[tuple[str, str], Obj] = OrderedDict()
         self._dry_run_cache_size = dry_run_cache_size
         self._render_keys: dict[str, set[str]] = {}
+        self._secrets: tuple[float, list[Obj]] = (float("-inf"), [])
 
     # -- desired ---------------------------------------------------------------------------------------
 
-    async def _credentials(self, repo_url: str) -> Any:
+    async def _credentials(self, repo_url: str) -> RepoCredentials | None:
+        """Credentials from the repository Secrets, listed at most every 30 s (not once per application)."""
         if repo_url.startswith("file://") or repo_url.startswith("/"):
             return None
-        try:
-            secrets, _ = await self.client.list(SECRET, self.namespace, label_selector=SECRET_TYPE_LABEL)
-        except ApiError:
-            return None
+        listed_at, secrets = self._secrets
+        if time.monotonic() - listed_at > 30:
+            try:
+                secrets, _ = await self.client.list(SECRET, self.namespace, label_selector=SECRET_TYPE_LABEL)
+            except ApiError:
+                return None
+            self._secrets = (time.monotonic(), secrets)
         return credentials_for(repo_url, secrets)
 
     def invalidate(self, app_name: str) -> None:
@@ -169,6 +175,7 @@ class Comparer:
             return await self.git.resolve(source.repo_url, revision or source.target_revision, creds, fetch=fetch,
                                           newer_than=newer_than)
         except GitError as exc:
+            self._secrets = (float("-inf"), [])  # a fixed Secret must be seen by the next attempt
             raise ComparisonError(str(exc)) from None
 
     async def render(self, app: Application, source: ApplicationSource, commit: str, namespace: str) -> Any:
