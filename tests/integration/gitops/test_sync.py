@@ -199,7 +199,14 @@ async def test_rollback_to_an_earlier_history_entry(
 
 
 async def test_kustomize_directory(
-        kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
+        kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo,
+        kubectl_bin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import shutil
+
+    if not (shutil.which("kustomize") or shutil.which("kubectl")):
+        # `kubectl kustomize` from the testbed's own kubectl when the machine has none on PATH
+        monkeypatch.setenv("PATH", f"{os.path.dirname(kubectl_bin)}{os.pathsep}{os.environ.get('PATH', '')}")
     repo.write("base/cm.yaml", cm("kcfg"))
     repo.write("base/kustomization.yaml", {"resources": ["cm.yaml"]})
     repo.write("overlay/kustomization.yaml", {"resources": ["../base"], "namePrefix": "prod-",
