@@ -194,8 +194,9 @@ class Live:
             measurements = metric.get("measurements") or []
             if measurements:
                 last = measurements[-1]
-                parts.append(f"measurement {len(measurements)}: {last.get('phase')} {_judge_value(last.get('value'))}"
-                             + (f" - {last['message']}" if last.get("message") else ""))
+                why = f" - {last['message']}" if last.get("message") and last.get("phase") != "Successful" else ""
+                parts.append(f"measurement {len(measurements)}: {last.get('phase')} "
+                             f"{_judge_value(last.get('value'))}{why}")
         if status.get("message") and phase not in ("Running", "Pending"):
             parts.append(str(status["message"]))
         return "; ".join(parts), _phase_style(phase)

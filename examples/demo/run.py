@@ -253,8 +253,8 @@ class Demo:
         self.started = time.monotonic()
         self.marks: list[tuple[str, float]] = []
 
-    def banner(self, text: str) -> None:
-        self.marks.append((text.split(":")[0], time.monotonic()))
+    def banner(self, text: str, short: str) -> None:
+        self.marks.append((short, time.monotonic()))
         self.console.print(f"\n[bold]== {text}[/bold]  [dim](+{time.monotonic() - self.started:.0f}s)[/dim]",
                            highlight=False)
 
@@ -269,7 +269,7 @@ class Demo:
             await client.close()
 
     async def _run(self, client: KubeClient) -> None:
-        self.banner("Setting up the sandbox")
+        self.banner("Setting up the sandbox", "setup")
         await clean_previous(client, self.state_dir, self.note)
         self.state.save(self.state_file)
         await install_crds(client)
@@ -371,7 +371,7 @@ class Demo:
                     and live.version_of(st.get("stableRS")) == version
                     and st.get("currentPodHash") == st.get("stableRS"))
 
-        self.banner("1. Git holds the app; an Application syncs it (version blue)")
+        self.banner("1. Git holds the app; an Application syncs it (version blue)", "blue")
         first = repo.commit_all("demo app: Rollout demo (canary via NGINX, judged analysis), version blue")
         live.say("git", f"commit {first[:7]} image tag blue", "magenta")
         await client.create(APPLICATION, application_manifest(self.app, repo.url, self.ns, self.apps_ns), self.apps_ns)
@@ -379,7 +379,7 @@ class Demo:
         await wait("the Rollout to be Healthy on blue and the Application Synced/Healthy",
                    lambda: healthy_on("blue") and app_at(first, "Healthy"), 120)
 
-        self.banner("2. Commit green: canary 20% -> judged analysis -> 50% -> pause -> 100%")
+        self.banner("2. Commit green: canary 20% -> judged analysis -> 50% -> pause -> 100%", "green")
         repo.set_image_tag("green")
         second = repo.commit_all("demo app: version green")
         live.say("git", f"commit {second[:7]} image tag green (pushed; the remote's hook notifies the controller)",
@@ -388,7 +388,7 @@ class Demo:
                    lambda: healthy_on("green") and app_at(second, "Healthy"), 240)
         green_hash = str(rollout_status().get("stableRS"))
 
-        self.banner("3. Commit red: its pods fail more requests; the judge should catch it")
+        self.banner("3. Commit red: its pods fail more requests; the judge should catch it", "red")
         repo.set_image_tag("red")
         third = repo.commit_all("demo app: version red")
         live.say("git", f"commit {third[:7]} image tag red", "magenta")
@@ -404,7 +404,7 @@ class Demo:
         live.refresh()
 
     def finish(self, repo: GitRepo, prometheus: str) -> None:
-        self.banner(f"Done in {time.monotonic() - self.started:.0f}s: green was promoted, red was aborted")
+        self.banner(f"Done in {time.monotonic() - self.started:.0f}s: green was promoted, red was aborted", "done")
         spans = [f"{name} {end - begin:.0f}s"
                  for (name, begin), (_, end) in itertools.pairwise(self.marks)]
         self.console.print(f"[dim]chapters: {'; '.join(spans)}[/dim]", highlight=False)
