@@ -470,7 +470,7 @@ async def clean_previous(client: KubeClient | None, state_dir: Path, say: Callab
     state = State.load(state_dir / "state.json")
     stopped = stop_recorded(state)
     if stopped:
-        say(f"stopped the previous demo's {', '.join(stopped)}")
+        say(f"stopped the demo's {', '.join(stopped)} (pids recorded in {state_dir / 'state.json'})")
     namespaces = [n for n in (state.namespace, state.applications_namespace) if n]
     if client is not None and namespaces:
         await delete_namespaces(client, namespaces)
