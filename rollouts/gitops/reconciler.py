@@ -43,7 +43,6 @@ from rollouts.gitops.autosync import decide_auto_sync
 from rollouts.gitops.compare import Comparer, Comparison, ComparisonError
 from rollouts.gitops.live import LiveState
 from rollouts.gitops.operation import next_history
-from rollouts.gitops.queue import KeyQueue
 from rollouts.gitops.source import GitSource
 from rollouts.gitops.status import apply_comparison, conditions_with_times, started_at
 from rollouts.gitops.sync import SyncRunner, SyncStep
@@ -52,6 +51,7 @@ from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import APPLICATION
+from rollouts.kube.workqueue import WorkQueue
 
 log = structlog.get_logger("rollouts.gitops")
 Obj = dict[str, Any]
@@ -88,7 +88,7 @@ class ApplicationReconciler:
             self._tmp = tempfile.TemporaryDirectory(prefix="rollouts-gitops-")
             cache_dir = Path(self._tmp.name)
         self.git = GitSource(cache_dir)
-        self.queue = KeyQueue()
+        self.queue: WorkQueue[str] = WorkQueue()
         self.live = LiveState(client, self.queue.add)
         self.comparer = Comparer(client, self.git, self.live, namespace=config.namespace)
         self.runner = SyncRunner(client, self.live, on_applied=self.comparer.remember)

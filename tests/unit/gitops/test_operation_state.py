@@ -9,8 +9,8 @@ from typing import Any, cast
 import pytest
 
 from rollouts.api.application import Application
-from rollouts.gitops.queue import KeyQueue
 from rollouts.gitops.sync import SyncRunner
+from rollouts.kube.workqueue import WorkQueue
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 OP = {"sync": {"revision": "abc"}, "retry": {"limit": 2}}
@@ -97,7 +97,7 @@ async def test_failure_retries_with_backoff_then_fails(retry_count: int, outcome
 
 
 async def test_queue_coalesces_and_requeues_keys_added_while_processing() -> None:
-    queue = KeyQueue()
+    queue: WorkQueue[str] = WorkQueue()
     queue.add("a")
     queue.add("a")
     assert len(queue) == 1
