@@ -30,18 +30,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
-import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,16 +49,16 @@ DEMO = Path(__file__).resolve().parent
 REPO = DEMO.parents[1]
 sys.path.insert(0, str(DEMO))
 
+from cluster import delete_namespaces, install_crds, testbed_bin  # noqa: E402
+from gitrepo import GitRepo  # noqa: E402
 from live import Live  # noqa: E402
-from sandbox import State, free_port, start, stop_recorded, tail  # noqa: E402
+from sandbox import DemoFailed, State, free_port, http_ok, prometheus_up, start, stop_recorded, tail, until  # noqa: E402
 
 from rollouts.kube.client import KubeClient  # noqa: E402
-from rollouts.kube.errors import ApiError, NotFound  # noqa: E402
-from rollouts.kube.resources import APPLICATION, CRD, NAMESPACE  # noqa: E402
+from rollouts.kube.errors import ApiError  # noqa: E402
+from rollouts.kube.resources import APPLICATION, NAMESPACE  # noqa: E402
 
-IMAGE = "registry.example.com/demo-app"
 PLACEHOLDER_PROMETHEUS = "http://127.0.0.1:9090"
-FINALIZER_KINDS = (APPLICATION,)
 DEFAULT_STATE_DIR = str(REPO / ".cluster" / "demo")
 
 
@@ -88,152 +83,6 @@ class Timings:
 
 STORY = Timings(pause="30s", initial_delay="10s", interval="10s", count=3, poll=15.0, scrape="1s")
 CI = Timings(pause="5s", initial_delay="6s", interval="5s", count=3, poll=10.0, scrape="1s")
-
-
-class DemoFailed(Exception):
-    pass
-
-
-# --- Git -----------------------------------------------------------------------------------------
-
-class GitRepo:
-    """A bare "remote" the Application points at, and the working clone the demo commits to."""
-
-    def __init__(self, root: Path) -> None:
-        self.bare = root / "remote.git"
-        self.work = root / "work"
-        root.mkdir(parents=True, exist_ok=True)
-        self.git("init", "--bare", "--quiet", "--initial-branch=main", str(self.bare), cwd=root)
-        self.git("init", "--quiet", "--initial-branch=main", str(self.work), cwd=root)
-        self.git("remote", "add", "origin", str(self.bare))
-
-    @property
-    def url(self) -> str:
-        return f"file://{self.bare}"
-
-    def git(self, *args: str, cwd: Path | None = None) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "Demo", "GIT_AUTHOR_EMAIL": "demo@example.com",
-               "GIT_COMMITTER_NAME": "Demo", "GIT_COMMITTER_EMAIL": "demo@example.com"}
-        done = subprocess.run(["git", *args], cwd=cwd or self.work, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise DemoFailed(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-        return done.stdout.strip()
-
-    def install_push_hook(self, webhook: str, secret: str) -> None:
-        """post-receive: tell the controller about the push the way GitHub would (signed JSON payload)."""
-        hook = self.bare / "hooks" / "post-receive"
-        hook.write_text(f"""#!{sys.executable}
-# Sends a GitHub-style push event to the rollouts controller's webhook for each pushed ref.
-import hashlib, hmac, json, sys, urllib.request
-for line in sys.stdin:
-    old, new, ref = line.split()
-    body = json.dumps({{"ref": ref, "after": new,
-                        "repository": {{"url": {self.url!r}, "default_branch": "main"}}}}).encode()
-    sig = "sha256=" + hmac.new({secret!r}.encode(), body, hashlib.sha256).hexdigest()
-    req = urllib.request.Request({webhook!r}, data=body, headers={{
-        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": sig}})
-    try:
-        urllib.request.urlopen(req, timeout=5).read()
-    except Exception as exc:
-        print(f"webhook not delivered ({{exc}}); the controller will poll", file=sys.stderr)
-""")
-        hook.chmod(0o755)
-
-    def commit_all(self, message: str) -> str:
-        self.git("add", "-A")
-        self.git("commit", "--quiet", "-m", message)
-        self.git("push", "--quiet", "origin", "HEAD:main")
-        return self.git("rev-parse", "HEAD")
-
-    def set_image_tag(self, tag: str) -> None:
-        path = self.work / "app" / "rollout.yaml"
-        text = path.read_text()
-        lines = [f"{line.split(IMAGE)[0]}{IMAGE}:{tag}" if f"{IMAGE}:" in line else line for line in text.split("\n")]
-        path.write_text("\n".join(lines))
-
-
-# --- the sandbox ---------------------------------------------------------------------------------
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def prometheus_up(address: str, job: str) -> bool:
-    try:
-        query = urllib.parse.urlencode({"query": f'up{{job="{job}"}}'})
-        with urllib.request.urlopen(f"{address}/api/v1/query?{query}", timeout=2) as resp:
-            result = json.loads(resp.read())["data"]["result"]
-        return bool(result) and result[0]["value"][1] == "1"
-    except (urllib.error.URLError, OSError, KeyError, ValueError, IndexError):
-        return False
-
-
-async def until(what: str, check: Any, *, timeout: float, proc: subprocess.Popen[bytes] | None = None,
-                log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if proc is not None and proc.poll() is not None:
-            raise DemoFailed(f"{what}: the process exited with {proc.returncode}\n{tail(log) if log else ''}")
-        if time.monotonic() > deadline:
-            raise DemoFailed(f"timed out after {timeout:.0f}s waiting for {what}\n{tail(log) if log else ''}")
-        await asyncio.sleep(0.25)
-
-
-async def install_crds(client: KubeClient) -> None:
-    import yaml
-
-    names = []
-    for path in sorted((REPO / "crds").glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") == "CustomResourceDefinition":
-                await client.apply(CRD, doc, field_manager="rollouts-demo")
-                names.append(doc["metadata"]["name"])
-
-    def established(crd: dict[str, Any]) -> bool:
-        return any(c.get("type") == "Established" and c.get("status") == "True"
-                   for c in (crd.get("status") or {}).get("conditions") or [])
-
-    deadline = time.monotonic() + 30
-    for name in names:
-        while not established(await client.get(CRD, name)):
-            if time.monotonic() > deadline:
-                raise DemoFailed(f"CustomResourceDefinition {name} is not Established after 30s")
-            await asyncio.sleep(0.2)
-    client.forget_discovery()
-
-
-async def delete_namespaces(client: KubeClient, names: list[str], *, timeout: float = 120) -> None:
-    """Delete the previous demo's namespaces, dropping Application finalizers its (stopped) controller would
-    otherwise have to remove, and wait until they are gone so the new demo starts clean."""
-    for ns in names:
-        for kind in FINALIZER_KINDS:
-            with contextlib.suppress(NotFound):
-                items, _ = await client.list(kind, ns)
-                for obj in items:
-                    if obj["metadata"].get("finalizers"):
-                        await client.patch(kind, obj["metadata"]["name"], {"metadata": {"finalizers": None}}, ns)
-        with contextlib.suppress(NotFound):
-            await client.delete(NAMESPACE, ns)
-    deadline = time.monotonic() + timeout
-    for ns in names:
-        while True:
-            try:
-                await client.get(NAMESPACE, ns)
-            except NotFound:
-                break
-            if time.monotonic() > deadline:
-                raise DemoFailed(f"namespace {ns} is still terminating after {timeout:.0f}s")
-            await asyncio.sleep(0.5)
-
-
-def testbed_bin() -> str | None:
-    done = subprocess.run([str(REPO / "testbed" / "build.sh")], capture_output=True, text=True, cwd=REPO)
-    lines = done.stdout.strip().splitlines()
-    return lines[-1] if done.returncode == 0 and lines else None
 
 
 # --- the story -----------------------------------------------------------------------------------

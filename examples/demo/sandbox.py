@@ -4,11 +4,13 @@ Why it exists: the demo leaves its sandbox running so the user can try the plugi
 it starts must be findable later by `run.py --stop` or the next `make demo`. Every process is started in
 its own session (its pid is its process-group id) and recorded in ``<state-dir>/state.json`` with its
 command line; stopping checks that the pid still runs that command line before signalling it, so a
-recycled pid is never killed. Everything listens on 127.0.0.1 only.
+recycled pid is never killed. Everything listens on 127.0.0.1 only. `until` waits for a helper to be
+ready (Prometheus scraping, the controller's /readyz) and fails with the helper's log if it exits first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -16,8 +18,16 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+
+class DemoFailed(Exception):
+    pass
 
 
 def free_port() -> int:
@@ -100,3 +110,32 @@ def tail(path: str | Path, lines: int = 25) -> str:
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def prometheus_up(address: str, job: str) -> bool:
+    try:
+        query = urllib.parse.urlencode({"query": f'up{{job="{job}"}}'})
+        with urllib.request.urlopen(f"{address}/api/v1/query?{query}", timeout=2) as resp:
+            result = json.loads(resp.read())["data"]["result"]
+        return bool(result) and result[0]["value"][1] == "1"
+    except (urllib.error.URLError, OSError, KeyError, ValueError, IndexError):
+        return False
+
+
+async def until(what: str, check: Any, *, timeout: float, proc: subprocess.Popen[bytes] | None = None,
+                log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if proc is not None and proc.poll() is not None:
+            raise DemoFailed(f"{what}: the process exited with {proc.returncode}\n{tail(log) if log else ''}")
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"timed out after {timeout:.0f}s waiting for {what}\n{tail(log) if log else ''}")
+        await asyncio.sleep(0.25)
