@@ -94,13 +94,15 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
         clear_pauses(ctx)
         if steps:
             ctx.status["currentStepIndex"] = len(steps)
-    reconcile_services(ctx, state)
-    reconcile_traffic(ctx, state)
+    # Analysis first: a run that just failed aborts in this same plan, so the Services and the traffic
+    # below already go back to stable (not one reconcile later, which left the failed canary serving).
     verdict = analysis_planning.reconcile_canary_analysis(ctx, state.sets, state.steps, aborted=state.aborted)
     abort_detail: str | None = None
     if verdict.abort_detail is not None and not state.aborted:
         state.aborted = True
         abort_detail = verdict.abort_detail
+    reconcile_services(ctx, state)
+    reconcile_traffic(ctx, state)
     scaled = False
     if not verdict.inconclusive:
         scaled = reconcile_replica_sets(ctx, state)

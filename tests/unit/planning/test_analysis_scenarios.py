@@ -248,3 +248,30 @@ def test_accepted_inconclusive_background_run_does_not_pause_again() -> None:
     world.run()
     assert [p["reason"] for p in world.status["pauseConditions"]] == ["CanaryPauseStep"]
     assert world.status["currentStepIndex"] == 3
+
+
+def test_failed_analysis_sends_traffic_and_the_canary_service_back_to_stable_in_the_same_plan() -> None:
+    """The plan that records the abort also resets the router and the canary Service: a failed canary must
+    not keep serving until some later reconcile happens to run."""
+    from rollouts.planning import SetCanaryWeight, SetServiceSelector
+
+    world = World(
+        canary_rollout(replicas=4, steps=[{"setWeight": 25}, ANALYSIS_STEP, {"setWeight": 75}],
+                       stableService="web-stable", canaryService="web-canary",
+                       trafficRouting={"nginx": {"stableIngress": "web"}}),
+        services={"web-stable": {"app": "web"}, "web-canary": {"app": "web"}},
+        traffic_routed=True,
+    )
+    world.analysis_templates = {("success-rate", False): TEMPLATE}
+    world.run()
+    world.set_template("web:2")
+    world.run()
+    assert world.weight == 25
+    finish_run(world, "Failed", 'Metric "success-rate" assessed Failed')
+    plan = world.plan()
+    assert plan.status["abort"] is True
+    assert [a.weight for a in plan.actions if isinstance(a, SetCanaryWeight)] == [0]
+    stable = world.hash_of("web:1")
+    assert [(a.service, a.pod_template_hash) for a in plan.actions if isinstance(a, SetServiceSelector)] == [
+        ("web-canary", stable)
+    ]
