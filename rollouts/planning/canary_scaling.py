@@ -101,9 +101,12 @@ def reconcile_replica_sets(ctx: PlanContext, state: CanaryState) -> bool:
         return True
     if state.aborted and state.traffic_routed and state.has_canary:
         delay = state.strategy.effective_abort_scale_down_delay_seconds()
-        if delay == 0:
-            return False  # abortScaleDownDelaySeconds: 0 keeps the canary up
-        return scale_down_after_delay(ctx, new, delay)
+        # abortScaleDownDelaySeconds: 0 keeps the canary up. Either way the older revisions still follow
+        # their own scale-down deadlines: a previous stable kept up for scaleDownDelaySeconds when this
+        # update started must not stay up forever because the update was aborted.
+        if delay and scale_down_after_delay(ctx, new, delay):
+            return True
+        return _scale_down_old(ctx, state)
     if scale_with_revision(ctx, new, counts.canary, sets):
         return True
     return _scale_down_old(ctx, state)

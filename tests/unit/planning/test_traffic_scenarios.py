@@ -253,3 +253,25 @@ def test_scale_down_delay_revision_limit_keeps_only_the_newest_old_revisions_up(
     world.advance(30)
     world.run()
     assert world.counts() == {"web:3": 2}
+
+
+def test_previous_stable_kept_for_its_delay_is_scaled_down_even_when_the_next_update_aborts() -> None:
+    """v1 -> v2 promoted (v1 kept up for scaleDownDelaySeconds), v3 starts within that delay and is aborted:
+    v1 must still go away at its deadline, not stay up forever."""
+    from datetime import timedelta
+
+    world = routed(replicas=4, steps=[{"setWeight": 25}, {"pause": {}}], scaleDownDelaySeconds=30)
+    world.set_template("web:2")
+    world.run()
+    promote(world)
+    world.run()
+    assert world.status["stableRS"] == world.hash_of("web:2")
+    assert world.counts()["web:1"] == 4, "the previous stable is kept up for scaleDownDelaySeconds"
+    world.set_template("web:3")
+    world.run()
+    world.patch_status(abort=True)
+    world.run()
+    assert world.status["phase"] == "Degraded"
+    world.now += timedelta(seconds=31)
+    world.run()
+    assert world.counts().get("web:1", 0) == 0
