@@ -306,10 +306,6 @@ def application_manifest(name: str, repo_url: str, namespace: str, apps_namespac
             "source": {"repoURL": repo_url, "path": "app", "targetRevision": "main"},
             "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
-            # The Rollout controller adds rollouts-pod-template-hash to these selectors; the reconciler
-            # diffs by server-side apply, where a Service selector is one atomic field, so without this rule
-            # the added key reads as drift and self-heal would fight the controller.
-            "ignoreDifferences": [{"group": "", "kind": "Service", "jsonPointers": ["/spec/selector"]}],
         },
     }
 

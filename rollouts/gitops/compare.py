@@ -32,6 +32,7 @@ from rollouts.gitops.diff import ResourceDiff, compare
 from rollouts.gitops.health import Health, resource_health, worst
 from rollouts.gitops.live import LiveState
 from rollouts.gitops.render import ManifestCache, RenderError, cache_key, render_source
+from rollouts.gitops.rollout_fields import with_rollout_fields
 from rollouts.gitops.source import SECRET_TYPE_LABEL, GitError, GitSource, RepoCredentials, credentials_for
 from rollouts.gitops.tracking import ResourceKey, key_of, with_tracking
 from rollouts.gitops.waves import is_hook, sync_wave
@@ -322,6 +323,7 @@ class Comparer:
         async def one(kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int) -> ResourceState:
             async with limit:
                 live = await self._live(kind, key, fresh=fresh or needs_managed)
+                obj = with_rollout_fields(obj, live)
                 message = ""
                 if live is None:
                     diff = ResourceDiff(key, True)
