@@ -95,4 +95,5 @@ def kubeconfig_to_use(target: Target, environ: Mapping[str, str]) -> str | None:
 async def connect(target: Target) -> KubeClient:
     from rollouts.kube.client import KubeClient
 
-    return await KubeClient.connect(kubeconfig_to_use(target, os.environ), target.context)
+    return await KubeClient.connect(kubeconfig_to_use(target, os.environ), target.context,
+                                    field_manager="kubectl-rollouts")

@@ -40,7 +40,7 @@ async def amain(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    client = await KubeClient.connect(args.kubeconfig, args.context)
+    client = await KubeClient.connect(args.kubeconfig, args.context, field_manager="rollouts-gitops")
     config = GitopsConfig(namespace=args.namespace, workers=args.workers, poll_interval=args.poll_interval,
                           cache_dir=args.cache_dir, webhook_port=args.webhook_port, webhook_bind=args.webhook_bind,
                           webhook_secret=os.environ.get(args.webhook_secret_env) or None)

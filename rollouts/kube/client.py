@@ -37,15 +37,19 @@ Obj = dict[str, Any]
 class KubeClient:
     """Verbs on any resource kind. Objects go in and come out as dicts."""
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: Any, *, field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
         self._api = api
+        # Every write names its manager, so `managedFields` says who changed what (not the library's name).
+        self.field_manager = field_manager
         self._discovered: dict[tuple[str, str], ResourceKind] = {
             (k.api_version, k.kind): k for k in BUILTIN
         }
         self.requests: Counter[str] = Counter()
 
     @classmethod
-    async def connect(cls, kubeconfig: str | None = None, context: str | None = None) -> KubeClient:
+    async def connect(
+        cls, kubeconfig: str | None = None, context: str | None = None, *, field_manager: str = DEFAULT_FIELD_MANAGER
+    ) -> KubeClient:
         """Connect with a kubeconfig file (or the default loading rules, then in-cluster config)."""
         try:
             if kubeconfig:
@@ -58,7 +62,7 @@ class KubeClient:
                     api = k8s_client.ApiClient()
         except (k8s_config.ConfigException, OSError) as exc:
             raise Unreachable(0, "ConfigError", f"cannot load Kubernetes configuration: {exc}") from exc
-        return cls(api)
+        return cls(api, field_manager=field_manager)
 
     @property
     def host(self) -> str:
@@ -152,7 +156,8 @@ class KubeClient:
 
     async def create(self, kind: ResourceKind, obj: Mapping[str, Any], namespace: str | None = None) -> Obj:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
-        result: Obj = await self._request("POST", kind.collection_path(ns), body=dict(obj))
+        result: Obj = await self._request("POST", kind.collection_path(ns), body=dict(obj),
+                                          query=[("fieldManager", self.field_manager)])
         return result
 
     async def replace(
@@ -160,7 +165,7 @@ class KubeClient:
     ) -> Obj:
         meta = obj.get("metadata") or {}
         path = kind.object_path(meta["name"], meta.get("namespace"), subresource)
-        result: Obj = await self._request("PUT", path, body=dict(obj))
+        result: Obj = await self._request("PUT", path, body=dict(obj), query=[("fieldManager", self.field_manager)])
         return result
 
     async def patch(
@@ -176,9 +181,7 @@ class KubeClient:
         force: bool = False,
         dry_run: bool = False,
     ) -> Obj:
-        query: list[tuple[str, str]] = []
-        if field_manager:
-            query.append(("fieldManager", field_manager))
+        query: list[tuple[str, str]] = [("fieldManager", field_manager or self.field_manager)]
         if force:
             query.append(("force", "true"))
         if dry_run:
