@@ -32,9 +32,11 @@ from rollouts.planning.plan import (
     Plan,
     ScaleReplicaSet,
     SetCanaryWeight,
+    SetEphemeralMetadata,
     SetServiceSelector,
     TerminateAnalysisRun,
 )
+from rollouts.planning.replicasets import EPHEMERAL_METADATA_ANNOTATION
 
 log = structlog.get_logger("rollouts.executor")
 
@@ -112,8 +114,36 @@ class Executor:
                     await client.delete(POD, pod, ns)
                 except NotFound:
                     pass
+            case SetEphemeralMetadata(name=rs, pod_template_hash=pod_hash, labels=labels, annotations=annotations,
+                                      record=record):
+                await self._relabel(ns, rs, pod_hash, dict(labels), dict(annotations), record)
             case EmitEvent(type=etype, reason=reason, message=message):
                 await self.recorder.record(rollout, type=etype, reason=reason, message=message)
+
+
+    async def _relabel(self, ns: str, rs: str, pod_hash: str, labels: dict[str, str | None],
+                       annotations: dict[str, str | None], record: str | None) -> None:
+        """New role metadata on the ReplicaSet's pod template (future pods), then on its existing pods."""
+        meta: dict[str, Any] = {}
+        if labels:
+            meta["labels"] = labels
+        if annotations:
+            meta["annotations"] = annotations
+        body: dict[str, Any] = {"metadata": {"annotations": {EPHEMERAL_METADATA_ANNOTATION: record}}}
+        if meta:
+            body["spec"] = {"template": {"metadata": meta}}
+        try:
+            self.caches.replica_sets.upsert(await self.client.patch(REPLICASET, rs, body, ns))
+        except NotFound:
+            return
+        if not meta:
+            return
+        pods, _ = await self.client.list(POD, ns, label_selector=f"{POD_TEMPLATE_HASH_LABEL}={pod_hash}")
+        for pod in pods:
+            try:
+                await self.client.patch(POD, pod["metadata"]["name"], {"metadata": meta}, ns)
+            except NotFound:
+                continue
 
 
 def status_changed(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:

@@ -30,6 +30,7 @@ from rollouts.planning.plan import (
     Plan,
     ScaleReplicaSet,
     SetCanaryWeight,
+    SetEphemeralMetadata,
     SetServiceSelector,
     TerminateAnalysisRun,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Plan",
     "ScaleReplicaSet",
     "SetCanaryWeight",
+    "SetEphemeralMetadata",
     "SetServiceSelector",
     "TerminateAnalysisRun",
     "plan_rollout",

@@ -23,6 +23,7 @@ from rollouts.planning.canary_scaling import at_desired_counts, reconcile_replic
 from rollouts.planning.canary_state import CanaryState, desired_weight
 from rollouts.planning.canary_traffic import reconcile_services, reconcile_traffic
 from rollouts.planning.context import PlanContext
+from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import parse_timestamp
 from rollouts.planning.replicasets import (
     classify,
@@ -244,8 +245,22 @@ def _new_pod_metadata(ctx: PlanContext, state: CanaryState) -> PodTemplateMetada
     return state.strategy.stable_metadata
 
 
+def _sync_role_metadata(ctx: PlanContext, state: CanaryState) -> None:
+    """stableMetadata on the stable revision's pods, canaryMetadata on the canary's (roles move at promotion)."""
+    strategy, sets = state.strategy, state.sets
+    stable_hash = ctx.status.get("stableRS")
+    for rs in (sets.new, sets.stable):
+        if rs is None or ctx.spec.paused:
+            continue
+        role = strategy.stable_metadata if rs.pod_template_hash == stable_hash else strategy.canary_metadata
+        if rs is sets.stable and rs.pod_template_hash != stable_hash:
+            continue  # a former stable (just replaced by this plan's promotion) keeps its pods' labels
+        sync_ephemeral_metadata(ctx, rs, role)
+
+
 def _finish(ctx: PlanContext, state: CanaryState, *, abort_message: str | None, strategy_progress: bool) -> None:
     sets, status, old = state.sets, ctx.status, ctx.old
+    _sync_role_metadata(ctx, state)
     if not state.traffic_routed:
         status["canary"].pop("weights", None)
     set_counts(status, sets)

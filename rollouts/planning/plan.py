@@ -110,6 +110,22 @@ class DeletePod:
 
 
 @dataclass(frozen=True, slots=True)
+class SetEphemeralMetadata:
+    """Re-label one revision's pods when its role changes (canaryMetadata -> stableMetadata at promotion).
+
+    The executor merge-patches the ReplicaSet's pod template metadata and every existing pod of
+    ``pod_template_hash`` with ``labels`` / ``annotations`` (value ``None`` = remove the key), and records
+    ``record`` in the ReplicaSet's ``rollout.argoproj.io/ephemeral-metadata`` annotation (None = remove it).
+    """
+
+    name: str
+    pod_template_hash: str
+    labels: Mapping[str, str | None]
+    annotations: Mapping[str, str | None]
+    record: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class EmitEvent:
     """Record a core/v1 Event on the Rollout, with Argo's reason strings."""
 
@@ -128,6 +144,7 @@ Action = (
     | TerminateAnalysisRun
     | DeleteAnalysisRun
     | DeletePod
+    | SetEphemeralMetadata
     | EmitEvent
 )
 
@@ -141,6 +158,7 @@ MUTATING_ACTIONS: tuple[type, ...] = (
     TerminateAnalysisRun,
     DeleteAnalysisRun,
     DeletePod,
+    SetEphemeralMetadata,
 )
 
 

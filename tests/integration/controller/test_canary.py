@@ -204,3 +204,30 @@ async def test_invalid_rollout_is_reported_and_does_not_stop_a_healthy_neighbour
     await create_services(kube, namespace, "bad", "bad-stable", "bad-canary")
     ro = await wait_phase(kube, namespace, "bad", "Healthy")
     assert condition(ro, "InvalidSpec") is None
+
+
+async def test_canary_pods_are_relabelled_with_stable_metadata_at_promotion(kube: KubeClient, namespace: str,
+                                                                           controller: Controller) -> None:
+    await create_services(kube, namespace, "meta", "meta-stable", "meta-canary")
+    manifest = canary_rollout("meta", replicas=2, steps=[{"setWeight": 50}, {"pause": {}}],
+                              stableService="meta-stable", canaryService="meta-canary",
+                              canaryMetadata={"labels": {"role": "canary"}},
+                              stableMetadata={"labels": {"role": "stable"}})
+    await kube.create(ROLLOUT, manifest, namespace)
+    await wait_phase(kube, namespace, "meta", "Healthy")
+    await set_image(kube, namespace, "meta", "example/app:green")
+    ro = await wait_phase(kube, namespace, "meta", "Paused", step=1)
+    canary = ro["status"]["currentPodHash"]
+
+    async def roles() -> dict[str, str]:
+        pods, _ = await kube.list(POD, namespace, label_selector=f"{HASH}={canary}")
+        return {p["metadata"]["name"]: p["metadata"]["labels"].get("role", "") for p in pods
+                if not p["metadata"].get("deletionTimestamp")}
+
+    before = await eventually(roles, lambda r: bool(r) and set(r.values()) == {"canary"},
+                              expected="canary pods labelled role=canary")
+    await patch_status(kube, namespace, "meta", {"pauseConditions": None})
+    await wait_phase(kube, namespace, "meta", "Healthy", timeout=90)
+    after = await eventually(roles, lambda r: bool(r) and set(r.values()) == {"stable"},
+                             expected="the promoted pods relabelled role=stable")
+    assert set(before) <= set(after), "the canary's pods were relabelled in place, not replaced"

@@ -436,3 +436,33 @@ def test_replica_failure_of_a_replica_set_is_reported_and_cleared() -> None:
     world.run()
     assert all(c["type"] != "ReplicaFailure" for c in world.status["conditions"])
     assert world.status["phase"] == "Paused"
+
+
+def test_canary_metadata_moves_to_stable_metadata_at_promotion_without_new_pods() -> None:
+    """Argo's ephemeral metadata: canary pods carry canaryMetadata; once promoted, the same pods carry
+    stableMetadata instead (re-labelled in place, not replaced)."""
+    world = World(canary_rollout(replicas=4, steps=[{"setWeight": 25}, {"pause": {}}],
+                                 canaryMetadata={"labels": {"role": "canary"}},
+                                 stableMetadata={"labels": {"role": "stable"}, "annotations": {"tier": "gold"}}))
+    world.run()
+    v1 = world.hash_of("web:1")
+    first = next(rs for rs in world.replica_sets.values() if rs["metadata"]["labels"]["rollouts-pod-template-hash"] == v1)
+    assert first["spec"]["template"]["metadata"]["labels"]["role"] == "stable"
+    world.set_template("web:2")
+    world.run()
+    v2 = world.hash_of("web:2")
+    canary = next(rs for rs in world.replica_sets.values() if rs["metadata"]["labels"]["rollouts-pod-template-hash"] == v2)
+    assert canary["spec"]["template"]["metadata"]["labels"]["role"] == "canary"
+    assert "tier" not in (canary["spec"]["template"]["metadata"].get("annotations") or {})
+    world.patch_status(pauseConditions=None)
+    world.run()
+    assert world.status["stableRS"] == v2
+    meta = canary["spec"]["template"]["metadata"]
+    assert meta["labels"]["role"] == "stable"
+    assert meta["annotations"]["tier"] == "gold"
+    assert canary["metadata"]["annotations"]["rollout.argoproj.io/ephemeral-metadata"] == \
+        '{"annotations":{"tier":"gold"},"labels":{"role":"stable"}}'
+    # converged: re-planning asks for nothing more
+    from rollouts.planning import SetEphemeralMetadata
+
+    assert not any(isinstance(a, SetEphemeralMetadata) for a in world.plan().actions)

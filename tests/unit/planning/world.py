@@ -33,6 +33,7 @@ from rollouts.planning import (
     Plan,
     ScaleReplicaSet,
     SetCanaryWeight,
+    SetEphemeralMetadata,
     SetServiceSelector,
     TerminateAnalysisRun,
     plan_rollout,
@@ -206,6 +207,21 @@ class World:
                     owner["status"]["availableReplicas"] -= 1
                     owner["status"]["readyReplicas"] -= 1
                     owner["status"]["replicas"] -= 1
+            case SetEphemeralMetadata(name=name, labels=labels, annotations=annotations, record=record):
+                rs = self.replica_sets[name]
+                pod_meta = rs["spec"]["template"].setdefault("metadata", {})
+                for field, delta in (("labels", labels), ("annotations", annotations)):
+                    target = pod_meta.setdefault(field, {})
+                    for key, value in delta.items():
+                        if value is None:
+                            target.pop(key, None)
+                        else:
+                            target[key] = value
+                rs_annotations = rs["metadata"].setdefault("annotations", {})
+                if record is None:
+                    rs_annotations.pop("rollout.argoproj.io/ephemeral-metadata", None)
+                else:
+                    rs_annotations["rollout.argoproj.io/ephemeral-metadata"] = record
             case EmitEvent():
                 self.events.append(action)
             case _:
