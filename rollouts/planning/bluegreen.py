@@ -20,6 +20,7 @@ from typing import Any
 from rollouts.api.rollout import BlueGreenStrategy
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
+from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
 from rollouts.planning.replicasets import (
     SCALE_DOWN_DEADLINE_ANNOTATION,
@@ -276,6 +277,10 @@ def _finish(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, *
     status, old = ctx.status, ctx.old
     blue_green = status["blueGreen"]
     active = blue_green.get("activeSelector")
+    if sets.new is not None and not ctx.spec.paused:
+        # previewMetadata while the revision is previewed, activeMetadata once it is active (in place)
+        role = strategy.active_metadata if sets.new.pod_template_hash == active else strategy.preview_metadata
+        sync_ephemeral_metadata(ctx, sets.new, role)
     set_counts(status, sets, active=active or sets.current_hash)
     replicas = ctx.spec.replicas
     current = status["currentPodHash"]

@@ -16,7 +16,15 @@ import yaml
 
 from rollouts.controller.runtime import Controller, ControllerConfig
 from rollouts.kube.client import KubeClient
-from rollouts.kube.resources import CRD
+from rollouts.kube.errors import NotFound
+from rollouts.kube.resources import (
+    ANALYSISRUN,
+    ANALYSISTEMPLATE,
+    APPLICATION,
+    CLUSTERANALYSISTEMPLATE,
+    CRD,
+    ROLLOUT,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,6 +45,14 @@ async def install_crds(client: KubeClient) -> None:
                 break
             await asyncio.sleep(0.1)
     client.forget_discovery()
+    # Established can precede the moment the API server serves the kind: wait until each is listable.
+    for kind in (ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION):
+        for _ in range(100):
+            try:
+                await client.list(kind)
+                break
+            except NotFound:
+                await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from rollouts.kube.client import KubeClient
-from rollouts.kube.resources import CRD
+from rollouts.kube.errors import NotFound
+from rollouts.kube.resources import CRD, ResourceKind
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = "sigs.k8s.io/gateway-api"
@@ -79,4 +80,18 @@ async def install_gateway_api_crds(client: KubeClient, *, timeout: float = 60.0)
         if pending:
             await asyncio.sleep(0.2)
     client.forget_discovery()
+    # Established can precede the moment the API server serves the new kind: wait until it is listable.
+    for crd in crds:
+        spec = crd["spec"]
+        version = next(v["name"] for v in spec["versions"] if v.get("served"))
+        kind = ResourceKind(spec["group"], version, spec["names"]["kind"], spec["names"]["plural"],
+                            spec.get("scope") == "Namespaced")
+        while True:
+            try:
+                await client.list(kind)
+                break
+            except NotFound:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{kind} is Established but not served after {timeout:.0f}s") from None
+                await asyncio.sleep(0.2)
     return names

@@ -200,3 +200,23 @@ def test_status_counts_and_selector_follow_the_active_replica_set() -> None:
     status = world.status
     assert status["selector"] == f"app=web,rollouts-pod-template-hash={world.hash_of('web:1')}"
     assert (status["replicas"], status["availableReplicas"], status["HPAReplicas"]) == (6, 3, 3)
+
+
+def test_preview_metadata_becomes_active_metadata_when_the_revision_goes_active() -> None:
+    world = deployed(autoPromotionEnabled=False, previewMetadata={"labels": {"role": "preview"}},
+                     activeMetadata={"labels": {"role": "active"}})
+    v1 = world.hash_of("web:1")
+
+    def role(pod_hash: str) -> str:
+        rs = next(r for r in world.replica_sets.values() if r["metadata"]["labels"]["rollouts-pod-template-hash"] == pod_hash)
+        return str(rs["spec"]["template"]["metadata"]["labels"].get("role"))
+
+    assert role(v1) == "active", "the first revision goes active at once"
+    world.set_template("web:2")
+    world.run()
+    v2 = world.hash_of("web:2")
+    assert role(v2) == "preview"
+    promote(world)
+    world.run()
+    assert world.status["stableRS"] == v2
+    assert role(v2) == "active"
