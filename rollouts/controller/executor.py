@@ -18,7 +18,7 @@ from rollouts.controller.observe import Caches
 from rollouts.controller.traffic import set_weight
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import AlreadyExists, NotFound
-from rollouts.kube.resources import ANALYSISRUN, POD, REPLICASET, SERVICE
+from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET, SERVICE
 from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
 from rollouts.planning.plan import (
     MANAGED_BY_ANNOTATION,
@@ -31,6 +31,7 @@ from rollouts.planning.plan import (
     EmitEvent,
     Plan,
     ScaleReplicaSet,
+    ScaleWorkload,
     SetCanaryWeight,
     SetEphemeralMetadata,
     SetServiceSelector,
@@ -117,6 +118,12 @@ class Executor:
             case SetEphemeralMetadata(name=rs, pod_template_hash=pod_hash, labels=labels, annotations=annotations,
                                       record=record):
                 await self._relabel(ns, rs, pod_hash, dict(labels), dict(annotations), record)
+            case ScaleWorkload(name=workload, replicas=replicas):
+                try:
+                    self.caches.deployments.upsert(
+                        await client.patch(DEPLOYMENT, workload, {"spec": {"replicas": replicas}}, ns))
+                except NotFound:
+                    log.info("workloadRef Deployment vanished before scaling", deployment=workload)
             case EmitEvent(type=etype, reason=reason, message=message):
                 await self.recorder.record(rollout, type=etype, reason=reason, message=message)
 

@@ -99,10 +99,13 @@ async def observe(client: KubeClient, caches: Caches, raw: dict[str, Any], rollo
         cache = caches.cluster_analysis_templates if cluster else caches.analysis_templates
         templates[(name, cluster)] = cache.get("" if cluster else ns, name)
     workload_template: Mapping[str, Any] | None = None
+    workload_replicas: int | None = None
     ref = rollout.spec.workload_ref
     if ref is not None and ref.name:
         deployment = caches.deployments.get(ns, ref.name)
-        workload_template = (deployment.get("spec") or {}).get("template") if deployment else None
+        if deployment is not None:
+            workload_template = (deployment.get("spec") or {}).get("template")
+            workload_replicas = int((deployment.get("spec") or {}).get("replicas", 1))
     pods: tuple[ObservedPod, ...] = ()
     if restart_pending(raw):
         items, _ = await client.list(POD, ns, label_selector=POD_TEMPLATE_HASH_LABEL)
@@ -113,7 +116,8 @@ async def observe(client: KubeClient, caches: Caches, raw: dict[str, Any], rollo
     traffic = await observe_traffic(client, raw)
     return ObservedRollout(
         rollout=rollout, replica_sets=replica_sets, services=services, analysis_runs=runs,
-        analysis_templates=templates, workload_template=workload_template, traffic=traffic, pods=pods,
+        analysis_templates=templates, workload_template=workload_template, workload_replicas=workload_replicas,
+        traffic=traffic, pods=pods,
     )
 
 

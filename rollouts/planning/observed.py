@@ -234,5 +234,7 @@ class ObservedRollout:
     analysis_runs: tuple[ObservedAnalysisRun, ...] = ()
     analysis_templates: Mapping[TemplateKey, Mapping[str, Any] | None] = field(default_factory=dict)
     workload_template: Mapping[str, Any] | None = None
+    workload_replicas: int | None = None
+    """spec.replicas of the workloadRef Deployment (for ``workloadRef.scaleDown``); None when unknown."""
     traffic: ObservedTraffic | None = None
     pods: tuple[ObservedPod, ...] = ()

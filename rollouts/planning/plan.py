@@ -110,6 +110,14 @@ class DeletePod:
 
 
 @dataclass(frozen=True, slots=True)
+class ScaleWorkload:
+    """Set ``spec.replicas`` of the Deployment named by ``workloadRef`` (``workloadRef.scaleDown``)."""
+
+    name: str
+    replicas: int
+
+
+@dataclass(frozen=True, slots=True)
 class SetEphemeralMetadata:
     """Re-label one revision's pods when its role changes (canaryMetadata -> stableMetadata at promotion).
 
@@ -145,6 +153,7 @@ Action = (
     | DeleteAnalysisRun
     | DeletePod
     | SetEphemeralMetadata
+    | ScaleWorkload
     | EmitEvent
 )
 
@@ -159,6 +168,7 @@ MUTATING_ACTIONS: tuple[type, ...] = (
     DeleteAnalysisRun,
     DeletePod,
     SetEphemeralMetadata,
+    ScaleWorkload,
 )
 
 

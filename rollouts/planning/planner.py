@@ -27,6 +27,7 @@ from rollouts.planning.references import reference_problems
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import base_status
 from rollouts.planning.vocabulary import Condition, Event, Phase, Reason
+from rollouts.planning.workload import plan_workload_scale_down
 
 
 def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
@@ -47,6 +48,7 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
         plan_canary(ctx, template, template_hash)
     else:
         plan_blue_green(ctx, template, template_hash)
+    plan_workload_scale_down(ctx)
     return ctx.finish()
 
 

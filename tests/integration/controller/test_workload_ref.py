@@ -8,6 +8,7 @@ from rollouts.controller.runtime import Controller
 from rollouts.kube.client import KubeClient
 from rollouts.kube.resources import DEPLOYMENT, ROLLOUT
 from tests.support.rollouts import condition, create_services, replica_sets, wait_phase, wait_pods
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -51,3 +52,17 @@ async def test_rollout_follows_the_referenced_deployment_template(kube: KubeClie
     ro = await wait_phase(kube, namespace, "web", "Paused", step=1)
     canary = ro["status"]["currentPodHash"]
     await wait_pods(kube, namespace, "web", {stable: 3, canary: 1})
+
+
+async def test_scale_down_onsuccess_retires_the_deployment_once_healthy(kube: KubeClient, namespace: str,
+                                                                         controller: Controller) -> None:
+    await create_services(kube, namespace, "web", "web-stable", "web-canary")
+    dep = deployment("example/app:blue")
+    dep["spec"]["replicas"] = 3  # type: ignore[index]
+    await kube.create(DEPLOYMENT, dep, namespace)
+    ro = rollout()
+    ro["spec"]["workloadRef"]["scaleDown"] = "onsuccess"  # type: ignore[index]
+    await kube.create(ROLLOUT, ro, namespace)
+    await wait_phase(kube, namespace, "web", "Healthy")
+    await eventually(lambda: kube.get(DEPLOYMENT, "web", namespace), lambda d: d["spec"]["replicas"] == 0,
+                     expected="the workloadRef Deployment scaled to 0 once the Rollout is Healthy")

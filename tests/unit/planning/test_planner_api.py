@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from rollouts.api.validation import SpecProblem
 from rollouts.planning import (
     CreateReplicaSet,
@@ -12,6 +14,7 @@ from rollouts.planning import (
     ObservedPod,
     ObservedReplicaSet,
     ObservedService,
+    ScaleWorkload,
     plan_unparseable,
 )
 from rollouts.planning.observed import format_timestamp
@@ -70,6 +73,38 @@ def test_workload_ref_takes_the_template_from_the_deployment() -> None:
     world.workload_template = template("web:8")
     world.run()
     assert world.counts() == {"web:8": 2}
+
+
+@pytest.mark.parametrize(
+    ("scale_down", "expected"),
+    [
+        pytest.param(None, [], id="default-never"),
+        pytest.param("never", [], id="never"),
+        pytest.param("onsuccess", [0], id="onsuccess-once-healthy"),
+        pytest.param("progressively", [0], id="progressively-ends-at-zero"),
+    ],
+)
+def test_workload_ref_scale_down_retires_the_deployment(scale_down: str | None, expected: list[int]) -> None:
+    raw = canary_rollout(replicas=4)
+    del raw["spec"]["template"]
+    raw["spec"]["workloadRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    if scale_down:
+        raw["spec"]["workloadRef"]["scaleDown"] = scale_down
+    world = World(raw)
+    world.workload_template = template("web:1")
+    world.workload_replicas = 4
+    seen: list[int] = []
+    for _ in range(30):
+        plan = world.plan()
+        seen += [a.replicas for a in plan.actions if isinstance(a, ScaleWorkload)]
+        world.apply(plan)
+        world.settle()
+    assert world.status["phase"] == "Healthy"
+    assert (seen[-1:] if seen else []) == expected
+    if scale_down == "progressively":
+        assert seen == sorted(seen, reverse=True), f"the Deployment only shrinks: {seen}"
+    if scale_down == "onsuccess":
+        assert seen == [0], "scaled once, when the Rollout is Healthy"
 
 
 def test_unparseable_rollout_gets_invalid_spec_status_and_one_event() -> None:

@@ -32,6 +32,7 @@ from rollouts.planning import (
     ObservedTraffic,
     Plan,
     ScaleReplicaSet,
+    ScaleWorkload,
     SetCanaryWeight,
     SetEphemeralMetadata,
     SetServiceSelector,
@@ -110,6 +111,7 @@ class World:
     traffic_error: str | None = None
     analysis_templates: dict[tuple[str, bool], Mapping[str, Any] | None] = field(default_factory=dict)
     workload_template: Mapping[str, Any] | None = None
+    workload_replicas: int | None = None
     now: datetime = START
     events: list[EmitEvent] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
@@ -142,6 +144,7 @@ class World:
             analysis_runs=tuple(ObservedAnalysisRun.from_object(run) for run in self.runs.values()),
             analysis_templates=dict(self.analysis_templates),
             workload_template=self.workload_template,
+            workload_replicas=self.workload_replicas,
             traffic=(
                 ObservedTraffic(self.weight, self.header_routes, self.traffic_error) if self.traffic_routed else None
             ),
@@ -222,6 +225,8 @@ class World:
                     rs_annotations.pop("rollout.argoproj.io/ephemeral-metadata", None)
                 else:
                     rs_annotations["rollout.argoproj.io/ephemeral-metadata"] = record
+            case ScaleWorkload(replicas=replicas):
+                self.workload_replicas = replicas
             case EmitEvent():
                 self.events.append(action)
             case _:
