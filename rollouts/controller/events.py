@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import time
 import zlib
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,37 +53,28 @@ def event_manifest(obj: dict[str, Any], *, type: str, reason: str, message: str,
 
 
 class EventRecorder:
+    """Writes events in the background, in order per object; no task lingers once the queues are empty."""
+
     def __init__(self, client: KubeClient, *, component: str = COMPONENT) -> None:
         self.client = client
         self.component = component
-        self._queues: list[asyncio.Queue[dict[str, Any]]] = []
-        self._senders: list[asyncio.Task[None]] = []
+        self._queues: list[deque[dict[str, Any]]] = [deque() for _ in range(SENDERS)]
+        self._senders: list[asyncio.Task[None] | None] = [None] * SENDERS
 
     async def record(self, obj: dict[str, Any], *, type: str, reason: str, message: str) -> None:
         event = event_manifest(obj, type=type, reason=reason, message=message, component=self.component)
-        if not self._start():
-            await self._send(event)
-            return
         meta = obj.get("metadata") or {}
-        key = f"{meta.get('namespace')}/{meta.get('name')}".encode()
-        self._queues[zlib.crc32(key) % len(self._queues)].put_nowait(event)
+        slot = zlib.crc32(f"{meta.get('namespace')}/{meta.get('name')}".encode()) % SENDERS
+        self._queues[slot].append(event)
+        sender = self._senders[slot]
+        if sender is None or sender.done():
+            self._senders[slot] = asyncio.create_task(self._drain(slot), name=f"events-{slot}")
 
-    def _start(self) -> bool:
-        if self._senders:
-            return True
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-        self._queues = [asyncio.Queue() for _ in range(SENDERS)]
-        self._senders = [asyncio.create_task(self._drain(q), name=f"events-{i}") for i, q in enumerate(self._queues)]
-        return True
-
-    async def _drain(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        while True:
-            event = await queue.get()
-            await self._send(event)
-            queue.task_done()
+    async def _drain(self, slot: int) -> None:
+        queue = self._queues[slot]
+        while queue:
+            await self._send(queue[0])
+            queue.popleft()
 
     async def _send(self, event: dict[str, Any]) -> None:
         try:
@@ -90,16 +82,14 @@ class EventRecorder:
         except ApiError as exc:
             log.warning("could not record event", reason=event["reason"], error=str(exc))
 
-    async def flush(self, timeout: float = 5.0) -> None:
-        """Wait (bounded) until queued events are written; used on shutdown."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._queues)), timeout)
-
-    async def close(self) -> None:
-        await self.flush()
-        for task in self._senders:
-            task.cancel()
-        for task in self._senders:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._senders = []
+    async def close(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) until queued events are written, then stop; used on shutdown."""
+        pending = [t for t in self._senders if t is not None and not t.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._senders = [None] * SENDERS

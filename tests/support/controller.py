@@ -41,7 +41,7 @@ async def install_crds(client: KubeClient) -> None:
         for _ in range(100):
             crd = await client.get(CRD, name)
             if any(c["type"] == "Established" and c["status"] == "True"
-                   for c in crd.get("status", {}).get("conditions", [])):
+                   for c in (crd.get("status") or {}).get("conditions") or []):
                 break
             await asyncio.sleep(0.1)
     client.forget_discovery()

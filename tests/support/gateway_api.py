@@ -72,7 +72,7 @@ async def install_gateway_api_crds(client: KubeClient, *, timeout: float = 60.0)
     pending = set(names)
     while pending:
         for name in sorted(pending):
-            conditions = (await client.get(CRD, name)).get("status", {}).get("conditions", [])
+            conditions = ((await client.get(CRD, name)).get("status") or {}).get("conditions") or []
             if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
