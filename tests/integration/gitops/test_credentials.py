@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from rollouts.gitops.reconciler import ApplicationReconciler
 from rollouts.kube.client import KubeClient
@@ -15,6 +13,7 @@ from rollouts.kube.resources import APPLICATION, CONFIGMAP, SECRET
 from tests.integration.gitops.conftest import app_probe, cm, status_of, synced_at
 from tests.support.wait import eventually
 from tests.unit.gitops.gitrepo import GitRepo
+from tests.unit.gitops.gitrepo import http_remote as serve_http_remote
 
 pytestmark = pytest.mark.integration
 PASSWORD = "s3cr3t-token"
@@ -23,27 +22,8 @@ PASSWORD = "s3cr3t-token"
 @pytest.fixture
 async def http_remote(repo: GitRepo) -> AsyncIterator[str]:
     """git's dumb HTTP protocol over aiohttp, with basic auth bob:s3cr3t-token."""
-    expected = "Basic " + base64.b64encode(f"bob:{PASSWORD}".encode()).decode()
-
-    async def serve(request: web.Request) -> web.StreamResponse:
-        if request.headers.get("Authorization") != expected:
-            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
-        target = (repo.bare / request.match_info["path"]).resolve()
-        if not target.is_file() or repo.bare.resolve() not in target.parents:
-            return web.Response(status=404)
-        return web.FileResponse(target)
-
-    app = web.Application()
-    app.router.add_get("/repo.git/{path:.*}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/repo.git"
-    finally:
-        await runner.cleanup()
+    async with serve_http_remote(repo, user="bob", password=PASSWORD) as url:
+        yield url
 
 
 def repo_secret(url: str, password: str) -> dict[str, Any]:

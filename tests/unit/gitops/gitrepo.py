@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +58,38 @@ class GitRepo:
 
     def push_branch(self, name: str) -> None:
         self._git("push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{name}")
+
+
+@contextlib.asynccontextmanager
+async def http_remote(repo: GitRepo, *, user: str, password: str,
+                      seen_auth: list[str] | None = None) -> AsyncIterator[str]:
+    """Serve `repo` over git's dumb HTTP protocol on 127.0.0.1 with basic auth; yields the clone URL.
+
+    Every Authorization header received is appended to `seen_auth` when given.
+    """
+    from aiohttp import web
+
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        if seen_auth is not None:
+            seen_auth.append(header)
+        if header != expected:
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
+        target = (repo.bare / request.match_info["path"]).resolve()
+        if not target.is_file() or repo.bare.resolve() not in target.parents:
+            return web.Response(status=404)
+        return web.FileResponse(target)
+
+    app = web.Application()
+    app.router.add_get("/repo.git/{path:.*}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/repo.git"
+    finally:
+        await runner.cleanup()

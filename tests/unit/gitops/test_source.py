@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rollouts.gitops.source import GitError, GitSource, RepoCredentials, credentials_for, redact
-from tests.unit.gitops.gitrepo import GitRepo
+from tests.unit.gitops.gitrepo import GitRepo, http_remote
 
 
 @pytest.fixture
@@ -95,32 +95,11 @@ def test_redact() -> None:
 
 async def test_http_credentials_reach_git_through_askpass(repo: GitRepo, tmp_path: Path) -> None:
     """A password-protected HTTP remote (git's dumb HTTP protocol over a local aiohttp server)."""
-    from aiohttp import web
-
     repo.write("a.yaml", "x: 1\n")
     sha = repo.commit()
     repo._git("update-server-info", cwd=repo.bare)  # what a dumb-HTTP server needs to list refs
     seen_auth: list[str] = []
-
-    async def serve(request: web.Request) -> web.StreamResponse:
-        header = request.headers.get("Authorization", "")
-        seen_auth.append(header)
-        if header != "Basic " + base64.b64encode(b"bob:s3cr3t-token").decode():
-            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
-        target = (repo.bare / request.match_info["path"]).resolve()
-        if not target.is_file() or repo.bare.resolve() not in target.parents:
-            return web.Response(status=404)
-        return web.FileResponse(target)
-
-    app = web.Application()
-    app.router.add_get("/repo.git/{path:.*}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    url = f"http://127.0.0.1:{port}/repo.git"
-    try:
+    async with http_remote(repo, user="bob", password="s3cr3t-token", seen_auth=seen_auth) as url:
         source = GitSource(tmp_path / "cache", timeout=30)
         with pytest.raises(GitError) as info:
             await source.resolve(url, "main", RepoCredentials("bob", "wrong-password"), fetch=True)
@@ -128,5 +107,3 @@ async def test_http_credentials_reach_git_through_askpass(repo: GitRepo, tmp_pat
         creds = RepoCredentials("bob", "s3cr3t-token")
         assert await source.resolve(url, "main", creds, fetch=True) == sha
         assert any(h.startswith("Basic ") for h in seen_auth)
-    finally:
-        await runner.cleanup()
