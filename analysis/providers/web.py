@@ -5,6 +5,11 @@ braces and evaluate the path with jsonpath-ng. One match is the result itself, s
 non-2xx status, a timeout (`timeoutSeconds`), an unreadable body or a path that matches nothing is an
 Error measurement with a message saying which. Header values may come from Secrets through `{{args.x}}`;
 the run redacts them from anything it writes.
+
+The body is read to its end, up to MAX_BODY_BYTES: aiohttp's `content.read(n)` returns whatever has arrived
+so far (at most n bytes), so a body that arrives in several chunks would be cut and judged on its first
+chunk; a body above the limit (by Content-Length, or counted while reading a chunked one) is an Error,
+never a truncated value.
 """
 
 from __future__ import annotations
@@ -51,6 +56,21 @@ def extract(body: Any, template: str) -> Value:
     return matches[0] if len(matches) == 1 else matches
 
 
+async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, however it is chunked; WebError as soon as it is known to exceed `limit` bytes."""
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        raise WebError(f"response body larger than {limit} bytes (Content-Length {declared})")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise WebError(f"response body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def fetch(spec: WebMetric) -> Value:
     headers = {h.key: h.value for h in spec.headers}
     data: str | bytes | None = spec.body
@@ -61,11 +81,9 @@ async def fetch(spec: WebMetric) -> Value:
     async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
         spec.method.upper(), spec.url, headers=headers, data=data, ssl=not spec.insecure,
     ) as response:
-        raw = await response.content.read(MAX_BODY_BYTES + 1)
         if response.status < 200 or response.status >= 300:
             raise WebError(f"received non-2xx response code {response.status} from {spec.method} {spec.url}")
-    if len(raw) > MAX_BODY_BYTES:
-        raise WebError(f"response body larger than {MAX_BODY_BYTES} bytes")
+        raw = await read_body(response, MAX_BODY_BYTES)
     text = raw.decode("utf-8", errors="replace")
     try:
         body = json.loads(text)
