@@ -73,6 +73,9 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    help="port for Git push webhooks (GitHub/GitLab payloads) that refresh Applications (0: off)")
     g.add_argument("--webhook-secret", default=_env("webhook-secret"),
                    help="shared secret the webhook requires (GitHub signature or GitLab token)")
+    g.add_argument("--webhook-max-payload-size-mb", type=int, default=_env_int("webhook-max-payload-size-mb", 25),
+                   help="push payloads larger than this many MiB are answered 413 (default 25: GitHub sends "
+                        "up to 25 MB)")
     g.add_argument("--repo-cache-dir", default=_env("repo-cache-dir"),
                    help="where Git checkouts and rendered manifests are cached (default: a temp directory)")
 
@@ -93,6 +96,7 @@ def run_controller_command(args: argparse.Namespace) -> int:
     gitops = GitopsOptions(
         namespace=args.applications_namespace, poll_interval=args.git_poll_interval,
         webhook_port=args.webhook_port, webhook_bind=args.bind_address, webhook_secret=args.webhook_secret,
+        webhook_max_payload_bytes=args.webhook_max_payload_size_mb * 1024 * 1024,
         cache_dir=Path(args.repo_cache_dir) if args.repo_cache_dir else None,
     )
     config.extra_components = default_components(config, gitops)

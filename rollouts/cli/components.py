@@ -24,6 +24,7 @@ class GitopsOptions:
     webhook_port: int = 0
     webhook_bind: str = "127.0.0.1"
     webhook_secret: str | None = None
+    webhook_max_payload_bytes: int = 25 * 1024 * 1024
     cache_dir: Path | None = None
     workers: int = 4
 
@@ -38,6 +39,7 @@ def _applications(options: GitopsOptions) -> Component:
             client, namespace=options.namespace, stop_event=stop, workers=options.workers,
             poll_interval=options.poll_interval, cache_dir=options.cache_dir, webhook_port=options.webhook_port,
             webhook_bind=options.webhook_bind, webhook_secret=options.webhook_secret,
+            webhook_max_payload_bytes=options.webhook_max_payload_bytes,
         )
 
     return run

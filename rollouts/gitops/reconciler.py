@@ -46,7 +46,7 @@ from rollouts.gitops.operation import next_history
 from rollouts.gitops.source import GitSource
 from rollouts.gitops.status import apply_comparison, conditions_with_times, started_at
 from rollouts.gitops.sync import SyncRunner, SyncStep
-from rollouts.gitops.webhook import webhook_app
+from rollouts.gitops.webhook import DEFAULT_MAX_PAYLOAD_MB, webhook_app
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.informer import Informer
@@ -75,6 +75,8 @@ class GitopsConfig:
     webhook_port: int = 0
     webhook_bind: str = "127.0.0.1"
     webhook_secret: str | None = None
+    webhook_max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024
+    """Push payloads above this are answered 413 (GitHub sends up to 25 MB)."""
 
 
 class ApplicationReconciler:
@@ -344,7 +346,9 @@ class ApplicationReconciler:
         try:
             if self.config.webhook_port:
                 runner = web.AppRunner(webhook_app(self._webhook_targets, self.refresh,
-                                                   secret=self.config.webhook_secret), access_log=None)
+                                                   secret=self.config.webhook_secret,
+                                                   max_payload_bytes=self.config.webhook_max_payload_bytes),
+                                       access_log=None)
                 await runner.setup()
                 await web.TCPSite(runner, self.config.webhook_bind, self.config.webhook_port).start()
             await self.apps.synced.wait()
@@ -377,8 +381,10 @@ async def run_applications(
     webhook_port: int = 0,
     webhook_bind: str = "127.0.0.1",
     webhook_secret: str | None = None,
+    webhook_max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024,
 ) -> None:
     """Run the Application reconciler until ``stop_event`` is set (started by ``rollouts controller``)."""
     config = GitopsConfig(namespace=namespace, workers=workers, poll_interval=poll_interval, cache_dir=cache_dir,
-                          webhook_port=webhook_port, webhook_bind=webhook_bind, webhook_secret=webhook_secret)
+                          webhook_port=webhook_port, webhook_bind=webhook_bind, webhook_secret=webhook_secret,
+                          webhook_max_payload_bytes=webhook_max_payload_bytes)
     await ApplicationReconciler(client, config).run(stop_event)

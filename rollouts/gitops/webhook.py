@@ -5,6 +5,12 @@ makes it seconds. Like Argo CD's ``/api/webhook``, the payload names the reposit
 the pushed ref; every Application whose ``repoURL`` matches and whose ``targetRevision`` is that branch or
 tag (or HEAD, which follows the default branch) is refreshed. An optional shared secret is checked the way
 each provider signs: GitHub's HMAC-SHA256 ``X-Hub-Signature-256``, GitLab's ``X-Gitlab-Token``.
+
+Payload size: GitHub caps push payloads at 25 MB (a push of many commits with long messages gets there),
+while aiohttp refuses request bodies above 1 MiB by default, which would silently drop exactly the big
+pushes. The limit is therefore explicit (``max_payload_bytes``, the ``--webhook-max-payload-size-mb`` flag,
+25 MiB by default, as Argo CD's ``webhook.maxPayloadSizeMB``); above it the answer is 413 and the body is not
+read into memory.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from aiohttp import web
 from rollouts.gitops.source import normalize_repo_url
 
 WEBHOOK_PATH = "/api/webhook"
+DEFAULT_MAX_PAYLOAD_MB = 25
+"""The largest push payload GitHub sends is 25 MB; 25 MiB accepts it with room to spare."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +95,10 @@ def webhook_app(
     refresh: Callable[[str], None],
     *,
     secret: str | None = None,
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024,
 ) -> web.Application:
-    """``apps()`` yields (name, repoURL, targetRevision); ``refresh(name)`` schedules a forced refresh."""
+    """``apps()`` yields (name, repoURL, targetRevision); ``refresh(name)`` schedules a forced refresh.
+    A body larger than ``max_payload_bytes`` is answered 413 (aiohttp's client_max_size)."""
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()
@@ -103,6 +113,6 @@ def webhook_app(
             refresh(name)
         return web.json_response({"refreshed": refreshed})
 
-    app = web.Application()
+    app = web.Application(client_max_size=max_payload_bytes)
     app.router.add_post(WEBHOOK_PATH, handle)
     return app
