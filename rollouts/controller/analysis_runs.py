@@ -29,9 +29,10 @@ from analysis.templating import TemplateError, argument_values, resolve_metric
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
 from rollouts.controller.events import EventRecorder
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import ApiError, Conflict, NotFound
+from rollouts.kube.errors import NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import ANALYSISRUN, JOB, ROLLOUT, SECRET
+from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 
 Key = tuple[str, str]
@@ -148,25 +149,8 @@ class AnalysisRunReconciler:
         self.queue.add((meta.get("namespace", ""), meta["name"]))
 
     async def worker(self) -> None:
-        while True:
-            key = await self.queue.get()
-            try:
-                requeue = await self.reconcile(key)
-            except Conflict:
-                self.queue.retry(key)
-            except ApiError as exc:
-                delay = self.queue.retry(key)
-                log.warning("analysis run reconcile failed", namespace=key[0], run=key[1], error=str(exc),
-                            retry_in=delay)
-            except Exception:
-                delay = self.queue.retry(key)
-                log.exception("analysis run reconcile crashed", namespace=key[0], run=key[1], retry_in=delay)
-            else:
-                self.queue.forget(key)
-                if requeue is not None:
-                    self.queue.add_after(key, requeue)
-            finally:
-                self.queue.done(key)
+        await run_worker(self.queue, self.reconcile, kind="analysis run", log=log,
+                         fields=lambda key: {"namespace": key[0], "run": key[1]})
 
     async def reconcile(self, key: Key) -> float | None:
         """One pass over one run; returns seconds until it is due again (None: nothing more to do)."""

@@ -8,7 +8,6 @@ and the executor, and turns failures into backoff (never a crash, never a hot lo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +21,9 @@ from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches, observe, referenced_services
 from rollouts.controller.traffic import TrafficConflict, uses_traffic_routing
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import ApiError, Conflict, NotFound
+from rollouts.kube.errors import Conflict, NotFound
 from rollouts.kube.resources import ROLLOUT
+from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
@@ -48,7 +48,6 @@ class RolloutReconciler:
         self.metrics = metrics
         self.executor = Executor(client, caches, recorder)
         self.clock = clock
-        self.latencies: list[float] = []
         caches.rollouts.add_handler(self._on_rollout)
         caches.replica_sets.add_handler(self._on_owned)
         caches.analysis_runs.add_handler(self._on_owned)
@@ -105,33 +104,13 @@ class RolloutReconciler:
     # -- workers ---------------------------------------------------------------------------------------
 
     async def worker(self) -> None:
-        while True:
-            key = await self.queue.get()
-            started = time.monotonic()
-            try:
-                requeue = await self.reconcile(key)
-            except (Conflict, TrafficConflict) as exc:
-                log.info("conflict, re-planning", namespace=key[0], rollout=key[1], error=str(exc))
-                self.queue.retry(key)
-            except ApiError as exc:
-                delay = self.queue.retry(key)
-                self.metrics.reconcile_errors.labels(*key).inc()
-                log.warning("reconcile failed", namespace=key[0], rollout=key[1], error=str(exc), retry_in=delay)
-            except Exception:
-                delay = self.queue.retry(key)
-                self.metrics.reconcile_errors.labels(*key).inc()
-                log.exception("reconcile crashed", namespace=key[0], rollout=key[1], retry_in=delay)
-            else:
-                self.queue.forget(key)
-                if requeue is not None:
-                    self.queue.add_after(key, requeue)
-            finally:
-                elapsed = time.monotonic() - started
-                self.latencies.append(elapsed)
-                if len(self.latencies) > 100_000:
-                    del self.latencies[:50_000]
-                self.metrics.reconcile_seconds.labels(*key).observe(elapsed)
-                self.queue.done(key)
+        await run_worker(
+            self.queue, self.reconcile, kind="rollout", log=log,
+            fields=lambda key: {"namespace": key[0], "rollout": key[1]},
+            conflicts=(Conflict, TrafficConflict),
+            on_error=lambda key: self.metrics.reconcile_errors.labels(*key).inc(),
+            on_finished=lambda key, seconds: self.metrics.reconcile_seconds.labels(*key).observe(seconds),
+        )
 
     async def reconcile(self, key: Key) -> float | None:
         ns, name = key

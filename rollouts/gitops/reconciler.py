@@ -51,6 +51,7 @@ from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import APPLICATION
+from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 
 log = structlog.get_logger("rollouts.gitops")
@@ -314,22 +315,7 @@ class ApplicationReconciler:
     # -- loops -----------------------------------------------------------------------------------------
 
     async def worker(self) -> None:
-        while True:
-            name = await self.queue.get()
-            try:
-                delay = await self.reconcile(name)
-            except asyncio.CancelledError:
-                raise
-            except ApiError as exc:
-                log.warning("application reconcile failed", app=name, error=exc.message)
-                delay = 2.0
-            except Exception:
-                log.exception("application reconcile crashed", app=name)
-                delay = 5.0
-            finally:
-                self.queue.done(name)
-            if delay is not None:
-                self.queue.add_after(name, delay)
+        await run_worker(self.queue, self.reconcile, kind="application", log=log, fields=lambda name: {"app": name})
 
     def _webhook_targets(self) -> list[tuple[str, str, str]]:
         out = []
