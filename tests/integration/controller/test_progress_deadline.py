@@ -50,6 +50,10 @@ async def test_progress_deadline_exceeded(kube: KubeClient, namespace: str, cont
     if abort:
         # the deadline is reported (event), then the abort takes over the Progressing condition, as in Argo
         ro = await wait_phase(kube, namespace, "slow", "Degraded")
+        # Degraded is first written with the deadline's message; the abort's message follows in the next write
+        ro = await eventually(lambda: get_rollout(kube, namespace, "slow"),
+                              lambda r: "RolloutAborted" in (r.get("status") or {}).get("message", ""),
+                              timeout=30, expected="status.message naming RolloutAborted after the deadline")
         assert ro["status"].get("abort") is True
         assert "RolloutAborted" in ro["status"]["message"]
         assert "ProgressDeadlineExceeded" in await event_reasons(kube, namespace, "slow")

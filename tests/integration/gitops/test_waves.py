@@ -39,7 +39,10 @@ async def test_deployment_in_wave_two_waits_for_the_rollout_in_wave_one(
 
     def waits_for_rollout(app: dict[str, Any]) -> bool:
         op = status_of(app).get("operationState") or {}
-        return op.get("phase") == "Running" and f"argoproj.io/Rollout/{namespace}/canary" in op.get("message", "")
+        # the message names the Rollout both while applying it and while waiting for it: wait for the latter
+        message = op.get("message", "")
+        return (op.get("phase") == "Running" and f"argoproj.io/Rollout/{namespace}/canary" in message
+                and "waiting for healthy state of" in message)
 
     app = await eventually(probe, waits_for_rollout, timeout=60,
                            expected="the sync waiting for the Rollout of wave 1, by name")
