@@ -17,6 +17,7 @@ from typing import Any
 from analysis.measurement import error_measurement
 from analysis.providers.base import Clock, JobClient, MeasurementContext, ProviderDeps
 from rollouts.api.analysis import API_VERSION, AnalysisPhase, Measurement, Metric
+from rollouts.api.owners import controller_reference
 
 POLL_INTERVAL = timedelta(seconds=5)
 RUN_UID_LABEL = "analysisrun.argoproj.io/uid"
@@ -45,8 +46,8 @@ def job_manifest(metric: Metric, context: MeasurementContext) -> dict[str, Any]:
             "namespace": context.namespace,
             "labels": labels,
             "annotations": annotations,
-            "ownerReferences": [{"apiVersion": API_VERSION, "kind": "AnalysisRun", "name": context.run_name,
-                                 "uid": context.run_uid, "controller": True, "blockOwnerDeletion": True}],
+            "ownerReferences": [controller_reference(api_version=API_VERSION, kind="AnalysisRun",
+                                                     name=context.run_name, uid=context.run_uid)],
         },
         "spec": spec.spec,
     }

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from rollouts.api.labels import SCALE_DOWN_DEADLINE_ANNOTATION
 from rollouts.cli.objects import (
-    SCALE_DOWN_DEADLINE_ANNOTATION,
     Obj,
     age_of,
     as_int,

@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION
+
 Obj = Mapping[str, Any]
 
-REVISION_ANNOTATION = "rollout.argoproj.io/revision"
-POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
-SCALE_DOWN_DEADLINE_ANNOTATION = "scale-down-deadline"
 
 
 def dig(obj: Any, *path: str) -> Any:

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.cli.info import canary_steps, is_generation_observed
-from rollouts.cli.objects import POD_TEMPLATE_HASH_LABEL, as_int, owned_children, revision_of, strategy_of
+from rollouts.cli.objects import as_int, owned_children, revision_of, strategy_of
 
 Obj = Mapping[str, Any]
 

@@ -27,6 +27,7 @@ from analysis.providers import MetricProvider, ProviderDeps, build_providers
 from analysis.run import due_measurements, error_status, next_reconcile_at, record_measurements, validate_metrics
 from analysis.templating import TemplateError, argument_values, resolve_metric
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
+from rollouts.api.owners import controller_name
 from rollouts.controller.events import EventRecorder
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
@@ -116,11 +117,10 @@ async def resolve_arguments(client: KubeClient, run: AnalysisRun, raw: Mapping[s
 
 async def _owner(client: KubeClient, raw: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The controlling Rollout of the run, which Argo evaluates fieldRef arguments against."""
-    meta = raw.get("metadata") or {}
-    for ref in meta.get("ownerReferences") or ():
-        if ref.get("controller") and ref.get("kind") == "Rollout":
-            return await client.get_or_none(ROLLOUT, ref["name"], meta.get("namespace"))
-    return None
+    name = controller_name(raw, ROLLOUT.kind)
+    if name is None:
+        return None
+    return await client.get_or_none(ROLLOUT, name, (raw.get("metadata") or {}).get("namespace"))
 
 
 def status_body(status: AnalysisRunStatus) -> dict[str, Any]:

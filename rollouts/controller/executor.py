@@ -13,15 +13,14 @@ from typing import Any
 
 import structlog
 
+from rollouts.api.labels import EPHEMERAL_METADATA_ANNOTATION, MANAGED_BY_ANNOTATION, POD_TEMPLATE_HASH_LABEL
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.observe import Caches
 from rollouts.controller.traffic import set_weight
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import AlreadyExists, NotFound
 from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET, SERVICE
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
 from rollouts.planning.plan import (
-    MANAGED_BY_ANNOTATION,
     Action,
     CreateAnalysisRun,
     CreateReplicaSet,
@@ -37,7 +36,6 @@ from rollouts.planning.plan import (
     SetServiceSelector,
     TerminateAnalysisRun,
 )
-from rollouts.planning.replicasets import EPHEMERAL_METADATA_ANNOTATION
 
 log = structlog.get_logger("rollouts.executor")
 

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
+from rollouts.api.owners import is_controlled_by
 from rollouts.api.rollout import Rollout
 from rollouts.controller.traffic import observe_traffic
 from rollouts.kube.client import KubeClient
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import POD
 from rollouts.planning.observed import (
-    POD_TEMPLATE_HASH_LABEL,
     ObservedAnalysisRun,
     ObservedPod,
     ObservedReplicaSet,
@@ -47,10 +48,7 @@ class Caches:
 
 
 def owned_by(objs: Iterable[dict[str, Any]], uid: str) -> list[dict[str, Any]]:
-    return [
-        o for o in objs
-        if any(ref.get("uid") == uid and ref.get("controller") for ref in o["metadata"].get("ownerReferences") or ())
-    ]
+    return [o for o in objs if is_controlled_by(o, uid)]
 
 
 def referenced_services(rollout: Rollout) -> list[str]:

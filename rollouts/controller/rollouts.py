@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from rollouts.api.owners import controller_name
 from rollouts.api.validation import parse_rollout
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.executor import Executor, status_changed
@@ -67,10 +68,9 @@ class RolloutReconciler:
         self.queue.add((meta.get("namespace", ""), meta["name"]))
 
     def _on_owned(self, etype: str, obj: dict[str, Any]) -> None:
-        meta = obj["metadata"]
-        for ref in meta.get("ownerReferences") or ():
-            if ref.get("kind") == "Rollout" and ref.get("controller"):
-                self.queue.add((meta.get("namespace", ""), ref["name"]))
+        rollout = controller_name(obj, ROLLOUT.kind)
+        if rollout is not None:
+            self.queue.add((obj["metadata"].get("namespace", ""), rollout))
 
     def _on_service(self, etype: str, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]

@@ -19,6 +19,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.leader import LeaderElector
 from rollouts.controller.metrics import ControllerMetrics
@@ -37,7 +38,6 @@ from rollouts.kube.resources import (
     ROLLOUT,
     SERVICE,
 )
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
 
 log = structlog.get_logger("rollouts.runtime")
 

@@ -16,8 +16,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-MANAGED_BY_ROLLOUTS = "argo-rollouts.argoproj.io/managed-by-rollouts"
-POD_TEMPLATE_HASH = "rollouts-pod-template-hash"
+from rollouts.api.labels import MANAGED_BY_ANNOTATION, POD_TEMPLATE_HASH_LABEL
 
 
 def with_rollout_fields(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -29,12 +28,12 @@ def with_rollout_fields(desired: Mapping[str, Any], live: Mapping[str, Any] | No
     if live is None or desired.get("kind") != "Service" or desired.get("apiVersion") != "v1":
         return dict(desired)
     annotations = (live.get("metadata") or {}).get("annotations") or {}
-    live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH)
+    live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
     selector = (desired.get("spec") or {}).get("selector")
-    if MANAGED_BY_ROLLOUTS not in annotations or not live_hash or not isinstance(selector, Mapping):
+    if MANAGED_BY_ANNOTATION not in annotations or not live_hash or not isinstance(selector, Mapping):
         return dict(desired)
-    if POD_TEMPLATE_HASH in selector:
+    if POD_TEMPLATE_HASH_LABEL in selector:
         return dict(desired)
     out = copy.deepcopy(dict(desired))
-    out["spec"]["selector"] = {**selector, POD_TEMPLATE_HASH: live_hash}
+    out["spec"]["selector"] = {**selector, POD_TEMPLATE_HASH_LABEL: live_hash}
     return out

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rollouts.api.analysis import API_VERSION as ANALYSIS_API_VERSION
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION
+from rollouts.api.owners import controller_reference
 from rollouts.api.rollout import (
     API_VERSION,
     KIND,
@@ -24,7 +26,7 @@ from rollouts.api.rollout import (
     RolloutAnalysis,
 )
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, ObservedAnalysisRun
+from rollouts.planning.observed import ObservedAnalysisRun
 from rollouts.planning.plan import CreateAnalysisRun
 
 ROLLOUT_TYPE_LABEL = "rollout-type"
@@ -148,14 +150,8 @@ def run_manifest(
             "labels": all_labels,
             "annotations": annotations,
             "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": KIND,
-                    "name": rollout.name,
-                    "uid": rollout.metadata.uid or "",
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
+                controller_reference(api_version=API_VERSION, kind=KIND, name=rollout.name,
+                                     uid=rollout.metadata.uid or "")
             ],
         },
         "spec": spec_out,

@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from rollouts.api.labels import SCALE_DOWN_DEADLINE_ANNOTATION
 from rollouts.api.rollout import BlueGreenStrategy
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
 from rollouts.planning.replicasets import (
-    SCALE_DOWN_DEADLINE_ANNOTATION,
     classify,
     clear_deadline,
     create_replica_set,

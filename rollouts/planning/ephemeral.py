@@ -17,11 +17,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from rollouts.api.labels import EPHEMERAL_METADATA_ANNOTATION
 from rollouts.api.rollout import PodTemplateMetadata
 from rollouts.planning.context import PlanContext
 from rollouts.planning.observed import ObservedReplicaSet
 from rollouts.planning.plan import SetEphemeralMetadata
-from rollouts.planning.replicasets import EPHEMERAL_METADATA_ANNOTATION
 
 
 def _as_dict(metadata: PodTemplateMetadata | None) -> dict[str, dict[str, str]]:

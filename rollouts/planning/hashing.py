@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 HASH_LENGTH = 10

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION
+
 if TYPE_CHECKING:
     from rollouts.api.rollout import Rollout
 
-POD_TEMPLATE_HASH_LABEL = "rollouts-pod-template-hash"
-REVISION_ANNOTATION = "rollout.argoproj.io/revision"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

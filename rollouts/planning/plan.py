@@ -34,8 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-MANAGED_BY_ANNOTATION = "argo-rollouts.argoproj.io/managed-by-rollouts"
-
 
 @dataclass(frozen=True, slots=True)
 class CreateReplicaSet:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rollouts.api.labels import MANAGED_BY_ANNOTATION
 from rollouts.api.rollout import Rollout, RolloutAnalysis
 from rollouts.api.validation import SpecProblem
 from rollouts.planning.observed import ObservedRollout
-from rollouts.planning.plan import MANAGED_BY_ANNOTATION
 
 
 @dataclass(frozen=True, slots=True)

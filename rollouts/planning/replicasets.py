@@ -19,12 +19,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from rollouts.api.labels import (
+    EPHEMERAL_METADATA_ANNOTATION,
+    POD_TEMPLATE_HASH_LABEL,
+    REVISION_ANNOTATION,
+    SCALE_DOWN_DEADLINE_ANNOTATION,
+)
+from rollouts.api.owners import controller_reference
 from rollouts.api.rollout import API_VERSION, KIND, PodTemplateMetadata, Rollout
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.hashing import replica_set_name, templates_equal
 from rollouts.planning.observed import (
-    POD_TEMPLATE_HASH_LABEL,
-    REVISION_ANNOTATION,
     ObservedReplicaSet,
     format_timestamp,
     parse_timestamp,
@@ -32,9 +37,7 @@ from rollouts.planning.observed import (
 from rollouts.planning.plan import CreateReplicaSet, DeleteReplicaSet, ScaleReplicaSet
 from rollouts.planning.vocabulary import Event
 
-SCALE_DOWN_DEADLINE_ANNOTATION = "scale-down-deadline"
 DESIRED_REPLICAS_ANNOTATION = "rollout.argoproj.io/desired-replicas"
-EPHEMERAL_METADATA_ANNOTATION = "rollout.argoproj.io/ephemeral-metadata"
 
 
 def classify(
@@ -125,14 +128,8 @@ def replica_set_manifest(
             "labels": rs_labels,
             "annotations": annotations,
             "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": KIND,
-                    "name": rollout.name,
-                    "uid": rollout.metadata.uid or "",
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
+                controller_reference(api_version=API_VERSION, kind=KIND, name=rollout.name,
+                                     uid=rollout.metadata.uid or "")
             ],
         },
         "spec": {

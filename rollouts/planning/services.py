@@ -7,8 +7,8 @@ Event with the hashes it switched from and to, as Argo does.
 
 from __future__ import annotations
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.planning.context import PlanContext
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
 from rollouts.planning.plan import SetServiceSelector
 from rollouts.planning.vocabulary import Event
 

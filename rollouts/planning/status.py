@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.api.rollout import (
     RolloutAnalysisRunStatus,
     RolloutCondition,
@@ -29,7 +30,7 @@ from rollouts.planning.conditions import (
     set_condition,
 )
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL, format_timestamp
+from rollouts.planning.observed import format_timestamp
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.vocabulary import Condition, Event, Reason
 

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rollouts.api.owners import is_controlled_by
 from rollouts.traffic.header_routes import header_route_problems
 from rollouts.traffic.router import (
     ApplyObject,
@@ -48,7 +49,6 @@ from rollouts.traffic.router import (
     RouteKind,
     TrafficChange,
     TrafficConfigError,
-    is_controlled_by,
 )
 
 DEFAULT_ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io"

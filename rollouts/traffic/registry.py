@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rollouts.api.rollout import DEFAULT_MAX_TRAFFIC_WEIGHT
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.router import (
-    DEFAULT_MAX_TRAFFIC_WEIGHT,
     LiveObjects,
     RolloutContext,
     TrafficConfigError,

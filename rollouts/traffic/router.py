@@ -61,11 +61,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from rollouts.api.owners import OwnerReferenceBody, controller_reference
+from rollouts.api.rollout import API_VERSION, DEFAULT_MAX_TRAFFIC_WEIGHT, KIND
+
 FIELD_MANAGER = "rollouts-controller"
 """The server-side-apply field manager for every object the controller writes."""
 
-ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
-DEFAULT_MAX_TRAFFIC_WEIGHT = 100
 
 
 class TrafficConfigError(ValueError):
@@ -213,16 +214,9 @@ class RolloutContext:
     managed_routes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
-    def owner_reference(self) -> dict[str, Any]:
+    def owner_reference(self) -> OwnerReferenceBody:
         """The controller ownerReference that lets the garbage collector remove our objects with the Rollout."""
-        return {
-            "apiVersion": ROLLOUT_API_VERSION,
-            "kind": "Rollout",
-            "name": self.name,
-            "uid": self.uid,
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
+        return controller_reference(api_version=API_VERSION, kind=KIND, name=self.name, uid=self.uid)
 
     def check_weight(self, weight: int) -> None:
         if not 0 <= weight <= self.max_traffic_weight:
@@ -268,8 +262,3 @@ def require(live: LiveObjects, ref: ObjectRef) -> Mapping[str, Any]:
         raise TrafficConfigError(f"{ref} not found")
     return obj
 
-
-def is_controlled_by(obj: Mapping[str, Any], uid: str) -> bool:
-    """Whether ``obj`` carries a controller ownerReference to the object with ``uid``."""
-    refs = obj.get("metadata", {}).get("ownerReferences") or []
-    return any(r.get("uid") == uid and r.get("controller") for r in refs)

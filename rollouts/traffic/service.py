@@ -21,8 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rollouts.planning.observed import POD_TEMPLATE_HASH_LABEL
-from rollouts.planning.plan import MANAGED_BY_ANNOTATION
+from rollouts.api.labels import MANAGED_BY_ANNOTATION, POD_TEMPLATE_HASH_LABEL
 from rollouts.traffic.router import MergePatch, ObjectRef, RouteKind, TrafficConfigError
 
 SERVICE_ROLES = {
