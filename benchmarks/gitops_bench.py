@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from rollouts.api.application import Application  # noqa: E402
 from rollouts.gitops.compare import Comparer  # noqa: E402
 from rollouts.gitops.live import LiveState  # noqa: E402
-from rollouts.gitops.source import GitSource  # noqa: E402
+from rollouts.gitops.sources import Sources  # noqa: E402
 from rollouts.kube.client import KubeClient  # noqa: E402
 from rollouts.kube.errors import NotFound  # noqa: E402
 from rollouts.kube.resources import APPLICATION, CONFIGMAP, NAMESPACE  # noqa: E402
@@ -223,7 +223,7 @@ async def diff_throughput(kube: KubeClient, ns: str, repo: GitRepo, resources: i
     size = len(json.dumps(raw))
     app = Application.model_validate(raw)
     live = LiveState(kube, lambda _n: None)
-    comparer = Comparer(kube, GitSource(tmp / "diff-cache"), live, namespace=ns)
+    comparer = Comparer(kube, Sources(tmp / "diff-cache"), live, namespace=ns)
     try:
         t0 = time.monotonic()
         cold = await comparer.compare_app(app, fetch=True)

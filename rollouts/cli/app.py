@@ -436,10 +436,11 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from rollouts.api.application import Application
-    from rollouts.gitops.compare import Comparer, ComparisonError
+    from rollouts.gitops.compare import Comparer
+    from rollouts.gitops.comparison import ComparisonError
     from rollouts.gitops.diff import to_yaml
     from rollouts.gitops.live import LiveState
-    from rollouts.gitops.source import GitSource
+    from rollouts.gitops.sources import Sources
     from rollouts.kube.errors import ApiError, NotFound
 
     raw = await _get_app(client, args.name, args.namespace)
@@ -450,7 +451,7 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
     cache = Path(tempfile.mkdtemp(prefix="kubectl-rollouts-diff-"))
     live = LiveState(client, lambda _name: None)
     try:
-        comparer = Comparer(client, GitSource(cache), live, namespace=args.namespace)
+        comparer = Comparer(client, Sources(cache), live, namespace=args.namespace)
         try:
             comparison = await comparer.compare_app(app, fetch=True, revision=args.revision, fresh=True)
         except ComparisonError as exc:

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rollouts.api.application import Application, OperationPhase, SyncStatusCode
+from rollouts.api.application import (
+    Application,
+    OperationPhase,
+    OperationState,
+    SyncOperation,
+    SyncPolicy,
+    SyncPolicyAutomated,
+    SyncStatusCode,
+)
 from rollouts.gitops.prune import wipes_everything
 
 SELF_HEAL_ATTEMPTS_FIELD = "selfHealAttemptsCount"  # kept in operation.sync, as Argo CD does
@@ -40,6 +48,60 @@ def self_heal_delay(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> 
     return float(min(base * (2 ** (attempts - 1)), cap))
 
 
+def _last_sync(state: OperationState | None) -> tuple[SyncOperation | None, str | None]:
+    """The last operation's sync and the commit it really synced (a manual sync may name a branch or nothing)."""
+    last_sync = state.operation.sync if state is not None else None
+    if state is not None and state.sync_result is not None:
+        return last_sync, state.sync_result.revision
+    return last_sync, last_sync.revision if last_sync is not None else None
+
+
+def _refusal(app: Application, automated: SyncPolicyAutomated, *, sync_status: SyncStatusCode, revision: str,
+             desired_count: int, owned_count: int) -> AutoSyncDecision | None:
+    """Why no automated sync may start whatever the history says, or None."""
+    state = app.status.operation_state if app.status else None
+    if app.operation is not None or (state is not None and state.phase is OperationPhase.RUNNING):
+        return AutoSyncDecision(None, "an operation is in progress")
+    if sync_status is not SyncStatusCode.OUT_OF_SYNC:
+        return AutoSyncDecision(None, f"sync status is {sync_status}")
+    if not automated.allow_empty and wipes_everything(desired_count, owned_count):
+        return AutoSyncDecision(
+            None, f"Skipping sync attempt to {revision}: auto-sync will wipe out all resources", error=True)
+    return None
+
+
+def _self_heal(state: OperationState, last_sync: SyncOperation, automated: SyncPolicyAutomated, *, revision: str,
+               now: datetime) -> AutoSyncDecision | int:
+    """A drift after a sync to this very commit: a refusal, a backoff, or the number of this self-heal."""
+    if state.phase in (OperationPhase.FAILED, OperationPhase.ERROR):
+        return AutoSyncDecision(
+            None, f"Skipping auto-sync: failed previous sync attempt to {revision}: {state.message or ''}",
+            error=True)
+    if not automated.self_heal:
+        return AutoSyncDecision(None, f"already synced to {revision} and self-heal is disabled")
+    attempts = last_sync.self_heal_attempts_count
+    finished = state.finished_at
+    if finished is not None and (now - finished).total_seconds() > SELF_HEAL_COOLDOWN + self_heal_delay(attempts):
+        attempts = 0  # the last correction held for a while: this is a new drift, not a fight
+    delay = self_heal_delay(attempts)
+    if finished is not None and (now - finished).total_seconds() < delay:
+        wait = delay - (now - finished).total_seconds()
+        return AutoSyncDecision(None, f"self-heal backing off for {wait:.1f}s", retry_after=wait)
+    return attempts + 1
+
+
+def _operation(policy: SyncPolicy, automated: SyncPolicyAutomated, revision: str, attempts: int) -> dict[str, Any]:
+    sync: dict[str, Any] = {"revision": revision, "prune": automated.prune}
+    if policy.sync_options:
+        sync["syncOptions"] = list(policy.sync_options)
+    if attempts:
+        sync[SELF_HEAL_ATTEMPTS_FIELD] = attempts
+    operation: dict[str, Any] = {"sync": sync, "initiatedBy": {"automated": True}}
+    if policy.retry is not None:
+        operation["retry"] = policy.retry.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return operation
+
+
 def decide_auto_sync(
     app: Application,
     *,
@@ -57,43 +119,19 @@ def decide_auto_sync(
     """
     policy = app.spec.sync_policy
     automated = policy.automated if policy else None
-    if automated is None:
+    if policy is None or automated is None:
         return AutoSyncDecision(None, "automated sync is disabled")
+    refused = _refusal(app, automated, sync_status=sync_status, revision=revision, desired_count=desired_count,
+                       owned_count=owned_count)
+    if refused is not None:
+        return refused
     state = app.status.operation_state if app.status else None
-    if app.operation is not None or (state is not None and state.phase is OperationPhase.RUNNING):
-        return AutoSyncDecision(None, "an operation is in progress")
-    if sync_status is not SyncStatusCode.OUT_OF_SYNC:
-        return AutoSyncDecision(None, f"sync status is {sync_status}")
-    if not automated.allow_empty and wipes_everything(desired_count, owned_count):
-        return AutoSyncDecision(
-            None, f"Skipping sync attempt to {revision}: auto-sync will wipe out all resources", error=True)
+    last_sync, last_revision = _last_sync(state)
     attempts = 0
-    last_sync = state.operation.sync if state is not None else None
-    # The commit the last operation really synced (a manual sync may name a branch or nothing at all).
-    last_revision = (state.sync_result.revision if state is not None and state.sync_result is not None
-                     else last_sync.revision if last_sync is not None else None)
     if state is not None and last_sync is not None and last_revision == revision:
-        if state.phase in (OperationPhase.FAILED, OperationPhase.ERROR):
-            return AutoSyncDecision(
-                None, f"Skipping auto-sync: failed previous sync attempt to {revision}: {state.message or ''}",
-                error=True)
-        if not automated.self_heal:
-            return AutoSyncDecision(None, f"already synced to {revision} and self-heal is disabled")
-        attempts = last_sync.self_heal_attempts_count
-        finished = state.finished_at
-        if finished is not None and (now - finished).total_seconds() > SELF_HEAL_COOLDOWN + self_heal_delay(attempts):
-            attempts = 0  # the last correction held for a while: this is a new drift, not a fight
-        delay = self_heal_delay(attempts)
-        if finished is not None and (now - finished).total_seconds() < delay:
-            wait = delay - (now - finished).total_seconds()
-            return AutoSyncDecision(None, f"self-heal backing off for {wait:.1f}s", retry_after=wait)
-        attempts += 1
-    sync: dict[str, Any] = {"revision": revision, "prune": automated.prune}
-    if policy is not None and policy.sync_options:
-        sync["syncOptions"] = list(policy.sync_options)
-    if attempts:
-        sync[SELF_HEAL_ATTEMPTS_FIELD] = attempts
-    operation: dict[str, Any] = {"sync": sync, "initiatedBy": {"automated": True}}
-    if policy is not None and policy.retry is not None:
-        operation["retry"] = policy.retry.model_dump(by_alias=True, exclude_none=True, mode="json")
-    return AutoSyncDecision(operation, f"auto-sync to {revision}" + (" (self-heal)" if attempts else ""))
+        healed = _self_heal(state, last_sync, automated, revision=revision, now=now)
+        if isinstance(healed, AutoSyncDecision):
+            return healed
+        attempts = healed
+    return AutoSyncDecision(_operation(policy, automated, revision, attempts),
+                            f"auto-sync to {revision}" + (" (self-heal)" if attempts else ""))

@@ -26,14 +26,16 @@ from rollouts.api.application import (
     Application,
     ApplicationSource,
     ResourceIgnoreDifferences,
-    SyncStatusCode,
 )
+from rollouts.gitops.comparison import Comparison, ComparisonError, ResourceState, SourceError
 from rollouts.gitops.diff import ResourceDiff, compare
-from rollouts.gitops.health import Health, resource_health, worst
+from rollouts.gitops.health import resource_health
 from rollouts.gitops.live import LiveState
-from rollouts.gitops.render import ManifestCache, RenderError, cache_key, render_source
+from rollouts.gitops.render import RenderError
+from rollouts.gitops.renderers import ManifestCache, cache_key, render_source
 from rollouts.gitops.rollout_fields import with_rollout_fields
-from rollouts.gitops.source import SECRET_TYPE_LABEL, GitError, GitSource, RepoCredentials, credentials_for
+from rollouts.gitops.source import SECRET_TYPE_LABEL, RepoCredentials, credentials_for
+from rollouts.gitops.sources import Sources
 from rollouts.gitops.tracking import ResourceKey, key_of, with_tracking
 from rollouts.gitops.waves import is_hook, sync_wave
 from rollouts.kube.client import KubeClient
@@ -42,59 +44,6 @@ from rollouts.kube.resources import SECRET, ResourceKind
 
 FIELD_MANAGER = "rollouts-gitops"
 Obj = dict[str, Any]
-
-
-class ComparisonError(Exception):
-    """The desired state cannot be known (repository, render, spec); the message names the cause."""
-
-
-@dataclass
-class ResourceState:
-    """One desired or owned object: its kind, desired form, live form, diff, sync status and health."""
-
-    key: ResourceKey
-    kind: ResourceKind | None
-    desired: Obj | None
-    live: Obj | None
-    diff: ResourceDiff
-    health: Health | None
-    wave: int = 0
-    message: str = ""
-
-    @property
-    def sync_status(self) -> SyncStatusCode:
-        return SyncStatusCode.OUT_OF_SYNC if self.diff.modified else SyncStatusCode.SYNCED
-
-    @property
-    def requires_pruning(self) -> bool:
-        return self.desired is None
-
-
-@dataclass
-class Comparison:
-    revision: str
-    source: ApplicationSource
-    source_type: str
-    resources: list[ResourceState]
-    hooks: list[tuple[ResourceKind, Obj]]
-    kinds: dict[ResourceKey, ResourceKind] = field(default_factory=dict)
-    pending_kinds: dict[ResourceKey, str] = field(default_factory=dict)
-    """Objects whose kind a CRD of this application will define (resolved again after the CRD is applied)."""
-
-    @property
-    def sync_status(self) -> SyncStatusCode:
-        modified = any(r.sync_status is SyncStatusCode.OUT_OF_SYNC for r in self.resources)
-        return SyncStatusCode.OUT_OF_SYNC if modified else SyncStatusCode.SYNCED
-
-    @property
-    def health(self) -> Health:
-        return worst(r.health for r in self.resources if not r.requires_pruning)
-
-    def desired(self) -> list[ResourceState]:
-        return [r for r in self.resources if r.desired is not None]
-
-    def owned_extra(self) -> dict[ResourceKey, Obj]:
-        return {r.key: r.live for r in self.resources if r.desired is None and r.live is not None}
 
 
 def _hash(obj: Mapping[str, Any]) -> str:
@@ -131,7 +80,7 @@ class Comparer:
     def __init__(
         self,
         client: KubeClient,
-        git: GitSource,
+        sources: Sources,
         live: LiveState,
         *,
         namespace: str,
@@ -141,7 +90,7 @@ class Comparer:
     ) -> None:
         self.concurrency = concurrency
         self.client = client
-        self.git = git
+        self.sources = sources
         self.live = live
         self.namespace = namespace
         self.manifests = manifests or ManifestCache()
@@ -171,20 +120,21 @@ class Comparer:
 
     async def resolve_revision(self, source: ApplicationSource, *, fetch: bool, revision: str | None = None,
                                newer_than: float | None = None) -> str:
+        source_type = self.sources.for_source(source)
         creds = await self._credentials(source.repo_url)
         try:
-            return await self.git.resolve(source.repo_url, revision or source.target_revision, creds, fetch=fetch,
-                                          newer_than=newer_than)
-        except GitError as exc:
+            return await source_type.resolve(source, revision or source.target_revision, creds, fetch=fetch,
+                                             newer_than=newer_than)
+        except SourceError:
             self._secrets = (float("-inf"), [])  # a fixed Secret must be seen by the next attempt
-            raise ComparisonError(str(exc)) from None
+            raise
 
     async def render(self, app: Application, source: ApplicationSource, commit: str, namespace: str) -> Any:
         try:
-            checkout = await self.git.checkout(source.repo_url, commit)
+            checkout = await self.sources.for_source(source).files(source, commit)
             rendered = await render_source(checkout, source, commit=commit, release=app.metadata.name or "",
                                            namespace=namespace, cache=self.manifests)
-        except (GitError, RenderError) as exc:
+        except (SourceError, RenderError) as exc:
             raise ComparisonError(f"rpc error: failed to generate manifests for {source.path!r} at "
                                   f"{commit[:10]}: {exc}") from None
         self._render_keys.setdefault(app.metadata.name or "", set()).add(
@@ -276,7 +226,7 @@ class Comparer:
         source: ApplicationSource | None = None,
         fresh: bool = False,
         newer_than: float | None = None,
-    ) -> Comparison:
+    ) -> Comparison[ResourceKind]:
         """Full comparison at ``revision`` (default: the source's targetRevision) of ``source`` (default: spec).
 
         ``fresh`` reads live objects from the API instead of the watch cache (sync waits, CLI diff).
@@ -290,58 +240,75 @@ class Comparer:
             prepared, pending = await self._prepare(list(rendered.manifests), namespace, app_name)
         except ValueError as exc:
             raise ComparisonError(str(exc)) from None
+        split = _split(prepared, pending)
         rules: list[ResourceIgnoreDifferences] = list(app.spec.ignore_differences or ())
-        needs_managed = any(r.managed_fields_managers for r in rules)
-        resources: list[ResourceState] = []
-        hooks: list[tuple[ResourceKind, Obj]] = []
-        kinds: dict[ResourceKey, ResourceKind] = {}
-        seen: set[ResourceKey] = set()
-        work: list[tuple[ResourceKind, Obj, ResourceKey, int]] = []
-        for kind, obj in prepared:
-            try:
-                hook = is_hook(obj)
-                wave = sync_wave(obj)
-            except ValueError as exc:
-                raise ComparisonError(str(exc)) from None
-            if hook:
-                if kind is None:
-                    raise ComparisonError(f"hook {key_of(obj)} uses a kind the API server does not know")
-                hooks.append((kind, obj))
-                continue
-            key = key_of(obj)
-            if key in seen:
-                raise ComparisonError(f"resource {key} appears more than once in the manifests")
-            seen.add(key)
-            if kind is None:
-                resources.append(ResourceState(key, None, obj, None, ResourceDiff(key, True), resource_health(None),
-                                               wave, pending.get(key, "")))
-                continue
-            kinds[key] = kind
-            work.append((kind, obj, key, wave))
+        fresh = fresh or any(r.managed_fields_managers for r in rules)
         limit = asyncio.Semaphore(self.concurrency)
 
-        async def one(kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int) -> ResourceState:
+        async def one(kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int) -> ResourceState[ResourceKind]:
             async with limit:
-                live = await self._live(kind, key, fresh=fresh or needs_managed)
-                obj = with_rollout_fields(obj, live)
-                message = ""
-                if live is None:
-                    diff = ResourceDiff(key, True)
-                else:
-                    try:
-                        predicted = await self.predicted(kind, obj, live)
-                        diff = compare(predicted, live, rules)
-                    except ApiError as exc:
-                        diff, message = ResourceDiff(key, True), exc.message
-                    except ValueError as exc:
-                        raise ComparisonError(str(exc)) from None
-                return ResourceState(key, kind, obj, live, diff, resource_health(live), wave, message)
+                return await self._compare_one(kind, obj, key, wave, rules=rules, fresh=fresh)
 
-        resources += await asyncio.gather(*(one(*item) for item in work))
+        resources = split.resources + list(await asyncio.gather(*(one(*item) for item in split.work)))
+        kinds = dict(split.kinds)
         for kind, key, live_obj in self.live.owned_by(app_name):
-            if key in seen or is_hook(live_obj):
+            if key in split.seen or is_hook(live_obj):
                 continue
             kinds[key] = kind
             resources.append(ResourceState(key, kind, None, live_obj, ResourceDiff(key, True),
                                            resource_health(live_obj), 0))
-        return Comparison(commit, source, rendered.source_type, resources, hooks, kinds, pending)
+        return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending)
+
+    async def _compare_one(self, kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int, *,
+                           rules: Sequence[ResourceIgnoreDifferences], fresh: bool) -> ResourceState[ResourceKind]:
+        live = await self._live(kind, key, fresh=fresh)
+        obj = with_rollout_fields(obj, live)
+        message = ""
+        if live is None:
+            diff = ResourceDiff(key, True)
+        else:
+            try:
+                predicted = await self.predicted(kind, obj, live)
+                diff = compare(predicted, live, rules)
+            except ApiError as exc:
+                diff, message = ResourceDiff(key, True), exc.message
+            except ValueError as exc:
+                raise ComparisonError(str(exc)) from None
+        return ResourceState(key, kind, obj, live, diff, resource_health(live), wave, message)
+
+
+@dataclass
+class _Split:
+    """Prepared manifests sorted out: hooks, objects to compare, objects whose kind a CRD here defines."""
+
+    resources: list[ResourceState[ResourceKind]] = field(default_factory=list)
+    hooks: list[tuple[ResourceKind, Obj]] = field(default_factory=list)
+    kinds: dict[ResourceKey, ResourceKind] = field(default_factory=dict)
+    seen: set[ResourceKey] = field(default_factory=set)
+    work: list[tuple[ResourceKind, Obj, ResourceKey, int]] = field(default_factory=list)
+
+
+def _split(prepared: Sequence[tuple[ResourceKind | None, Obj]], pending: Mapping[ResourceKey, str]) -> _Split:
+    out = _Split()
+    for kind, obj in prepared:
+        try:
+            hook = is_hook(obj)
+            wave = sync_wave(obj)
+        except ValueError as exc:
+            raise ComparisonError(str(exc)) from None
+        if hook:
+            if kind is None:
+                raise ComparisonError(f"hook {key_of(obj)} uses a kind the API server does not know")
+            out.hooks.append((kind, obj))
+            continue
+        key = key_of(obj)
+        if key in out.seen:
+            raise ComparisonError(f"resource {key} appears more than once in the manifests")
+        out.seen.add(key)
+        if kind is None:
+            out.resources.append(ResourceState(key, None, obj, None, ResourceDiff(key, True), resource_health(None),
+                                               wave, pending.get(key, "")))
+            continue
+        out.kinds[key] = kind
+        out.work.append((kind, obj, key, wave))
+    return out

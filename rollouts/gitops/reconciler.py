@@ -1,26 +1,23 @@
-"""The Application reconciler: observe (Git + cluster) -> decide (auto-sync, sync step) -> one status write.
+"""The Application reconciler: observe (Git + cluster) -> plan -> execute -> one status write.
 
 Why this module exists: it is the loop users rely on to make the cluster follow Git. Each pass of an
-application compares its source with the cluster (``compare.py``), advances a running sync operation by one
-step (``sync.py``), starts an automated sync when the policy says so (``autosync.py``), and writes the whole
-status with a single JSON patch. The Application CRD has no status subresource (as in Argo CD), so the patch
-goes to the main resource; clearing ``operation`` is guarded by a JSON-patch ``test`` so a sync requested by
-the CLI in the meantime is never lost.
+application compares its source with the cluster (``compare.py``), lets the sync runner advance a running
+operation by one step (``runner.py``, deciding in ``sync.py``), and hands both to the pure planner
+(``plan.py``: status, automated sync, requeue), whose plan is written with a single JSON patch. The
+Application CRD has no status subresource (as in Argo CD), so the patch goes to the main resource; clearing
+``operation`` is guarded by a JSON-patch ``test`` so a sync requested by the CLI in the meantime is never lost.
 
-When Git is read: a fetch happens when the polling interval (default 3 minutes, plus jitter so thousands of
-applications do not fetch together) has expired, when the ``argocd.argoproj.io/refresh`` annotation asks for
-it (``hard`` also drops cached renders), or when a webhook push names the repository. Between fetches the
-pass is cheap: renders and dry-run results are cached, and live objects come from label-filtered watches
-(``live.py``) that also wake the owning application on every change, which is how drift is seen in seconds.
+When Git is read is ``refresh.py``'s schedule (polls with jitter, the refresh annotation, webhooks). Between
+fetches the pass is cheap: renders and dry-run results are cached, and live objects come from label-filtered
+watches (``live.py``) that also wake the owning application on every change, which is how drift is seen in
+seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,23 +26,23 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from pydantic import ValidationError
 
-from rollouts.api.application import (
-    REFRESH_ANNOTATION,
-    Application,
-    ApplicationConditionType,
-    HealthStatusCode,
-    SyncStatusCode,
-)
-from rollouts.api.common import format_time
-from rollouts.gitops.autosync import decide_auto_sync
-from rollouts.gitops.compare import Comparer, Comparison, ComparisonError
+from rollouts.api.application import REFRESH_ANNOTATION, Application
+from rollouts.gitops.compare import Comparer
+from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
 from rollouts.gitops.live import LiveState
-from rollouts.gitops.operation import next_history
-from rollouts.gitops.source import GitSource
-from rollouts.gitops.status import apply_comparison, conditions_with_times, started_at
-from rollouts.gitops.sync import SyncRunner, SyncStep
+from rollouts.gitops.plan import (
+    ApplicationPlan,
+    ClearRefreshAnnotation,
+    PollTiming,
+    plan_application,
+    plan_invalid_spec,
+)
+from rollouts.gitops.refresh import Jitter, Monotonic, PollSchedule, Refresh
+from rollouts.gitops.runner import SyncRunner
+from rollouts.gitops.sources import Sources
+from rollouts.gitops.spec import parse_application
+from rollouts.gitops.sync import SyncStep
 from rollouts.gitops.webhook import DEFAULT_MAX_PAYLOAD_MB, webhook_app
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
@@ -58,6 +55,7 @@ log = structlog.get_logger("rollouts.gitops")
 Obj = dict[str, Any]
 Clock = Callable[[], datetime]
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+RETRY_AFTER_API_ERROR = 2.0
 
 
 def utc_now() -> datetime:
@@ -81,7 +79,8 @@ class GitopsConfig:
 
 
 class ApplicationReconciler:
-    def __init__(self, client: KubeClient, config: GitopsConfig, *, clock: Clock = utc_now) -> None:
+    def __init__(self, client: KubeClient, config: GitopsConfig, *, clock: Clock = utc_now,
+                 monotonic: Monotonic | None = None, jitter: Jitter | None = None) -> None:
         self.client = client
         self.config = config
         self.clock = clock
@@ -90,38 +89,28 @@ class ApplicationReconciler:
         if cache_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="rollouts-gitops-")
             cache_dir = Path(self._tmp.name)
-        self.git = GitSource(cache_dir)
+        self.sources = Sources(cache_dir)
         self.queue: WorkQueue[str] = WorkQueue()
         self.live = LiveState(client, self.queue.add)
-        self.comparer = Comparer(client, self.git, self.live, namespace=config.namespace)
+        self.comparer = Comparer(client, self.sources, self.live, namespace=config.namespace)
         self.runner = SyncRunner(client, self.live, on_applied=self.comparer.remember)
         self.apps = Informer(client, APPLICATION, namespace=config.namespace, handler=self._on_app_event)
-        self._next_poll: dict[str, float] = {}
-        self._forced: dict[str, float] = {}
+        self.polls = PollSchedule(config.poll_interval, config.poll_jitter, monotonic=monotonic, rand=jitter)
         self.reconciles = 0
 
     def _on_app_event(self, etype: str, obj: Obj) -> None:
         name = str((obj.get("metadata") or {}).get("name") or "")
         if etype == "DELETED":
-            self._next_poll.pop(name, None)
+            self.polls.forget(name)
             return
         self.queue.add(name)
 
     def refresh(self, name: str) -> None:
         """Fetch Git for this application on its next pass (webhook, CLI)."""
-        self._forced.setdefault(name, time.monotonic())
+        self.polls.request(name)
         self.queue.add(name)
 
-    def _poll_due(self, name: str) -> bool:
-        due = self._next_poll.get(name)
-        return due is None or time.monotonic() >= due
-
-    def _schedule_poll(self, name: str) -> float:
-        interval = self.config.poll_interval * (1 + random.uniform(0, self.config.poll_jitter))
-        self._next_poll[name] = time.monotonic() + interval
-        return interval
-
-    # -- one pass --------------------------------------------------------------------------------------
+    # -- one pass: observe -> plan -> execute -> one status write ----------------------------------------
 
     async def reconcile(self, name: str) -> float | None:
         """One pass over one application; returns when to look again (seconds) or None."""
@@ -129,104 +118,44 @@ class ApplicationReconciler:
         try:
             obj = await self.client.get(APPLICATION, name, self.config.namespace)
         except NotFound:
-            self._next_poll.pop(name, None)
+            self.polls.forget(name)
             return None
         if (obj.get("metadata") or {}).get("deletionTimestamp"):
             return await self._finalize(obj)
         now = self.clock()
-        try:
-            app = Application.model_validate(obj)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-            await self._write_status(obj, {**(obj.get("status") or {}), "conditions": conditions_with_times(
-                (obj.get("status") or {}).get("conditions") or [],
-                [(ApplicationConditionType.INVALID_SPEC_ERROR.value, f"invalid Application spec: {problems}")],
-                now)}, clear_operation=False)
+        app, problem = parse_application(obj)
+        if app is None:
+            await self._execute(obj, plan_invalid_spec(obj.get("status") or {}, problem, now))
             return None
-        annotations = app.metadata.annotations or {}
-        refresh = annotations.get(REFRESH_ANNOTATION)
-        if refresh == "hard":
-            self.comparer.invalidate(name)
-        forced_at = self._forced.pop(name, None)
-        started = time.monotonic()
-        poll_due = self._poll_due(name)
-        fetch = bool(refresh) or forced_at is not None or poll_due
-        # Fetches are shared per repository: a refresh needs one that started after it was asked for; a poll
-        # accepts one from the last quarter interval (so N apps on one repo do not fetch N times).
-        newer_than = (started if refresh else forced_at) if (refresh or forced_at is not None) else (
-            started - self.config.poll_interval / 4)
-        await self._watch_status_kinds(app)
-
-        comparison: Comparison | ComparisonError
+        refresh = self.polls.decide(name, (app.metadata.annotations or {}).get(REFRESH_ANNOTATION))
+        comparison = await self._observe(app, refresh)
+        poll = PollTiming(refresh.fetch, self.polls.next_poll_in(name, fetched=refresh.fetch),
+                          clear_refresh_annotation=refresh.annotated)
         try:
-            comparison = await self.comparer.compare_app(app, fetch=fetch, newer_than=newer_than)
-        except ComparisonError as exc:
-            comparison = exc
+            progress = await self._advance_operation(app, comparison, now)
         except ApiError as exc:
-            comparison = ComparisonError(f"cannot compare with the cluster: {exc.message}")
-        requeue: float | None = None
-        if fetch:
-            requeue = self._schedule_poll(name)
-        else:
-            due = self._next_poll.get(name)
-            requeue = max(due - time.monotonic(), 0.5) if due is not None else self._schedule_poll(name)
+            log.warning("sync step failed, retrying", app=name, error=exc.message)
+            return RETRY_AFTER_API_ERROR
+        plan = plan_application(app, comparison, progress, status=obj.get("status") or {}, now=now, poll=poll)
+        await self._execute(obj, plan)
+        return plan.requeue
 
-        status: Obj = dict(obj.get("status") or {})
-        conditions: list[tuple[str, str]] = []
-        if isinstance(comparison, ComparisonError):
-            conditions.append((ApplicationConditionType.COMPARISON_ERROR.value, str(comparison)))
-            status["sync"] = {**(status.get("sync") or {}), "status": SyncStatusCode.UNKNOWN.value}
-            if not status.get("health"):
-                status["health"] = {"status": HealthStatusCode.UNKNOWN.value}
-        else:
-            apply_comparison(status, app, comparison)
-        if fetch or not status.get("reconciledAt"):
-            status["reconciledAt"] = format_time(now)
+    async def _observe(self, app: Application, refresh: Refresh) -> Outcome:
+        if refresh.hard:
+            self.comparer.invalidate(app.metadata.name or "")
+        await self._watch_status_kinds(app)
+        try:
+            return await self.comparer.compare_app(app, fetch=refresh.fetch, newer_than=refresh.newer_than)
+        except ComparisonError as exc:
+            return exc
+        except ApiError as exc:
+            return ComparisonError(f"cannot compare with the cluster: {exc.message}")
 
-        step: SyncStep | None = None
-        new_operation: Obj | None = None
-        if app.operation is not None and app.operation.sync is not None:
-            op_comparison = await self._operation_comparison(app, comparison)
-            try:
-                step = await self.runner.step(app, op_comparison, now=now)
-            except ApiError as exc:
-                log.warning("sync step failed, retrying", app=name, error=exc.message)
-                return 2.0
-            status["operationState"] = step.state
-            if step.succeeded and not isinstance(op_comparison, ComparisonError):
-                status["history"] = next_history(
-                    app.status.history or [] if app.status else [], revision=op_comparison.revision,
-                    source=op_comparison.source, deployed_at=now, started_at=started_at(step.state),
-                    initiated_by=app.operation.initiated_by, limit=app.spec.revision_history_limit)
-            if step.requeue is not None:
-                requeue = min(requeue, step.requeue) if requeue is not None else step.requeue
-            if step.done:
-                requeue = 0.1  # show the post-sync comparison at once
-        elif not isinstance(comparison, ComparisonError):
-            decision = decide_auto_sync(
-                app, sync_status=comparison.sync_status, revision=comparison.revision,
-                desired_count=len(comparison.desired()), owned_count=len(comparison.owned_extra()) + sum(
-                    1 for r in comparison.desired() if r.live is not None), now=now)
-            if decision.error:
-                conditions.append((ApplicationConditionType.SYNC_ERROR.value, decision.reason))
-            if decision.operation is not None:
-                new_operation = decision.operation
-                requeue = 0.0
-            elif decision.retry_after is not None:
-                requeue = min(requeue or decision.retry_after, decision.retry_after)
-        previous_conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
-        if conditions or previous_conditions:
-            status["conditions"] = conditions_with_times(previous_conditions, conditions, now)
-        if not status.get("conditions"):
-            status.pop("conditions", None)
-
-        await self._write_status(obj, status, clear_operation=step is not None and step.done,
-                                 new_operation=new_operation)
-        if refresh:
-            with contextlib.suppress(ApiError):
-                await self.client.patch(APPLICATION, name, {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
-                                        self.config.namespace)
-        return requeue
+    async def _advance_operation(self, app: Application, comparison: Outcome, now: datetime) -> SyncStep | None:
+        """One step of the running sync operation, if any (the runner performs its actions)."""
+        if app.operation is None or app.operation.sync is None:
+            return None
+        return await self.runner.step(app, await self._operation_comparison(app, comparison), now=now)
 
     async def _finalize(self, obj: Obj) -> float | None:
         """Cascade deletion, as Argo CD's resources finalizer: delete what the app owns, then let it go."""
@@ -264,9 +193,7 @@ class ApplicationReconciler:
                 self.config.namespace, patch_type="json")
         return None
 
-    async def _operation_comparison(
-        self, app: Application, comparison: Comparison | ComparisonError
-    ) -> Comparison | ComparisonError:
+    async def _operation_comparison(self, app: Application, comparison: Outcome) -> Outcome:
         """The comparison at the operation's revision/source (a rollback names an older commit)."""
         assert app.operation is not None and app.operation.sync is not None
         sync = app.operation.sync
@@ -293,24 +220,27 @@ class ApplicationReconciler:
             except (ApiError, TimeoutError):
                 continue
 
-    async def _write_status(self, obj: Obj, status: Obj, *, clear_operation: bool,
-                            new_operation: Obj | None = None) -> None:
+    async def _execute(self, obj: Obj, plan: ApplicationPlan) -> None:
+        """One JSON patch of status and operation; then the refresh annotation, when a refresh was served."""
         name = str(obj["metadata"]["name"])
         ops: list[Obj] = []
-        if status != (obj.get("status") or {}):
-            ops.append({"op": "add", "path": "/status", "value": status})
-        if clear_operation and obj.get("operation") is not None:
+        if plan.status != (obj.get("status") or {}):
+            ops.append({"op": "add", "path": "/status", "value": plan.status})
+        if plan.clear_operation and obj.get("operation") is not None:
             ops += [{"op": "test", "path": "/operation", "value": obj["operation"]},
                     {"op": "remove", "path": "/operation"}]
-        if new_operation is not None:
-            ops.append({"op": "add", "path": "/operation", "value": new_operation})
+        if plan.new_operation is not None:
+            ops.append({"op": "add", "path": "/operation", "value": plan.new_operation})
             if obj.get("operation") is None:
                 ops.insert(0, {"op": "test", "path": "/metadata/resourceVersion",
                                "value": obj["metadata"]["resourceVersion"]})
-        if not ops:
-            return
-        updated = await self.client.patch(APPLICATION, name, ops, self.config.namespace, patch_type="json")
-        self.apps.upsert(updated)
+        if ops:
+            updated = await self.client.patch(APPLICATION, name, ops, self.config.namespace, patch_type="json")
+            self.apps.upsert(updated)
+        if any(isinstance(action, ClearRefreshAnnotation) for action in plan.actions):
+            with contextlib.suppress(ApiError):
+                await self.client.patch(APPLICATION, name, {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
+                                        self.config.namespace)
 
     # -- loops -----------------------------------------------------------------------------------------
 

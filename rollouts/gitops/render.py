@@ -2,7 +2,8 @@
 
 Why this module exists: the same Application source can be a folder of YAML/JSON files, a kustomization or a
 Helm chart, and Argo CD picks the tool from the source (``kustomize:``/``helm:`` blocks) or from the files
-(``kustomization.yaml``, ``Chart.yaml``). Each tool is one ``ManifestRenderer`` chosen from a registry; the
+(``kustomization.yaml``, ``Chart.yaml``). Each tool is one ``ManifestRenderer`` chosen from the registry in
+``renderers.py``; the
 tools are the real binaries (``kustomize`` or ``kubectl kustomize``, ``helm template``), run asynchronously.
 Output is validated (every document a mapping with apiVersion, kind and a name) so a broken commit becomes
 one clear ComparisonError naming the file, never a half-rendered set that would prune the rest. Renders are
@@ -12,14 +13,9 @@ cached by commit and source settings: the same commit is rendered once, not once
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import re
 import shutil
 import tempfile
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,9 +100,18 @@ def resolve_app_path(root: Path, path: str) -> Path:
 
 
 class ManifestRenderer(Protocol):
-    """One rendering tool."""
+    """One rendering tool, chosen as Argo CD chooses (``renderers.choose_renderer``)."""
 
     name: str
+    """Argo CD's source type ("Directory", "Kustomize", "Helm"), written to ``status.sourceType``."""
+
+    def selected_by(self, source: ApplicationSource) -> bool:
+        """Whether the source asks for this tool explicitly (its block, e.g. ``helm:``, is set)."""
+        ...
+
+    def detects(self, app_dir: Path) -> bool:
+        """Whether the files say so (``Chart.yaml``, ``kustomization.yaml``); asked when no block is set."""
+        ...
 
     async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
         ...
@@ -116,6 +121,12 @@ class DirectoryRenderer:
     """YAML/JSON files of a directory, optionally recursing, filtered by include/exclude globs."""
 
     name = "Directory"
+
+    def selected_by(self, source: ApplicationSource) -> bool:
+        return source.directory is not None
+
+    def detects(self, app_dir: Path) -> bool:
+        return True  # the fallback: any directory of YAML/JSON files
 
     async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
         directory = source.directory
@@ -209,6 +220,12 @@ class KustomizeRenderer:
 
     name = "Kustomize"
 
+    def selected_by(self, source: ApplicationSource) -> bool:
+        return source.kustomize is not None
+
+    def detects(self, app_dir: Path) -> bool:
+        return any((app_dir / name).is_file() for name in _KUSTOMIZATION_FILES)
+
     def _command(self) -> list[str]:
         if shutil.which("kustomize"):
             return ["kustomize", "build"]
@@ -235,6 +252,12 @@ class HelmRenderer:
 
     name = "Helm"
 
+    def selected_by(self, source: ApplicationSource) -> bool:
+        return source.helm is not None
+
+    def detects(self, app_dir: Path) -> bool:
+        return (app_dir / "Chart.yaml").is_file()
+
     async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
         helm = shutil.which("helm")
         if helm is None:
@@ -257,87 +280,3 @@ class HelmRenderer:
                 args += ["--set-string" if param.force_string else "--set", f"{param.name}={param.value}"]
             text = await _run_tool(args, cwd=app_dir, tool="helm template")
         return parse_manifests(text, "helm template")
-
-
-RENDERERS: dict[str, Callable[[], ManifestRenderer]] = {
-    "Directory": DirectoryRenderer,
-    "Kustomize": KustomizeRenderer,
-    "Helm": HelmRenderer,
-}
-
-
-def source_type(app_dir: Path, source: ApplicationSource) -> str:
-    """Argo CD's choice: an explicit block wins, then Chart.yaml, then a kustomization file, else Directory."""
-    if source.helm is not None:
-        return "Helm"
-    if source.kustomize is not None:
-        return "Kustomize"
-    if source.directory is not None:
-        return "Directory"
-    if (app_dir / "Chart.yaml").is_file():
-        return "Helm"
-    if any((app_dir / name).is_file() for name in _KUSTOMIZATION_FILES):
-        return "Kustomize"
-    return "Directory"
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    manifests: tuple[Manifest, ...]
-    source_type: str
-
-
-def cache_key(commit: str, source: ApplicationSource, *, release: str, namespace: str) -> str:
-    """Stable sha256 of everything that changes the render (not the app's identity beyond release name)."""
-    payload = {"commit": commit, "source": source.model_dump(by_alias=True, exclude_none=True, mode="json"),
-               "release": release, "namespace": namespace}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-class ManifestCache:
-    """Bounded LRU of renders keyed by ``cache_key``; ``invalidate`` serves a hard refresh."""
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
-        self._entries: OrderedDict[str, Rendered] = OrderedDict()
-
-    def get(self, key: str) -> Rendered | None:
-        found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-        return found
-
-    def put(self, key: str, rendered: Rendered) -> None:
-        self._entries[key] = rendered
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
-
-    def invalidate(self, keys: Iterable[str] = ()) -> None:
-        for key in keys:
-            self._entries.pop(key, None)
-
-
-async def render_source(
-    checkout: Path,
-    source: ApplicationSource,
-    *,
-    commit: str,
-    release: str,
-    namespace: str,
-    cache: ManifestCache | None = None,
-    renderers: Mapping[str, Callable[[], ManifestRenderer]] = RENDERERS,
-) -> Rendered:
-    """Render ``source`` from a checked-out commit, through the cache when one is given."""
-    key = cache_key(commit, source, release=release, namespace=namespace)
-    if cache is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-    app_dir = resolve_app_path(checkout, source.path)
-    kind = source_type(app_dir, source)
-    manifests = await renderers[kind]().render(app_dir, source, release=release, namespace=namespace)
-    rendered = Rendered(tuple(manifests), kind)
-    if cache is not None:
-        cache.put(key, rendered)
-    return rendered

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rollouts.api.application import ApplicationSource
+from rollouts.gitops.comparison import SourceError
+
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
@@ -287,3 +290,29 @@ class GitSource:
         dirs.sort(key=lambda p: p.stat().st_mtime)
         for old in dirs[: len(dirs) - self.max_checkouts]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+class GitRepositories:
+    """The ``Git`` source type (``sources.SOURCE_TYPES``): every source that names neither a Helm chart nor an
+    OCI registry is a Git repository with a path, as in Argo CD."""
+
+    name = "Git"
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.git = GitSource(cache_dir)
+
+    def claims(self, source: ApplicationSource) -> bool:
+        return source.chart is None and not source.repo_url.startswith("oci://")
+
+    async def resolve(self, source: ApplicationSource, revision: str, creds: RepoCredentials | None, *,
+                      fetch: bool, newer_than: float | None) -> str:
+        try:
+            return await self.git.resolve(source.repo_url, revision, creds, fetch=fetch, newer_than=newer_than)
+        except GitError as exc:
+            raise SourceError(str(exc)) from None
+
+    async def files(self, source: ApplicationSource, revision: str) -> Path:
+        try:
+            return await self.git.checkout(source.repo_url, revision)
+        except GitError as exc:
+            raise SourceError(str(exc)) from None

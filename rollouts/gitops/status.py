@@ -13,7 +13,7 @@ from typing import Any
 
 from rollouts.api.application import Application
 from rollouts.api.common import format_time
-from rollouts.gitops.compare import Comparison
+from rollouts.gitops.comparison import Comparison
 
 Obj = dict[str, Any]
 
@@ -28,7 +28,7 @@ def conditions_with_times(previous: list[Obj], current: list[tuple[str, str]], n
     return out
 
 
-def resource_statuses(comparison: Comparison) -> list[Obj]:
+def resource_statuses(comparison: Comparison[Any]) -> list[Obj]:
     out = []
     for res in sorted(comparison.resources, key=lambda r: r.key):
         entry: Obj = {"group": res.key.group, "kind": res.key.kind, "name": res.key.name,
@@ -49,7 +49,7 @@ def resource_statuses(comparison: Comparison) -> list[Obj]:
     return out
 
 
-def apply_comparison(status: Obj, app: Application, comparison: Comparison) -> None:
+def apply_comparison(status: Obj, app: Application, comparison: Comparison[Any]) -> None:
     """Fill sync, health, resources and sourceType of ``status`` from a comparison (in place)."""
     health = comparison.health
     status["sync"] = {

@@ -1,4 +1,4 @@
-"""One step of a sync operation, resumable from ``status.operationState`` alone.
+"""One step of a sync operation, decided from ``status.operationState`` and what the cluster shows. Pure.
 
 Why this module exists: a sync that waits for health between waves can take minutes, and the controller may
 restart in the middle. Like Argo CD, each reconcile advances the operation by one step and records what it
@@ -8,6 +8,11 @@ waits for), or prune, or finish. Everything needed to continue is in that record
 any point and starting again converges on the same result. Failure runs the SyncFail hooks; a retry policy
 re-runs the whole operation after a backoff.
 
+This module decides; ``runner.py`` observes and performs. A step is
+``begin_operation`` (new, continued, or waiting for a retry backoff) -> ``plan_sync_step`` (the actions of
+the current wave and what the step ends as) -> the runner performs the actions -> ``conclude_step`` (the
+operationState to write; on failure, a retry or the SyncFail hooks to run).
+
 Sync options honoured: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, WaveReadyWhenPaused (ours); applying
 is always server-side apply with the field manager ``rollouts-gitops`` (so ServerSideApply=true is the
 default) and the API server does schema validation (Validate=false changes nothing).
@@ -15,28 +20,27 @@ default) and the API server does schema validation (Validate=false changes nothi
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from rollouts.api.application import (
     Application,
+    ApplicationSource,
     HealthStatusCode,
     Operation,
     OperationPhase,
     ResultCode,
 )
 from rollouts.api.common import format_time
-from rollouts.gitops.compare import FIELD_MANAGER, Comparison, ComparisonError
+from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
 from rollouts.gitops.health import resource_health
-from rollouts.gitops.hooks import Hooks
-from rollouts.gitops.live import LiveState
+from rollouts.gitops.hooks import hook_record_id, sync_fail_tasks
 from rollouts.gitops.operation import can_retry, retry_delay
-from rollouts.gitops.prune import plan_prune
-from rollouts.gitops.tracking import ResourceKey, key_of
+from rollouts.gitops.prune import PrunePlan, plan_prune
+from rollouts.gitops.tracking import ResourceKey
 from rollouts.gitops.waves import (
     WAVE_READY_WHEN_PAUSED_OPTION,
     HookDeletePolicy,
@@ -49,23 +53,134 @@ from rollouts.gitops.waves import (
     parse_sync_options,
     sync_tasks,
 )
-from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import ApiError, NotFound
-from rollouts.kube.resources import NAMESPACE, ResourceKind
 
 Obj = dict[str, Any]
+RecordId = tuple[str, str, str, str, str]
 _MAX_NAMES_IN_MESSAGE = 5
+APPLY_REQUEUE = 0.2
+"""Seconds after applying a wave before its health is looked at."""
+WAIT_REQUEUE = 1.0
+"""Seconds between looks at a wave that is not healthy yet."""
+
+
+# -- actions: what the runner performs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateNamespace:
+    """``CreateNamespace=true`` and the destination namespace does not exist."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyWave:
+    """Apply (resources) or create (hooks) these tasks in order; a run of one kind goes in parallel. A hook
+    whose previous copy is still being deleted, or a kind whose CRD is not established yet, stops the wave
+    until the next step. ``unchanged`` (ApplyOutOfSyncOnly) are recorded without being applied."""
+
+    tasks: tuple[SyncTask, ...]
+    unchanged: frozenset[ResourceKey] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Prune:
+    """Delete these objects (deletion order), recording each; the first API error fails the step."""
+
+    keys: tuple[ResourceKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunHooks:
+    """Create these hooks (SyncFail hooks of a failed operation), best effort."""
+
+    tasks: tuple[SyncTask, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteHooks:
+    """Delete this operation's hooks whose delete policy is ``policy`` (best effort)."""
+
+    policy: HookDeletePolicy
+
+
+SyncAction = CreateNamespace | ApplyWave | Prune | RunHooks | DeleteHooks
+
+
+# -- outcomes: what the step ends as when every action succeeded --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Progressing:
+    """Still running; look again after ``requeue`` seconds. ``message`` None: the apply's own report."""
+
+    message: str | None
+    requeue: float
+
+
+@dataclass(frozen=True, slots=True)
+class Succeeded:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    message: str
+    run_sync_fail_hooks: bool = True
+    """False when there is no comparison to take the SyncFail hooks from."""
+
+
+StepOutcome = Progressing | Succeeded | Failed
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStepPlan:
+    state: Obj
+    """The operationState to write; the runner appends the records of what it performed."""
+    actions: tuple[SyncAction, ...]
+    outcome: StepOutcome
+    sync_fail_hooks: tuple[SyncTask, ...] = ()
+    revision: str | None = None
+    source: ApplicationSource | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SyncStep:
+    """What one step of an operation leaves behind."""
+
     state: Obj
     """The operationState to write."""
     done: bool
     """The operation is over: clear the ``operation`` field."""
     requeue: float | None = None
     succeeded: bool = False
-    """Add a history entry."""
+    """Add a history entry (of ``revision``/``source``)."""
+    revision: str | None = None
+    source: ApplicationSource | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What the runner saw while performing a plan's actions."""
+
+    failure: str | None = None
+    """The first action that failed, in words; the remaining actions were not performed."""
+    note: str | None = None
+    """The apply's summary ("applied ConfigMap/ns/a, ...", "waiting for the CRD of ...")."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncObservation:
+    """The cluster as one step needs it: the destination namespace and the objects whose health gates a wave."""
+
+    namespace_exists: bool = True
+    namespace_error: str | None = None
+    """Reading the namespace failed (RBAC, API down): the step fails with this message."""
+    live: Mapping[ResourceKey, Obj | None] = field(default_factory=dict)
+    """Fresh live objects by ``readiness_targets`` key (a hook under its created name)."""
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
 
 
 def _dump(model: Any) -> Obj:
@@ -73,304 +188,319 @@ def _dump(model: Any) -> Obj:
     return out
 
 
-def _record_id(rec: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+def _record_id(rec: Mapping[str, Any]) -> RecordId:
     return (str(rec.get("group") or ""), str(rec.get("kind") or ""), str(rec.get("namespace") or ""),
             str(rec.get("name") or ""), str(rec.get("syncPhase") or ""))
 
 
-def _summary(names: list[str]) -> str:
+def summary(names: Sequence[str]) -> str:
+    """At most five names, then "and N more": messages stay short for apps of thousands of objects."""
     shown = ", ".join(names[:_MAX_NAMES_IN_MESSAGE])
     more = len(names) - _MAX_NAMES_IN_MESSAGE
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-class SyncRunner:
-    def __init__(self, client: KubeClient, live: LiveState,
-                 on_applied: Callable[[ResourceKind, Obj, Obj], None] | None = None) -> None:
-        self.client = client
-        self.live = live
-        self.on_applied = on_applied
-        self.hooks = Hooks(client)
+def records_of(state: Obj) -> list[Obj]:
+    result: Obj = state.setdefault("syncResult", {})
+    records: list[Obj] = result.setdefault("resources", [])
+    return records
 
-    # -- operation state -------------------------------------------------------------------------------
 
-    def begin(self, app: Application, operation: Operation, now: datetime) -> tuple[Obj | None, SyncStep | None]:
-        """The state to work on, or a step that only waits (a retry whose backoff has not expired).
+@dataclass(frozen=True, slots=True)
+class SyncContext:
+    """Everything a step derives from the operation and the comparison, before looking at the cluster."""
 
-        As in Argo CD, an operation that is present while the last state is completed is a *new* operation:
-        finishing one writes the final state and clears ``operation`` in the same patch. A retry stays
-        Running, with ``startedAt`` set to when the next attempt is due and ``retryCount`` counting attempts.
-        """
-        op_json = _dump(operation)
-        prev = app.status.operation_state if app.status else None
-        if prev is None or prev.phase.is_completed() or _dump(prev.operation) != op_json:
-            return self._new_state(op_json, now, retry_count=0), None
-        prev_json = _dump(prev)
-        wait = (prev.started_at - now).total_seconds()
-        if wait > 0:
-            return None, SyncStep(prev_json, done=False, requeue=wait)
-        return prev_json, None
+    operation: Operation
+    options: Mapping[str, str]
+    namespace: str
+    tasks: tuple[SyncTask, ...]
+    task_error: str | None
+    waves: tuple[Wave, ...]
+    in_sync: frozenset[ResourceKey]
+    prune: PrunePlan
+    hook_manifests: tuple[Obj, ...]
+    prune_enabled: bool
 
-    @staticmethod
-    def _new_state(op_json: Obj, now: datetime, *, retry_count: int) -> Obj:
-        state: Obj = {"operation": op_json, "phase": OperationPhase.RUNNING.value, "startedAt": format_time(now),
-                      "message": "syncing"}
-        if retry_count:
-            state["retryCount"] = retry_count
-        return state
+    def enabled(self, option: str) -> bool:
+        return option_enabled(self.options, option)
 
-    # -- the step --------------------------------------------------------------------------------------
 
-    async def step(
-        self, app: Application, comparison: Comparison | ComparisonError, *, now: datetime
-    ) -> SyncStep:
-        operation = app.operation
-        if operation is None or operation.sync is None:
-            raise ValueError("step() needs an application with operation.sync")
-        state, finished = self.begin(app, operation, now)
-        if finished is not None:
-            return finished
-        assert state is not None
-        if isinstance(comparison, ComparisonError):
-            return await self._fail(operation, state, f"ComparisonError: {comparison}", now, None)
-        result = state.setdefault("syncResult", {"revision": comparison.revision})
-        result["revision"] = comparison.revision
-        result["source"] = _dump(comparison.source)
-        records: list[Obj] = result.setdefault("resources", [])
-        if operation.sync.dry_run:
-            return self._succeed(state, now, "successfully synced (dry run: nothing applied)")
+def sync_context(app: Application, comparison: Comparison[Any]) -> SyncContext:
+    """Tasks, waves, options and the prune plan of ``app``'s operation against ``comparison``."""
+    operation = app.operation
+    assert operation is not None and operation.sync is not None
+    policy = app.spec.sync_policy
+    options = parse_sync_options([*(policy.sync_options or [] if policy else []),
+                                  *(operation.sync.sync_options or [])])
+    selected = {(r.group, r.kind, r.name) for r in operation.sync.resources or ()}
+    manifests = [r.desired for r in comparison.desired() if r.desired is not None]
+    if not selected:
+        manifests += comparison.hook_manifests()
+    tasks: list[SyncTask] = []
+    task_error = None
+    try:
+        tasks = sync_tasks(manifests)
+    except ValueError as exc:
+        task_error = str(exc)
+    extra = comparison.owned_extra()
+    if selected:
+        tasks = [t for t in tasks if (t.key.group, t.key.kind, t.key.name) in selected]
+        extra = {k: v for k, v in extra.items() if (k.group, k.kind, k.name) in selected}
+    prune = plan_prune({r.key for r in comparison.desired()}, extra, prune_enabled=operation.sync.prune)
+    return SyncContext(
+        operation=operation, options=options, namespace=app.spec.destination.namespace or "", tasks=tuple(tasks),
+        task_error=task_error, waves=tuple(group_waves(tasks)),
+        in_sync=frozenset(r.key for r in comparison.desired() if not r.diff.modified), prune=prune,
+        hook_manifests=tuple(comparison.hook_manifests()), prune_enabled=operation.sync.prune)
 
-        policy = app.spec.sync_policy
-        options = parse_sync_options([*(policy.sync_options or [] if policy else []),
-                                      *(operation.sync.sync_options or [])])
-        namespace = app.spec.destination.namespace or ""
-        try:
-            await self._ensure_namespace(namespace, create=option_enabled(options, "CreateNamespace"))
-        except ApiError as exc:
-            return await self._fail(operation, state, exc.message, now, comparison)
 
-        selected = {(r.group, r.kind, r.name) for r in operation.sync.resources or ()}
-        manifests = [r.desired for r in comparison.desired() if r.desired is not None]
-        if not selected:
-            manifests += [obj for _, obj in comparison.hooks]
-        try:
-            tasks = sync_tasks(manifests)
-        except ValueError as exc:
-            return await self._fail(operation, state, str(exc), now, comparison)
-        if selected:
-            tasks = [t for t in tasks if (t.key.group, t.key.kind, t.key.name) in selected]
-        hook_kinds = {key_of(obj): kind for kind, obj in comparison.hooks}
-        in_sync = {r.key for r in comparison.desired() if not r.diff.modified}
-        extra = comparison.owned_extra()
-        if selected:
-            extra = {k: v for k, v in extra.items() if (k.group, k.kind, k.name) in selected}
-        prune = plan_prune({r.key for r in comparison.desired()}, extra, prune_enabled=operation.sync.prune)
-        by_id = {_record_id(r): r for r in records}
+# -- begin ------------------------------------------------------------------------------------------------------
 
-        def record_of(task: SyncTask) -> Obj | None:
-            if task.is_hook:
-                return by_id.get(self.hooks.record_id(task, state))
-            return by_id.get((task.key.group, task.key.kind, task.key.namespace, task.key.name, task.phase.value))
 
-        prune_last = option_enabled(options, "PruneLast")
-        waves = group_waves(tasks)
-        for index, wave in enumerate(waves):
-            if wave.phase is SyncPhase.POST_SYNC and not prune_last:
-                pruned = await self._prune(prune.prune, comparison, records)
-                if pruned is not None:
-                    return await self._fail(operation, state, pruned, now, comparison)
-            pending = [t for t in wave.tasks if record_of(t) is None]
-            if pending:
-                message = await self._apply_wave(
-                    pending, comparison, hook_kinds, records, state,
-                    skip_unchanged=option_enabled(options, "ApplyOutOfSyncOnly"), in_sync=in_sync)
-                failed = [r for r in records if r.get("status") == ResultCode.SYNC_FAILED.value]
-                if failed:
-                    return await self._fail(operation, state, "one or more objects failed to apply: " +
-                                            _summary([f"{r['kind']}/{r['name']}: {r.get('message')}"
-                                                      for r in failed]), now, comparison)
-                state["message"] = message
-                return SyncStep(state, done=False, requeue=0.2)
-            later_waves = index < len(waves) - 1
-            waiting, failure = await self._wave_progress(
-                wave, record_of, hook_kinds, comparison, later_waves=later_waves,
-                paused_is_ready=option_enabled(options, WAVE_READY_WHEN_PAUSED_OPTION))
-            if failure:
-                return await self._fail(operation, state, failure, now, comparison)
-            if waiting:
-                state["message"] = f"waiting for healthy state of {_summary(waiting)} ({wave})"
-                return SyncStep(state, done=False, requeue=1.0)
-        pruned = await self._prune(prune.prune, comparison, records)
-        if pruned is not None:
-            return await self._fail(operation, state, pruned, now, comparison)
-        await self.hooks.delete_by_policy(records, comparison, HookDeletePolicy.HOOK_SUCCEEDED)
-        message = "successfully synced (all tasks run)"
-        if prune.skipped and not operation.sync.prune:
-            message += f"; {len(prune.skipped)} resource(s) require pruning"
-        return self._succeed(state, now, message)
+def _new_state(op_json: Obj, now: datetime) -> Obj:
+    return {"operation": op_json, "phase": OperationPhase.RUNNING.value, "startedAt": format_time(now),
+            "message": "syncing"}
 
-    # -- pieces ----------------------------------------------------------------------------------------
 
-    async def _ensure_namespace(self, namespace: str, *, create: bool) -> None:
-        if not namespace:
-            return
-        try:
-            await self.client.get(NAMESPACE, namespace)
-        except NotFound:
-            if not create:
-                raise NotFound(404, "NotFound", f"namespace {namespace!r} does not exist: create it or add the "
-                                                "sync option CreateNamespace=true") from None
-            await self.client.apply(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace",
-                                                "metadata": {"name": namespace}}, field_manager=FIELD_MANAGER)
+def begin_operation(app: Application, operation: Operation, now: datetime) -> tuple[Obj | None, SyncStep | None]:
+    """The state to work on, or a step that only waits (a retry whose backoff has not expired).
 
-    async def _resolve_pending(self, task: SyncTask) -> ResourceKind | None:
-        self.client.forget_discovery()
-        try:
-            return await self.client.resolve(str(task.obj["apiVersion"]), str(task.obj["kind"]))
-        except NotFound:
-            return None
+    As in Argo CD, an operation that is present while the last state is completed is a *new* operation:
+    finishing one writes the final state and clears ``operation`` in the same patch. A retry stays
+    Running, with ``startedAt`` set to when the next attempt is due and ``retryCount`` counting attempts.
+    """
+    op_json = _dump(operation)
+    prev = app.status.operation_state if app.status else None
+    if prev is None or prev.phase.is_completed() or _dump(prev.operation) != op_json:
+        return _new_state(op_json, now), None
+    prev_json = _dump(prev)
+    wait = (prev.started_at - now).total_seconds()
+    if wait > 0:
+        return None, SyncStep(prev_json, done=False, requeue=wait)
+    return prev_json, None
 
-    async def _apply_wave(
-        self,
-        pending: list[SyncTask],
-        comparison: Comparison,
-        hook_kinds: Mapping[ResourceKey, ResourceKind],
-        records: list[Obj],
-        state: Mapping[str, Any],
-        *,
-        skip_unchanged: bool,
-        in_sync: set[ResourceKey],
-    ) -> str:
-        """Apply a wave in order. Runs of objects of one kind go in parallel (their order never matters);
-        hooks, and a kind whose CRD is still being established, stop the wave until the next pass."""
-        applied: list[str] = []
-        limit = asyncio.Semaphore(8)
 
-        def base(task: SyncTask) -> Obj:
-            return {"group": task.key.group, "version": str(task.obj["apiVersion"]).rpartition("/")[2],
-                    "kind": task.key.kind, "namespace": task.key.namespace, "syncPhase": task.phase.value}
+# -- plan -------------------------------------------------------------------------------------------------------
 
-        async def apply_one(task: SyncTask, kind: ResourceKind) -> None:
-            async with limit:
-                try:
-                    live = await self.client.apply(kind, task.obj, field_manager=FIELD_MANAGER, force=True)
-                except ApiError as exc:
-                    records.append({**base(task), "name": task.key.name, "status": ResultCode.SYNC_FAILED.value,
-                                    "message": exc.message[:500]})
-                    return
-            self.live.record(kind, live)
-            if self.on_applied is not None:
-                self.on_applied(kind, dict(task.obj), live)
-            # No message on success: an app of thousands of objects must keep its status well under 1 MB.
-            records.append({**base(task), "name": task.key.name, "status": ResultCode.SYNCED.value})
-            applied.append(str(task.key))
 
-        for (is_hook_run, _kind), run in itertools.groupby(pending, key=lambda t: (t.is_hook, t.key.kind)):
-            batch: list[tuple[SyncTask, ResourceKind]] = []
-            for task in run:
-                if is_hook_run:
-                    outcome = await self.hooks.create(task, hook_kinds[task.key], state)
-                    if outcome is None:
-                        return f"waiting for the previous {task.key.kind} hook {task.key.name!r} to be deleted"
-                    records.append({**base(task), **outcome})
-                    applied.append(f"{task.key.kind}/{outcome['name']}")
-                    continue
-                kind = comparison.kinds.get(task.key) or await self._resolve_pending(task)
-                if kind is None:
-                    await asyncio.gather(*(apply_one(t, k) for t, k in batch))
-                    return f"waiting for the CRD of {task.key.kind} to be established before applying {task.key}"
-                if skip_unchanged and task.key in in_sync:
-                    records.append({**base(task), "name": task.key.name, "status": ResultCode.SYNCED.value,
-                                    "message": "unchanged (ApplyOutOfSyncOnly)"})
-                    continue
-                batch.append((task, kind))
-            await asyncio.gather(*(apply_one(t, k) for t, k in batch))
-        return f"applied {_summary(applied)}" if applied else "nothing to apply in this wave"
+class _Records:
+    """The records of this attempt, looked up by task (a hook by the name it gets in this attempt)."""
 
-    async def _get(self, kind: ResourceKind, namespace: str, name: str) -> Obj | None:
-        try:
-            return await self.client.get(kind, name, namespace or None)
-        except NotFound:
-            return None
+    def __init__(self, state: Obj) -> None:
+        self.state = state
+        self.by_id = {_record_id(r): r for r in (state.get("syncResult") or {}).get("resources") or ()}
 
-    async def _wave_progress(
-        self,
-        wave: Wave,
-        record_of: Any,
-        hook_kinds: Mapping[ResourceKey, ResourceKind],
-        comparison: Comparison,
-        *,
-        later_waves: bool,
-        paused_is_ready: bool,
-    ) -> tuple[list[str], str | None]:
-        """(what the wave still waits for, a failure message)."""
-        waiting: list[str] = []
+    def of(self, task: SyncTask) -> Obj | None:
+        if task.is_hook:
+            return self.by_id.get(hook_record_id(task, self.state))
+        return self.by_id.get((task.key.group, task.key.kind, task.key.namespace, task.key.name, task.phase.value))
+
+    def pruned(self) -> set[tuple[str, str, str, str]]:
+        return {(str(r.get("group")), str(r.get("kind")), str(r.get("namespace")), str(r.get("name")))
+                for r in self.by_id.values() if r.get("status") == ResultCode.PRUNED.value}
+
+
+def _hook_live_key(task: SyncTask, rec: Mapping[str, Any]) -> ResourceKey:
+    return ResourceKey(task.key.group, task.key.kind, task.key.namespace, str(rec["name"]))
+
+
+def readiness_targets(ctx: SyncContext, state: Obj) -> list[tuple[SyncTask, ResourceKey]]:
+    """What the runner reads before planning: every recorded hook not yet Succeeded, and every recorded
+    resource whose health gates a later wave, in the waves that are fully applied."""
+    records = _Records(state)
+    out: list[tuple[SyncTask, ResourceKey]] = []
+    for index, wave in enumerate(ctx.waves):
+        if any(records.of(t) is None for t in wave.tasks):
+            break
+        later_waves = index < len(ctx.waves) - 1
         for task in wave.tasks:
-            rec = record_of(task)
-            if task.is_hook:
-                if rec.get("hookPhase") in (OperationPhase.SUCCEEDED.value,):
-                    continue
-                live = await self._get(hook_kinds[task.key], task.key.namespace, str(rec["name"]))
-                health = resource_health(live)
-                if live is None:
-                    return waiting, f"hook {task.key.kind}/{rec['name']} was deleted before it completed"
-                if health is None or health.status is HealthStatusCode.HEALTHY:
-                    rec["hookPhase"] = OperationPhase.SUCCEEDED.value
-                    rec["message"] = (health.message if health else "") or "hook completed"
-                elif health.status is HealthStatusCode.DEGRADED:
-                    rec["hookPhase"] = OperationPhase.FAILED.value
-                    rec["message"] = health.message
-                    return waiting, f"{task.phase} hook {task.key.kind}/{rec['name']} failed: {health.message}"
-                else:
-                    waiting.append(f"{task.key.kind}/{rec['name']}")
-                continue
-            if not later_waves or rec.get("message", "").startswith("unchanged"):
-                continue
-            kind = comparison.kinds.get(task.key) or await self._resolve_pending(task)
-            live = await self._get(kind, task.key.namespace, task.key.name) if kind else None
-            health = resource_health(live)
-            if not is_ready_for_next_wave(health, live, paused_is_ready=paused_is_ready):
-                status = f" ({health.status}{': ' + health.message if health.message else ''})" if health else ""
-                waiting.append(f"{task.key}{status}")
-        return waiting, None
+            rec = records.of(task)
+            assert rec is not None
+            if task.is_hook and rec.get("hookPhase") != OperationPhase.SUCCEEDED.value:
+                out.append((task, _hook_live_key(task, rec)))
+            elif not task.is_hook and later_waves and not str(rec.get("message", "")).startswith("unchanged"):
+                out.append((task, task.key))
+    return out
 
-    async def _prune(self, keys: tuple[ResourceKey, ...], comparison: Comparison, records: list[Obj]) -> str | None:
-        done = {(r.get("group"), r.get("kind"), r.get("namespace"), r.get("name"))
-                for r in records if r.get("status") == ResultCode.PRUNED.value}
-        for key in keys:
-            if (key.group, key.kind, key.namespace, key.name) in done:
+
+def _hook_progress(task: SyncTask, rec: Obj, live: Obj | None) -> tuple[bool, str | None]:
+    """(still running, failure) of a created hook; marks the record Succeeded or Failed."""
+    if live is None:
+        return False, f"hook {task.key.kind}/{rec['name']} was deleted before it completed"
+    health = resource_health(live)
+    if health is None or health.status is HealthStatusCode.HEALTHY:
+        rec["hookPhase"] = OperationPhase.SUCCEEDED.value
+        rec["message"] = (health.message if health else "") or "hook completed"
+        return False, None
+    if health.status is HealthStatusCode.DEGRADED:
+        rec["hookPhase"] = OperationPhase.FAILED.value
+        rec["message"] = health.message
+        return False, f"{task.phase} hook {task.key.kind}/{rec['name']} failed: {health.message}"
+    return True, None
+
+
+def _wave_progress(
+    wave: Wave, records: _Records, observed: SyncObservation, *, later_waves: bool, paused_is_ready: bool
+) -> tuple[list[str], str | None]:
+    """(what the wave still waits for, a failure message)."""
+    waiting: list[str] = []
+    for task in wave.tasks:
+        rec = records.of(task)
+        assert rec is not None
+        if task.is_hook:
+            if rec.get("hookPhase") == OperationPhase.SUCCEEDED.value:
                 continue
-            kind = comparison.kinds[key]
-            try:
-                await self.client.delete(kind, key.name, key.namespace or None, propagation="Foreground")
-            except NotFound:
-                pass
-            except ApiError as exc:
-                return f"failed to prune {key}: {exc.message}"
-            self.live.forget(kind, key.namespace, key.name)
-            records.append({"group": key.group, "kind": key.kind, "namespace": key.namespace, "name": key.name,
-                            "status": ResultCode.PRUNED.value, "message": "pruned",
-                            "syncPhase": SyncPhase.SYNC.value})
+            running, failure = _hook_progress(task, rec, observed.live.get(_hook_live_key(task, rec)))
+            if failure:
+                return waiting, failure
+            if running:
+                waiting.append(f"{task.key.kind}/{rec['name']}")
+            continue
+        if not later_waves or str(rec.get("message", "")).startswith("unchanged"):
+            continue
+        live = observed.live.get(task.key)
+        health = resource_health(live)
+        if not is_ready_for_next_wave(health, live, paused_is_ready=paused_is_ready):
+            status = f" ({health.status}{': ' + health.message if health.message else ''})" if health else ""
+            waiting.append(f"{task.key}{status}")
+    return waiting, None
+
+
+def _namespace_actions(ctx: SyncContext, observed: SyncObservation) -> tuple[list[SyncAction], str | None]:
+    if not ctx.namespace or observed.namespace_exists:
+        return [], None
+    if observed.namespace_error:
+        return [], observed.namespace_error
+    if not ctx.enabled("CreateNamespace"):
+        return [], (f"namespace {ctx.namespace!r} does not exist: create it or add the sync option "
+                    "CreateNamespace=true")
+    return [CreateNamespace(ctx.namespace)], None
+
+
+class _Pruning:
+    """Prune actions of one step, never naming an object twice (pruned earlier, or earlier in this step)."""
+
+    def __init__(self, plan: PrunePlan, records: _Records) -> None:
+        self.plan = plan
+        self.done = records.pruned()
+
+    def action(self) -> list[SyncAction]:
+        keys = tuple(k for k in self.plan.prune if (k.group, k.kind, k.namespace, k.name) not in self.done)
+        self.done |= {(k.group, k.kind, k.namespace, k.name) for k in keys}
+        return [Prune(keys)] if keys else []
+
+
+def _walk_waves(ctx: SyncContext, state: Obj, observed: SyncObservation,
+                actions: list[SyncAction]) -> StepOutcome:
+    records = _Records(state)
+    pruning = _Pruning(ctx.prune, records)
+    prune_last = ctx.enabled("PruneLast")
+    for index, wave in enumerate(ctx.waves):
+        if wave.phase is SyncPhase.POST_SYNC and not prune_last:
+            actions += pruning.action()
+        pending = tuple(t for t in wave.tasks if records.of(t) is None)
+        if pending:
+            unchanged = ctx.in_sync if ctx.enabled("ApplyOutOfSyncOnly") else frozenset()
+            actions.append(ApplyWave(pending, frozenset(t.key for t in pending if t.key in unchanged)))
+            return Progressing(None, APPLY_REQUEUE)
+        waiting, failure = _wave_progress(
+            wave, records, observed, later_waves=index < len(ctx.waves) - 1,
+            paused_is_ready=ctx.enabled(WAVE_READY_WHEN_PAUSED_OPTION))
+        if failure:
+            return Failed(failure)
+        if waiting:
+            return Progressing(f"waiting for healthy state of {summary(waiting)} ({wave})", WAIT_REQUEUE)
+    actions += pruning.action()
+    actions.append(DeleteHooks(HookDeletePolicy.HOOK_SUCCEEDED))
+    message = "successfully synced (all tasks run)"
+    if ctx.prune.skipped and not ctx.prune_enabled:
+        message += f"; {len(ctx.prune.skipped)} resource(s) require pruning"
+    return Succeeded(message)
+
+
+def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: SyncObservation) -> SyncStepPlan:
+    """The actions of the current wave and what the step ends as.
+
+    Two waves (ConfigMap in wave 0, Deployment in wave 1), nothing recorded yet -> ApplyWave(ConfigMap),
+    Progressing; both recorded and the Deployment Progressing -> no action, Progressing("waiting for healthy
+    state of apps/Deployment/ns/web (Progressing: ...) (Sync wave 1)") only if a later wave exists; all
+    healthy -> Prune(what left Git, when prune is on), DeleteHooks(HookSucceeded), Succeeded.
+    """
+    if isinstance(comparison, ComparisonError):
+        return SyncStepPlan(state, (), Failed(f"{comparison.condition}: {comparison}", run_sync_fail_hooks=False))
+    state = copy.deepcopy(state)
+    result = state.setdefault("syncResult", {"revision": comparison.revision})
+    result["revision"] = comparison.revision
+    result["source"] = _dump(comparison.source)
+    result.setdefault("resources", [])
+    operation = app.operation
+    assert operation is not None and operation.sync is not None
+    done = _plan(state, comparison.revision, comparison.source)
+    if operation.sync.dry_run:
+        return done((), Succeeded("successfully synced (dry run: nothing applied)"))
+    ctx = sync_context(app, comparison)
+    actions, failure = _namespace_actions(ctx, observed)
+    if failure is None:
+        failure = ctx.task_error
+    if failure is not None:
+        return done(actions, Failed(failure), ctx.hook_manifests)
+    outcome = _walk_waves(ctx, state, observed, actions)
+    return done(actions, outcome, ctx.hook_manifests)
+
+
+def _plan(state: Obj, revision: str, source: ApplicationSource) -> Callable[..., SyncStepPlan]:
+    def done(actions: Sequence[SyncAction], outcome: StepOutcome, hooks: Sequence[Obj] = ()) -> SyncStepPlan:
+        return SyncStepPlan(state, tuple(actions), outcome, sync_fail_tasks(hooks), revision, source)
+    return done
+
+
+# -- conclude ---------------------------------------------------------------------------------------------------
+
+
+def _apply_failure(plan: SyncStepPlan) -> str | None:
+    if not any(isinstance(a, ApplyWave) for a in plan.actions):
         return None
+    failed = [r for r in records_of(plan.state) if r.get("status") == ResultCode.SYNC_FAILED.value]
+    if not failed:
+        return None
+    return "one or more objects failed to apply: " + summary([f"{r['kind']}/{r['name']}: {r.get('message')}"
+                                                              for r in failed])
 
-    def _succeed(self, state: Obj, now: datetime, message: str) -> SyncStep:
-        state.update({"phase": OperationPhase.SUCCEEDED.value, "message": message, "finishedAt": format_time(now)})
-        return SyncStep(state, done=True, succeeded=True)
 
-    async def _fail(
-        self, operation: Operation, state: Obj, message: str, now: datetime, comparison: Comparison | None,
-    ) -> SyncStep:
-        """Retry after a backoff while the policy allows; otherwise Failed: run the SyncFail hooks and delete
-        the HookFailed ones."""
-        retry_count = int(state.get("retryCount") or 0)
-        if can_retry(operation.retry, retry_count):
-            delay = retry_delay(operation.retry, retry_count)
-            state.update({"phase": OperationPhase.RUNNING.value, "retryCount": retry_count + 1,
-                          "startedAt": format_time(now + timedelta(seconds=delay)),
-                          "message": f"Retrying attempt #{retry_count + 1} in {delay:.0f}s: {message}"[:2000]})
-            state.pop("syncResult", None)  # the next attempt runs every task again
-            return SyncStep(state, done=False, requeue=delay)
-        if comparison is not None:
-            await self.hooks.run_sync_fail(comparison, state)
-        state.update({"phase": OperationPhase.FAILED.value, "message": message[:2000], "finishedAt": format_time(now)})
-        return SyncStep(state, done=True)
+def conclude_step(plan: SyncStepPlan, report: Report, operation: Operation, *,
+                  now: datetime) -> tuple[SyncStep, tuple[SyncAction, ...]]:
+    """The step as performed: the state to write, and the actions a final failure still needs (SyncFail)."""
+    state = plan.state
+    outcome = plan.outcome
+    failure = report.failure or _apply_failure(plan)
+    if failure is not None:
+        outcome = Failed(failure)
+    if isinstance(outcome, Failed):
+        return fail_operation(operation, state, outcome.message, now,
+                              sync_fail_hooks=plan.sync_fail_hooks if outcome.run_sync_fail_hooks else None)
+    if isinstance(outcome, Progressing):
+        state["message"] = outcome.message if outcome.message is not None else (report.note or "")
+        return SyncStep(state, done=False, requeue=outcome.requeue), ()
+    state.update({"phase": OperationPhase.SUCCEEDED.value, "message": outcome.message,
+                  "finishedAt": format_time(now)})
+    return SyncStep(state, done=True, succeeded=True, revision=plan.revision, source=plan.source), ()
+
+
+def fail_operation(
+    operation: Operation, state: Obj, message: str, now: datetime, *, sync_fail_hooks: Sequence[SyncTask] | None,
+) -> tuple[SyncStep, tuple[SyncAction, ...]]:
+    """Retry after a backoff while the policy allows; otherwise Failed, with the SyncFail hooks to create
+    and the HookFailed ones to delete (``sync_fail_hooks`` None: no comparison, no hooks)."""
+    retry_count = int(state.get("retryCount") or 0)
+    if can_retry(operation.retry, retry_count):
+        delay = retry_delay(operation.retry, retry_count)
+        state.update({"phase": OperationPhase.RUNNING.value, "retryCount": retry_count + 1,
+                      "startedAt": format_time(now + timedelta(seconds=delay)),
+                      "message": f"Retrying attempt #{retry_count + 1} in {delay:.0f}s: {message}"[:2000]})
+        state.pop("syncResult", None)  # the next attempt runs every task again
+        return SyncStep(state, done=False, requeue=delay), ()
+    actions: tuple[SyncAction, ...] = ()
+    if sync_fail_hooks is not None:
+        actions = (RunHooks(tuple(sync_fail_hooks)), DeleteHooks(HookDeletePolicy.HOOK_FAILED))
+    state.update({"phase": OperationPhase.FAILED.value, "message": message[:2000], "finishedAt": format_time(now)})
+    return SyncStep(state, done=True), actions

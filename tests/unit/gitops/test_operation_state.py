@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from rollouts.api.application import Application
-from rollouts.gitops.sync import SyncRunner
+from rollouts.gitops.sync import begin_operation, fail_operation
 from rollouts.kube.workqueue import WorkQueue
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -34,8 +34,6 @@ def state(phase: str, *, retry_count: int = 0, finished: datetime | None = None,
     return out
 
 
-RUNNER = SyncRunner(cast(Any, None), cast(Any, None))
-
 
 @pytest.mark.parametrize(
     "previous",
@@ -49,7 +47,7 @@ RUNNER = SyncRunner(cast(Any, None), cast(Any, None))
 def test_new_operation_starts_a_new_state(previous: dict[str, Any] | None) -> None:
     a = app(previous)
     assert a.operation is not None
-    work, done = RUNNER.begin(a, a.operation, NOW)
+    work, done = begin_operation(a, a.operation, NOW)
     assert done is None and work is not None
     assert work["phase"] == "Running" and work["startedAt"] == "2024-05-01T12:00:00Z"
     assert "retryCount" not in work
@@ -58,7 +56,7 @@ def test_new_operation_starts_a_new_state(previous: dict[str, Any] | None) -> No
 def test_running_state_is_continued() -> None:
     a = app(state("Running"))
     assert a.operation is not None
-    work, done = RUNNER.begin(a, a.operation, NOW)
+    work, done = begin_operation(a, a.operation, NOW)
     assert done is None and work is not None and work["startedAt"] == "2024-05-01T11:00:00Z"
 
 
@@ -67,9 +65,9 @@ def test_retry_waits_until_its_start_time() -> None:
     pending["startedAt"] = "2024-05-01T12:00:07Z"
     a = app(pending)
     assert a.operation is not None
-    work, done = RUNNER.begin(a, a.operation, NOW)
+    work, done = begin_operation(a, a.operation, NOW)
     assert work is None and done is not None and not done.done and done.requeue == 7.0
-    work, done = RUNNER.begin(a, a.operation, NOW + timedelta(seconds=8))
+    work, done = begin_operation(a, a.operation, NOW + timedelta(seconds=8))
     assert done is None and work is not None and work["retryCount"] == 1
 
 
@@ -81,12 +79,12 @@ def test_retry_waits_until_its_start_time() -> None:
         pytest.param(2, "failed", None, id="limit-reached"),
     ],
 )
-async def test_failure_retries_with_backoff_then_fails(retry_count: int, outcome: str, delay: float | None) -> None:
+def test_failure_retries_with_backoff_then_fails(retry_count: int, outcome: str, delay: float | None) -> None:
     a = app(state("Running", retry_count=retry_count))
     assert a.operation is not None
     work = state("Running", retry_count=retry_count)
     work["syncResult"] = {"revision": "abc", "resources": [{"kind": "ConfigMap", "name": "x"}]}
-    step = await RUNNER._fail(a.operation, work, "boom", NOW, None)
+    step, _ = fail_operation(a.operation, work, "boom", NOW, sync_fail_hooks=None)
     if outcome == "retry":
         assert not step.done and step.requeue == delay
         assert step.state["phase"] == "Running" and step.state["retryCount"] == retry_count + 1

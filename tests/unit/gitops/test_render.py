@@ -7,13 +7,8 @@ from pathlib import Path
 import pytest
 
 from rollouts.api.application import ApplicationSource
-from rollouts.gitops.render import (
-    ManifestCache,
-    RenderError,
-    expand_braces,
-    kustomize_overlay,
-    render_source,
-)
+from rollouts.gitops.render import RenderError, expand_braces, kustomize_overlay
+from rollouts.gitops.renderers import ManifestCache, render_source
 
 
 def cm(name: str) -> str:

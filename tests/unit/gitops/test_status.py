@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rollouts.api.application import Application, HealthStatusCode
-from rollouts.gitops.compare import Comparison, ResourceState
+from rollouts.gitops.comparison import Comparison, ResourceState
 from rollouts.gitops.diff import ResourceDiff
 from rollouts.gitops.health import Health
 from rollouts.gitops.status import apply_comparison, conditions_with_times, resource_statuses, started_at

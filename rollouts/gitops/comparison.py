@@ -1,0 +1,98 @@
+"""What a comparison of Git with the cluster found, as plain data the pure planners read.
+
+Why this module exists: the comparison is produced by I/O (``compare.py``: Git, renders, discovery, dry runs)
+but read by pure decisions (status, auto-sync, the sync planner). Keeping the data here, apart from the code
+that fetches it, lets those decisions import it without importing the Kubernetes client. The resource kind
+is a type parameter: the observer fills it with ``rollouts.kube.resources.ResourceKind`` (what the executor
+needs for API paths); the pure layers never look inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from rollouts.api.application import ApplicationConditionType, ApplicationSource, SyncStatusCode
+from rollouts.gitops.diff import ResourceDiff
+from rollouts.gitops.health import Health, worst
+from rollouts.gitops.tracking import ResourceKey
+
+Obj = dict[str, Any]
+K = TypeVar("K")
+
+
+class ComparisonError(Exception):
+    """The desired state cannot be known (repository, render, spec); the message names the cause."""
+
+    condition = ApplicationConditionType.COMPARISON_ERROR
+
+
+class SpecError(ComparisonError):
+    """The Application asks for something this controller refuses (Argo CD's InvalidSpecError): an unsupported
+    source shape, and nothing is compared or applied. Sync and health are Unknown, as Argo CD reports them."""
+
+    condition = ApplicationConditionType.INVALID_SPEC_ERROR
+
+
+class SourceError(ComparisonError):
+    """A source type could not read its repository (unreachable, unknown revision); the message is safe to show."""
+
+
+@dataclass
+class ResourceState(Generic[K]):
+    """One desired or owned object: its kind, desired form, live form, diff, sync status and health."""
+
+    key: ResourceKey
+    kind: K | None
+    desired: Obj | None
+    live: Obj | None
+    diff: ResourceDiff
+    health: Health | None
+    wave: int = 0
+    message: str = ""
+
+    @property
+    def sync_status(self) -> SyncStatusCode:
+        return SyncStatusCode.OUT_OF_SYNC if self.diff.modified else SyncStatusCode.SYNCED
+
+    @property
+    def requires_pruning(self) -> bool:
+        return self.desired is None
+
+
+@dataclass
+class Comparison(Generic[K]):
+    revision: str
+    source: ApplicationSource
+    source_type: str
+    resources: list[ResourceState[K]]
+    hooks: list[tuple[K, Obj]]
+    kinds: dict[ResourceKey, K] = field(default_factory=dict)
+    pending_kinds: dict[ResourceKey, str] = field(default_factory=dict)
+    """Objects whose kind a CRD of this application will define (resolved again after the CRD is applied)."""
+
+    @property
+    def sync_status(self) -> SyncStatusCode:
+        modified = any(r.sync_status is SyncStatusCode.OUT_OF_SYNC for r in self.resources)
+        return SyncStatusCode.OUT_OF_SYNC if modified else SyncStatusCode.SYNCED
+
+    @property
+    def health(self) -> Health:
+        return worst(r.health for r in self.resources if not r.requires_pruning)
+
+    def desired(self) -> list[ResourceState[K]]:
+        return [r for r in self.resources if r.desired is not None]
+
+    def owned_extra(self) -> dict[ResourceKey, Obj]:
+        return {r.key: r.live for r in self.resources if r.desired is None and r.live is not None}
+
+    def owned_count(self) -> int:
+        """Objects of this application that exist now (desired and live, or left over and owned)."""
+        return len(self.owned_extra()) + sum(1 for r in self.desired() if r.live is not None)
+
+    def hook_manifests(self) -> list[Obj]:
+        return [obj for _, obj in self.hooks]
+
+
+Outcome = Comparison[Any] | ComparisonError
+"""What the observe step learnt: a comparison, or why there is none."""

@@ -1,0 +1,122 @@
+"""The renderer registry: which tool turns an application directory into manifests, and the render cache.
+
+Why this module exists: Argo CD picks the tool from the source (an explicit ``helm:``/``kustomize:``/
+``directory:`` block) or else from the files (``Chart.yaml``, then a kustomization file, else plain files).
+Each tool is one ``ManifestRenderer`` (``render.py``); ``RENDERERS`` lists them in Argo CD's order of
+precedence, so adding a tool is one module plus one line here. A block of a tool this controller does not
+have (``plugin:``, a config management plugin) is refused by name instead of rendering something else.
+Renders are cached by commit and source settings: the same commit is rendered once, not once per reconcile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollouts.api.application import ApplicationSource
+from rollouts.gitops.render import (
+    DirectoryRenderer,
+    HelmRenderer,
+    KustomizeRenderer,
+    Manifest,
+    ManifestRenderer,
+    RenderError,
+    resolve_app_path,
+)
+
+RendererFactory = Callable[[], ManifestRenderer]
+
+# In Argo CD's order of precedence: an explicit block first, then files (Chart.yaml before a kustomization);
+# Directory detects any directory, so it stays last.
+RENDERERS: dict[str, RendererFactory] = {
+    "Helm": HelmRenderer,
+    "Kustomize": KustomizeRenderer,
+    "Directory": DirectoryRenderer,
+}
+
+# Source blocks Argo CD knows that name a tool no renderer here provides.
+_UNSUPPORTED_BLOCKS = {"plugin": "config management plugins"}
+
+
+def choose_renderer(
+    app_dir: Path, source: ApplicationSource, renderers: Mapping[str, RendererFactory] = RENDERERS
+) -> ManifestRenderer:
+    """The tool for ``source``: an explicit block wins, then the files; a block no tool reads is an error."""
+    tools = [factory() for factory in renderers.values()]
+    for tool in tools:
+        if tool.selected_by(source):
+            return tool
+    for block, what in _UNSUPPORTED_BLOCKS.items():
+        if (source.model_extra or {}).get(block) is not None:
+            raise RenderError(f"spec.source.{block}: {what} are not supported (supported tools: "
+                              f"{', '.join(renderers)})")
+    for tool in tools:
+        if tool.detects(app_dir):
+            return tool
+    raise RenderError(f"no renderer reads {app_dir.name!r} (supported tools: {', '.join(renderers)})")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    manifests: tuple[Manifest, ...]
+    source_type: str
+
+
+def cache_key(commit: str, source: ApplicationSource, *, release: str, namespace: str) -> str:
+    """Stable sha256 of everything that changes the render (not the app's identity beyond release name)."""
+    payload = {"commit": commit, "source": source.model_dump(by_alias=True, exclude_none=True, mode="json"),
+               "release": release, "namespace": namespace}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class ManifestCache:
+    """Bounded LRU of renders keyed by ``cache_key``; ``invalidate`` serves a hard refresh."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, Rendered] = OrderedDict()
+
+    def get(self, key: str) -> Rendered | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: str, rendered: Rendered) -> None:
+        self._entries[key] = rendered
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, keys: Iterable[str] = ()) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
+
+
+async def render_source(
+    checkout: Path,
+    source: ApplicationSource,
+    *,
+    commit: str,
+    release: str,
+    namespace: str,
+    cache: ManifestCache | None = None,
+    renderers: Mapping[str, RendererFactory] = RENDERERS,
+) -> Rendered:
+    """Render ``source`` from a checked-out commit, through the cache when one is given."""
+    key = cache_key(commit, source, release=release, namespace=namespace)
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    app_dir = resolve_app_path(checkout, source.path)
+    tool = choose_renderer(app_dir, source, renderers)
+    manifests = await tool.render(app_dir, source, release=release, namespace=namespace)
+    rendered = Rendered(tuple(manifests), tool.name)
+    if cache is not None:
+        cache.put(key, rendered)
+    return rendered
