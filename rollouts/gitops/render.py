@@ -154,7 +154,7 @@ def read_directory(app_dir: Path, *, recurse: bool, include: str | None, exclude
     return out
 
 
-async def _run_tool(args: list[str], *, cwd: Path, tool: str) -> str:
+async def run_tool(args: list[str], *, cwd: Path, tool: str) -> str:
     proc = await asyncio.create_subprocess_exec(
         *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
@@ -237,13 +237,13 @@ class KustomizeRenderer:
         command = self._command()
         settings = source.kustomize
         if settings is None or not settings.model_fields_set:
-            return parse_manifests(await _run_tool([*command, "."], cwd=app_dir, tool="kustomize build"),
+            return parse_manifests(await run_tool([*command, "."], cwd=app_dir, tool="kustomize build"),
                                    "kustomize build")
         # The overlay lives next to the app directory so relative references inside it keep working.
         with tempfile.TemporaryDirectory(prefix=".rollouts-kustomize-", dir=app_dir.parent) as tmp:
             overlay = kustomize_overlay(f"../{app_dir.name}", settings)
             (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
-            text = await _run_tool([*command, "."], cwd=Path(tmp), tool="kustomize build")
+            text = await run_tool([*command, "."], cwd=Path(tmp), tool="kustomize build")
         return parse_manifests(text, "kustomize build")
 
 
@@ -278,5 +278,5 @@ class HelmRenderer:
                 args += ["--values", str(values_path)]
             for param in settings.parameters or ():
                 args += ["--set-string" if param.force_string else "--set", f"{param.name}={param.value}"]
-            text = await _run_tool(args, cwd=app_dir, tool="helm template")
+            text = await run_tool(args, cwd=app_dir, tool="helm template")
         return parse_manifests(text, "helm template")
