@@ -35,6 +35,19 @@ def _env_int(name: str, default: int) -> int:
         sys.exit(f"rollouts: ROLLOUTS_{name.upper().replace('-', '_')} must be an integer, got {value!r}")
 
 
+def _duration(text: str) -> float:
+    """A flag value in seconds: a Go duration ("8s", "1500ms") or a bare number of seconds."""
+    from rollouts.api.common import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 8s, 1500ms)") from None
+
+
 def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("controller", help="run the Rollout controller (and the Application reconciler)",
                        description="Run the controller. Flags may also be given as ROLLOUTS_* environment variables.")
@@ -49,6 +62,16 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    help="elect a leader through a coordination.k8s.io Lease (for several replicas)")
     p.add_argument("--lease-name", default=_env("lease-name", "rollouts-controller-lock"))
     p.add_argument("--lease-namespace", default=_env("lease-namespace", os.environ.get("POD_NAMESPACE", "default")))
+    p.add_argument("--leader-election-lease-duration", type=_duration,
+                   default=_duration(_env("leader-election-lease-duration", "8s") or "8s"),
+                   help="how long a standby waits after the lease last changed before taking it (default 8s)")
+    p.add_argument("--leader-election-renew-deadline", type=_duration,
+                   default=_duration(_env("leader-election-renew-deadline", "5s") or "5s"),
+                   help="a leader stops writing this long after its last successful renew (default 5s; "
+                        "must be shorter than the lease duration)")
+    p.add_argument("--leader-election-retry-period", type=_duration,
+                   default=_duration(_env("leader-election-retry-period", "1s") or "1s"),
+                   help="how often the leader renews and a standby retries (default 1s)")
     p.add_argument("--metrics-port", type=int, default=_env_int("metrics-port", 8090),
                    help="port serving Prometheus /metrics (0 disables)")
     p.add_argument("--healthz-port", type=int, default=_env_int("healthz-port", 8080),
@@ -61,6 +84,9 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    help="do not run the Application (GitOps) reconciler, e.g. where Argo CD already runs")
     p.add_argument("--disable-analysis", action="store_true", default=_env_bool("disable-analysis"),
                    help="do not run the AnalysisRun reconciler")
+    p.add_argument("--disable-rollouts", action="store_true", default=_env_bool("disable-rollouts"),
+                   help="do not run the Rollout controller (with --disable-analysis: the Application reconciler "
+                        "alone, under its own ServiceAccount)")
     p.add_argument("--identity", default=_env("identity"), help="leader-election identity (default: host name)")
     g = p.add_argument_group("Application (GitOps) reconciler")
     g.add_argument("--applications-namespace",
@@ -82,16 +108,24 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
 
 def run_controller_command(args: argparse.Namespace) -> int:
     from rollouts.cli.components import GitopsOptions, default_components
+    from rollouts.controller.leader import LeaseTimings
     from rollouts.controller.logs import configure_logging
     from rollouts.controller.runtime import ControllerConfig, run_controller
 
     configure_logging(fmt=args.log_format, level=args.log_level)
+    try:
+        timings = LeaseTimings(lease_duration=args.leader_election_lease_duration,
+                               renew_deadline=args.leader_election_renew_deadline,
+                               retry_period=args.leader_election_retry_period)
+    except ValueError as exc:
+        print(f"rollouts controller: {exc}", file=sys.stderr)
+        return 2
     config = ControllerConfig(
         kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace, workers=args.workers,
         leader_elect=args.leader_elect, lease_name=args.lease_name, lease_namespace=args.lease_namespace,
         metrics_port=args.metrics_port, healthz_port=args.healthz_port, bind_address=args.bind_address,
         disable_applications=args.disable_applications, disable_analysis=args.disable_analysis,
-        identity=args.identity,
+        identity=args.identity, lease_timings=timings, disable_rollouts=args.disable_rollouts,
     )
     gitops = GitopsOptions(
         namespace=args.applications_namespace, poll_interval=args.git_poll_interval,

@@ -35,7 +35,8 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def event_manifest(obj: dict[str, Any], *, type: str, reason: str, message: str, component: str) -> dict[str, Any]:
+def event_manifest(obj: dict[str, Any], *, type: str, reason: str, message: str, component: str,
+                   instance: str | None = None) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     namespace = meta.get("namespace") or "default"
     stamp = _now()
@@ -48,21 +49,24 @@ def event_manifest(obj: dict[str, Any], *, type: str, reason: str, message: str,
         },
         "reason": reason, "message": message, "type": type, "count": 1,
         "firstTimestamp": stamp, "lastTimestamp": stamp,
-        "source": {"component": component}, "reportingComponent": component,
+        "source": {"component": component, **({"host": instance} if instance else {})},
+        "reportingComponent": component, **({"reportingInstance": instance} if instance else {}),
     }
 
 
 class EventRecorder:
     """Writes events in the background, in order per object; no task lingers once the queues are empty."""
 
-    def __init__(self, client: KubeClient, *, component: str = COMPONENT) -> None:
+    def __init__(self, client: KubeClient, *, component: str = COMPONENT, instance: str | None = None) -> None:
         self.client = client
         self.component = component
+        self.instance = instance  # which replica wrote the event (reportingInstance), as client-go's source.host
         self._queues: list[deque[dict[str, Any]]] = [deque() for _ in range(SENDERS)]
         self._senders: list[asyncio.Task[None] | None] = [None] * SENDERS
 
     async def record(self, obj: dict[str, Any], *, type: str, reason: str, message: str) -> None:
-        event = event_manifest(obj, type=type, reason=reason, message=message, component=self.component)
+        event = event_manifest(obj, type=type, reason=reason, message=message, component=self.component,
+                               instance=self.instance)
         meta = obj.get("metadata") or {}
         slot = zlib.crc32(f"{meta.get('namespace')}/{meta.get('name')}".encode()) % SENDERS
         self._queues[slot].append(event)

@@ -1,15 +1,18 @@
 """Runs the controller process: informers, workers, leader election, probes and metrics.
 
 Start-up order matters: probes first (so a slow start is visible, and /healthz reports liveness from the
-first second), then leader election (a standby replica keeps its caches cold and does nothing), then
-informers, which must have synced before any worker plans (planning from a half-filled cache would create
-duplicate ReplicaSets). Losing the lease stops the process: a former leader must never keep acting.
+first second), then leader election and the informers together: a standby keeps its caches warm (it lists
+and watches like the leader; only writes are gated on leadership), so when it takes over its workers plan at
+once instead of listing everything first. Informers must have synced before any worker plans (planning from
+a half-filled cache would create duplicate ReplicaSets). Every write goes through a client guarded by the
+elector (fencing: no valid lease, no write). Losing the lease stops the process: a former leader must
+never keep acting. On SIGTERM the workers stop, queued events are flushed, then the Lease is released so the
+standby takes over within about a second.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.controller.events import EventRecorder
-from rollouts.controller.leader import LeaderElector
+from rollouts.controller.leader import LeaderElector, LeaseTimings
 from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches
 from rollouts.controller.rollouts import RolloutReconciler
@@ -60,13 +63,21 @@ class ControllerConfig:
     disable_applications: bool = False
     disable_analysis: bool = False
     identity: str | None = None
+    lease_timings: LeaseTimings = field(default_factory=LeaseTimings)
+    disable_rollouts: bool = False
+    """Run only the extra components (the Application reconciler alone: `--disable-rollouts`)."""
     extra_components: list[tuple[str, Component]] = field(default_factory=list)
 
 
 class Controller:
     def __init__(self, client: KubeClient, config: ControllerConfig) -> None:
-        self.client = client
         self.config = config
+        self.elector: LeaderElector | None = None
+        if config.leader_elect:
+            self.elector = LeaderElector(client, name=config.lease_name, namespace=config.lease_namespace,
+                                         identity=config.identity, timings=config.lease_timings)
+            client = client.guarded(self.elector.check_write)
+        self.client = client
         self.metrics = ControllerMetrics()
         ns = config.namespace
         self.caches = Caches(
@@ -80,66 +91,76 @@ class Controller:
             http_routes=Informer(client, HTTPROUTE, namespace=ns),
             deployments=Informer(client, DEPLOYMENT, namespace=ns),
         )
-        self.recorder = EventRecorder(client)
+        self.recorder = EventRecorder(client, instance=self.elector.identity if self.elector else config.identity)
         self.rollouts = RolloutReconciler(client, self.caches, metrics=self.metrics, recorder=self.recorder)
+        self.synced = asyncio.Event()
         self.ready = asyncio.Event()
-        self.elector: LeaderElector | None = None
-        if config.leader_elect:
-            self.elector = LeaderElector(client, name=config.lease_name, namespace=config.lease_namespace,
-                                         identity=config.identity)
 
     @property
     def is_leader(self) -> bool:
         return self.elector is None or self.elector.leading.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[None]] = []  # informers and the elector: they run as long as the process
+        acting: list[asyncio.Task[None]] = []  # workers and components: only while leading
         runner = await self._start_probes()
+        stopper = asyncio.create_task(stop.wait())
         try:
             if self.elector is not None:
                 tasks.append(asyncio.create_task(self.elector.run(), name="leader-election"))
-                waiter = asyncio.create_task(self.elector.leading.wait())
-                stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
-                if stop.is_set():
-                    return
-                self.metrics.is_leader.set(1)
-            informers = [self.caches.rollouts, self.caches.replica_sets, self.caches.services,
-                         self.caches.analysis_runs, self.caches.analysis_templates,
-                         self.caches.cluster_analysis_templates, self.caches.ingresses, self.caches.http_routes,
-                         self.caches.deployments]
+            informers = [] if self.config.disable_rollouts else [
+                self.caches.rollouts, self.caches.replica_sets, self.caches.services, self.caches.analysis_runs,
+                self.caches.analysis_templates, self.caches.cluster_analysis_templates, self.caches.ingresses,
+                self.caches.http_routes, self.caches.deployments]
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.kind.plural}") for i in informers]
             # CRD-backed template kinds may be missing on a cluster; they must not block Rollouts.
-            await asyncio.wait_for(
-                asyncio.gather(*(i.synced.wait() for i in [*informers[:4], self.caches.deployments])), timeout=120,
-            )
-            tasks.append(asyncio.create_task(self.rollouts.queue.run_timers(), name="requeue-timers"))
-            tasks += [asyncio.create_task(self.rollouts.worker(), name=f"worker-{n}")
-                      for n in range(self.config.workers)]
+            required = [*informers[:4], *informers[-1:]]
+            synced = asyncio.create_task(asyncio.wait_for(
+                asyncio.gather(*(i.synced.wait() for i in required)), timeout=120))
+            await asyncio.wait({synced, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                synced.cancel()
+                return
+            synced.result()
+            self.synced.set()
+            if self.elector is not None:
+                log.info("standing by with warm caches", lease=self.elector.lease, identity=self.elector.identity,
+                         rollouts=len(self.caches.rollouts))
+                leading = asyncio.create_task(self.elector.leading.wait())
+                lost = asyncio.create_task(self.elector.lost.wait())
+                await asyncio.wait({leading, stopper, lost}, return_when=asyncio.FIRST_COMPLETED)
+                leading.cancel()
+                lost.cancel()
+                if stop.is_set():
+                    return
+                if self.elector.lost.is_set():
+                    raise SystemExit("leader election ended before this replica led; exiting")
+                self.metrics.is_leader.set(1)
+            if not self.config.disable_rollouts:
+                acting.append(asyncio.create_task(self.rollouts.queue.run_timers(), name="requeue-timers"))
+                acting += [asyncio.create_task(self.rollouts.worker(), name=f"worker-{n}")
+                           for n in range(self.config.workers)]
             for name, component in self.config.extra_components:
-                tasks.append(asyncio.create_task(component(self.client, self.config, stop), name=name))
+                acting.append(asyncio.create_task(component(self.client, self.config, stop), name=name))
             self.ready.set()
             log.info("controller started", namespace=self.config.namespace or "(all)",
-                     workers=self.config.workers, rollouts=len(self.caches.rollouts))
-            waits = [asyncio.create_task(stop.wait())]
+                     workers=0 if self.config.disable_rollouts else self.config.workers,
+                     rollouts=len(self.caches.rollouts))
+            waits = [stopper]
             if self.elector is not None:
                 waits.append(asyncio.create_task(self.elector.lost.wait()))
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
             if self.elector is not None and self.elector.lost.is_set():
+                self.metrics.is_leader.set(0)
                 raise SystemExit("leadership lost; exiting so a fresh process can stand by")
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
-            await self.recorder.close()
-            if self.elector is not None and self.elector.leading.is_set():
+            stopper.cancel()
+            # Hand over in order: stop acting, write the events already decided, give the lease up, stop.
+            await _cancel(acting)
+            await self.recorder.close(timeout=2.0)
+            if self.elector is not None:
                 await self.elector.release()
+            await _cancel(tasks)
             if runner is not None:
                 await runner.cleanup()
 
@@ -153,7 +174,8 @@ class Controller:
             return web.Response(text="ok")
 
         async def readyz(_: web.Request) -> web.Response:
-            if self.ready.is_set() or (self.elector is not None and not self.is_leader):
+            # A standby with synced caches is ready: it can take over at once.
+            if self.ready.is_set() or (self.elector is not None and self.synced.is_set()):
                 return web.Response(text="ok")
             return web.Response(status=503, text="caches not synced")
 
@@ -172,6 +194,19 @@ class Controller:
         for port in {cfg.metrics_port, cfg.healthz_port} - {0}:
             await web.TCPSite(runner, cfg.bind_address, port).start()
         return runner
+
+
+async def _cancel(tasks: list[asyncio.Task[None]], timeout: float = 5.0) -> None:
+    """Cancel and wait, bounded: a task that swallows its cancellation must not keep the process alive."""
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        done, stuck = await asyncio.wait(tasks, timeout=timeout)
+        for t in done:
+            if not t.cancelled() and t.exception() is not None:
+                log.debug("task ended with an error on shutdown", task=t.get_name(), error=str(t.exception()))
+        for t in stuck:
+            log.warning("task did not stop when cancelled", task=t.get_name())
 
 
 async def run_controller(config: ControllerConfig, stop: asyncio.Event | None = None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import aiohttp
@@ -30,6 +30,10 @@ _PATCH_CONTENT_TYPES: dict[str, str] = {
     "apply": "application/apply-patch+yaml",
 }
 DEFAULT_FIELD_MANAGER = "rollouts-controller"
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+WriteGuard = Callable[[], None]
+"""Called just before every write is sent; raises (kube.errors.Fenced) to refuse it."""
 
 Obj = dict[str, Any]
 
@@ -37,7 +41,8 @@ Obj = dict[str, Any]
 class KubeClient:
     """Verbs on any resource kind. Objects go in and come out as dicts."""
 
-    def __init__(self, api: Any, *, field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
+    def __init__(self, api: Any, *, field_manager: str = DEFAULT_FIELD_MANAGER,
+                 write_guard: WriteGuard | None = None) -> None:
         self._api = api
         # Every write names its manager, so `managedFields` says who changed what (not the library's name).
         self.field_manager = field_manager
@@ -45,6 +50,16 @@ class KubeClient:
             (k.api_version, k.kind): k for k in BUILTIN
         }
         self.requests: Counter[str] = Counter()
+        self._write_guard = write_guard
+
+    def guarded(self, write_guard: WriteGuard) -> KubeClient:
+        """A client on the same connection whose every write first asks `write_guard` (leader fencing:
+        a replica that cannot prove it holds the lease refuses to write, checked as late as possible, right
+        before the request is sent). Reads are never guarded, so a standby keeps its caches warm."""
+        sibling = KubeClient(self._api, field_manager=self.field_manager, write_guard=write_guard)
+        sibling._discovered = self._discovered
+        sibling.requests = self.requests
+        return sibling
 
     @classmethod
     async def connect(
@@ -89,6 +104,8 @@ class KubeClient:
         content_type: str = "application/json",
         request_timeout: float | None = 60,
     ) -> Any:
+        if self._write_guard is not None and method in _WRITES:
+            self._write_guard()
         self.requests[method] += 1
         headers = {"Accept": "application/json", "Content-Type": content_type}
         try:
@@ -232,6 +249,7 @@ class KubeClient:
         resource_version: str,
         timeout_seconds: int = 300,
         label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> AsyncIterator[tuple[str, Obj]]:
         """Yield (type, object) from a watch; BOOKMARK events carry only a resourceVersion.
 
@@ -246,6 +264,8 @@ class KubeClient:
         ]
         if label_selector:
             query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         self.requests["WATCH"] += 1
         try:
             resp = await self._api.call_api(
@@ -304,7 +324,8 @@ class KubeClient:
 
     def forget_discovery(self) -> None:
         """Drop discovered kinds (after CRDs are installed) but keep the built-in table."""
-        self._discovered = {(k.api_version, k.kind): k for k in BUILTIN}
+        self._discovered.clear()  # in place: guarded siblings share the table
+        self._discovered.update({(k.api_version, k.kind): k for k in BUILTIN})
 
 
 __all__ = ["ApiError", "KubeClient", "Obj"]

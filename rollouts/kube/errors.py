@@ -60,6 +60,10 @@ class TooManyRequests(ApiError):
     pass
 
 
+class Fenced(ApiError):
+    """A write refused before it was sent: this replica may not act now (it does not hold a valid lease)."""
+
+
 def error_from_status(status: int, body: dict[str, Any] | None, fallback: str) -> ApiError:
     body = body or {}
     reason = str(body.get("reason") or "")

@@ -104,7 +104,10 @@ class WorkQueue(Generic[K]):
                     self.add(key)
             timeout = self._timers[0][0] - now if self._timers else None
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives
+            # as the event is set (an add_after from a worker), and this loop then never ends on shutdown.
             try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
             except TimeoutError:
                 pass
