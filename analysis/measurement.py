@@ -10,6 +10,10 @@
 
 Providers that compute a value (prometheus, web) call `measurement_from_result`; providers that decide
 the phase themselves (job, judge) build their Measurement directly.
+
+Judging a result is CPU-bound work on user input (a condition is a small program over a value that may hold
+thousands of samples), so `measurement_from_result` runs `verdict` in the provider's sandbox, never on the
+event loop; `condition_phase` is the one place the condition evaluator is called.
 """
 
 from __future__ import annotations
@@ -20,14 +24,14 @@ from datetime import datetime
 from typing import Any
 
 from analysis.conditions import ConditionError, Value, evaluate_condition
+from analysis.sandbox import Sandbox, SandboxError
 from rollouts.api.analysis import AnalysisPhase, Measurement, Metric
 
 MAX_VALUE_LENGTH = 2048
 
 
-def condition_phase(metric: Metric, result: Value) -> tuple[AnalysisPhase, str | None]:
+def condition_phase(success: str | None, failure: str | None, result: Value) -> tuple[AnalysisPhase, str | None]:
     """The phase of a measurement whose provider returned `result`; Error (with message) on a bad condition."""
-    success, failure = metric.success_condition, metric.failure_condition
     try:
         failed = evaluate_condition(failure, result) if failure else False
         if failed:
@@ -66,15 +70,26 @@ def _format(result: Any) -> str:
     return json.dumps(result, separators=(",", ":"), sort_keys=True, default=str)
 
 
-def measurement_from_result(
-    metric: Metric, result: Value, *, started_at: datetime, finished_at: datetime,
+def verdict(success: str | None, failure: str | None, result: Value) -> tuple[AnalysisPhase, str | None, str]:
+    """Phase, message and shown value of a result: the pure, CPU-bound half, run in a sandbox."""
+    phase, message = condition_phase(success, failure, result)
+    return phase, message, format_value(result)
+
+
+async def measurement_from_result(
+    metric: Metric, result: Value, *, sandbox: Sandbox, started_at: datetime, finished_at: datetime,
     metadata: dict[str, str] | None = None,
 ) -> Measurement:
-    """A completed measurement for a provider's raw result, judged by the metric's conditions."""
-    phase, message = condition_phase(metric, result)
+    """A completed measurement for a provider's raw result, judged by the metric's conditions in `sandbox`."""
+    try:
+        phase, message, value = await sandbox.run(verdict, metric.success_condition, metric.failure_condition,
+                                                  result)
+    except SandboxError as exc:
+        return error_measurement(f"condition of metric {metric.name!r}: {exc}", started_at=started_at,
+                                 finished_at=finished_at)
     return Measurement(
-        phase=phase, value=format_value(result), started_at=started_at, finished_at=finished_at,
-        message=message, metadata=metadata,
+        phase=phase, value=value, started_at=started_at, finished_at=finished_at, message=message,
+        metadata=metadata,
     )
 
 

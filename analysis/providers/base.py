@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from analysis.sandbox import InlineSandbox, Sandbox
 from rollouts.api.analysis import Measurement, Metric
 
 Clock = Callable[[], datetime]
@@ -67,10 +68,14 @@ class JobClient(Protocol):
 @dataclass(frozen=True, slots=True)
 class ProviderDeps:
     """Everything a provider factory may need. `job_client` is None where Jobs are not available (the
-    `rollouts judge` CLI), and then a job metric is an Error measurement saying so."""
+    `rollouts judge` CLI), and then a job metric is an Error measurement saying so. `sandbox` runs the
+    CPU-bound part of a measurement (analysis.sandbox)."""
 
     clock: Clock = utc_now
     job_client: JobClient | None = None
+    sandbox: Sandbox = field(default_factory=InlineSandbox)
+    """Where conditions, JSONPath and judges run: the controller passes a ProcessSandbox (off the loop,
+    with a deadline); the CLI and unit tests run them inline."""
 
 
 class ImmediateProvider:

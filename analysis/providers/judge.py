@@ -23,6 +23,7 @@ from analysis.judges.verdicts import MetricVerdict
 from analysis.measurement import error_measurement
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
 from analysis.providers.prometheus import ProviderError, query_range_sync
+from analysis.sandbox import SandboxError
 from rollouts.api.analysis import AnalysisPhase, JudgeMetricProvider, JudgeMetricQuery, Measurement, Metric
 from rollouts.api.common import parse_duration
 
@@ -45,6 +46,7 @@ def analysis_window(spec: JudgeMetricProvider, context: MeasurementContext, now:
 class JudgeProvider(ImmediateProvider):
     def __init__(self, deps: ProviderDeps) -> None:
         self.clock: Clock = deps.clock
+        self.sandbox = deps.sandbox
 
     async def measure(self, metric: Metric, context: MeasurementContext) -> Measurement:
         started = self.clock()
@@ -58,11 +60,12 @@ class JudgeProvider(ImmediateProvider):
                                    finished_at=self.clock(),
                                    message=f"analysis window shorter than one step ({spec.step})")
             inputs = await asyncio.gather(*(self._series(spec, q, start, end, step) for q in spec.metrics))
-            verdict, per_metric = judge_canary(
-                inputs, mode=spec.mode, alpha=spec.alpha, confidence=spec.confidence,
+            # the statistics over long series are CPU-bound: they run in the sandbox, off the event loop
+            verdict, per_metric = await self.sandbox.run(
+                judge_canary, inputs, mode=spec.mode, alpha=spec.alpha, confidence=spec.confidence,
                 pass_threshold=spec.pass_threshold, marginal_threshold=spec.marginal_threshold,
                 group_weights=spec.group_weights)
-        except (ProviderError, ValueError) as exc:
+        except (ProviderError, ValueError, SandboxError) as exc:
             return error_measurement(f"judge: {exc}", started_at=started, finished_at=self.clock())
         except Exception as exc:  # Prometheus unreachable and the like
             return error_measurement(f"judge: Prometheus query failed: {str(exc)[:400]}", started_at=started,

@@ -90,6 +90,7 @@ def query_sync(address: str, query: str, headers: dict[str, str], timeout: int, 
 class PrometheusProvider(ImmediateProvider):
     def __init__(self, deps: ProviderDeps) -> None:
         self.clock: Clock = deps.clock
+        self.sandbox = deps.sandbox
 
     async def measure(self, metric: Metric, context: MeasurementContext) -> Measurement:
         started = self.clock()
@@ -112,7 +113,8 @@ class PrometheusProvider(ImmediateProvider):
                                      finished_at=self.clock())
         except Exception as exc:  # any backend failure is an Error measurement, never a crash
             return error_measurement(_describe(exc), started_at=started, finished_at=self.clock())
-        return measurement_from_result(metric, result, started_at=started, finished_at=self.clock())
+        return await measurement_from_result(metric, result, sandbox=self.sandbox, started_at=started,
+                                             finished_at=self.clock())
 
 
 def _describe(exc: Exception) -> str:

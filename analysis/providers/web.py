@@ -9,7 +9,8 @@ the run redacts them from anything it writes.
 The body is read to its end, up to MAX_BODY_BYTES: aiohttp's `content.read(n)` returns whatever has arrived
 so far (at most n bytes), so a body that arrives in several chunks would be cut and judged on its first
 chunk; a body above the limit (by Content-Length, or counted while reading a chunked one) is an Error,
-never a truncated value.
+never a truncated value. Decoding the JSON, applying the JSONPath and judging the result (`interpret`) is
+CPU-bound on up to 4 MiB of someone else's data, so it runs in the sandbox, off the event loop.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
 from analysis.conditions import Value
-from analysis.measurement import error_measurement, measurement_from_result
+from analysis.measurement import error_measurement, verdict
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
-from rollouts.api.analysis import Measurement, Metric, WebMetric
+from analysis.sandbox import SandboxError
+from rollouts.api.analysis import AnalysisPhase, Measurement, Metric, WebMetric
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -71,7 +73,26 @@ async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def fetch(spec: WebMetric) -> Value:
+def interpret(raw: bytes, json_path: str | None, success: str | None, failure: str | None
+              ) -> tuple[AnalysisPhase, str | None, str]:
+    """Body bytes -> (phase, message, shown value): JSON, then the JSONPath, then the conditions (sandboxed)."""
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        body: Value = json.loads(text)
+    except json.JSONDecodeError:
+        if json_path:
+            return AnalysisPhase.ERROR, f"response is not JSON, cannot apply jsonPath {json_path!r}", ""
+        body = text
+    else:
+        if json_path:
+            try:
+                body = extract(body, json_path)
+            except WebError as exc:
+                return AnalysisPhase.ERROR, str(exc), ""
+    return verdict(success, failure, body)
+
+
+async def fetch(spec: WebMetric) -> bytes:
     headers = {h.key: h.value for h in spec.headers}
     data: str | bytes | None = spec.body
     if spec.json_body is not None:
@@ -83,20 +104,13 @@ async def fetch(spec: WebMetric) -> Value:
     ) as response:
         if response.status < 200 or response.status >= 300:
             raise WebError(f"received non-2xx response code {response.status} from {spec.method} {spec.url}")
-        raw = await read_body(response, MAX_BODY_BYTES)
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError:
-        if spec.json_path:
-            raise WebError(f"response is not JSON, cannot apply jsonPath {spec.json_path!r}") from None
-        return text
-    return extract(body, spec.json_path) if spec.json_path else body
+        return await read_body(response, MAX_BODY_BYTES)
 
 
 class WebProvider(ImmediateProvider):
     def __init__(self, deps: ProviderDeps) -> None:
         self.clock: Clock = deps.clock
+        self.sandbox = deps.sandbox
 
     async def measure(self, metric: Metric, context: MeasurementContext) -> Measurement:
         started = self.clock()
@@ -104,7 +118,7 @@ class WebProvider(ImmediateProvider):
         if spec is None:
             return error_measurement("web provider is not set", started_at=started, finished_at=started)
         try:
-            result = await fetch(spec)
+            raw = await fetch(spec)
         except TimeoutError:
             return error_measurement(f"{spec.method} {spec.url} timed out after {spec.timeout_seconds}s",
                                      started_at=started, finished_at=self.clock())
@@ -113,4 +127,12 @@ class WebProvider(ImmediateProvider):
         except aiohttp.ClientError as exc:
             return error_measurement(f"{spec.method} {spec.url} failed: {exc}", started_at=started,
                                      finished_at=self.clock())
-        return measurement_from_result(metric, result, started_at=started, finished_at=self.clock())
+        try:
+            phase, message, value = await self.sandbox.run(interpret, raw, spec.json_path, metric.success_condition,
+                                                           metric.failure_condition)
+        except SandboxError as exc:
+            return error_measurement(f"metric {metric.name!r}: {exc}", started_at=started, finished_at=self.clock())
+        if phase is AnalysisPhase.ERROR and not value:
+            return error_measurement(message or "the response could not be judged", started_at=started,
+                                     finished_at=self.clock())
+        return Measurement(phase=phase, value=value, message=message, started_at=started, finished_at=self.clock())

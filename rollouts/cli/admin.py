@@ -84,6 +84,10 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    help="do not run the Application (GitOps) reconciler, e.g. where Argo CD already runs")
     p.add_argument("--disable-analysis", action="store_true", default=_env_bool("disable-analysis"),
                    help="do not run the AnalysisRun reconciler")
+    p.add_argument("--evaluation-deadline", type=_duration,
+                   default=_duration(_env("evaluation-deadline", "10s") or "10s"),
+                   help="how long one condition, JSONPath or judge may run (in a worker process, off the event "
+                        "loop) before it is stopped and the measurement is an Error (default 10s)")
     p.add_argument("--disable-rollouts", action="store_true", default=_env_bool("disable-rollouts"),
                    help="do not run the Rollout controller (with --disable-analysis: the Application reconciler "
                         "alone, under its own ServiceAccount)")
@@ -126,6 +130,7 @@ def run_controller_command(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port, healthz_port=args.healthz_port, bind_address=args.bind_address,
         disable_applications=args.disable_applications, disable_analysis=args.disable_analysis,
         identity=args.identity, lease_timings=timings, disable_rollouts=args.disable_rollouts,
+        evaluation_deadline=args.evaluation_deadline,
     )
     gitops = GitopsOptions(
         namespace=args.applications_namespace, poll_interval=args.git_poll_interval,

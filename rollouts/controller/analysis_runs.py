@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from analysis.measuring import take_measurements
 from analysis.providers import MetricProvider, ProviderDeps, build_providers
 from analysis.run import due_measurements, error_status, next_reconcile_at, record_measurements, validate_metrics
+from analysis.sandbox import DEFAULT_DEADLINE, ProcessSandbox, Sandbox
 from analysis.templating import TemplateError, argument_values, resolve_metric
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
 from rollouts.api.owners import controller_name
@@ -132,13 +133,16 @@ class AnalysisRunReconciler:
     """Owns a work queue of AnalysisRun keys, fed by an informer; `worker()` loops reconcile."""
 
     def __init__(self, client: KubeClient, runs: Informer, *, providers: Mapping[str, MetricProvider] | None = None,
-                 recorder: EventRecorder | None = None, clock: Clock = lambda: datetime.now(UTC)) -> None:
+                 recorder: EventRecorder | None = None, clock: Clock = lambda: datetime.now(UTC),
+                 sandbox: Sandbox | None = None) -> None:
         self.client = client
         self.runs = runs
         self.clock = clock
         self.queue: WorkQueue[Key] = WorkQueue()
-        self.providers = dict(providers) if providers is not None else build_providers(
-            ProviderDeps(clock=clock, job_client=KubeJobClient(client)))
+        deps = ProviderDeps(clock=clock, job_client=KubeJobClient(client))
+        if sandbox is not None:
+            deps = ProviderDeps(clock=clock, job_client=deps.job_client, sandbox=sandbox)
+        self.providers = dict(providers) if providers is not None else build_providers(deps)
         self.recorder = recorder
         runs.add_handler(self._on_run)
 
@@ -219,7 +223,9 @@ async def run_analysis_runs(client: KubeClient, config: Any, stop: asyncio.Event
     workers, until `stop` is set. `config.namespace` limits it to one namespace."""
     informer = Informer(client, ANALYSISRUN, namespace=getattr(config, "namespace", None))
     recorder = EventRecorder(client)
-    reconciler = AnalysisRunReconciler(client, informer, recorder=recorder, clock=clock)
+    # conditions, JSONPath and judges run in worker processes with a deadline, never on this event loop
+    sandbox = ProcessSandbox(deadline=float(getattr(config, "evaluation_deadline", DEFAULT_DEADLINE)))
+    reconciler = AnalysisRunReconciler(client, informer, recorder=recorder, clock=clock, sandbox=sandbox)
     tasks = [asyncio.create_task(informer.run(), name="informer-analysisruns")]
     try:
         await informer.synced.wait()
@@ -232,6 +238,7 @@ async def run_analysis_runs(client: KubeClient, config: Any, stop: asyncio.Event
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await recorder.close()
+        await asyncio.to_thread(sandbox.close)
 
 
 __all__ = ["AnalysisRunReconciler", "KubeJobClient", "resolve_arguments", "run_analysis_runs"]

@@ -64,6 +64,8 @@ class ControllerConfig:
     disable_analysis: bool = False
     identity: str | None = None
     lease_timings: LeaseTimings = field(default_factory=LeaseTimings)
+    evaluation_deadline: float = 10.0
+    """Seconds a condition, JSONPath or judge may run in its worker process before it is stopped."""
     disable_rollouts: bool = False
     """Run only the extra components (the Application reconciler alone: `--disable-rollouts`)."""
     extra_components: list[tuple[str, Component]] = field(default_factory=list)

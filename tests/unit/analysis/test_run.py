@@ -91,8 +91,7 @@ def drive(run: AnalysisRun, script: dict[str, list[AnalysisPhase]], until: timed
 )
 def test_measurement_phase(success: str | None, failure: str | None, result: object,
                            expected: AnalysisPhase) -> None:
-    m = metric(successCondition=success, failureCondition=failure)
-    assert condition_phase(m, result)[0] is expected
+    assert condition_phase(success, failure, result)[0] is expected
 
 
 @pytest.mark.parametrize(

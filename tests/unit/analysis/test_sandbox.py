@@ -1,0 +1,64 @@
+"""The process sandbox: results as inline, a computation past its deadline stopped and its worker replaced,
+a runaway allocation stopped by the worker's memory cap. Real worker processes, no cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from analysis.measurement import verdict
+from analysis.sandbox import InlineSandbox, ProcessSandbox, SandboxError
+from rollouts.api.analysis import AnalysisPhase
+
+HOSTILE = "all(result,{all(result,{all(result,{# > 0})})})"
+
+
+def allocate(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[ProcessSandbox]:
+    box = ProcessSandbox(workers=1, deadline=2.0, memory_limit=512 * 1024 * 1024)
+    try:
+        yield box
+    finally:
+        await asyncio.to_thread(box.close)
+
+
+async def test_results_are_those_of_the_inline_evaluation(sandbox: ProcessSandbox) -> None:
+    cases = [("result[0] >= 0.95", None, [0.99]), ("result > 1", "result > 0", 2), (None, None, {"a": [1, 2]}),
+             ("result >", None, 6)]
+    for success, failure, result in cases:
+        assert await sandbox.run(verdict, success, failure, result) == \
+            await InlineSandbox().run(verdict, success, failure, result)
+
+
+async def test_a_hostile_condition_is_stopped_at_its_deadline_and_the_worker_replaced(sandbox: ProcessSandbox) -> None:
+    started = time.monotonic()
+    with pytest.raises(SandboxError, match="exceeded its deadline of 2s"):
+        await sandbox.run(verdict, HOSTILE, None, list(range(1, 301)))
+    assert time.monotonic() - started < 30
+    assert sandbox.killed == 1
+    phase, _, _ = await sandbox.run(verdict, "len(result) == 3", None, [1, 2, 3])
+    assert phase is AnalysisPhase.SUCCESSFUL, "the replacement worker must serve the next computation"
+
+
+async def test_the_event_loop_keeps_running_while_a_hostile_condition_is_evaluated(sandbox: ProcessSandbox) -> None:
+    hostile = asyncio.create_task(sandbox.run(verdict, HOSTILE, None, list(range(1, 301))))
+    ticks = 0
+    while not hostile.done():
+        await asyncio.sleep(0.05)
+        ticks += 1
+    with pytest.raises(SandboxError):
+        hostile.result()
+    assert ticks >= 10, f"the loop should have ticked many times during a 2 s evaluation, ticked {ticks}"
+
+
+async def test_a_runaway_allocation_hits_the_worker_memory_cap(sandbox: ProcessSandbox) -> None:
+    with pytest.raises(SandboxError, match="ran out of memory"):
+        await sandbox.run(allocate, 2048)
+    assert await sandbox.run(allocate, 16) == 16 * 1024 * 1024
