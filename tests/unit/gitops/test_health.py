@@ -90,10 +90,10 @@ CASES: list[tuple[str, dict[str, Any] | None, H, str]] = [
     # Pod
     ("pod-running-ready", obj("v1", "Pod", {"restartPolicy": "Always"}, {"phase": "Running", "conditions": [
         {"type": "Ready", "status": "True"}]}), H.HEALTHY, ""),
-    ("pod-crashloop", obj("v1", "Pod", {}, {"phase": "Running", "containerStatuses": [
+    ("pod-crashloop", obj("v1", "Pod", {"restartPolicy": "Always"}, {"phase": "Running", "containerStatuses": [
         {"name": "a", "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m"}}}]}),
      H.DEGRADED, "back-off 5m"),
-    ("pod-imagepull", obj("v1", "Pod", {}, {"phase": "Pending", "containerStatuses": [
+    ("pod-imagepull", obj("v1", "Pod", {"restartPolicy": "Always"}, {"phase": "Pending", "containerStatuses": [
         {"name": "a", "state": {"waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}),
      H.DEGRADED, "not found"),
     ("pod-hook-imagepull-progressing", obj("v1", "Pod", {"restartPolicy": "Never"}, {"phase": "Pending",
@@ -129,7 +129,7 @@ CASES: list[tuple[str, dict[str, Any] | None, H, str]] = [
     ("hpa-within-range", obj("autoscaling/v2", "HorizontalPodAutoscaler", {}, {"conditions": [
         {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"},
         {"type": "ScalingLimited", "status": "True", "reason": "DesiredWithinRange", "message": "ok"}]}),
-     H.HEALTHY, "ok"),
+     H.HEALTHY, ""),  # the first healthy condition (AbleToScale) has no message
     ("hpa-failed-metric", obj("autoscaling/v2", "HorizontalPodAutoscaler", {}, {"conditions": [
         {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric", "message": "no metrics"}]}),
      H.DEGRADED, "no metrics"),
