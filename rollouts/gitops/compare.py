@@ -28,6 +28,7 @@ from rollouts.api.application import (
     ResourceIgnoreDifferences,
 )
 from rollouts.gitops.comparison import Comparison, ComparisonError, ResourceState, SourceError
+from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.diff import ResourceDiff, compare
 from rollouts.gitops.health import resource_health
 from rollouts.gitops.live import LiveState
@@ -87,8 +88,10 @@ class Comparer:
         manifests: ManifestCache | None = None,
         dry_run_cache_size: int = 20_000,
         concurrency: int = 8,
+        health: HealthAssessor | None = None,
     ) -> None:
         self.concurrency = concurrency
+        self.health = health or HealthAssessor()
         self.client = client
         self.sources = sources
         self.live = live
@@ -256,7 +259,7 @@ class Comparer:
                 continue
             kinds[key] = kind
             resources.append(ResourceState(key, kind, None, live_obj, ResourceDiff(key, True),
-                                           resource_health(live_obj), 0))
+                                           await self.health.health(live_obj), 0))
         return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending)
 
     async def _compare_one(self, kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int, *,
@@ -274,7 +277,7 @@ class Comparer:
                 diff, message = ResourceDiff(key, True), exc.message
             except ValueError as exc:
                 raise ComparisonError(str(exc)) from None
-        return ResourceState(key, kind, obj, live, diff, resource_health(live), wave, message)
+        return ResourceState(key, kind, obj, live, diff, await self.health.health(live), wave, message)
 
 
 @dataclass

@@ -30,6 +30,8 @@ from aiohttp import web
 from rollouts.api.application import REFRESH_ANNOTATION, Application
 from rollouts.gitops.compare import Comparer
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
+from rollouts.gitops.custom_health import HealthAssessor
+from rollouts.gitops.health.customizations import SETTINGS_CONFIGMAP, parse_customizations
 from rollouts.gitops.live import LiveState
 from rollouts.gitops.plan import (
     ApplicationPlan,
@@ -47,7 +49,7 @@ from rollouts.gitops.webhook import DEFAULT_MAX_PAYLOAD_MB, webhook_app
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.informer import Informer
-from rollouts.kube.resources import APPLICATION
+from rollouts.kube.resources import APPLICATION, CONFIGMAP
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 
@@ -92,9 +94,12 @@ class ApplicationReconciler:
         self.sources = Sources(cache_dir)
         self.queue: WorkQueue[str] = WorkQueue()
         self.live = LiveState(client, self.queue.add)
-        self.comparer = Comparer(client, self.sources, self.live, namespace=config.namespace)
-        self.runner = SyncRunner(client, self.live, on_applied=self.comparer.remember)
+        self.health = HealthAssessor()
+        self.comparer = Comparer(client, self.sources, self.live, namespace=config.namespace, health=self.health)
+        self.runner = SyncRunner(client, self.live, on_applied=self.comparer.remember, health=self.health)
         self.apps = Informer(client, APPLICATION, namespace=config.namespace, handler=self._on_app_event)
+        # argocd-cm, as in Argo CD: user health checks (resource.customizations.health.<group_kind>).
+        self.settings = Informer(client, CONFIGMAP, namespace=config.namespace, handler=self._on_settings_event)
         self.polls = PollSchedule(config.poll_interval, config.poll_jitter, monotonic=monotonic, rand=jitter)
         self.reconciles = 0
 
@@ -104,6 +109,17 @@ class ApplicationReconciler:
             self.polls.forget(name)
             return
         self.queue.add(name)
+
+    def _on_settings_event(self, etype: str, obj: Obj) -> None:
+        if (obj.get("metadata") or {}).get("name") != SETTINGS_CONFIGMAP:
+            return
+        customizations = parse_customizations({} if etype == "DELETED" else obj.get("data") or {})
+        for problem in customizations.problems:
+            log.warning("argocd-cm health customization ignored", problem=problem)
+        if self.health.configure(customizations):
+            log.info("health customizations changed", scripts=sorted(customizations.scripts))
+            for item in self.apps.items(self.config.namespace):
+                self.queue.add(str((item.get("metadata") or {}).get("name") or ""))
 
     def refresh(self, name: str) -> None:
         """Fetch Git for this application on its next pass (webhook, CLI)."""
@@ -257,6 +273,7 @@ class ApplicationReconciler:
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks = [asyncio.create_task(self.apps.run(), name="gitops-applications"),
+                 asyncio.create_task(self.settings.run(), name="gitops-settings"),
                  asyncio.create_task(self.queue.run_timers(), name="gitops-timers")]
         runner: web.AppRunner | None = None
         try:
@@ -268,6 +285,8 @@ class ApplicationReconciler:
                 await runner.setup()
                 await web.TCPSite(runner, self.config.webhook_bind, self.config.webhook_port).start()
             await self.apps.synced.wait()
+            with contextlib.suppress(TimeoutError):  # user health checks before the first pass, if readable
+                await asyncio.wait_for(self.settings.synced.wait(), 10)
             tasks += [asyncio.create_task(self.worker(), name=f"gitops-worker-{n}")
                       for n in range(self.config.workers)]
             log.info("application reconciler started", namespace=self.config.namespace,
@@ -280,6 +299,7 @@ class ApplicationReconciler:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await self.live.close()
+            self.health.close()
             if runner is not None:
                 await runner.cleanup()
             if self._tmp is not None:

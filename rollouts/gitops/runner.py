@@ -20,6 +20,7 @@ from typing import Any
 from rollouts.api.application import Application, OperationPhase, ResultCode
 from rollouts.gitops.compare import FIELD_MANAGER
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
+from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.hooks import hook_name, hook_object, hooks_with_policy
 from rollouts.gitops.live import LiveState
 from rollouts.gitops.sync import (
@@ -56,8 +57,10 @@ def _base_record(task: SyncTask) -> Obj:
 
 
 class SyncRunner:
-    def __init__(self, client: KubeClient, live: LiveState, on_applied: Applied | None = None) -> None:
+    def __init__(self, client: KubeClient, live: LiveState, on_applied: Applied | None = None,
+                 health: HealthAssessor | None = None) -> None:
         self.client = client
+        self.health = health or HealthAssessor()
         self.live = live
         self.on_applied = on_applied
 
@@ -90,7 +93,8 @@ class SyncRunner:
         for task, key in readiness_targets(sync_context(app, comparison), state):
             kind = hook_kinds[task.key] if task.is_hook else await self.kind_of(task, comparison)
             live[key] = await self._get(kind, key) if kind is not None else None
-        return SyncObservation(namespace_exists=exists, namespace_error=error, live=live)
+        health = {key: await self.health.health(obj) for key, obj in live.items()}
+        return SyncObservation(namespace_exists=exists, namespace_error=error, live=live, health=health)
 
     async def _namespace(self, namespace: str) -> tuple[bool, str | None]:
         if not namespace:

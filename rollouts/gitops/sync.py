@@ -36,7 +36,7 @@ from rollouts.api.application import (
 )
 from rollouts.api.common import format_time
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
-from rollouts.gitops.health import resource_health
+from rollouts.gitops.health import Health, resource_health
 from rollouts.gitops.hooks import hook_record_id, sync_fail_tasks
 from rollouts.gitops.operation import can_retry, retry_delay
 from rollouts.gitops.prune import PrunePlan, plan_prune
@@ -178,6 +178,12 @@ class SyncObservation:
     """Reading the namespace failed (RBAC, API down): the step fails with this message."""
     live: Mapping[ResourceKey, Obj | None] = field(default_factory=dict)
     """Fresh live objects by ``readiness_targets`` key (a hook under its created name)."""
+    health: Mapping[ResourceKey, Health | None] = field(default_factory=dict)
+    """Their health as the reconciler assessed it (argocd-cm Lua checks included); a key that is absent gets
+    the built-in rules."""
+
+    def health_of(self, key: ResourceKey) -> Health | None:
+        return self.health[key] if key in self.health else resource_health(self.live.get(key))
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -323,11 +329,10 @@ def readiness_targets(ctx: SyncContext, state: Obj) -> list[tuple[SyncTask, Reso
     return out
 
 
-def _hook_progress(task: SyncTask, rec: Obj, live: Obj | None) -> tuple[bool, str | None]:
+def _hook_progress(task: SyncTask, rec: Obj, live: Obj | None, health: Health | None) -> tuple[bool, str | None]:
     """(still running, failure) of a created hook; marks the record Succeeded or Failed."""
     if live is None:
         return False, f"hook {task.key.kind}/{rec['name']} was deleted before it completed"
-    health = resource_health(live)
     if health is None or health.status is HealthStatusCode.HEALTHY:
         rec["hookPhase"] = OperationPhase.SUCCEEDED.value
         rec["message"] = (health.message if health else "") or "hook completed"
@@ -350,7 +355,8 @@ def _wave_progress(
         if task.is_hook:
             if rec.get("hookPhase") == OperationPhase.SUCCEEDED.value:
                 continue
-            running, failure = _hook_progress(task, rec, observed.live.get(_hook_live_key(task, rec)))
+            hook_key = _hook_live_key(task, rec)
+            running, failure = _hook_progress(task, rec, observed.live.get(hook_key), observed.health_of(hook_key))
             if failure:
                 return waiting, failure
             if running:
@@ -359,7 +365,7 @@ def _wave_progress(
         if not later_waves or str(rec.get("message", "")).startswith("unchanged"):
             continue
         live = observed.live.get(task.key)
-        health = resource_health(live)
+        health = observed.health_of(task.key)
         if not is_ready_for_next_wave(health, live, paused_is_ready=paused_is_ready):
             status = f" ({health.status}{': ' + health.message if health.message else ''})" if health else ""
             waiting.append(f"{task.key}{status}")

@@ -224,7 +224,7 @@ def _user_objects() -> list[dict[str, Any]]:
 @pytest.mark.parametrize("script_name", sorted(USER_SCRIPTS))
 async def test_user_scripts_agree_with_argo_cds_lua(script_name: str, key: str) -> None:
     """A user's argocd-cm health check gives the same answers here (lupa) as in Argo CD (gopher-lua)."""
-    from rollouts.gitops.health.assessor import HealthAssessor
+    from rollouts.gitops.custom_health import HealthAssessor
     from rollouts.gitops.health.customizations import parse_customizations
 
     script, open_libs = USER_SCRIPTS[script_name]

@@ -1,10 +1,11 @@
-"""The health of live objects as the reconciler needs it: built-in rules, plus user Lua scripts off the event loop.
+"""The health of live objects as the reconciler needs it: built-in rules, plus user Lua checks off the event loop.
 
 Why this module exists: built-in rules are pure and take microseconds, but a user's Lua health check
-(``customizations.py``) is arbitrary code. It runs in a small thread pool with a deadline (``lua.py`` stops it
-from inside; ``asyncio.wait_for`` gives up on it at the same deadline plus a grace even if it is stuck in a C
-call), so the event loop keeps serving probes, Lease renewals and other applications. A failing script makes
-only its own resource Unknown, with a message naming the argocd-cm key and the error.
+(``health/customizations.py``) is arbitrary code. It runs in a small thread pool with a deadline
+(``health/lua.py`` stops it from inside; ``asyncio.wait_for`` gives up on it at the same deadline plus a
+grace even if it is stuck in a C call), so the event loop keeps serving probes, Lease renewals and other
+applications. A failing script makes only its own resource Unknown, with a message naming the argocd-cm key
+and the error.
 """
 
 from __future__ import annotations
