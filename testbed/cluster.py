@@ -79,6 +79,14 @@ def build() -> Path:
     return Path(res.stdout.strip().splitlines()[-1])
 
 
+def build_tools() -> Path:
+    """Build (or find cached) helm and kustomize for Application sources; returns their directory."""
+    res = subprocess.run(["bash", str(TESTBED / "build-tools.sh")], stdout=subprocess.PIPE, text=True, check=False)
+    if res.returncode != 0:
+        sys.exit(f"testbed: building helm/kustomize failed (exit {res.returncode}); see the output above")
+    return Path(res.stdout.strip().splitlines()[-1])
+
+
 def go_module_dir(module: str) -> Path:
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
     res = subprocess.run(["go", "mod", "download", "-json", module], cwd=TESTBED, env=env,
@@ -226,6 +234,7 @@ def wait_for(what: str, check, timeout: float, log_name: str | None = None) -> N
 
 
 def up() -> None:
+    build_tools()  # the tests' Helm and kustomize sources run the real binaries (tests/conftest.py finds them)
     if healthy():
         say(f"reusing the running cluster (kubeconfig {KUBECONFIG})")
         return

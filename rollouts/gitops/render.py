@@ -13,6 +13,7 @@ cached by commit and source settings: the same commit is rendered once, not once
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import tempfile
@@ -215,6 +216,17 @@ def kustomize_overlay(relative_path: str, settings: KustomizeSource) -> dict[str
     return overlay
 
 
+def tool(name: str) -> str | None:
+    """The path of a manifest tool: ``$ROLLOUTS_<NAME>_PATH`` when set (a file, or a directory holding it),
+    else ``<name>`` on PATH. ``rollouts controller`` and the testbed set these; an image puts them on PATH."""
+    configured = os.environ.get(f"ROLLOUTS_{name.upper()}_PATH")
+    if configured:
+        path = Path(configured)
+        path = path / name if path.is_dir() else path
+        return str(path) if os.access(path, os.X_OK) else None
+    return shutil.which(name)
+
+
 class KustomizeRenderer:
     """``kustomize build`` (or ``kubectl kustomize`` when only kubectl is installed)."""
 
@@ -227,11 +239,14 @@ class KustomizeRenderer:
         return any((app_dir / name).is_file() for name in _KUSTOMIZATION_FILES)
 
     def _command(self) -> list[str]:
-        if shutil.which("kustomize"):
-            return ["kustomize", "build"]
-        if shutil.which("kubectl"):
-            return ["kubectl", "kustomize"]
-        raise RenderError("kustomize is not installed: neither the kustomize binary nor kubectl is on PATH")
+        kustomize = tool("kustomize")
+        if kustomize:
+            return [kustomize, "build"]
+        kubectl = tool("kubectl")
+        if kubectl:
+            return [kubectl, "kustomize"]
+        raise RenderError("kustomize is not installed: neither the kustomize binary nor kubectl is on PATH "
+                          "(or ROLLOUTS_KUSTOMIZE_PATH)")
 
     async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
         command = self._command()
@@ -259,10 +274,11 @@ class HelmRenderer:
         return (app_dir / "Chart.yaml").is_file()
 
     async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
-        helm = shutil.which("helm")
+        helm = tool("helm")
         if helm is None:
-            raise RenderError("helm is not installed: the helm binary was not found on PATH, so this Helm chart "
-                              "cannot be rendered (install helm in the controller image)")
+            raise RenderError("helm is not installed: the helm binary was not found on PATH (or "
+                              "ROLLOUTS_HELM_PATH), so this Helm chart cannot be rendered (install helm in the "
+                              "controller image)")
         settings = source.helm or HelmSource()
         args = [helm, "template", settings.release_name or release, ".", "--namespace", namespace]
         if settings.skip_crds:
