@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from rollouts.api.rollout import RolloutPhase
 from rollouts.cli.children import (
     RevisionInfo,
     analysisrun_info,
@@ -44,18 +44,9 @@ from rollouts.cli.objects import (
 )
 
 
-class Phase(StrEnum):
-    """The four phases Argo reports in `status.phase`."""
-
-    HEALTHY = "Healthy"
-    PROGRESSING = "Progressing"
-    PAUSED = "Paused"
-    DEGRADED = "Degraded"
-
-
 @dataclass(frozen=True)
 class PhaseReport:
-    phase: Phase
+    phase: RolloutPhase
     message: str
 
 
@@ -78,7 +69,7 @@ class ReplicaCounts:
 class RolloutInfo:
     name: str
     namespace: str
-    phase: Phase
+    phase: RolloutPhase
     message: str
     strategy: str
     step: str | None
@@ -127,11 +118,11 @@ def rollout_phase(rollout: Obj) -> PhaseReport:
     controller wrote one; otherwise derive it from abort, conditions and pause state.
     """
     if not is_generation_observed(rollout):
-        return PhaseReport(Phase.PROGRESSING, "waiting for rollout spec update to be observed")
+        return PhaseReport(RolloutPhase.PROGRESSING, "waiting for rollout spec update to be observed")
     status = status_of(rollout)
     phase = status.get("phase")
-    if isinstance(phase, str) and phase in {p.value for p in Phase}:
-        return PhaseReport(Phase(phase), str(status.get("message") or ""))
+    if isinstance(phase, str) and phase in {p.value for p in RolloutPhase}:
+        return PhaseReport(RolloutPhase(phase), str(status.get("message") or ""))
     return _derived_phase(rollout)
 
 
@@ -139,18 +130,18 @@ def _derived_phase(rollout: Obj) -> PhaseReport:
     status = status_of(rollout)
     invalid = _condition(rollout, "InvalidSpec")
     if invalid is not None and invalid.get("status") == "True":
-        return PhaseReport(Phase.DEGRADED, f"InvalidSpec: {invalid.get('message', '')}".rstrip(": "))
+        return PhaseReport(RolloutPhase.DEGRADED, f"InvalidSpec: {invalid.get('message', '')}".rstrip(": "))
     if status.get("abort"):
-        return PhaseReport(Phase.DEGRADED, "RolloutAborted: Rollout aborted update")
+        return PhaseReport(RolloutPhase.DEGRADED, "RolloutAborted: Rollout aborted update")
     progressing = _condition(rollout, "Progressing")
     if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return PhaseReport(Phase.DEGRADED, f"ProgressDeadlineExceeded: {progressing.get('message', '')}")
+        return PhaseReport(RolloutPhase.DEGRADED, f"ProgressDeadlineExceeded: {progressing.get('message', '')}")
     if dig(rollout, "spec", "paused"):
-        return PhaseReport(Phase.PAUSED, "manually paused")
+        return PhaseReport(RolloutPhase.PAUSED, "manually paused")
     pause_conditions = status.get("pauseConditions")
     if isinstance(pause_conditions, list) and pause_conditions:
         reason = dig(pause_conditions[0], "reason") or "Paused"
-        return PhaseReport(Phase.PAUSED, str(reason))
+        return PhaseReport(RolloutPhase.PAUSED, str(reason))
     desired = as_int(dig(rollout, "spec", "replicas"), 1)
     if (
         status.get("stableRS")
@@ -159,8 +150,8 @@ def _derived_phase(rollout: Obj) -> PhaseReport:
         and as_int(status.get("availableReplicas")) >= desired
         and as_int(status.get("replicas")) <= desired
     ):
-        return PhaseReport(Phase.HEALTHY, "")
-    return PhaseReport(Phase.PROGRESSING, "more replicas need to be updated")
+        return PhaseReport(RolloutPhase.HEALTHY, "")
+    return PhaseReport(RolloutPhase.PROGRESSING, "more replicas need to be updated")
 
 
 def current_step(rollout: Obj) -> str | None:

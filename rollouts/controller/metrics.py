@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from rollouts.api.rollout import RolloutPhase
+
 
 class ControllerMetrics:
     def __init__(self) -> None:
@@ -32,11 +34,11 @@ class ControllerMetrics:
         self.is_leader = Gauge("controller_leader", "1 when this replica is the leader", registry=self.registry)
 
     def set_phase(self, namespace: str, name: str, strategy: str, phase: str) -> None:
-        for known in ("Healthy", "Progressing", "Paused", "Degraded"):
+        for known in RolloutPhase:
             self.rollout_phase.labels(namespace, name, strategy, known).set(1 if known == phase else 0)
 
     def forget(self, namespace: str, name: str, strategy: str) -> None:
-        for known in ("Healthy", "Progressing", "Paused", "Degraded"):
+        for known in RolloutPhase:
             try:
                 self.rollout_phase.remove(namespace, name, strategy, known)
             except KeyError:

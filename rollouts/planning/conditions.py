@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rollouts.api.common import LabelSelector, LabelSelectorOperator
-from rollouts.api.rollout import RolloutSpec
+from rollouts.api.rollout import RolloutPhase, RolloutSpec
 from rollouts.planning.observed import format_timestamp, parse_timestamp
-from rollouts.planning.vocabulary import Condition, Phase, Reason
+from rollouts.planning.vocabulary import Condition, Reason
 
 AVAILABLE_MESSAGE = "Rollout has minimum availability"
 NOT_AVAILABLE_MESSAGE = "Rollout does not have minimum availability"
@@ -120,7 +120,7 @@ def rollout_phase(
     traffic_routed: bool,
     post_promotion_analysis: bool,
     conditions: Iterable[Mapping[str, Any]] | None = None,
-) -> tuple[str, str]:
+) -> tuple[RolloutPhase, str]:
     """Argo's ``CalculateRolloutPhase``: the one-word phase and the message shown next to it.
 
     e.g. Degraded "RolloutAborted: Rollout aborted update to revision 2", Paused "CanaryPauseStep",
@@ -128,33 +128,33 @@ def rollout_phase(
     """
     for cond in status.get("conditions") or () if conditions is None else conditions:
         if cond.get("type") == Condition.INVALID_SPEC and cond.get("status") == "True":
-            return Phase.DEGRADED, f"{Condition.INVALID_SPEC}: {cond.get('message', '')}"
+            return RolloutPhase.DEGRADED, f"{Condition.INVALID_SPEC}: {cond.get('message', '')}"
         if cond.get("reason") in (Reason.ROLLOUT_ABORTED, Reason.PROGRESS_DEADLINE_EXCEEDED):
-            return Phase.DEGRADED, f"{cond['reason']}: {cond.get('message', '')}"
+            return RolloutPhase.DEGRADED, f"{cond['reason']}: {cond.get('message', '')}"
     if spec.paused:
-        return Phase.PAUSED, "manually paused"
+        return RolloutPhase.PAUSED, "manually paused"
     for pause in status.get("pauseConditions") or ():
-        return Phase.PAUSED, str(pause.get("reason", ""))
+        return RolloutPhase.PAUSED, str(pause.get("reason", ""))
     if spec.restart_at is not None and status.get("restartedAt") != format_timestamp(spec.restart_at):
-        return Phase.PROGRESSING, "rollout is restarting"
+        return RolloutPhase.PROGRESSING, "rollout is restarting"
     updated = int(status.get("updatedReplicas") or 0)
     if updated < spec.replicas:
-        return Phase.PROGRESSING, "more replicas need to be updated"
+        return RolloutPhase.PROGRESSING, "more replicas need to be updated"
     if int(status.get("availableReplicas") or 0) < updated:
-        return Phase.PROGRESSING, "updated replicas are still becoming available"
+        return RolloutPhase.PROGRESSING, "updated replicas are still becoming available"
     current = status.get("currentPodHash") or ""
     stable = status.get("stableRS") or ""
     if spec.strategy.blue_green is not None:
         active = (status.get("blueGreen") or {}).get("activeSelector") or ""
         if not active or active != current:
-            return Phase.PROGRESSING, "active service cutover pending"
+            return RolloutPhase.PROGRESSING, "active service cutover pending"
         if not stable or stable != current:
             if post_promotion_analysis:
-                return Phase.PROGRESSING, "waiting for analysis to complete"
-            return Phase.PROGRESSING, "waiting for post-promotion verification to complete"
+                return RolloutPhase.PROGRESSING, "waiting for analysis to complete"
+            return RolloutPhase.PROGRESSING, "waiting for post-promotion verification to complete"
     elif spec.strategy.canary is not None:
         if not traffic_routed and int(status.get("replicas") or 0) > updated:
-            return Phase.PROGRESSING, "old replicas are pending termination"
+            return RolloutPhase.PROGRESSING, "old replicas are pending termination"
         if not stable or stable != current:
-            return Phase.PROGRESSING, "waiting for all steps to complete"
-    return Phase.HEALTHY, ""
+            return RolloutPhase.PROGRESSING, "waiting for all steps to complete"
+    return RolloutPhase.HEALTHY, ""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from rollouts.api.rollout import RolloutPhase
 from rollouts.api.validation import SpecProblem, invalid_spec_message
 from rollouts.planning.bluegreen import plan_blue_green
 from rollouts.planning.canary import plan_canary
@@ -26,7 +27,7 @@ from rollouts.planning.plan import EmitEvent, Plan
 from rollouts.planning.references import reference_problems
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import base_status
-from rollouts.planning.vocabulary import Condition, Event, Phase, Reason
+from rollouts.planning.vocabulary import Condition, Event, Reason
 from rollouts.planning.workload import plan_workload_scale_down
 
 
@@ -61,7 +62,7 @@ def _invalid(ctx: PlanContext, problems: list[SpecProblem]) -> Plan:
     set_condition(ctx.conditions, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, ctx.now_text)
     if previous is None or previous.get("message") != message or previous.get("status") != "True":
         ctx.event(Event.INVALID_SPEC, message, warning=True)
-    ctx.status["phase"] = str(Phase.DEGRADED)
+    ctx.status["phase"] = str(RolloutPhase.DEGRADED)
     ctx.status["message"] = f"{Condition.INVALID_SPEC}: {message}"
     return ctx.finish()
 
@@ -79,7 +80,7 @@ def plan_unparseable(
     set_condition(conditions, Condition.INVALID_SPEC, "True", Reason.INVALID_SPEC, message, now_text)
     status["conditions"] = list(conditions.values())
     status["observedGeneration"] = str(generation)
-    status["phase"] = str(Phase.DEGRADED)
+    status["phase"] = str(RolloutPhase.DEGRADED)
     status["message"] = f"{Condition.INVALID_SPEC}: {message}"
     events: tuple[EmitEvent, ...] = ()
     if previous is None or previous.get("message") != message:

@@ -1,16 +1,16 @@
 """Plain-string copies of the API's vocabulary enums, for the planner's hot path.
 
-``rollouts.api.rollout`` defines the words (condition types and reasons, event reasons, pause reasons,
-phases) as ``StrEnum``s; looking up an enum member costs about 0.2 us, several times a plain class
-attribute, and the planner uses dozens per plan. The values are taken from the enums, so the two cannot
-drift apart.
+``rollouts.api.rollout`` defines the words (condition types and reasons, event reasons, pause reasons) as
+``StrEnum``s; looking up an enum member costs about 0.2 us, several times a plain class attribute, and the
+planner uses dozens per plan. The values are taken from the enums, so the two cannot drift apart. The phase
+is not copied: a plan names it once, so the planner uses ``RolloutPhase`` itself, as the CLI does.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from rollouts.api.rollout import ConditionReason, ConditionType, EventReason, PauseReason, RolloutPhase
+from rollouts.api.rollout import ConditionReason, ConditionType, EventReason, PauseReason
 
 
 class Condition:
@@ -84,11 +84,3 @@ class Pause:
     CANARY_PAUSE_STEP: Final[str] = PauseReason.CANARY_PAUSE_STEP.value
     BLUE_GREEN_PAUSE: Final[str] = PauseReason.BLUE_GREEN_PAUSE.value
 
-
-class Phase:
-    """``RolloutPhase`` values as plain strings."""
-
-    HEALTHY: Final[str] = RolloutPhase.HEALTHY.value
-    DEGRADED: Final[str] = RolloutPhase.DEGRADED.value
-    PAUSED: Final[str] = RolloutPhase.PAUSED.value
-    PROGRESSING: Final[str] = RolloutPhase.PROGRESSING.value

@@ -9,10 +9,9 @@ Example (progressively): Rollout replicas 5, 3 available -> Deployment scaled to
 
 from __future__ import annotations
 
-from rollouts.api.rollout import WorkloadScaleDown
+from rollouts.api.rollout import RolloutPhase, WorkloadScaleDown
 from rollouts.planning.context import PlanContext
 from rollouts.planning.plan import ScaleWorkload
-from rollouts.planning.vocabulary import Phase
 
 
 def plan_workload_scale_down(ctx: PlanContext) -> None:
@@ -21,7 +20,7 @@ def plan_workload_scale_down(ctx: PlanContext) -> None:
     if ref is None or not ref.name or current is None or ref.scale_down in (None, WorkloadScaleDown.NEVER):
         return
     if ref.scale_down is WorkloadScaleDown.ON_SUCCESS:
-        desired = 0 if ctx.status.get("phase") == str(Phase.HEALTHY) else current
+        desired = 0 if ctx.status.get("phase") == str(RolloutPhase.HEALTHY) else current
     else:
         available = int(ctx.status.get("availableReplicas") or 0)
         desired = min(current, max(0, ctx.spec.replicas - available))

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rollouts.cli.info import Phase, actual_weight, current_step, rollout_info, rollout_phase, set_weight
+from rollouts.api.rollout import RolloutPhase as Phase
+from rollouts.cli.info import actual_weight, current_step, rollout_info, rollout_phase, set_weight
 from rollouts.cli.objects import human_duration
 from tests.unit.cli import scenarios
 from tests.unit.cli.scenarios import NOW
