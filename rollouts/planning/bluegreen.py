@@ -305,5 +305,4 @@ def _finish(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, *
         available=status["availableReplicas"] >= replicas,
         strategy_progress=progress,
         abort_message=abort_message,
-        post_promotion_analysis=strategy.post_promotion_analysis is not None,
     )

@@ -288,5 +288,4 @@ def _finish(ctx: PlanContext, state: CanaryState, *, abort_message: str | None, 
         available=status["availableReplicas"] >= replicas,
         strategy_progress=progress,
         abort_message=abort_message,
-        traffic_routed=state.traffic_routed,
     )

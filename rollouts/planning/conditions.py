@@ -117,24 +117,44 @@ def rollout_phase(
     spec: RolloutSpec,
     status: Mapping[str, Any],
     *,
-    traffic_routed: bool,
-    post_promotion_analysis: bool,
     conditions: Iterable[Mapping[str, Any]] | None = None,
 ) -> tuple[RolloutPhase, str]:
     """Argo's ``CalculateRolloutPhase``: the one-word phase and the message shown next to it.
 
-    e.g. Degraded "RolloutAborted: Rollout aborted update to revision 2", Paused "CanaryPauseStep",
-    Progressing "more replicas need to be updated", Healthy "".
+    The one place the phase is calculated: the planner writes it into status, and the CLI calls it for a status
+    that carries none (written by a controller older than Argo v1.0). ``conditions`` are the conditions being
+    planned (default: ``status["conditions"]``). Checked in Argo's order, the first answer wins:
+
+    * an InvalidSpec condition, or a RolloutAborted / ProgressDeadlineExceeded reason -> Degraded
+      ("RolloutAborted: Rollout aborted update to revision 2");
+    * ``spec.paused`` -> Paused "manually paused"; a pause condition -> Paused with its reason ("CanaryPauseStep");
+    * a pending ``restartAt``, or replica counts still moving -> Progressing ("more replicas need to be updated"
+      for 3 replicas with 1 updated);
+    * the strategy's own last steps (active Service cutover, post-promotion analysis, old canary replicas,
+      steps left) -> Progressing; otherwise Healthy "".
     """
-    for cond in status.get("conditions") or () if conditions is None else conditions:
+    found = _degraded(status.get("conditions") or () if conditions is None else conditions)
+    return found or _paused(spec, status) or _replicas_progressing(spec, status) or _strategy_phase(spec, status)
+
+
+def _degraded(conditions: Iterable[Mapping[str, Any]]) -> tuple[RolloutPhase, str] | None:
+    for cond in conditions:
         if cond.get("type") == Condition.INVALID_SPEC and cond.get("status") == "True":
             return RolloutPhase.DEGRADED, f"{Condition.INVALID_SPEC}: {cond.get('message', '')}"
         if cond.get("reason") in (Reason.ROLLOUT_ABORTED, Reason.PROGRESS_DEADLINE_EXCEEDED):
             return RolloutPhase.DEGRADED, f"{cond['reason']}: {cond.get('message', '')}"
+    return None
+
+
+def _paused(spec: RolloutSpec, status: Mapping[str, Any]) -> tuple[RolloutPhase, str] | None:
     if spec.paused:
         return RolloutPhase.PAUSED, "manually paused"
     for pause in status.get("pauseConditions") or ():
         return RolloutPhase.PAUSED, str(pause.get("reason", ""))
+    return None
+
+
+def _replicas_progressing(spec: RolloutSpec, status: Mapping[str, Any]) -> tuple[RolloutPhase, str] | None:
     if spec.restart_at is not None and status.get("restartedAt") != format_timestamp(spec.restart_at):
         return RolloutPhase.PROGRESSING, "rollout is restarting"
     updated = int(status.get("updatedReplicas") or 0)
@@ -142,19 +162,27 @@ def rollout_phase(
         return RolloutPhase.PROGRESSING, "more replicas need to be updated"
     if int(status.get("availableReplicas") or 0) < updated:
         return RolloutPhase.PROGRESSING, "updated replicas are still becoming available"
+    return None
+
+
+def _strategy_phase(spec: RolloutSpec, status: Mapping[str, Any]) -> tuple[RolloutPhase, str]:
     current = status.get("currentPodHash") or ""
-    stable = status.get("stableRS") or ""
-    if spec.strategy.blue_green is not None:
+    fully_promoted = bool(status.get("stableRS")) and status.get("stableRS") == current
+    blue_green, canary = spec.strategy.blue_green, spec.strategy.canary
+    if blue_green is not None:
         active = (status.get("blueGreen") or {}).get("activeSelector") or ""
         if not active or active != current:
             return RolloutPhase.PROGRESSING, "active service cutover pending"
-        if not stable or stable != current:
-            if post_promotion_analysis:
+        if not fully_promoted:
+            if blue_green.post_promotion_analysis is not None:
                 return RolloutPhase.PROGRESSING, "waiting for analysis to complete"
             return RolloutPhase.PROGRESSING, "waiting for post-promotion verification to complete"
-    elif spec.strategy.canary is not None:
-        if not traffic_routed and int(status.get("replicas") or 0) > updated:
+    elif canary is not None:
+        # Only a basic canary waits for old pods: with traffic routing (or blue-green) the old ReplicaSet
+        # stays up for scaleDownDelaySeconds on purpose.
+        updated = int(status.get("updatedReplicas") or 0)
+        if canary.traffic_routing is None and int(status.get("replicas") or 0) > updated:
             return RolloutPhase.PROGRESSING, "old replicas are pending termination"
-        if not stable or stable != current:
+        if not fully_promoted:
             return RolloutPhase.PROGRESSING, "waiting for all steps to complete"
     return RolloutPhase.HEALTHY, ""

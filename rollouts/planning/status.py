@@ -256,8 +256,6 @@ def finalize(
     available: bool,
     strategy_progress: bool,
     abort_message: str | None,
-    traffic_routed: bool = False,
-    post_promotion_analysis: bool = False,
 ) -> None:
     """Set Progressing/Paused/Available/Healthy/Completed, emit their transition events, then phase/message."""
     status, old = ctx.status, ctx.old
@@ -340,13 +338,7 @@ def finalize(
                 f"Rollout not completed, started update to revision {sets.revision} ({sets.current_hash})",
             )
 
-    phase, message = rollout_phase(
-        ctx.spec,
-        status,
-        traffic_routed=traffic_routed,
-        post_promotion_analysis=post_promotion_analysis,
-        conditions=conditions.values(),
-    )
+    phase, message = rollout_phase(ctx.spec, status, conditions=conditions.values())
     status["phase"] = str(phase)
     status["message"] = message
 

@@ -91,12 +91,13 @@ HEALTHY = {"replicas": 3, "updatedReplicas": 3, "availableReplicas": 3, "current
     ],
 )
 def test_rollout_phase(spec_fields: dict[str, Any], status: dict[str, Any], expected: tuple[str, str]) -> None:
-    assert rollout_phase(spec(**spec_fields), status, traffic_routed=False, post_promotion_analysis=False) == expected
+    assert rollout_phase(spec(**spec_fields), status) == expected
 
 
 def test_traffic_routed_canary_tolerates_old_replicas() -> None:
     status = {**HEALTHY, "replicas": 6}
-    assert rollout_phase(spec(), status, traffic_routed=True, post_promotion_analysis=False) == ("Healthy", "")
+    routed = spec(strategy={"canary": {"trafficRouting": {"nginx": {"stableIngress": "web"}}}})
+    assert rollout_phase(routed, status) == ("Healthy", "")
 
 
 def test_set_condition_keeps_unchanged_conditions_and_transition_times() -> None:
