@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from rollouts.api.common import LabelSelector, LabelSelectorOperator
+from rollouts.api.common import AnalysisPhase, LabelSelector, LabelSelectorOperator
 from rollouts.api.rollout import RolloutPhase, RolloutSpec
 from rollouts.planning.observed import format_timestamp, parse_timestamp
 from rollouts.planning.vocabulary import Condition, Reason
@@ -174,7 +174,7 @@ def _strategy_phase(spec: RolloutSpec, status: Mapping[str, Any]) -> tuple[Rollo
         if not active or active != current:
             return RolloutPhase.PROGRESSING, "active service cutover pending"
         if not fully_promoted:
-            if blue_green.post_promotion_analysis is not None:
+            if blue_green.post_promotion_analysis is not None and not _post_promotion_run_completed(status):
                 return RolloutPhase.PROGRESSING, "waiting for analysis to complete"
             return RolloutPhase.PROGRESSING, "waiting for post-promotion verification to complete"
     elif canary is not None:
@@ -186,3 +186,11 @@ def _strategy_phase(spec: RolloutSpec, status: Mapping[str, Any]) -> tuple[Rollo
         if not fully_promoted:
             return RolloutPhase.PROGRESSING, "waiting for all steps to complete"
     return RolloutPhase.HEALTHY, ""
+
+
+_COMPLETED_RUN_PHASES = frozenset(str(p) for p in AnalysisPhase if p.is_completed())
+
+
+def _post_promotion_run_completed(status: Mapping[str, Any]) -> bool:
+    run = (status.get("blueGreen") or {}).get("postPromotionAnalysisRunStatus") or {}
+    return run.get("status") in _COMPLETED_RUN_PHASES

@@ -94,6 +94,31 @@ def test_rollout_phase(spec_fields: dict[str, Any], status: dict[str, Any], expe
     assert rollout_phase(spec(**spec_fields), status) == expected
 
 
+BLUE_GREEN_POST = {"blueGreen": {"activeService": "a", "postPromotionAnalysis": {"templates": [{"templateName": "t"}]}}}
+
+
+@pytest.mark.parametrize(
+    ("run", "message"),
+    [
+        (None, "waiting for analysis to complete"),
+        ({"name": "r", "status": "Running"}, "waiting for analysis to complete"),
+        ({"name": "r", "status": "Successful"}, "waiting for post-promotion verification to complete"),
+        ({"name": "r", "status": "Inconclusive"}, "waiting for post-promotion verification to complete"),
+    ],
+    ids=["no-run-yet", "running", "successful", "inconclusive"],
+)
+def test_blue_green_waits_for_post_promotion_analysis_only_while_it_runs(
+    run: dict[str, Any] | None, message: str
+) -> None:
+    """Argo's waitingForBlueGreenPostPromotionAnalysis (utils/rollout/rolloututil.go): a completed run no longer
+    counts as "waiting for analysis" while the active ReplicaSet is not yet marked stable."""
+    blue_green: dict[str, Any] = {"activeSelector": "b"}
+    if run is not None:
+        blue_green["postPromotionAnalysisRunStatus"] = run
+    status = {**HEALTHY, "currentPodHash": "b", "stableRS": "a", "blueGreen": blue_green}
+    assert rollout_phase(spec(strategy=BLUE_GREEN_POST), status) == ("Progressing", message)
+
+
 def test_traffic_routed_canary_tolerates_old_replicas() -> None:
     status = {**HEALTHY, "replicas": 6}
     routed = spec(strategy={"canary": {"trafficRouting": {"nginx": {"stableIngress": "web"}}}})
