@@ -104,54 +104,52 @@ def is_generation_observed(rollout: Obj) -> bool:
     return True
 
 
-def _condition(rollout: Obj, ctype: str) -> Mapping[str, Any] | None:
-    for cond in as_list(dig(rollout, "status", "conditions")):
-        if isinstance(cond, Mapping) and cond.get("type") == ctype:
-            return cond
-    return None
+def reported_phase(rollout: Obj) -> PhaseReport:
+    """The phase and message to show, by Argo's rule (``GetRolloutPhase`` in utils/rollout/rolloututil.go).
 
-
-def rollout_phase(rollout: Obj) -> PhaseReport:
-    """The phase and message to report.
-
-    Argo's rule: an unobserved spec is Progressing; otherwise trust `status.phase` when the
-    controller wrote one; otherwise derive it from abort, conditions and pause state.
+    An unobserved spec is Progressing ("waiting for rollout spec update to be observed"), and so is a promote
+    the controller has not acted on yet (``controllerPause`` with no pause condition left: "waiting for rollout
+    to unpause"); otherwise `status.phase` as the controller wrote it. A status without a phase (written by a
+    controller older than Argo v1.0) gets the phase the controller would write, from the planner's own
+    ``rollout_phase``; an object that does not parse as a Rollout is Degraded with the InvalidSpec message the
+    controller would give it.
     """
     if not is_generation_observed(rollout):
         return PhaseReport(RolloutPhase.PROGRESSING, "waiting for rollout spec update to be observed")
     status = status_of(rollout)
+    if status.get("controllerPause") is True and not as_list(status.get("pauseConditions")):
+        return PhaseReport(RolloutPhase.PROGRESSING, "waiting for rollout to unpause")
     phase = status.get("phase")
     if isinstance(phase, str) and phase in {p.value for p in RolloutPhase}:
         return PhaseReport(RolloutPhase(phase), str(status.get("message") or ""))
-    return _derived_phase(rollout)
+    return _calculated_phase(rollout)
 
 
-def _derived_phase(rollout: Obj) -> PhaseReport:
-    status = status_of(rollout)
-    invalid = _condition(rollout, "InvalidSpec")
-    if invalid is not None and invalid.get("status") == "True":
-        return PhaseReport(RolloutPhase.DEGRADED, f"InvalidSpec: {invalid.get('message', '')}".rstrip(": "))
-    if status.get("abort"):
-        return PhaseReport(RolloutPhase.DEGRADED, "RolloutAborted: Rollout aborted update")
-    progressing = _condition(rollout, "Progressing")
-    if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return PhaseReport(RolloutPhase.DEGRADED, f"ProgressDeadlineExceeded: {progressing.get('message', '')}")
-    if dig(rollout, "spec", "paused"):
-        return PhaseReport(RolloutPhase.PAUSED, "manually paused")
-    pause_conditions = status.get("pauseConditions")
-    if isinstance(pause_conditions, list) and pause_conditions:
-        reason = dig(pause_conditions[0], "reason") or "Paused"
-        return PhaseReport(RolloutPhase.PAUSED, str(reason))
-    desired = as_int(dig(rollout, "spec", "replicas"), 1)
-    if (
-        status.get("stableRS")
-        and status.get("stableRS") == status.get("currentPodHash")
-        and as_int(status.get("updatedReplicas")) >= desired
-        and as_int(status.get("availableReplicas")) >= desired
-        and as_int(status.get("replicas")) <= desired
-    ):
-        return PhaseReport(RolloutPhase.HEALTHY, "")
-    return PhaseReport(RolloutPhase.PROGRESSING, "more replicas need to be updated")
+def _calculated_phase(rollout: Obj) -> PhaseReport:
+    from rollouts.api.validation import invalid_spec_message, parse_rollout
+    from rollouts.planning.conditions import rollout_phase
+
+    parsed, problems = parse_rollout({**rollout, "status": None})
+    if parsed is None:
+        return PhaseReport(RolloutPhase.DEGRADED, f"InvalidSpec: {invalid_spec_message(problems)}")
+    phase, message = rollout_phase(parsed.spec, _readable_status(status_of(rollout)))
+    return PhaseReport(phase, message)
+
+
+def _readable_status(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The status fields the phase is calculated from, with wrong types dropped (an old or foreign controller
+    may have written anything): condition lists keep only objects, counters become ints."""
+    clean = dict(status)
+    for key in ("conditions", "pauseConditions"):
+        clean[key] = [item for item in as_list(status.get(key)) if isinstance(item, Mapping)]
+    for key in ("replicas", "updatedReplicas", "availableReplicas"):
+        clean[key] = as_int(status.get(key))
+    blue_green = status.get("blueGreen")
+    blue_green = dict(blue_green) if isinstance(blue_green, Mapping) else {}
+    if not isinstance(blue_green.get("postPromotionAnalysisRunStatus"), Mapping):
+        blue_green.pop("postPromotionAnalysisRunStatus", None)
+    clean["blueGreen"] = blue_green
+    return clean
 
 
 def current_step(rollout: Obj) -> str | None:
@@ -278,7 +276,7 @@ def rollout_info(
     my_rs = owned_children(rollout, replicasets)
     my_runs = owned_children(rollout, analysisruns)
     strategy = strategy_of(rollout)
-    report = rollout_phase(rollout)
+    report = reported_phase(rollout)
     revision_by_hash = {pod_template_hash_of(rs): revision_of(rs) for rs in my_rs}
 
     rs_infos = [replicaset_info(rs, pods, roles=replicaset_roles(rollout, rs), now=now) for rs in my_rs]

@@ -252,9 +252,9 @@ async def list_rollouts_cmd(client: KubeClient, namespace: str | None, *, watch:
 
 
 def _report(rollout: Obj) -> tuple[str, str]:
-    from rollouts.cli.info import rollout_phase
+    from rollouts.cli.info import reported_phase
 
-    report = rollout_phase(rollout)
+    report = reported_phase(rollout)
     return report.phase.value, report.message
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rollouts.api.rollout import RolloutPhase as Phase
-from rollouts.cli.info import actual_weight, current_step, rollout_info, rollout_phase, set_weight
+from rollouts.cli.info import actual_weight, current_step, reported_phase, rollout_info, set_weight
 from rollouts.cli.objects import human_duration
 from tests.unit.cli import scenarios
 from tests.unit.cli.scenarios import NOW
@@ -35,8 +35,27 @@ def canary(status: dict[str, Any], *, steps: list[dict[str, Any]] | None = None,
                  id="brand-new-no-status"),
     pytest.param(canary({"observedGeneration": "abc123", "phase": "Paused", "message": "CanaryPauseStep"}),
                  Phase.PAUSED, "CanaryPauseStep", id="legacy-hash-generation-counts-as-observed"),
-    pytest.param(canary({"observedGeneration": "1", "abort": True}), Phase.DEGRADED,
-                 "RolloutAborted: Rollout aborted update", id="derived-aborted"),
+    # A status without a phase gets the controller's own calculation (Argo's CalculateRolloutPhase, reached
+    # from GetRolloutPhase in utils/rollout/rolloututil.go): the abort shows through its condition; a bare
+    # abort flag that no controller has acted on is not Degraded yet.
+    pytest.param(canary({"observedGeneration": "1", "abort": True}), Phase.PROGRESSING,
+                 "more replicas need to be updated", id="derived-abort-flag-alone"),
+    pytest.param(canary({"observedGeneration": "1", "abort": True, "conditions": [
+        {"type": "Progressing", "status": "False", "reason": "RolloutAborted",
+         "message": "Rollout aborted update to revision 2"}]}), Phase.DEGRADED,
+        "RolloutAborted: Rollout aborted update to revision 2", id="derived-aborted"),
+    pytest.param(canary({"observedGeneration": "1", "phase": "Paused", "message": "CanaryPauseStep",
+                         "controllerPause": True}), Phase.PROGRESSING, "waiting for rollout to unpause",
+                 id="promoted-not-yet-acted-on"),
+    pytest.param(canary({"observedGeneration": "1", "phase": "Paused", "controllerPause": True,
+                         "pauseConditions": [{"reason": "CanaryPauseStep"}]}), Phase.PAUSED, "",
+                 id="paused-by-the-controller"),
+    pytest.param(canary({"observedGeneration": "1", "pauseConditions": ["junk", {"reason": "CanaryPauseStep"}],
+                         "updatedReplicas": "four"}), Phase.PAUSED, "CanaryPauseStep", id="derived-tolerates-junk"),
+    pytest.param({**canary({"observedGeneration": "1"}), "spec": {"replicas": "many"}}, Phase.DEGRADED,
+                 "InvalidSpec: The Rollout is invalid: spec.replicas: Input should be a valid integer, unable to parse "
+                 "string as an integer",
+                 id="derived-unparseable-spec"),
     pytest.param(canary({"observedGeneration": "1", "pauseConditions": [{"reason": "CanaryPauseStep"}]}),
                  Phase.PAUSED, "CanaryPauseStep", id="derived-paused-step"),
     pytest.param(canary({"observedGeneration": "1"}, paused=True), Phase.PAUSED, "manually paused",
@@ -51,7 +70,7 @@ def canary(status: dict[str, Any], *, steps: list[dict[str, Any]] | None = None,
                  "more replicas need to be updated", id="derived-progressing"),
 ])
 def test_rollout_phase(rollout: dict[str, Any], phase: Phase, message: str) -> None:
-    report = rollout_phase(rollout)
+    report = reported_phase(rollout)
     assert (report.phase, report.message) == (phase, message)
 
 
