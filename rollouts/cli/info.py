@@ -10,8 +10,8 @@ Two Argo quirks are handled here:
   the status describes the previous spec, so the phase is reported as Progressing ("waiting for
   rollout spec update to be observed"), never the stale Healthy a CI pipeline would trust after a
   `set image`.
-- The displayed "set weight" is the weight of the last `setWeight` step at or before
-  `currentStepIndex` (100 once every step is done, 0 after an abort), as Argo's plugin shows it;
+- The displayed "set weight" is the planner's: the weight of the last `setWeight` step at or before
+  `currentStepIndex` (maxTrafficWeight once every step is done, 0 after an abort), as Argo's plugin shows it;
   the "actual weight" comes from `status.canary.weights` with traffic routing, or from the share
   of available pods without it.
 """
@@ -162,25 +162,22 @@ def current_step(rollout: Obj) -> str | None:
 
 
 def set_weight(rollout: Obj) -> int:
-    """The weight the current step asks for (Argo: last setWeight at or before the current index).
-
-    4 steps [setWeight 20, pause, setWeight 50, pause], currentStepIndex 1 -> 20; index 4 -> 100;
-    aborted -> 0; no steps -> 100.
+    """The weight the current step asks for, computed by the planner (``planning.steps.current_set_weight``,
+    Argo's GetCurrentSetWeight): steps [setWeight 20, pause, setWeight 50, pause] at currentStepIndex 1 -> 20;
+    index 4 -> maxTrafficWeight (100 unless set); aborted -> 0; no steps -> maxTrafficWeight. 0 for a spec that
+    does not parse as a canary Rollout.
     """
-    status = status_of(rollout)
-    if status.get("abort"):
+    from rollouts.api.validation import parse_rollout
+    from rollouts.planning.steps import current_set_weight
+
+    parsed, _ = parse_rollout({**rollout, "status": None})
+    canary = parsed.spec.strategy.canary if parsed is not None else None
+    if canary is None:
         return 0
-    steps = canary_steps(rollout)
-    if not steps:
-        return 100
-    index = as_int(status.get("currentStepIndex"))
-    if index >= len(steps):
-        return 100
-    for step in reversed(steps[: index + 1]):
-        weight = step.get("setWeight")
-        if isinstance(weight, int) and not isinstance(weight, bool):
-            return weight
-    return 0
+    status = status_of(rollout)
+    index = status.get("currentStepIndex")
+    return current_set_weight(canary, current_step_index=as_int(index) if index is not None else None,
+                              aborted=bool(status.get("abort")))
 
 
 def actual_weight(rollout: Obj, replicasets: Sequence[Obj]) -> int:

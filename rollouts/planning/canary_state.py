@@ -44,10 +44,10 @@ class CanaryState:
 def step_weight(ctx: PlanContext, state: CanaryState) -> int:
     """The weight the steps ask for now, out of maxTrafficWeight: the nearest setWeight at or before the
     current step, or the whole (maxTrafficWeight) once every step is done or promoteFull is set."""
-    index = ctx.status.get("currentStepIndex")
-    if ctx.status.get("promoteFull") or not state.steps or (index or 0) >= len(state.steps):
-        return state.strategy.effective_max_traffic_weight()
-    return set_weight_in_force(state.steps, index)
+    max_weight = state.strategy.effective_max_traffic_weight()
+    if ctx.status.get("promoteFull"):
+        return max_weight
+    return set_weight_in_force(state.steps, ctx.status.get("currentStepIndex"), max_weight=max_weight)
 
 
 def desired_weight(ctx: PlanContext, state: CanaryState) -> int:

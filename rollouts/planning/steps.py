@@ -2,8 +2,9 @@
 routes should exist, and how Argo spells a step in events ("setWeight: 20", "pause: 1h0m0s").
 
 The step index lives in ``status.currentStepIndex``; ``len(steps)`` means "all steps done". The weight in
-force is that of the nearest ``setWeight`` at or before the current step (0 before the first one, 100 after
-the last step), which is why a ``pause`` step keeps the previous weight.
+force is that of the nearest ``setWeight`` at or before the current step (0 before the first one, the whole
+``maxTrafficWeight`` after the last step), which is why a ``pause`` step keeps the previous weight. This is the
+only place that reads a weight out of the steps: the planner and the CLI's "set weight" both ask here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rollouts.api.common import format_duration
-from rollouts.api.rollout import CanaryStep, SetCanaryScale
+from rollouts.api.rollout import CanaryStep, CanaryStrategy, SetCanaryScale
 from rollouts.planning.spec_facts import jsonable
 
 
@@ -22,16 +23,31 @@ def current_step(steps: Sequence[CanaryStep], index: int | None) -> CanaryStep |
     return steps[i] if 0 <= i < len(steps) else None
 
 
-def set_weight_in_force(steps: Sequence[CanaryStep], index: int | None) -> int:
-    """The canary weight the steps ask for at ``index``: 20 for ``[setWeight 20, pause]`` at index 1,
-    0 before any setWeight, 100 once all steps are done (or with no steps)."""
+def set_weight_in_force(steps: Sequence[CanaryStep], index: int | None, *, max_weight: int) -> int:
+    """The canary weight the steps ask for at ``index``, out of ``max_weight`` (maxTrafficWeight): 20 for
+    ``[setWeight 20, pause]`` at index 1, 0 before any setWeight, ``max_weight`` once all steps are done (or with
+    no steps): with maxTrafficWeight 1000, ``[setWeight 200]`` at index 1 -> 1000."""
     i = index or 0
     if i >= len(steps):
-        return 100
+        return max_weight
     for step in reversed(steps[: i + 1]):
         if step.set_weight is not None:
             return step.set_weight
     return 0
+
+
+def current_set_weight(strategy: CanaryStrategy, *, current_step_index: int | None, aborted: bool) -> int:
+    """The weight the current step asks for, as the CLI shows it ("SetWeight"; Argo's GetCurrentSetWeight):
+    0 once aborted, else ``set_weight_in_force`` out of the strategy's maxTrafficWeight.
+
+    Steps ``[setWeight 20, pause, setWeight 50, pause]`` at index 1 -> 20; at index 4 -> 100 (1000 with
+    ``trafficRouting.maxTrafficWeight: 1000``); aborted -> 0.
+    """
+    if aborted:
+        return 0
+    return set_weight_in_force(
+        strategy.steps or (), current_step_index, max_weight=strategy.effective_max_traffic_weight()
+    )
 
 
 def canary_scale_in_force(steps: Sequence[CanaryStep], index: int | None) -> SetCanaryScale | None:

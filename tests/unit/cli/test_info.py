@@ -90,6 +90,19 @@ def test_set_weight_and_step(status: dict[str, Any], steps: list[dict[str, Any]]
     assert current_step(rollout) == step
 
 
+@pytest.mark.parametrize(("status", "weight"), [
+    pytest.param({"currentStepIndex": 1}, 20, id="step-weight-unchanged"),
+    pytest.param({"currentStepIndex": 4}, 1000, id="all-steps-done-is-maxTrafficWeight"),
+    pytest.param({"currentStepIndex": 4, "abort": True}, 0, id="aborted"),
+])
+def test_set_weight_is_out_of_max_traffic_weight(status: dict[str, Any], weight: int) -> None:
+    """The CLI asks the planner, which counts out of maxTrafficWeight (Argo: GetCurrentSetWeight returns
+    weightutil.MaxTrafficWeight once the steps are done, utils/replicaset/canary.go); it used to say 100."""
+    rollout = canary(status, traffic=True)
+    rollout["spec"]["strategy"]["canary"]["trafficRouting"]["maxTrafficWeight"] = 1000
+    assert set_weight(rollout) == weight
+
+
 def rs(pod_hash: str, available: int) -> dict[str, Any]:
     return {"metadata": {"labels": {"rollouts-pod-template-hash": pod_hash}},
             "status": {"availableReplicas": available}}

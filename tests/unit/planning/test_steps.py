@@ -41,11 +41,11 @@ STEPS = steps(
     ],
 )
 def test_set_weight_in_force(index: int | None, weight: int) -> None:
-    assert set_weight_in_force(STEPS, index) == weight
+    assert set_weight_in_force(STEPS, index, max_weight=100) == weight
 
 
 def test_weight_before_any_set_weight_is_zero() -> None:
-    assert set_weight_in_force(steps({"pause": {}}, {"setWeight": 50}), 0) == 0
+    assert set_weight_in_force(steps({"pause": {}}, {"setWeight": 50}), 0, max_weight=100) == 0
 
 
 def test_canary_scale_in_force_until_match_traffic_weight() -> None:
