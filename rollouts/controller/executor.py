@@ -18,16 +18,16 @@ from rollouts.controller.events import EventRecorder
 from rollouts.controller.observe import Caches
 from rollouts.controller.traffic import set_weight
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import AlreadyExists, NotFound
+from rollouts.kube.errors import AlreadyExists, NotFound, TooManyRequests
 from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET, SERVICE
 from rollouts.planning.plan import (
     Action,
     CreateAnalysisRun,
     CreateReplicaSet,
     DeleteAnalysisRun,
-    DeletePod,
     DeleteReplicaSet,
     EmitEvent,
+    EvictPod,
     Plan,
     ScaleReplicaSet,
     ScaleWorkload,
@@ -108,11 +108,14 @@ class Executor:
                 except NotFound:
                     pass
                 self.caches.analysis_runs.forget(ns, run)
-            case DeletePod(name=pod):
+            case EvictPod(name=pod):
                 try:
-                    await client.delete(POD, pod, ns)
+                    await client.evict(pod, ns)
                 except NotFound:
                     pass
+                except TooManyRequests as exc:  # a PodDisruptionBudget: the plan asked to be run again later
+                    log.warning("eviction refused by a PodDisruptionBudget; retrying later", pod=pod,
+                                error=exc.message)
             case SetEphemeralMetadata(name=rs, pod_template_hash=pod_hash, labels=labels, annotations=annotations,
                                       record=record):
                 await self._relabel(ns, rs, pod_hash, dict(labels), dict(annotations), record)

@@ -20,7 +20,7 @@ from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from rollouts.kube.errors import ApiError, NotFound, Unreachable, error_from_status
-from rollouts.kube.resources import BUILTIN, ResourceKind
+from rollouts.kube.resources import BUILTIN, POD, ResourceKind
 
 PatchType = Literal["merge", "json", "strategic", "apply"]
 _PATCH_CONTENT_TYPES: dict[str, str] = {
@@ -240,6 +240,11 @@ class KubeClient:
         if preconditions:
             body["preconditions"] = dict(preconditions)
         await self._request("DELETE", kind.object_path(name, namespace), body=body)
+
+    async def evict(self, name: str, namespace: str) -> None:
+        """Evict a pod (policy/v1 Eviction): the API server refuses with 429 when a PodDisruptionBudget does."""
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
+        await self._request("POST", POD.object_path(name, namespace, "eviction"), body=body)
 
     async def watch(
         self,

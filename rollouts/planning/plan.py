@@ -15,7 +15,8 @@ Executor contract (see each action's docstring):
 * ``SetCanaryWeight`` goes to the configured traffic router; with no traffic routing it is never emitted.
   It is emitted whenever ``ObservedTraffic`` (the router's read-back) differs from the desired weight and
   header routes, so the router should report weight 0 (not None) when nothing routes to the canary.
-* ``DeleteReplicaSet``/``DeleteAnalysisRun``/``DeletePod``: NotFound is success.
+* ``DeleteReplicaSet``/``DeleteAnalysisRun``/``EvictPod``: NotFound is success (and an eviction refused by a
+  PodDisruptionBudget is not an error: the restart is planned again later).
 * ``EmitEvent`` creates a core/v1 Event on the Rollout.
 * ``Plan.status`` replaces the whole status (it carries forward what it does not change); a Conflict on that
   write means "re-observe and re-plan". ``requeue_after`` 0 means "plan again now" (a step just completed).
@@ -101,8 +102,9 @@ class DeleteAnalysisRun:
 
 
 @dataclass(frozen=True, slots=True)
-class DeletePod:
-    """Delete one pod (``spec.restartAt``); the ReplicaSet replaces it."""
+class EvictPod:
+    """Evict one pod (``spec.restartAt``) through the Eviction API, so PodDisruptionBudgets are honoured as
+    in Argo; the ReplicaSet replaces it. An eviction a budget refuses (429) is retried at the next plan."""
 
     name: str
 
@@ -149,7 +151,7 @@ Action = (
     | CreateAnalysisRun
     | TerminateAnalysisRun
     | DeleteAnalysisRun
-    | DeletePod
+    | EvictPod
     | SetEphemeralMetadata
     | ScaleWorkload
     | EmitEvent
@@ -164,7 +166,7 @@ MUTATING_ACTIONS: tuple[type, ...] = (
     CreateAnalysisRun,
     TerminateAnalysisRun,
     DeleteAnalysisRun,
-    DeletePod,
+    EvictPod,
     SetEphemeralMetadata,
     ScaleWorkload,
 )

@@ -2,17 +2,23 @@
 
 Argo's restart is level-based: the goal is "no pod of this Rollout is older than restartAt"; progress is
 simply the pods that remain. A pod is deleted only when every ReplicaSet has all its pods available, so at
-most one pod is ever unavailable because of the restart (within any maxUnavailable >= 1). When none remain,
+most one pod is ever unavailable because of the restart (within any maxUnavailable >= 1). Pods are evicted, not
+deleted, so a PodDisruptionBudget can refuse; an eviction asks to be planned again EVICTION_RETRY later, so a
+refused one is retried (as Argo's restarter does on its next requeue). When none remain,
 ``status.restartedAt`` records that the request was served (the same ``restartAt`` does not restart again).
 A ``restartAt`` in the future is a timed requeue.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import format_timestamp
-from rollouts.planning.plan import DeletePod
+from rollouts.planning.plan import EvictPod
 from rollouts.planning.vocabulary import Event
+
+EVICTION_RETRY = timedelta(seconds=10)
 
 
 def plan_restart(ctx: PlanContext, sets: RevisionSets) -> None:
@@ -39,4 +45,5 @@ def plan_restart(ctx: PlanContext, sets: RevisionSets) -> None:
     unavailable = sum(max(0, rs.spec_replicas - rs.available_replicas) for rs in sets.all)
     if unavailable > 0:
         return  # wait until the replacement of the previous pod is available
-    ctx.act(DeletePod(stale[0].name))
+    ctx.act(EvictPod(stale[0].name))
+    ctx.wake(ctx.now + EVICTION_RETRY)  # a PodDisruptionBudget may refuse it: try again

@@ -54,3 +54,19 @@ def test_every_rbac_rule_says_which_feature_needs_it() -> None:
             if line.strip().startswith(("- apiGroups:", "- nonResourceURLs:")):
                 assert lines[i - 1].strip().startswith("#"), \
                     f"{path.name}:{i + 1}: rule without a comment saying which feature needs it"
+
+
+def test_the_two_reconcilers_run_apart_under_their_own_service_accounts() -> None:
+    docs = [d for d in yaml.safe_load_all((REPO / "manifests" / "install.yaml").read_text()) if d]
+    deployments = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in docs if d["kind"] == "Deployment"}
+    assert set(deployments) == {"rollouts-controller", "rollouts-applications"}
+    controller, applications = deployments["rollouts-controller"], deployments["rollouts-applications"]
+    assert controller["serviceAccountName"] == "rollouts-controller"
+    assert applications["serviceAccountName"] == "rollouts-applications"
+    assert "--disable-applications" in controller["containers"][0]["args"]
+    assert {"--disable-rollouts", "--disable-analysis"} <= set(applications["containers"][0]["args"])
+    webhook = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "rollouts-gitops-webhook")
+    assert webhook["spec"]["selector"] == {"app.kubernetes.io/name": "rollouts-applications"}
+    only = [d for d in yaml.safe_load_all((REPO / "manifests" / "rollouts-only.yaml").read_text()) if d]
+    assert not [d["metadata"]["name"] for d in only if d["metadata"]["name"].startswith("rollouts-applications")]
+    assert not any(s.get("name") == "rollouts-applications" for d in only for s in d.get("subjects") or [])

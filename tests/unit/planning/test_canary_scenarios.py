@@ -361,7 +361,7 @@ def test_restart_replaces_old_pods_one_at_a_time() -> None:
     deletions = 0
     for _ in range(20):
         plan = world.step(settle=False)
-        deleted = [a for a in plan.actions if type(a).__name__ == "DeletePod"]
+        deleted = [a for a in plan.actions if type(a).__name__ == "EvictPod"]
         assert len(deleted) <= 1
         unavailable = sum(
             rs["spec"]["replicas"] - rs["status"]["availableReplicas"] for rs in world.replica_sets.values()
@@ -383,7 +383,7 @@ def test_restart_in_the_future_requeues_until_then() -> None:
     world.rollout["spec"]["restartAt"] = "2026-01-01T12:05:00Z"
     plan = world.step()
     assert plan.requeue_after == 300
-    assert not any(type(a).__name__ == "DeletePod" for a in plan.actions)
+    assert not any(type(a).__name__ == "EvictPod" for a in plan.actions)
 
 
 def test_scale_actions_only_ever_target_existing_replica_sets() -> None:

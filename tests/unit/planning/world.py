@@ -21,9 +21,9 @@ from rollouts.planning import (
     CreateAnalysisRun,
     CreateReplicaSet,
     DeleteAnalysisRun,
-    DeletePod,
     DeleteReplicaSet,
     EmitEvent,
+    EvictPod,
     ObservedAnalysisRun,
     ObservedPod,
     ObservedReplicaSet,
@@ -203,7 +203,7 @@ class World:
                 self.runs[name]["status"] = {"phase": "Successful", "message": "Run Terminated"}
             case DeleteAnalysisRun(name=name):
                 self.runs.pop(name, None)
-            case DeletePod(name=name):
+            case EvictPod(name=name):
                 pod = self.pods.pop(name)
                 owner = self._rs_by_hash(pod["metadata"]["labels"]["rollouts-pod-template-hash"])
                 if owner is not None:
