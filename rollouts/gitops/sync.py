@@ -372,11 +372,19 @@ def _wave_progress(
     return waiting, None
 
 
+def _creates_namespace(ctx: SyncContext) -> bool:
+    """A Namespace of that name is part of this sync: kind order applies it before what lives in it."""
+    return any(t.key.kind == "Namespace" and t.key.group == "" and t.key.name == ctx.namespace and not t.is_hook
+               for t in ctx.tasks)
+
+
 def _namespace_actions(ctx: SyncContext, observed: SyncObservation) -> tuple[list[SyncAction], str | None]:
     if not ctx.namespace or observed.namespace_exists:
         return [], None
     if observed.namespace_error:
         return [], observed.namespace_error
+    if _creates_namespace(ctx):
+        return [], None
     if not ctx.enabled("CreateNamespace"):
         return [], (f"namespace {ctx.namespace!r} does not exist: create it or add the sync option "
                     "CreateNamespace=true")

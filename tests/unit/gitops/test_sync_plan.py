@@ -324,6 +324,15 @@ def test_destination_namespace(exists: bool, error: str | None, options: tuple[s
         assert result.outcome == Failed(expected) and result.actions == ()
 
 
+def test_a_namespace_in_git_is_applied_first_without_create_namespace() -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
+    a = app()
+    result = plan(a, comparison([cm("x"), namespace]), started(a), SyncObservation(namespace_exists=False))
+    assert applied(result) == [NS, "x"], "gitops-engine's kind order puts the Namespace first"
+    assert not any(isinstance(x, CreateNamespace) for x in result.actions)
+    assert result.outcome == Progressing(None, 0.2)
+
+
 def test_create_namespace_from_the_sync_policy_options_too() -> None:
     a = app(policy_options=("CreateNamespace=true",))
     result = plan(a, comparison([cm("x")]), started(a), SyncObservation(namespace_exists=False))
