@@ -33,11 +33,15 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
+GITOPS_KINDS = ("Application", "AppProject")
+"""Argo CD's kinds: left out of rollouts-only.yaml, for clusters where Argo CD owns them."""
+
+
 def crds(include_applications: bool) -> list[dict[str, Any]]:
     docs = []
     for path in sorted((REPO / "crds").glob("*.yaml")):
         for doc in load(path):
-            if not include_applications and doc["spec"]["names"]["kind"] == "Application":
+            if not include_applications and doc["spec"]["names"]["kind"] in GITOPS_KINDS:
                 continue
             docs.append(doc)
     return docs

@@ -37,7 +37,9 @@ from pydantic import BaseModel
 GROUP: Final = "argoproj.io"
 VERSION: Final = "v1alpha1"
 
-CRD_MODULES: Final[tuple[str, ...]] = ("rollouts.api.rollout", "rollouts.api.application", "rollouts.api.analysis")
+CRD_MODULES: Final[tuple[str, ...]] = (
+    "rollouts.api.rollout", "rollouts.api.application", "rollouts.api.appproject", "rollouts.api.analysis",
+)
 """API modules that define a ``CRD`` registration, in the order their files are listed."""
 
 DEFAULT_OUT: Final = Path(__file__).resolve().parents[2] / "crds"

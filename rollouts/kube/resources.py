@@ -43,6 +43,7 @@ CLUSTERANALYSISTEMPLATE = ResourceKind(
     "argoproj.io", "v1alpha1", "ClusterAnalysisTemplate", "clusteranalysistemplates", namespaced=False
 )
 APPLICATION = ResourceKind("argoproj.io", "v1alpha1", "Application", "applications")
+APPPROJECT = ResourceKind("argoproj.io", "v1alpha1", "AppProject", "appprojects")
 REPLICASET = ResourceKind("apps", "v1", "ReplicaSet", "replicasets")
 DEPLOYMENT = ResourceKind("apps", "v1", "Deployment", "deployments")
 STATEFULSET = ResourceKind("apps", "v1", "StatefulSet", "statefulsets")
@@ -63,7 +64,7 @@ CRD = ResourceKind(
 )
 
 BUILTIN: tuple[ResourceKind, ...] = (
-    ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, REPLICASET, DEPLOYMENT,
+    ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT, REPLICASET, DEPLOYMENT,
     STATEFULSET, DAEMONSET, POD, SERVICE, SECRET, CONFIGMAP, NAMESPACE, NODE, EVENT, INGRESS, HTTPROUTE,
     JOB, LEASE, CRD,
 )

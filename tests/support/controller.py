@@ -21,6 +21,7 @@ from rollouts.kube.resources import (
     ANALYSISRUN,
     ANALYSISTEMPLATE,
     APPLICATION,
+    APPPROJECT,
     CLUSTERANALYSISTEMPLATE,
     CRD,
     ROLLOUT,
@@ -46,7 +47,7 @@ async def install_crds(client: KubeClient) -> None:
             await asyncio.sleep(0.1)
     client.forget_discovery()
     # Established can precede the moment the API server serves the kind: wait until each is listable.
-    for kind in (ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION):
+    for kind in (ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT):
         for _ in range(100):
             try:
                 await client.list(kind)
