@@ -69,9 +69,6 @@ def check_destination(app: Application, api_host: str) -> str:
             f"({IN_CLUSTER_SERVER}) is supported")
     if not dest.server and dest.name and dest.name != IN_CLUSTER_NAME:
         raise ComparisonError(f"destination cluster {dest.name!r} is not known: only {IN_CLUSTER_NAME!r} is")
-    if app.spec.project != "default":
-        raise ComparisonError(f"application references project {app.spec.project!r} which does not exist "
-                              "(only the 'default' project is supported)")
     return dest.namespace or ""
 
 

@@ -22,9 +22,15 @@ K = TypeVar("K")
 
 
 class ComparisonError(Exception):
-    """The desired state cannot be known (repository, render, spec); the message names the cause."""
+    """The desired state cannot be known (repository, render, spec); the message names the cause.
+
+    Several messages (an application breaking two project rules) become one condition each."""
 
     condition = ApplicationConditionType.COMPARISON_ERROR
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.messages: tuple[str, ...] = messages
 
 
 class SpecError(ComparisonError):

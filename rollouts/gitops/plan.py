@@ -65,7 +65,7 @@ def _comparison_status(status: Obj, app: Application, comparison: Outcome) -> li
         status["sync"] = {**(status.get("sync") or {}), "status": SyncStatusCode.UNKNOWN.value}
         if isinstance(comparison, SpecError) or not status.get("health"):
             status["health"] = {"status": HealthStatusCode.UNKNOWN.value}
-        return [(comparison.condition.value, str(comparison))]
+        return [(comparison.condition.value, message) for message in comparison.messages or (str(comparison),)]
     apply_comparison(status, app, comparison)
     return []
 

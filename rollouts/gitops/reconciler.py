@@ -26,10 +26,12 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from pydantic import ValidationError
 
 from rollouts.api.application import REFRESH_ANNOTATION, Application
+from rollouts.api.appproject import DEFAULT_PROJECT, AppProject, AppProjectSpec, default_project_body
 from rollouts.gitops.compare import Comparer
-from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
+from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome, SpecError
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.health.customizations import SETTINGS_CONFIGMAP, parse_customizations
 from rollouts.gitops.live import LiveState
@@ -40,6 +42,7 @@ from rollouts.gitops.plan import (
     plan_application,
     plan_invalid_spec,
 )
+from rollouts.gitops.project import PERMISSIVE, application_violations
 from rollouts.gitops.refresh import Jitter, Monotonic, PollSchedule, Refresh
 from rollouts.gitops.runner import SyncRunner
 from rollouts.gitops.sources import Sources
@@ -47,9 +50,9 @@ from rollouts.gitops.spec import parse_application
 from rollouts.gitops.sync import SyncStep
 from rollouts.gitops.webhook import DEFAULT_MAX_PAYLOAD_MB, webhook_app
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import ApiError, NotFound
+from rollouts.kube.errors import AlreadyExists, ApiError, NotFound
 from rollouts.kube.informer import Informer
-from rollouts.kube.resources import APPLICATION, CONFIGMAP
+from rollouts.kube.resources import APPLICATION, APPPROJECT, CONFIGMAP
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 
@@ -58,6 +61,8 @@ Obj = dict[str, Any]
 Clock = Callable[[], datetime]
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 RETRY_AFTER_API_ERROR = 2.0
+PROJECTS_SYNC_TIMEOUT = 10.0
+"""Seconds to wait for the AppProject watch at start; without the CRD only the built-in default exists."""
 
 
 def utc_now() -> datetime:
@@ -100,6 +105,7 @@ class ApplicationReconciler:
         self.apps = Informer(client, APPLICATION, namespace=config.namespace, handler=self._on_app_event)
         # argocd-cm, as in Argo CD: user health checks (resource.customizations.health.<group_kind>).
         self.settings = Informer(client, CONFIGMAP, namespace=config.namespace, handler=self._on_settings_event)
+        self.projects = Informer(client, APPPROJECT, namespace=config.namespace, handler=self._on_project_event)
         self.polls = PollSchedule(config.poll_interval, config.poll_jitter, monotonic=monotonic, rand=jitter)
         self.reconciles = 0
 
@@ -120,6 +126,23 @@ class ApplicationReconciler:
             log.info("health customizations changed", scripts=sorted(customizations.scripts))
             for item in self.apps.items(self.config.namespace):
                 self.queue.add(str((item.get("metadata") or {}).get("name") or ""))
+
+    def _on_project_event(self, etype: str, obj: Obj) -> None:
+        """A project changed: its applications are evaluated again (a tightened rule applies at once)."""
+        project = str((obj.get("metadata") or {}).get("name") or "")
+        for app in self.apps.items():
+            if str((app.get("spec") or {}).get("project") or DEFAULT_PROJECT) == project:
+                self.queue.add(str(app["metadata"]["name"]))
+
+    def project_of(self, app: Application) -> tuple[AppProjectSpec | None, str | None]:
+        """(the project's spec, a problem with it); the ``default`` project is permissive until it exists."""
+        raw = self.projects.get(self.config.namespace, app.spec.project)
+        if raw is None:
+            return (PERMISSIVE if app.spec.project == DEFAULT_PROJECT else None), None
+        try:
+            return AppProject.model_validate(raw).spec, None
+        except ValidationError as exc:
+            return None, f"project {app.spec.project} is invalid: {exc.errors()[0]['msg']}"
 
     def refresh(self, name: str) -> None:
         """Fetch Git for this application on its next pass (webhook, CLI)."""
@@ -144,11 +167,12 @@ class ApplicationReconciler:
             await self._execute(obj, plan_invalid_spec(obj.get("status") or {}, problem, now))
             return None
         refresh = self.polls.decide(name, (app.metadata.annotations or {}).get(REFRESH_ANNOTATION))
-        comparison = await self._observe(app, refresh)
+        project, project_problem = self.project_of(app)
+        comparison = await self._observe(app, refresh, project, project_problem)
         poll = PollTiming(refresh.fetch, self.polls.next_poll_in(name, fetched=refresh.fetch),
                           clear_refresh_annotation=refresh.annotated)
         try:
-            progress = await self._advance_operation(app, comparison, now)
+            progress = await self._advance_operation(app, comparison, now, project)
         except ApiError as exc:
             log.warning("sync step failed, retrying", app=name, error=exc.message)
             return RETRY_AFTER_API_ERROR
@@ -156,7 +180,11 @@ class ApplicationReconciler:
         await self._execute(obj, plan)
         return plan.requeue
 
-    async def _observe(self, app: Application, refresh: Refresh) -> Outcome:
+    async def _observe(self, app: Application, refresh: Refresh, project: AppProjectSpec | None,
+                       project_problem: str | None) -> Outcome:
+        violations = (project_problem,) if project_problem else application_violations(app, project)
+        if violations:
+            return SpecError(*violations)
         if refresh.hard:
             self.comparer.invalidate(app.metadata.name or "")
         await self._watch_status_kinds(app)
@@ -167,11 +195,14 @@ class ApplicationReconciler:
         except ApiError as exc:
             return ComparisonError(f"cannot compare with the cluster: {exc.message}")
 
-    async def _advance_operation(self, app: Application, comparison: Outcome, now: datetime) -> SyncStep | None:
+    async def _advance_operation(self, app: Application, comparison: Outcome, now: datetime,
+                                 project: AppProjectSpec | None) -> SyncStep | None:
         """One step of the running sync operation, if any (the runner performs its actions)."""
         if app.operation is None or app.operation.sync is None:
             return None
-        return await self.runner.step(app, await self._operation_comparison(app, comparison), now=now)
+        if not isinstance(comparison, SpecError):
+            comparison = await self._operation_comparison(app, comparison)
+        return await self.runner.step(app, comparison, now=now, project=project)
 
     async def _finalize(self, obj: Obj) -> float | None:
         """Cascade deletion, as Argo CD's resources finalizer: delete what the app owns, then let it go."""
@@ -260,6 +291,26 @@ class ApplicationReconciler:
 
     # -- loops -----------------------------------------------------------------------------------------
 
+    async def _default_project(self) -> None:
+        """Create the permissive ``default`` AppProject, as Argo CD does, when it is missing."""
+        try:
+            await asyncio.wait_for(self.projects.synced.wait(), PROJECTS_SYNC_TIMEOUT)
+        except TimeoutError:
+            log.warning("AppProjects are not served (is the AppProject CRD installed?); only the built-in "
+                        "permissive 'default' project exists", namespace=self.config.namespace)
+            return
+        if self.projects.get(self.config.namespace, DEFAULT_PROJECT) is not None:
+            return
+        try:
+            created = await self.client.create(APPPROJECT, default_project_body(self.config.namespace),
+                                               self.config.namespace)
+        except AlreadyExists:
+            return
+        except ApiError as exc:
+            log.warning("cannot create the default AppProject", error=exc.message)
+            return
+        self.projects.upsert(created)
+
     async def worker(self) -> None:
         await run_worker(self.queue, self.reconcile, kind="application", log=log, fields=lambda name: {"app": name})
 
@@ -274,6 +325,7 @@ class ApplicationReconciler:
     async def run(self, stop: asyncio.Event) -> None:
         tasks = [asyncio.create_task(self.apps.run(), name="gitops-applications"),
                  asyncio.create_task(self.settings.run(), name="gitops-settings"),
+                 asyncio.create_task(self.projects.run(), name="gitops-projects"),
                  asyncio.create_task(self.queue.run_timers(), name="gitops-timers")]
         runner: web.AppRunner | None = None
         try:
@@ -287,6 +339,7 @@ class ApplicationReconciler:
             await self.apps.synced.wait()
             with contextlib.suppress(TimeoutError):  # user health checks before the first pass, if readable
                 await asyncio.wait_for(self.settings.synced.wait(), 10)
+            await self._default_project()
             tasks += [asyncio.create_task(self.worker(), name=f"gitops-worker-{n}")
                       for n in range(self.config.workers)]
             log.info("application reconciler started", namespace=self.config.namespace,

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from rollouts.api.application import Application, OperationPhase, ResultCode
+from rollouts.api.appproject import AppProjectSpec
 from rollouts.gitops.compare import FIELD_MANAGER
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
 from rollouts.gitops.custom_health import HealthAssessor
@@ -64,7 +65,8 @@ class SyncRunner:
         self.live = live
         self.on_applied = on_applied
 
-    async def step(self, app: Application, comparison: Outcome, *, now: datetime) -> SyncStep:
+    async def step(self, app: Application, comparison: Outcome, *, now: datetime,
+                   project: AppProjectSpec | None = None) -> SyncStep:
         """Advance ``app``'s sync operation by one step: observe -> plan -> perform -> conclude."""
         operation = app.operation
         if operation is None or operation.sync is None:
@@ -74,7 +76,7 @@ class SyncRunner:
             return waiting
         assert state is not None
         observed = await self.observe(app, comparison, state)
-        plan = plan_sync_step(app, comparison, state, observed)
+        plan = plan_sync_step(app, comparison, state, observed, project)
         work = _Work(self, comparison, plan.state)
         step, more = conclude_step(plan, await work.perform(plan.actions), operation, now=now)
         if more:

@@ -34,11 +34,13 @@ from rollouts.api.application import (
     OperationPhase,
     ResultCode,
 )
+from rollouts.api.appproject import AppProjectSpec
 from rollouts.api.common import format_time
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
 from rollouts.gitops.health import Health, resource_health
 from rollouts.gitops.hooks import hook_record_id, sync_fail_tasks
 from rollouts.gitops.operation import can_retry, retry_delay
+from rollouts.gitops.project import destination_cluster, resource_violation
 from rollouts.gitops.prune import PrunePlan, plan_prune
 from rollouts.gitops.tracking import ResourceKey
 from rollouts.gitops.waves import (
@@ -226,13 +228,27 @@ class SyncContext:
     prune: PrunePlan
     hook_manifests: tuple[Obj, ...]
     prune_enabled: bool
+    violations: tuple[tuple[SyncTask, str], ...] = ()
+    """Tasks the project forbids, with Argo CD's message: the whole sync fails before anything is applied."""
 
     def enabled(self, option: str) -> bool:
         return option_enabled(self.options, option)
 
 
-def sync_context(app: Application, comparison: Comparison[Any]) -> SyncContext:
-    """Tasks, waves, options and the prune plan of ``app``'s operation against ``comparison``."""
+def _violations(app: Application, tasks: Sequence[SyncTask],
+                project: AppProjectSpec | None) -> tuple[tuple[SyncTask, str], ...]:
+    if project is None:
+        return ()
+    cluster = destination_cluster(app.spec.destination)
+    found = ((t, resource_violation(project, app.spec.project, cluster, group=t.key.group, kind=t.key.kind,
+                                    name=t.key.name, namespace=t.key.namespace, namespaced=bool(t.key.namespace)))
+             for t in tasks)
+    return tuple((t, v) for t, v in found if v is not None)
+
+
+def sync_context(app: Application, comparison: Comparison[Any], project: AppProjectSpec | None = None) -> SyncContext:
+    """Tasks, waves, options and the prune plan of ``app``'s operation against ``comparison``; with the
+    application's ``project``, the tasks it does not permit."""
     operation = app.operation
     assert operation is not None and operation.sync is not None
     policy = app.spec.sync_policy
@@ -257,7 +273,8 @@ def sync_context(app: Application, comparison: Comparison[Any]) -> SyncContext:
         operation=operation, options=options, namespace=app.spec.destination.namespace or "", tasks=tuple(tasks),
         task_error=task_error, waves=tuple(group_waves(tasks)),
         in_sync=frozenset(r.key for r in comparison.desired() if not r.diff.modified), prune=prune,
-        hook_manifests=tuple(comparison.hook_manifests()), prune_enabled=operation.sync.prune)
+        hook_manifests=tuple(comparison.hook_manifests()), prune_enabled=operation.sync.prune,
+        violations=_violations(app, tasks, project))
 
 
 # -- begin ------------------------------------------------------------------------------------------------------
@@ -432,7 +449,19 @@ def _walk_waves(ctx: SyncContext, state: Obj, observed: SyncObservation,
     return Succeeded(message)
 
 
-def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: SyncObservation) -> SyncStepPlan:
+def _refuse_invalid_tasks(ctx: SyncContext, state: Obj) -> Failed:
+    """Argo CD's "one or more synchronization tasks are not valid": each forbidden task recorded, none applied."""
+    records = state["syncResult"]["resources"]
+    for task, message in ctx.violations:
+        records.append({"group": task.key.group, "version": str(task.obj.get("apiVersion", "")).rpartition("/")[2],
+                        "kind": task.key.kind, "namespace": task.key.namespace, "name": task.key.name,
+                        "syncPhase": task.phase.value, "status": ResultCode.SYNC_FAILED.value, "message": message})
+    return Failed("one or more synchronization tasks are not valid: " + summary(
+        [f"{t.key.kind}/{t.key.name}: {m}" for t, m in ctx.violations]))
+
+
+def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: SyncObservation,
+                   project: AppProjectSpec | None = None) -> SyncStepPlan:
     """The actions of the current wave and what the step ends as.
 
     Two waves (ConfigMap in wave 0, Deployment in wave 1), nothing recorded yet -> ApplyWave(ConfigMap),
@@ -452,7 +481,9 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
     done = _plan(state, comparison.revision, comparison.source)
     if operation.sync.dry_run:
         return done((), Succeeded("successfully synced (dry run: nothing applied)"))
-    ctx = sync_context(app, comparison)
+    ctx = sync_context(app, comparison, project)
+    if ctx.violations:
+        return done((), _refuse_invalid_tasks(ctx, state), ctx.hook_manifests)
     actions, failure = _namespace_actions(ctx, observed)
     if failure is None:
         failure = ctx.task_error

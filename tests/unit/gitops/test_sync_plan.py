@@ -428,3 +428,18 @@ def test_sync_fail_phase_is_never_a_wave() -> None:
     a = app()
     ctx = sync_context(a, comparison([cm("a")], hooks=[job("cleanup", "SyncFail")]))
     assert [w.phase for w in ctx.waves] == [SyncPhase.SYNC]
+
+
+def test_a_kind_the_project_forbids_fails_the_sync_before_anything_is_applied() -> None:
+    from rollouts.api.appproject import AppProjectSpec
+
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "reader"}}
+    project = AppProjectSpec.model_validate({"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": NS}]})
+    a = app(options=("CreateNamespace=true",))
+    result = plan_sync_step(a, comparison([cm("x"), role]), started(a), SyncObservation(namespace_exists=False),
+                            project)
+    assert result.actions == (), "not even the namespace is created"
+    assert result.outcome == Failed("one or more synchronization tasks are not valid: ClusterRole/reader: resource "
+                                    "rbac.authorization.k8s.io:ClusterRole is not permitted in project default")
+    (rec,) = result.state["syncResult"]["resources"]
+    assert rec["status"] == "SyncFailed" and rec["kind"] == "ClusterRole"
