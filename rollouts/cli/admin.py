@@ -92,6 +92,16 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    help="do not run the Rollout controller (with --disable-analysis: the Application reconciler "
                         "alone, under its own ServiceAccount)")
     p.add_argument("--identity", default=_env("identity"), help="leader-election identity (default: host name)")
+    n = p.add_argument_group("notifications")
+    n.add_argument("--disable-notifications", action="store_true", default=_env_bool("disable-notifications"),
+                   help="do not send notifications (argo-rollouts-notification-configmap)")
+    n.add_argument("--notifications-namespace",
+                   default=_env("notifications-namespace", os.environ.get("POD_NAMESPACE", "argo-rollouts")),
+                   help="namespace of argo-rollouts-notification-configmap and its Secret "
+                        "(default: the controller's own namespace, else argo-rollouts)")
+    n.add_argument("--notifications-recovery-window", type=float,
+                   default=float(_env("notifications-recovery-window", "600") or 600),
+                   help="seconds: at start-up, events this recent that were not yet notified are delivered")
     g = p.add_argument_group("Application (GitOps) reconciler")
     g.add_argument("--applications-namespace",
                    default=_env("applications-namespace", os.environ.get("POD_NAMESPACE", "argocd")),
@@ -114,6 +124,7 @@ def run_controller_command(args: argparse.Namespace) -> int:
     from rollouts.cli.components import GitopsOptions, default_components
     from rollouts.controller.leader import LeaseTimings
     from rollouts.controller.logs import configure_logging
+    from rollouts.controller.notifications import NotificationOptions
     from rollouts.controller.runtime import ControllerConfig, run_controller
 
     configure_logging(fmt=args.log_format, level=args.log_level)
@@ -138,7 +149,9 @@ def run_controller_command(args: argparse.Namespace) -> int:
         webhook_max_payload_bytes=args.webhook_max_payload_size_mb * 1024 * 1024,
         cache_dir=Path(args.repo_cache_dir) if args.repo_cache_dir else None,
     )
-    config.extra_components = default_components(config, gitops)
+    notifications = None if args.disable_notifications else NotificationOptions(
+        namespace=args.notifications_namespace, recovery_window=args.notifications_recovery_window)
+    config.extra_components = default_components(config, gitops, notifications)
 
     async def main() -> None:
         stop = asyncio.Event()

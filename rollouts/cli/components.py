@@ -2,7 +2,8 @@
 
 Assembled here, above both rollouts.controller and rollouts.gitops (which the layer contract keeps
 independent of each other): the AnalysisRun reconciler unless --disable-analysis, and the Application
-(GitOps) reconciler unless --disable-applications, for clusters that already run Argo CD.
+(GitOps) reconciler unless --disable-applications, for clusters that already run Argo CD, and the
+notification senders unless --disable-notifications.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollouts.controller.analysis_runs import run_analysis_runs
+from rollouts.controller.notifications import NotificationMetrics, NotificationOptions, run_rollout_notifications
 from rollouts.controller.runtime import Component, ControllerConfig
 from rollouts.gitops.reconciler import run_applications
 from rollouts.kube.client import KubeClient
@@ -45,10 +47,24 @@ def _applications(options: GitopsOptions) -> Component:
     return run
 
 
-def default_components(config: ControllerConfig, gitops: GitopsOptions | None = None) -> list[tuple[str, Component]]:
+def _rollout_notifications(options: NotificationOptions, metrics: NotificationMetrics) -> Component:
+    async def run(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
+        await run_rollout_notifications(client, options=options, watch_namespace=config.namespace, metrics=metrics,
+                                        stop=stop)
+
+    return run
+
+
+def default_components(config: ControllerConfig, gitops: GitopsOptions | None = None,
+                       notifications: NotificationOptions | None = None) -> list[tuple[str, Component]]:
+    """The components the flags ask for; their metrics collectors are added to ``config.collectors``."""
     components: list[tuple[str, Component]] = []
     if not config.disable_analysis:
         components.append(("analysis-runs", _analysis))
     if not config.disable_applications:
         components.append(("applications", _applications(gitops or GitopsOptions())))
+    if notifications is not None and not config.disable_rollouts:
+        metrics = NotificationMetrics()
+        config.collectors.append(metrics)
+        components.append(("rollout-notifications", _rollout_notifications(notifications, metrics)))
     return components

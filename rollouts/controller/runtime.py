@@ -69,6 +69,8 @@ class ControllerConfig:
     disable_rollouts: bool = False
     """Run only the extra components (the Application reconciler alone: `--disable-rollouts`)."""
     extra_components: list[tuple[str, Component]] = field(default_factory=list)
+    collectors: list[Any] = field(default_factory=list)
+    """Prometheus collectors of the extra components (notifications), served on /metrics with ours."""
 
 
 class Controller:
@@ -81,6 +83,8 @@ class Controller:
             client = client.guarded(self.elector.check_write)
         self.client = client
         self.metrics = ControllerMetrics()
+        for collector in config.collectors:
+            self.metrics.registry.register(collector)
         ns = config.namespace
         self.caches = Caches(
             rollouts=Informer(client, ROLLOUT, namespace=ns),

@@ -40,6 +40,7 @@ class Informer:
         *,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         handler: Handler | None = None,
         watch_timeout: int = 300,
     ) -> None:
@@ -47,6 +48,7 @@ class Informer:
         self.kind = kind
         self.namespace = namespace
         self.label_selector = label_selector
+        self.field_selector = field_selector
         self._handlers: list[Handler] = [handler] if handler else []
         self._cache: dict[Key, Obj] = {}
         self._resource_version = ""
@@ -84,7 +86,7 @@ class Informer:
                 async for etype, obj in self.client.watch(
                     self.kind, self.namespace, resource_version=self._resource_version,
                     timeout_seconds=self._watch_timeout + random.randint(0, 30),
-                    label_selector=self.label_selector,
+                    label_selector=self.label_selector, field_selector=self.field_selector,
                 ):
                     self._apply(etype, obj)
                 backoff = 0.5
@@ -110,7 +112,8 @@ class Informer:
                     need_list = True
 
     async def _relist(self) -> None:
-        items, rv = await self.client.list(self.kind, self.namespace, label_selector=self.label_selector)
+        items, rv = await self.client.list(self.kind, self.namespace, label_selector=self.label_selector,
+                                           field_selector=self.field_selector)
         fresh = {object_key(o): _slim(o) for o in items}
         old = self._cache
         self._cache = fresh

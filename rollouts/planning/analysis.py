@@ -68,6 +68,27 @@ def failure_detail(run: ObservedAnalysisRun) -> str:
     return f"{text}: {run.message}" if run.message else text
 
 
+def record_run_status(ctx: PlanContext, status: dict[str, Any], key: str, run: ObservedAnalysisRun | str,
+                      run_type: str) -> None:
+    """Write the run's status under ``key`` and, when it reached a final phase, say so on the Rollout.
+
+    Argo Rollouts records ``AnalysisRun<Phase>`` events on the Rollout (emitAnalysisRunStatusChanges; a
+    Warning for Failed and Error), which is where event exporters and the notification triggers
+    ``on-analysis-run-failed`` / ``on-analysis-run-error`` look. Only final phases are emitted here: the
+    run's creation already emits AnalysisRunRunning (analysis_manifest.ensure_run).
+    """
+    recorded = status.get(key) or {}
+    status[key] = run_status(run)
+    if isinstance(run, str) or run.phase not in COMPLETED_PHASES:
+        return
+    previous = recorded.get("status")
+    if recorded and (recorded.get("name") != run.name or previous == run.phase):
+        return
+    ctx.event(f"AnalysisRun{run.phase}",
+              f"{run_type} Analysis Run '{run.name}' Status New: '{run.phase}' Previous: "
+              f"'{previous or 'NoPreviousStatus'}'", warning=run.phase in FAILED_PHASES)
+
+
 def terminate(ctx: PlanContext, run: ObservedAnalysisRun) -> None:
     if not run.terminate and run.phase not in COMPLETED_PHASES:
         ctx.act(TerminateAnalysisRun(run.name))
@@ -148,7 +169,7 @@ def reconcile_canary_analysis(
             step_index=index,
         )
         keep.add(run if isinstance(run, str) else run.name)
-        ctx.status["canary"]["currentStepAnalysisRunStatus"] = run_status(run)
+        record_run_status(ctx, ctx.status["canary"], "currentStepAnalysisRunStatus", run, TYPE_STEP)
         detail, inconclusive, step_passed = _judge(ctx, run)
     background: RolloutAnalysisBackground | None = strategy.analysis
     if (
@@ -168,7 +189,7 @@ def reconcile_canary_analysis(
             recorded=ctx.status["canary"].get("currentBackgroundAnalysisRunStatus"),
         )
         keep.add(run if isinstance(run, str) else run.name)
-        ctx.status["canary"]["currentBackgroundAnalysisRunStatus"] = run_status(run)
+        record_run_status(ctx, ctx.status["canary"], "currentBackgroundAnalysisRunStatus", run, TYPE_BACKGROUND)
         bg_detail, bg_inconclusive, _ = _judge(ctx, run)
         detail = detail or bg_detail
         inconclusive = inconclusive or bg_inconclusive
@@ -223,7 +244,7 @@ def reconcile_promotion_analysis(
             recorded=blue_green.get("prePromotionAnalysisRunStatus"),
         )
         keep.add(run if isinstance(run, str) else run.name)
-        blue_green["prePromotionAnalysisRunStatus"] = run_status(run)
+        record_run_status(ctx, blue_green, "prePromotionAnalysisRunStatus", run, TYPE_PRE_PROMOTION)
         detail, inconclusive, pre_passed = _judge(ctx, run)
     if post and not aborted and strategy.post_promotion_analysis is not None:
         run = ensure_run(
@@ -236,7 +257,7 @@ def reconcile_promotion_analysis(
             recorded=blue_green.get("postPromotionAnalysisRunStatus"),
         )
         keep.add(run if isinstance(run, str) else run.name)
-        blue_green["postPromotionAnalysisRunStatus"] = run_status(run)
+        record_run_status(ctx, blue_green, "postPromotionAnalysisRunStatus", run, TYPE_POST_PROMOTION)
         post_detail, post_inconclusive, post_passed = _judge(ctx, run)
         detail = detail or post_detail
         inconclusive = inconclusive or post_inconclusive

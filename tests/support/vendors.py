@@ -66,6 +66,7 @@ class Vendors:
     tokens: set[str] = field(default_factory=set)
     delay: float = 0.0
     retry_after: str | None = "0"
+    error_rate: float = 0.0
 
     def fail(self, prefix: str, *statuses: int) -> None:
         self.failures.setdefault(prefix, []).extend(statuses)
@@ -94,6 +95,8 @@ class Vendors:
             return self._teams(request, rec)
         if request.path.startswith("/api/v3/"):
             return self._github(request, rec)
+        if request.path == "/metric":
+            return web.json_response({"errorRate": self.error_rate})
         self.requests.append(rec)
         return web.Response(status=200, text="ok")
 

@@ -30,6 +30,7 @@ APPLICATIONS = "system:serviceaccount:rollouts:rollouts-applications"
 CONTROLLER_RIGHTS: dict[tuple[str, str], str] = {
     **{("rollouts.argoproj.io", v): "Rollout informer; fieldRef args read the owning Rollout"
        for v in ("get", "list", "watch")},
+    ("rollouts.argoproj.io", "patch"): "notifications record what was sent in the notified annotation",
     ("rollouts.argoproj.io/status", "update"): "status written through the status subresource",
     ("rollouts.argoproj.io/finalizers", "update"): "blockOwnerDeletion on ReplicaSets/AnalysisRuns",
     ("analysisruns.argoproj.io/finalizers", "update"): "blockOwnerDeletion on analysis Jobs",
@@ -47,6 +48,7 @@ CONTROLLER_RIGHTS: dict[tuple[str, str], str] = {
     ("pods/eviction", "create"): "restartAt evicts pods (PodDisruptionBudgets honoured)",
     **{("services", v): "stable/canary/active/preview Service selectors" for v in ("get", "list", "watch", "patch")},
     ("events", "create"): "events with Argo's reasons",
+    **{("events", v): "notifications: the events recorded on Rollouts are the outbox" for v in ("list", "watch")},
     ("secrets", "get"): "secretKeyRef analysis arguments",
     **{("ingresses.networking.k8s.io", v): "NGINX traffic routing (canary Ingress)"
        for v in ("get", "list", "watch", "create", "patch", "delete")},
@@ -57,6 +59,8 @@ CONTROLLER_RIGHTS: dict[tuple[str, str], str] = {
 # only in the controller's own namespace
 LEADER_ELECTION_RIGHTS = {("leases.coordination.k8s.io", v): "leader election, watched while standing by"
                           for v in ("get", "list", "watch", "create", "update")}
+NOTIFICATION_RIGHTS = {(r, v): "notification ConfigMap and Secret" for r in ("configmaps", "secrets")
+                       for v in ("get", "list", "watch")}
 NEVER = [("create", "pods/exec"), ("delete", "pods"), ("delete", "namespaces"), ("impersonate", "serviceaccounts"),
          ("escalate", "clusterroles"), ("bind", "clusterroles"), ("create", "deployments"), ("list", "secrets"),
          ("update", "rollouts"), ("create", "clusterrolebindings"), ("get", "configmaps")]
@@ -116,7 +120,8 @@ def _missing(seen: set[tuple[str, str]], allowed: dict[tuple[str, str], str]) ->
 async def test_the_rollout_controller_may_do_exactly_what_its_features_need(
     rbac: None, kubectl_bin: str, kubeconfig: Path, namespace: str
 ) -> None:
-    for ns, allowed in ((namespace, CONTROLLER_RIGHTS), ("rollouts", {**CONTROLLER_RIGHTS, **LEADER_ELECTION_RIGHTS})):
+    for ns, allowed in ((namespace, CONTROLLER_RIGHTS), ("rollouts", {**CONTROLLER_RIGHTS, **LEADER_ELECTION_RIGHTS,
+                                                                    **NOTIFICATION_RIGHTS})):
         baseline = _can_i_list(kubectl_bin, kubeconfig, "system:serviceaccount:rollouts:rbac-test-nobody", ns)
         seen = _can_i_list(kubectl_bin, kubeconfig, CONTROLLER, ns) - baseline
         assert not _unexpected(seen, allowed), (

@@ -56,8 +56,8 @@ class Gen:
         if fn == "printf":
             fmt = self.pick(['"%s"', '"%d"', '"%v-%v"', '"%q"', '"%5.2f"', '"%x"', '"%t"', '"%%|%v"', '"%-4s|"'])
             return f"printf {fmt} {self.operand(depth)}" + ("" if piped else f" {self.operand(depth)}")
-        if fn == "date":
-            return 'date "2006-01-02 15:04"' + ("" if piped else " 0")
+        if fn == "date":  # a non-time argument means "now" in sprig: only the deterministic form is generated
+            return 'date "2006-01-02 15:04" 0' if not piped else "upper"
         first = self.operand(depth)
         return f"{fn} {first}" if piped else f"{fn} {first} {self.operand(depth)}"
 
