@@ -5,6 +5,11 @@ AnalysisRuns, templates, and the Deployments behind workloadRefs), so a reconcil
 at all. Two things are read on demand: the routing objects of traffic-routed canaries (read fresh, since a
 guarded patch must start from the current resourceVersion), and pods, only while a `spec.restartAt` restart
 is in progress (watching every pod would cost far more than it saves).
+
+One thing is asked of the API server by a dry-run: when no ReplicaSet carries the desired template's hash
+(a new revision, or ReplicaSets another controller labelled differently), the template as the API server
+would default it in a ReplicaSet, so the planner can find an existing ReplicaSet by comparing templates as
+Argo does (Argo runs the same defaulting in-process). The answer is remembered per template.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from rollouts.api.owners import is_controlled_by
 from rollouts.api.rollout import Rollout
 from rollouts.controller.traffic import observe_traffic
 from rollouts.kube.client import KubeClient
+from rollouts.kube.errors import ApiError
 from rollouts.kube.informer import Informer
-from rollouts.kube.resources import POD
+from rollouts.kube.resources import POD, REPLICASET
+from rollouts.planning.hashing import canonical_json
 from rollouts.planning.observed import (
     ObservedAnalysisRun,
     ObservedPod,
@@ -29,6 +36,8 @@ from rollouts.planning.observed import (
     TemplateKey,
     parse_timestamp,
 )
+from rollouts.planning.planner import desired_hash, desired_template
+from rollouts.planning.replicasets import needs_defaulted_template
 
 
 @dataclass
@@ -112,11 +121,46 @@ async def observe(client: KubeClient, caches: Caches, raw: dict[str, Any], rollo
             p for p in (ObservedPod.from_object(o) for o in items) if p.replica_set_hash in hashes
         )
     traffic = await observe_traffic(client, raw)
+    template = desired_template(rollout, workload_template)
+    defaulted: Mapping[str, Any] | None = None
+    if template and needs_defaulted_template(replica_sets, template, desired_hash(rollout, template)):
+        defaulted = await defaulted_template(client, ns, template)
     return ObservedRollout(
         rollout=rollout, replica_sets=replica_sets, services=services, analysis_runs=runs,
         analysis_templates=templates, workload_template=workload_template, workload_replicas=workload_replicas,
-        traffic=traffic, pods=pods,
+        traffic=traffic, pods=pods, defaulted_template=defaulted,
     )
+
+
+_DEFAULTED_LIMIT = 1024
+_defaulted: dict[tuple[str, str], Mapping[str, Any] | None] = {}
+
+
+async def defaulted_template(client: KubeClient, namespace: str, template: Mapping[str, Any]
+                             ) -> Mapping[str, Any] | None:
+    """``template`` as the API server defaults it inside a ReplicaSet (dry-run create: nothing is stored);
+    None when the server refuses it (an invalid template: the real create will report why)."""
+    key = (namespace, canonical_json(template))
+    if key in _defaulted:
+        return _defaulted[key]
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    result: Mapping[str, Any] | None = None
+    if labels:
+        probe = {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"generateName": "rollouts-defaulting-", "namespace": namespace},
+            "spec": {"replicas": 0, "selector": {"matchLabels": dict(labels)}, "template": dict(template)},
+        }
+        try:
+            created = await client.create(REPLICASET, probe, namespace, dry_run=True)
+            result = (created.get("spec") or {}).get("template")
+        except ApiError as err:
+            if err.status == 0:  # unreachable: not an answer about the template, ask again next time
+                return None
+    if len(_defaulted) >= _DEFAULTED_LIMIT:
+        _defaulted.clear()
+    _defaulted[key] = result
+    return result
 
 
 def restart_pending(raw: Mapping[str, Any]) -> bool:

@@ -171,10 +171,13 @@ class KubeClient:
             if not token:
                 return items, str(meta.get("resourceVersion", ""))
 
-    async def create(self, kind: ResourceKind, obj: Mapping[str, Any], namespace: str | None = None) -> Obj:
+    async def create(self, kind: ResourceKind, obj: Mapping[str, Any], namespace: str | None = None,
+                     *, dry_run: bool = False) -> Obj:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
-        result: Obj = await self._request("POST", kind.collection_path(ns), body=dict(obj),
-                                          query=[("fieldManager", self.field_manager)])
+        query = [("fieldManager", self.field_manager)]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        result: Obj = await self._request("POST", kind.collection_path(ns), body=dict(obj), query=query)
         return result
 
     async def replace(

@@ -24,7 +24,7 @@ from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
 from rollouts.planning.replicasets import (
-    classify,
+    classify_revisions,
     clear_deadline,
     create_replica_set,
     prune_history,
@@ -59,7 +59,8 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
     strategy = ctx.spec.strategy.blue_green
     assert strategy is not None
     old = ctx.old
-    sets = classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=old.stable_rs, template=template)
+    sets = classify_revisions(ctx, template, current_hash)
+    current_hash = sets.current_hash  # the found ReplicaSet's label, when it was found by another hash
     ctx.status = base_status(ctx, current_hash)
     ctx.status.pop("currentStepIndex", None)
     ctx.status.pop("currentStepHash", None)

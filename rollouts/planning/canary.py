@@ -26,7 +26,7 @@ from rollouts.planning.context import PlanContext
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import parse_timestamp
 from rollouts.planning.replicasets import (
-    classify,
+    classify_revisions,
     create_replica_set,
     prune_history,
     revision_label,
@@ -59,7 +59,8 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
     assert strategy is not None
     steps = list(strategy.steps or ())
     old = ctx.old
-    sets = classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=old.stable_rs, template=template)
+    sets = classify_revisions(ctx, template, current_hash)
+    current_hash = sets.current_hash  # the found ReplicaSet's label, when it was found by another hash
     ctx.status = base_status(ctx, current_hash)
     facts = spec_facts(ctx.rollout)
     step_hash = facts.steps_hash
@@ -68,7 +69,9 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
     _carry_canary_status(ctx)
 
     within_window = rollback_within_window(ctx, sets)
-    if old.current_pod_hash != current_hash or old.current_step_hash != step_hash:
+    # A step hash written by this project's earlier versions counts as unchanged steps (upgrade in place).
+    steps_changed = old.current_step_hash not in (step_hash, facts.legacy_steps_hash)
+    if old.current_pod_hash != current_hash or steps_changed:
         back_to_stable = old.stable_rs == current_hash
         reset_for_update(ctx, len(steps), back_to_stable=back_to_stable or within_window)
         analysis_planning.reset_canary_runs(ctx)

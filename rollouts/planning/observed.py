@@ -238,3 +238,6 @@ class ObservedRollout:
     """spec.replicas of the workloadRef Deployment (for ``workloadRef.scaleDown``); None when unknown."""
     traffic: ObservedTraffic | None = None
     pods: tuple[ObservedPod, ...] = ()
+    defaulted_template: Mapping[str, Any] | None = None
+    """The Rollout's pod template as the API server defaults it (a dry-run create), observed only when no
+    ReplicaSet carries its hash: the current ReplicaSet is then found by comparing templates, as Argo does."""

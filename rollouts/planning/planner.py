@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from rollouts.api.rollout import RolloutPhase
+from rollouts.api.rollout import Rollout, RolloutPhase
 from rollouts.api.validation import SpecProblem, invalid_spec_message
 from rollouts.planning.bluegreen import plan_blue_green
 from rollouts.planning.canary import plan_canary
 from rollouts.planning.conditions import conditions_by_type, set_condition
 from rollouts.planning.context import PlanContext
-from rollouts.planning.hashing import pod_template_hash
+from rollouts.planning.hashing import revision_hash
 from rollouts.planning.observed import ObservedRollout, format_timestamp
 from rollouts.planning.plan import EmitEvent, Plan
 from rollouts.planning.references import reference_problems
@@ -39,18 +39,30 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
     if problems:
         return _invalid(ctx, problems)
     spec = observed.rollout.spec
-    template: Mapping[str, Any] = (
-        observed.workload_template
-        if spec.workload_ref is not None and observed.workload_template
-        else spec.template or {}
-    )
-    template_hash = facts.template_hash or pod_template_hash(template)
+    template = desired_template(observed.rollout, observed.workload_template)
+    template_hash = desired_hash(observed.rollout, template, facts.template_hash)
     if spec.strategy.canary is not None:
         plan_canary(ctx, template, template_hash)
     else:
         plan_blue_green(ctx, template, template_hash)
     plan_workload_scale_down(ctx)
     return ctx.finish()
+
+
+def desired_template(rollout: Rollout, workload_template: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The pod template the Rollout asks for: the workloadRef Deployment's, or ``spec.template``."""
+    if rollout.spec.workload_ref is not None and workload_template:
+        return workload_template
+    return rollout.spec.template or {}
+
+
+def desired_hash(rollout: Rollout, template: Mapping[str, Any], memoised: str = "") -> str:
+    """Argo's hash of the desired template with ``status.collisionCount`` (``memoised``: the spec facts'
+    hash without a collision count, reused when the status has none)."""
+    collision_count = rollout.status.collision_count if rollout.status is not None else None
+    if memoised and collision_count is None:
+        return memoised
+    return revision_hash(template, collision_count)
 
 
 def _invalid(ctx: PlanContext, problems: list[SpecProblem]) -> Plan:

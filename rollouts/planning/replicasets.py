@@ -2,9 +2,13 @@
 
 Kubernetes quirks handled here:
 
-* The API server defaults fields inside a ReplicaSet's pod template, so comparing templates with the Rollout's
-  is unreliable; the ``rollouts-pod-template-hash`` label is the identity, with a template comparison only as
-  a fallback for ReplicaSets that lack the label.
+* The current revision is found as Argo's ``FindNewReplicaSet`` finds it: first by the
+  ``rollouts-pod-template-hash`` label (Argo's hash of the Rollout's template), then by the hash this project
+  wrote before it hashed like Argo, then by comparing templates (``PodTemplateEqualIgnoreHash``): the API
+  server defaults fields inside a ReplicaSet's template, so the Rollout's template is compared in its
+  defaulted form (observed by a dry-run create), without our ephemeral metadata and the anti-affinity rule
+  injected for ``antiAffinity``. Taking a ReplicaSet over this way (from Argo, or across a change of hashing)
+  keeps its pods: the Rollout's current hash becomes that ReplicaSet's label.
 * Revision order comes from the ``rollout.argoproj.io/revision`` annotation (creation timestamps have
   one-second resolution). Reusing an old ReplicaSet (undo) bumps its revision to the newest, as Argo does.
 * The old stable of a traffic-routed canary (or blue-green) is kept up until the ``scale-down-deadline``
@@ -26,9 +30,10 @@ from rollouts.api.labels import (
     SCALE_DOWN_DEADLINE_ANNOTATION,
 )
 from rollouts.api.owners import controller_reference
+from rollouts.api.podtemplate.equality import pod_templates_equal_ignoring_hash
 from rollouts.api.rollout import API_VERSION, KIND, PodTemplateMetadata, Rollout
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.hashing import replica_set_name, templates_equal
+from rollouts.planning.hashing import legacy_pod_template_hash, replica_set_name
 from rollouts.planning.observed import (
     ObservedReplicaSet,
     format_timestamp,
@@ -40,29 +45,130 @@ from rollouts.planning.vocabulary import Event
 DESIRED_REPLICAS_ANNOTATION = "rollout.argoproj.io/desired-replicas"
 
 
+def _without_ephemeral_metadata(rs: ObservedReplicaSet) -> dict[str, Any]:
+    """The ReplicaSet's template without the labels/annotations its ``ephemeral-metadata`` annotation says
+    were injected (Argo's ``SyncReplicaSetEphemeralPodMetadata(rs, nil)``)."""
+    template = dict(rs.template)
+    try:
+        injected = json.loads(rs.annotations.get(EPHEMERAL_METADATA_ANNOTATION, "") or "null")
+    except ValueError:
+        injected = None
+    if not isinstance(injected, Mapping):
+        return template
+    metadata = dict(template.get("metadata") or {})
+    for key in ("labels", "annotations"):
+        drop = injected.get(key)
+        if isinstance(drop, Mapping) and isinstance(metadata.get(key), Mapping):
+            metadata[key] = {k: v for k, v in metadata[key].items() if k not in drop}
+    template["metadata"] = metadata
+    return template
+
+
+def _has_hash_expression(term: object) -> bool:
+    selector = term.get("labelSelector") if isinstance(term, Mapping) else None
+    expressions = selector.get("matchExpressions") if isinstance(selector, Mapping) else None
+    return any(isinstance(e, Mapping) and e.get("key") == POD_TEMPLATE_HASH_LABEL for e in expressions or ())
+
+
+def without_injected_anti_affinity(template: Mapping[str, Any], anti_affinity: Mapping[str, Any] | None
+                                   ) -> dict[str, Any]:
+    """The template without the pod anti-affinity term a Rollout's ``antiAffinity`` injects (Argo's
+    ``RemoveInjectedAntiAffinityRule``): the first term selecting on the hash label, of the kind configured."""
+    result = dict(template)
+    if not anti_affinity:
+        return result
+    preferred = anti_affinity.get("preferredDuringSchedulingIgnoredDuringExecution") is not None
+    if not preferred and anti_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") is None:
+        return result
+    spec = dict(result.get("spec") or {})
+    affinity = dict(spec.get("affinity") or {})
+    anti = dict(affinity.get("podAntiAffinity") or {})
+    key = ("preferredDuringSchedulingIgnoredDuringExecution" if preferred
+           else "requiredDuringSchedulingIgnoredDuringExecution")
+    terms = list(anti.get(key) or ())
+    index = next((i for i, t in enumerate(terms)
+                  if _has_hash_expression(t.get("podAffinityTerm") if preferred and isinstance(t, Mapping) else t)),
+                 None)
+    if index is None:
+        return result
+    del terms[index]
+    anti[key] = terms or None
+    anti = {k: v for k, v in anti.items() if v}
+    affinity["podAntiAffinity"] = anti or None
+    affinity = {k: v for k, v in affinity.items() if v}
+    spec["affinity"] = affinity or None
+    result["spec"] = spec
+    return result
+
+
+def find_new_replica_set(
+    replica_sets: Sequence[ObservedReplicaSet],
+    *,
+    current_hash: str,
+    template: Mapping[str, Any],
+    defaulted_template: Mapping[str, Any] | None = None,
+    anti_affinity: Mapping[str, Any] | None = None,
+) -> ObservedReplicaSet | None:
+    """The ReplicaSet that runs ``template`` now, as Argo's ``FindNewReplicaSet`` decides (oldest first):
+
+    1. one labelled with ``current_hash`` (Argo's hash: what Argo and we write on new ReplicaSets);
+    2. one labelled with the hash this project used before (sha256), so upgrading restarts nothing;
+    3. one whose template equals ``defaulted_template`` (the Rollout's template as the API server defaults
+       it) ignoring the hash label, our ephemeral metadata and the injected anti-affinity term.
+       Without a defaulted template (not observed) the Rollout's template is compared as it is.
+    """
+    ordered = sorted(replica_sets, key=lambda rs: (rs.created_at, rs.name))
+    for rs in ordered:
+        if rs.pod_template_hash == current_hash:
+            return rs
+    legacy = legacy_pod_template_hash(template)
+    for rs in ordered:
+        if rs.pod_template_hash == legacy:
+            return rs
+    desired = defaulted_template if defaulted_template is not None else template
+    for rs in ordered:
+        live = without_injected_anti_affinity(_without_ephemeral_metadata(rs), anti_affinity)
+        if pod_templates_equal_ignoring_hash(live, desired):
+            return rs
+    return None
+
+
+def needs_defaulted_template(replica_sets: Sequence[ObservedReplicaSet], template: Mapping[str, Any],
+                             current_hash: str) -> bool:
+    """Whether finding the current ReplicaSet will come to comparing templates (so the observer should ask
+    the API server for the defaulted template): there are ReplicaSets, none carrying either hash."""
+    if not replica_sets:
+        return False
+    hashes = {current_hash, legacy_pod_template_hash(template)}
+    return not any(rs.pod_template_hash in hashes for rs in replica_sets)
+
+
 def classify(
     replica_sets: Sequence[ObservedReplicaSet],
     *,
     current_hash: str,
     stable_hash: str | None,
     template: Mapping[str, Any],
+    defaulted_template: Mapping[str, Any] | None = None,
+    anti_affinity: Mapping[str, Any] | None = None,
 ) -> RevisionSets:
-    """Sort the ReplicaSets into new (current template), stable (``status.stableRS``) and others."""
-    new: ObservedReplicaSet | None = None
+    """Sort the ReplicaSets into new (current template), stable (``status.stableRS``) and others.
+
+    ``current_hash`` is the hash of ``template``; when the new ReplicaSet was found under another hash
+    (``find_new_replica_set``), that ReplicaSet's label is the current hash from then on, as in Argo
+    (``status.currentPodHash`` is the new ReplicaSet's label).
+    """
+    new = find_new_replica_set(replica_sets, current_hash=current_hash, template=template,
+                               defaulted_template=defaulted_template, anti_affinity=anti_affinity)
+    if new is not None and new.pod_template_hash:
+        current_hash = new.pod_template_hash
     stable: ObservedReplicaSet | None = None
     max_revision = 0
     for rs in replica_sets:
-        if rs.pod_template_hash == current_hash:
-            new = rs
         if stable_hash and rs.pod_template_hash == stable_hash:
             stable = rs
         if rs.revision > max_revision:
             max_revision = rs.revision
-    if new is None:
-        new = next(
-            (rs for rs in replica_sets if not rs.pod_template_hash and templates_equal(rs.template, template)),
-            None,
-        )
     others = tuple(
         sorted(
             (rs for rs in replica_sets if rs is not new and rs is not stable),
@@ -75,6 +181,16 @@ def classify(
         revision = new.revision
     # else an older template came back (undo): it becomes the newest revision again.
     return RevisionSets(current_hash=current_hash, new=new, stable=stable, others=others, revision=revision)
+
+
+def classify_revisions(ctx: PlanContext, template: Mapping[str, Any], current_hash: str) -> RevisionSets:
+    """``classify`` with what the plan context knows: stableRS, the defaulted template, antiAffinity."""
+    strategy = ctx.spec.strategy
+    anti_affinity = (strategy.canary.anti_affinity if strategy.canary is not None
+                     else strategy.blue_green.anti_affinity if strategy.blue_green is not None else None)
+    return classify(ctx.observed.replica_sets, current_hash=current_hash, stable_hash=ctx.old.stable_rs,
+                    template=template, defaulted_template=ctx.observed.defaulted_template,
+                    anti_affinity=anti_affinity)
 
 
 def _with_hash_label(labels: Mapping[str, str] | None, template_hash: str) -> dict[str, str]:

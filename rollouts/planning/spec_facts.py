@@ -21,10 +21,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from rollouts.api.common import resolve_int_or_percent
+from rollouts.api.podtemplate import MalformedTemplate
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import SpecProblem, validate_rollout
 from rollouts.planning.conditions import selector_string
-from rollouts.planning.hashing import pod_template_hash, stable_hash
+from rollouts.planning.hashing import legacy_step_hash, revision_hash, step_hash
 from rollouts.planning.references import References, collect_references
 from rollouts.planning.replicas import resolve_surge_and_unavailable
 
@@ -34,9 +35,13 @@ MEMO_LIMIT = 16_384
 @dataclass(frozen=True, slots=True)
 class SpecFacts:
     steps_hash: str
+    """Argo's ``currentStepHash`` of the canary steps ("" for blue-green)."""
+    legacy_steps_hash: str
+    """The steps hash of this project's earlier versions (recognised so an upgrade does not restart steps)."""
     problems: tuple[SpecProblem, ...]
     template_hash: str
-    """Hash of ``spec.template`` ("" when the template comes from a workloadRef)."""
+    """Argo's hash of ``spec.template`` without a collision count ("" when the template comes from a
+    workloadRef)."""
     max_surge: int
     max_unavailable: int
     """The canary's maxSurge/maxUnavailable resolved against spec.replicas (0/0 for blue-green)."""
@@ -75,7 +80,13 @@ def jsonable(value: Any) -> Any:
 
 def compute_spec_facts(rollout: Rollout) -> SpecFacts:
     canary = rollout.spec.strategy.canary
-    steps = canary.steps or [] if canary is not None else []
+    raw_steps = None if canary is None or canary.steps is None else [jsonable(s) for s in canary.steps]
+    steps_hash = ""
+    if canary is not None:
+        try:
+            steps_hash = step_hash(raw_steps)
+        except MalformedTemplate:  # a step Go cannot decode; validation reports it
+            steps_hash = legacy_step_hash(raw_steps or [])
     template = rollout.spec.template
     surge = unavailable = 0
     replicas = rollout.spec.replicas
@@ -89,9 +100,10 @@ def compute_spec_facts(rollout: Rollout) -> SpecFacts:
         except ValueError:
             surge, unavailable = 0, 1  # reported by validation; the spec is not planned
     return SpecFacts(
-        steps_hash=stable_hash([jsonable(s) for s in steps]),
+        steps_hash=steps_hash,
+        legacy_steps_hash=legacy_step_hash(raw_steps or []),
         problems=tuple(validate_rollout(rollout)),
-        template_hash=pod_template_hash(template) if template and rollout.spec.workload_ref is None else "",
+        template_hash=revision_hash(template) if template and rollout.spec.workload_ref is None else "",
         max_surge=surge,
         max_unavailable=unavailable,
         references=collect_references(rollout),

@@ -112,6 +112,7 @@ class World:
     analysis_templates: dict[tuple[str, bool], Mapping[str, Any] | None] = field(default_factory=dict)
     workload_template: Mapping[str, Any] | None = None
     workload_replicas: int | None = None
+    defaulted_template: Mapping[str, Any] | None = None
     now: datetime = START
     events: list[EmitEvent] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
@@ -149,6 +150,7 @@ class World:
                 ObservedTraffic(self.weight, self.header_routes, self.traffic_error) if self.traffic_routed else None
             ),
             pods=tuple(ObservedPod.from_object(pod) for pod in self.pods.values()),
+            defaulted_template=self.defaulted_template,
         )
 
     def plan(self) -> Plan:
