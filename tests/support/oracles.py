@@ -4,7 +4,7 @@ A fresh machine has an empty cache: ``oracle_binary`` builds the oracle from its
 Go module proxy (a few minutes cold) and caches the binary under ``~/.cache/rollouts-oracles/`` keyed by the
 sha256 of the oracle's sources and the Go version, so a warm run costs nothing. Builds take a file lock, so
 parallel test runs of several engineers build once. ``run_oracle`` sends a batch of JSON requests through
-one process.
+one process; ``OracleProcess`` keeps one running for a test module (hypothesis asks one case at a time).
 
 ``module_dir`` unpacks an anchor's module (Argo Rollouts, the notifications engine, Argo CD) from the module
 proxy, so tests read the anchors' own catalogs and docs as test input instead of copies of them.
@@ -97,3 +97,33 @@ def module_dir(path: str, version: str) -> Path:
     if not info.get("Dir"):
         pytest.fail(f"go mod download {path}@{version} failed: {info.get('Error') or res.stderr[-2000:]}")
     return Path(info["Dir"])
+
+
+class OracleProcess:
+    """One running oracle for many small batches: ``ask`` sends requests (objects, or JSON text sent as is,
+    one per line) and returns the answers in order."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.proc = subprocess.Popen([str(oracle_binary(name))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, encoding="utf-8", bufsize=1)
+
+    def ask(self, requests: list[Any]) -> list[dict[str, Any]]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        lines = [r if isinstance(r, str) else json.dumps(r) for r in requests]
+        answers: list[dict[str, Any]] = []
+        for start in range(0, len(lines), 200):  # bounded chunks: neither pipe fills while the other waits
+            chunk = lines[start:start + 200]
+            self.proc.stdin.write("\n".join(chunk) + "\n")
+            self.proc.stdin.flush()
+            for _ in chunk:
+                line = self.proc.stdout.readline()
+                if not line:
+                    pytest.fail(f"the {self.name} oracle exited ({self.proc.poll()})")
+                answers.append(json.loads(line))
+        return answers
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)

@@ -9,6 +9,7 @@ mismatch names the first differing byte. Cases: every pod template and canary st
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,26 +30,21 @@ from rollouts.api.podtemplate.layout import LAYOUT_FILE, layout
 from rollouts.planning.hashing import pod_template_hash, step_hash
 from tests.support import go_json_strategies as gs
 from tests.support.argo_manifests import argo_manifests, canary_steps, pod_templates
-from tests.support.go_oracle import Oracle, build, module_dir, run_once
+from tests.support.oracles import OracleProcess, module_dir, oracle_binary
 
-ARGO = "github.com/argoproj/argo-rollouts"
-
-
-@pytest.fixture(scope="module")
-def binary() -> Path:
-    return build("podhash")
+Oracle = OracleProcess
 
 
 @pytest.fixture(scope="module")
-def oracle(binary: Path) -> Iterator[Oracle]:
-    running = Oracle(binary)
+def oracle() -> Iterator[OracleProcess]:
+    running = OracleProcess("podhash")
     yield running
     running.close()
 
 
 @pytest.fixture(scope="module")
 def argo_source() -> Path:
-    return module_dir("podhash", ARGO)
+    return module_dir("github.com/argoproj/argo-rollouts", "v1.10.2")
 
 
 def ours_for_template(value: Any, collision_count: int | None = None) -> dict[str, str]:
@@ -80,8 +76,10 @@ def agree(ours: dict[str, str], theirs: dict[str, Any], keys: tuple[str, ...], c
         assert ours[key] == theirs[key], f"{case}: {key} ours {ours[key]} Argo {theirs[key]}"
 
 
-def test_layout_table_is_what_reflection_over_the_pinned_types_prints(binary: Path) -> None:
-    fresh = json.loads(run_once(binary, "layout"))
+def test_layout_table_is_what_reflection_over_the_pinned_types_prints() -> None:
+    binary = oracle_binary("podhash")
+    fresh = json.loads(subprocess.run([str(binary), "layout"], capture_output=True, text=True, check=True,
+                                      timeout=120).stdout)
     committed = json.loads(LAYOUT_FILE.read_text())
     assert fresh == committed, (
         f"{LAYOUT_FILE} is stale: regenerate it with `{binary} layout > {LAYOUT_FILE}` (tests/oracles/podhash)")
