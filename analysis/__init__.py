@@ -1,6 +1,6 @@
 """Measurements and verdicts for progressive delivery, with no Kubernetes client in sight.
 
-- conditions.py / condition_syntax.py: Argo's success/failure condition language, evaluated safely;
+- conditions.py + expr/: Argo's success/failure conditions, expr-lang exactly as Argo evaluates it, with a budget;
 - measurement.py: one measurement's phase from the conditions;
 - run.py: the pure AnalysisRun rules (limits, schedule, termination, dry-run, retention);
 - templating.py: `{{args.x}}` substitution and secret redaction;

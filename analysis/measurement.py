@@ -1,13 +1,16 @@
-"""One measurement's verdict from a metric's success and failure conditions (Argo's rules).
+"""One measurement's verdict from a metric's success and failure conditions (Argo's EvaluateResult).
 
 - no condition at all                          -> Successful (a metric that only records a value)
-- failureCondition only                        -> Failed when it holds, else Successful
 - successCondition only                        -> Successful when it holds, else Failed
+- failureCondition only                        -> Failed when it holds, else Successful
 - both                                         -> Failed when the failure condition holds (failure wins),
                                                   else Successful when the success condition holds,
                                                   else Inconclusive
-- a condition that cannot be evaluated         -> Error, with the expression and the reason
+- a condition that cannot be evaluated         -> Error, with Argo's message: `could not evaluate
+                                                  successCondition "<condition>": <expr's message>`
+                                                  (or "metric result is nil or empty" when it was)
 
+As in Argo the success condition is evaluated first, so its error wins over one in the failure condition.
 Providers that compute a value (prometheus, web) call `measurement_from_result`; providers that decide
 the phase themselves (job, judge) build their Measurement directly.
 
@@ -23,26 +26,43 @@ import math
 from datetime import datetime
 from typing import Any
 
-from analysis.conditions import ConditionError, Value, evaluate_condition
+from analysis.conditions import Value, evaluate_condition, failure_message
+from analysis.expr.values import Slice
 from analysis.sandbox import Sandbox, SandboxError
 from rollouts.api.analysis import AnalysisPhase, Measurement, Metric
 
 MAX_VALUE_LENGTH = 2048
 
 
+def _verdict(field: str, condition: str, result: Value) -> tuple[bool, str | None]:
+    outcome = evaluate_condition(condition, result)
+    if outcome.failure is not None:
+        return False, failure_message(field, condition, outcome.failure, result)
+    return bool(outcome.value), None
+
+
 def condition_phase(success: str | None, failure: str | None, result: Value) -> tuple[AnalysisPhase, str | None]:
     """The phase of a measurement whose provider returned `result`; Error (with message) on a bad condition."""
-    try:
-        failed = evaluate_condition(failure, result) if failure else False
-        if failed:
-            return AnalysisPhase.FAILED, None
-        if not success:
-            return AnalysisPhase.SUCCESSFUL, None
-        if evaluate_condition(success, result):
-            return AnalysisPhase.SUCCESSFUL, None
-    except ConditionError as exc:
-        return AnalysisPhase.ERROR, str(exc)
-    return (AnalysisPhase.INCONCLUSIVE if failure else AnalysisPhase.FAILED), None
+    succeeded = failed = False
+    if success:
+        succeeded, problem = _verdict("successCondition", success, result)
+        if problem is not None:
+            return AnalysisPhase.ERROR, problem
+    if failure:
+        failed, problem = _verdict("failureCondition", failure, result)
+        if problem is not None:
+            return AnalysisPhase.ERROR, problem
+    if not success and not failure:
+        return AnalysisPhase.SUCCESSFUL, None
+    if success and not failure:
+        failed = not succeeded
+    elif failure and not success:
+        succeeded = not failed
+    if failed:
+        return AnalysisPhase.FAILED, None
+    if not succeeded:
+        return AnalysisPhase.INCONCLUSIVE, None
+    return AnalysisPhase.SUCCESSFUL, None
 
 
 def format_value(result: Value) -> str:
@@ -53,6 +73,8 @@ def format_value(result: Value) -> str:
 
 
 def _format(result: Any) -> str:
+    if isinstance(result, Slice):
+        result = result.items or []
     if result is None:
         return ""
     if isinstance(result, bool):

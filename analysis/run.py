@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from analysis.conditions import ConditionError, compile_condition
+from analysis.conditions import condition_problem
 from analysis.templating import redact
 from rollouts.api.analysis import (
     DEFAULT_CONSECUTIVE_ERROR_LIMIT,
@@ -103,16 +103,19 @@ def validate_metrics(metrics: Sequence[Metric], providers: Iterable[str]) -> str
         if metric.name in seen:
             return f"metric name {metric.name!r} is used twice"
         seen.add(metric.name)
+        for field, condition in (("successCondition", metric.success_condition),
+                                 ("failureCondition", metric.failure_condition)):
+            problem = condition_problem(condition) if condition else None
+            if problem is not None:
+                where = f" (line {problem.line}, column {problem.column})" if problem.line else ""
+                return f"metric {metric.name!r}: {field}: {problem.message}{where}"
         try:
-            for condition in (metric.success_condition, metric.failure_condition):
-                if condition:
-                    compile_condition(condition)
             interval = _seconds(metric.interval)
             _seconds(metric.initial_delay)
             count = effective_count(metric)
             for limit in (metric.failure_limit, metric.inconclusive_limit, metric.consecutive_error_limit):
                 _int(limit, 0, "limit")
-        except (ConditionError, ValueError) as exc:
+        except ValueError as exc:
             return f"metric {metric.name!r}: {exc}"
         if count is not None and count > 1 and interval == timedelta(0):
             return f"metric {metric.name!r}: interval must be set when count ({count}) is more than 1"

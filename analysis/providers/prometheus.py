@@ -1,9 +1,9 @@
 """Prometheus metric provider: one instant query per measurement, results shaped as Argo shapes them.
 
 - scalar -> a float (`result < 0.01`);
-- vector -> a list of floats, one per sample (`result[0] >= 0.95`, `len(result) > 0`); an empty vector is
-  an empty list so `len(result) == 0` and `default(result, 0)` work; the evaluator also lets a
-  one-sample list stand for its number;
+- vector -> a Go `[]float64`, one per sample (`result[0] >= 0.95`, `len(result) > 0`), exactly the type
+  Argo passes, so `result > 0.5` on a vector is the same compile error it is in Argo; an empty vector is
+  an empty slice so `len(result) == 0` works;
 - NaN and +-Inf samples pass through to the condition (`isNaN(result[0])`);
 - a range vector (matrix) or a string is an Error measurement, as in Argo.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from analysis.conditions import Value
+from analysis.conditions import Value, float64_vector
 from analysis.measurement import error_measurement, measurement_from_result
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
 from rollouts.api.analysis import Measurement, Metric, PrometheusMetric
@@ -46,7 +46,7 @@ def shape_result(result: Any) -> Value:
         if any("values" in item for item in result):
             raise ProviderError("Prometheus returned a range vector (matrix); use an instant vector or scalar "
                                 "query")
-        return [_number(sample["value"][1]) for sample in result]
+        return float64_vector([_number(sample["value"][1]) for sample in result])
     if isinstance(result, list) and len(result) == 2 and isinstance(result[0], int | float):
         return _number(result[1])
     raise ProviderError(f"Prometheus returned a result this provider cannot read: {str(result)[:200]}")

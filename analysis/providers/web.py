@@ -22,7 +22,7 @@ import aiohttp
 from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
-from analysis.conditions import Value
+from analysis.conditions import Value, from_json_value
 from analysis.measurement import error_measurement, verdict
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
 from analysis.sandbox import SandboxError
@@ -78,7 +78,7 @@ def interpret(raw: bytes, json_path: str | None, success: str | None, failure: s
     """Body bytes -> (phase, message, shown value): JSON, then the JSONPath, then the conditions (sandboxed)."""
     text = raw.decode("utf-8", errors="replace")
     try:
-        body: Value = json.loads(text)
+        body: Value = from_json_value(json.loads(text))  # numbers are float64, as Go's json.Unmarshal makes them
     except json.JSONDecodeError:
         if json_path:
             return AnalysisPhase.ERROR, f"response is not JSON, cannot apply jsonPath {json_path!r}", ""

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from analysis.conditions import float64_vector
+from analysis.expr.values import Slice
 from analysis.measuring import take_measurements
 from analysis.providers import PROVIDERS, MeasurementContext, ProviderDeps
 from analysis.providers.job import JobProvider, job_manifest, job_outcome
@@ -29,10 +31,10 @@ def _vector(*values: str) -> list[dict[str, Any]]:
     ("raw", "expected"),
     [
         pytest.param([1.0, "0.5"], 0.5, id="scalar"),
-        pytest.param(_vector("0.97"), [0.97], id="vector-one"),
-        pytest.param(_vector("1", "2"), [1.0, 2.0], id="vector-two"),
-        pytest.param([], [], id="empty-vector"),
-        pytest.param(_vector("+Inf"), [math.inf], id="inf"),
+        pytest.param(_vector("0.97"), float64_vector([0.97]), id="vector-one"),
+        pytest.param(_vector("1", "2"), float64_vector([1.0, 2.0]), id="vector-two"),
+        pytest.param([], float64_vector([]), id="empty-vector"),
+        pytest.param(_vector("+Inf"), float64_vector([math.inf]), id="inf"),
     ],
 )
 def test_prometheus_shapes(raw: Any, expected: Any) -> None:
@@ -41,7 +43,7 @@ def test_prometheus_shapes(raw: Any, expected: Any) -> None:
 
 def test_prometheus_nan_passes_through() -> None:
     shaped = shape_result(_vector("NaN"))
-    assert isinstance(shaped, list) and math.isnan(shaped[0])
+    assert isinstance(shaped, Slice) and shaped.items is not None and math.isnan(shaped.items[0])
 
 
 def test_prometheus_matrix_is_refused() -> None:

@@ -241,7 +241,7 @@ def test_template_errors(fields: dict[str, Any], args: dict[str, str], error: st
 @pytest.mark.parametrize(
     ("metrics", "error"),
     [
-        pytest.param([metric(successCondition="result >")], "position 8", id="bad-condition"),
+        pytest.param([metric(successCondition="result >")], "unexpected token EOF (line 1, column 8)", id="bad-condition"),
         pytest.param([metric(interval="5 minutes")], "invalid duration", id="bad-interval"),
         pytest.param([metric(count=3)], "interval must be set", id="count-without-interval"),
         pytest.param([metric(), metric()], "used twice", id="duplicate-name"),

@@ -55,7 +55,8 @@ spec:
     pytest.param(VALID_ROLLOUT.replace("argoproj.io/v1alpha1", "argoproj.io/v1"),
                  ["document 1 (Rollout 'web'): apiVersion: must be 'argoproj.io/v1alpha1'"], id="api-version"),
     pytest.param(TEMPLATE.replace("result[0] >= 0.95", "result[0] >="),
-                 ["document 1 (AnalysisTemplate 'rate'): spec.metrics[0]: metric 'rate': invalid condition"],
+                 ["document 1 (AnalysisTemplate 'rate'): spec.metrics[0]: metric 'rate': successCondition: "
+                  "unexpected token EOF (line 1, column 12)"],
                  id="template-bad-condition"),
     pytest.param(TEMPLATE.replace("args.service", "args.svc"),
                  ["document 1 (AnalysisTemplate 'rate'): spec.metrics[0]: refers to argument 'svc'"],
