@@ -11,6 +11,9 @@ cached per (condition, type of the result).
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from analysis.expr import ast
@@ -29,6 +32,23 @@ from analysis.expr.runtime import GoPanic
 from analysis.expr.values import Func, GoInt, Pointer, Slice, Value, deref, float_to_int, is_nil, type_name, type_of
 
 ENV_NAMES = frozenset({"result", "asInt", "asFloat", "isNaN", "isInf", "isNil", "default"})
+
+# expr accepts up to 10,000 nodes and Go's stacks grow; the interpreter recurses about three Python frames
+# per nesting level, which Python 3.11 keeps off the C stack, so a deep but legal condition needs a higher
+# limit than Python's default of 1,000.
+RECURSION_LIMIT = 40_000
+
+
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    previous = sys.getrecursionlimit()
+    if previous < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    try:
+        yield
+    finally:
+        if previous < RECURSION_LIMIT:
+            sys.setrecursionlimit(previous)
 
 
 def _argo_is_nil(value: Value) -> bool:
@@ -104,9 +124,10 @@ def _env_nature(result_type: GoType | None, *, unknown_result: bool = False) -> 
 def compile_tree(source: str, result_type: GoType | None, *, unknown_result: bool = False) -> ast.Node:
     """expr.Compile(source, expr.Env(env)): parse, type-check, optimize; ExprError(kind=compile)."""
     try:
-        tree = parse(source, builtins=BUILTIN_NAMES, env_names=ENV_NAMES)
-        Checker(_env_nature(result_type, unknown_result=unknown_result), source).check(tree)
-        return optimize(tree, source)
+        with _deep_recursion():
+            tree = parse(source, builtins=BUILTIN_NAMES, env_names=ENV_NAMES)
+            Checker(_env_nature(result_type, unknown_result=unknown_result), source).check(tree)
+            return optimize(tree, source)
     except RecursionError:
         raise ExprError("expression nests too deeply to evaluate", None, ErrorKind.COMPILE) from None
 
@@ -136,7 +157,8 @@ def eval_condition(result: Value, condition: str, *, budget: int) -> bool:
         raise program
     evaluator = Evaluator(env=environment(result), budget=budget)
     try:
-        output = evaluator.run(program)
+        with _deep_recursion():
+            output = evaluator.run(program)
     except GoPanic as exc:
         from analysis.expr.errors import Location
 
