@@ -160,3 +160,53 @@ def test_arbitrary_text_either_evaluates_or_fails_cleanly(text: str) -> None:
 @given(st.floats(allow_nan=False), st.floats(allow_nan=False, allow_infinity=False))
 def test_comparison_matches_python(result: float, threshold: float) -> None:
     assert evaluate_condition(f"result < {threshold!r}", result) == Outcome(value=result < threshold)
+
+
+# Where the hand-written evaluator this module replaced behaved differently from Argo, the expectation is
+# now Argo's: each value is what Argo Rollouts v1.10.2's evaluate.EvalCondition returns for the same
+# condition and Go-typed result (checked by tests/oracles/expr, which runs Argo's own utils/evaluate).
+@pytest.mark.parametrize(
+    ("expression", "result", "expected"),
+    [
+        # issue 19: "accepted although Argo errors: `result > 0.5` on `[0.7]`" - a vector is []float64
+        pytest.param("result < 0.01", [0.005], ErrorKind.COMPILE, id="one-element-vector-as-number"),
+        # default() returns the result itself when it is not nil, and an empty []float64 is not nil
+        pytest.param("default(result, 0) > 5", [], ErrorKind.RUN, id="default-empty-list"),
+        # Argo's TestAsInt: asInt("1.1") panics (strconv.ParseInt does not read decimals)
+        pytest.param("asInt(result) == 3", "3.7", ErrorKind.RUN, id="asint"),
+        # issue 19: "accepted although Argo errors: `result ?? 5 > 4`"
+        pytest.param("result ?? 3 == 3", None, ErrorKind.COMPILE, id="coalesce"),
+        # Go's math.Pow overflows to +Inf instead of failing; expr has no literal or nesting limits below
+        # its 10,000 nodes
+        pytest.param("10 ** 100000 > 1", None, True, id="huge-exponent"),
+        pytest.param("10.0 ** 1000 > 1", None, True, id="overflowing-power"),
+        pytest.param("'" + "a" * 5000 + "' == result", "a", False, id="long-string"),
+        pytest.param("(" * 200 + "1" + ")" * 200 + " == 1", None, True, id="deep-nesting"),
+        pytest.param("!" * 500 + "true", None, True, id="deep-unary"),
+        pytest.param("result " + "+ 'x'" * 1000 + " == ''", "x" * 4000, False, id="string-growth"),
+    ],
+)
+def test_behaves_as_argo_where_the_old_evaluator_did_not(expression: str, result: object,
+                                                          expected: bool | ErrorKind) -> None:
+    outcome = _evaluate(expression, result)
+    if isinstance(expected, ErrorKind):
+        assert outcome.failure is not None and outcome.failure.kind is expected, outcome
+    else:
+        assert outcome == Outcome(value=expected)
+
+
+@pytest.mark.parametrize(
+    ("expression", "result", "message"),
+    [
+        pytest.param("result < 0.01", [0.005], "invalid operation: < (mismatched types []float64 and float64)",
+                     id="vector-compared-with-a-number"),
+        pytest.param("default(result, 0) > 5", [], "invalid operation: []float64 > int", id="default-of-empty"),
+        pytest.param("asInt(result) == 3", "3.7", 'strconv.ParseInt: parsing "3.7": invalid syntax', id="asint"),
+        pytest.param("result ?? 3 == 3", None,
+                     "Operator (==) and coalesce expressions (??) cannot be mixed. Wrap either by parentheses.",
+                     id="coalesce-mixed"),
+    ],
+)
+def test_argo_messages_for_what_argo_rejects(expression: str, result: object, message: str) -> None:
+    outcome = _evaluate(expression, result)
+    assert outcome.failure is not None and outcome.failure.message == message
