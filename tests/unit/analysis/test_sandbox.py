@@ -20,6 +20,14 @@ def allocate(megabytes: int) -> int:
     return len(bytearray(megabytes * 1024 * 1024))
 
 
+def spin(seconds: float) -> int:
+    """CPU-bound work that outlives the deadline (a condition no longer can: its step budget stops it)."""
+    stop, turns = time.monotonic() + seconds, 0
+    while time.monotonic() < stop:
+        turns += 1
+    return turns
+
+
 @pytest.fixture
 async def sandbox() -> AsyncIterator[ProcessSandbox]:
     box = ProcessSandbox(workers=1, deadline=2.0, memory_limit=512 * 1024 * 1024)
@@ -40,7 +48,7 @@ async def test_results_are_those_of_the_inline_evaluation(sandbox: ProcessSandbo
 async def test_a_hostile_condition_is_stopped_at_its_deadline_and_the_worker_replaced(sandbox: ProcessSandbox) -> None:
     started = time.monotonic()
     with pytest.raises(SandboxError, match="exceeded its deadline of 2s"):
-        await sandbox.run(verdict, HOSTILE, None, list(range(1, 301)))
+        await sandbox.run(spin, 60.0)
     assert time.monotonic() - started < 30
     assert sandbox.killed == 1
     phase, _, _ = await sandbox.run(verdict, "len(result) == 3", None, [1, 2, 3])
@@ -48,7 +56,7 @@ async def test_a_hostile_condition_is_stopped_at_its_deadline_and_the_worker_rep
 
 
 async def test_the_event_loop_keeps_running_while_a_hostile_condition_is_evaluated(sandbox: ProcessSandbox) -> None:
-    hostile = asyncio.create_task(sandbox.run(verdict, HOSTILE, None, list(range(1, 301))))
+    hostile = asyncio.create_task(sandbox.run(spin, 60.0))
     ticks = 0
     while not hostile.done():
         await asyncio.sleep(0.05)
@@ -62,3 +70,12 @@ async def test_a_runaway_allocation_hits_the_worker_memory_cap(sandbox: ProcessS
     with pytest.raises(SandboxError, match="ran out of memory"):
         await sandbox.run(allocate, 2048)
     assert await sandbox.run(allocate, 16) == 16 * 1024 * 1024
+
+
+async def test_the_hostile_condition_itself_ends_at_its_step_budget_well_before_the_deadline(
+        sandbox: ProcessSandbox) -> None:
+    started = time.monotonic()
+    phase, message, _ = await sandbox.run(verdict, HOSTILE, None, list(range(1, 301)))
+    assert phase is AnalysisPhase.ERROR
+    assert message is not None and "exceeded its evaluation budget of 100000 steps" in message
+    assert time.monotonic() - started < 2.0 and sandbox.killed == 0
