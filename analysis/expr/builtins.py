@@ -63,7 +63,8 @@ def _kind(typ: GoType | None) -> Kind:
 
 
 def _shown(typ: GoType | None) -> str:
-    return "<nil>" if typ is None else typ.string()
+    """A reflect.Type formatted with %s, as expr's validators format it (a nil Type prints "%!s(<nil>)")."""
+    return "%!s(<nil>)" if typ is None else typ.string()
 
 
 def _arity(args: list[GoType | None], expected: int) -> None:

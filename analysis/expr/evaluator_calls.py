@@ -288,7 +288,7 @@ def _group_by(ev: Evaluator, node: ast.Builtin) -> Value:
 def _hashable(key: Value) -> None:
     typ = type_of(key)
     if typ is not None and typ.kind in (Kind.SLICE, Kind.MAP, Kind.FUNC):
-        raise rt.GoPanic(f"runtime error: hash of unhashable type {typ.string()}")
+        raise rt.GoPanic(f"hash of unhashable type: {typ.string()}")
 
 
 @_scoped
