@@ -72,10 +72,12 @@ async def test_a_runaway_allocation_hits_the_worker_memory_cap(sandbox: ProcessS
     assert await sandbox.run(allocate, 16) == 16 * 1024 * 1024
 
 
-async def test_the_hostile_condition_itself_ends_at_its_step_budget_well_before_the_deadline(
-        sandbox: ProcessSandbox) -> None:
-    started = time.monotonic()
-    phase, message, _ = await sandbox.run(verdict, HOSTILE, None, list(range(1, 301)))
+async def test_the_hostile_condition_itself_ends_at_its_step_budget_not_at_the_deadline() -> None:
+    box = ProcessSandbox(workers=1, deadline=60.0, memory_limit=512 * 1024 * 1024)
+    try:
+        phase, message, _ = await box.run(verdict, HOSTILE, None, list(range(1, 301)))
+    finally:
+        await asyncio.to_thread(box.close)
     assert phase is AnalysisPhase.ERROR
     assert message is not None and "exceeded its evaluation budget of 100000 steps" in message
-    assert time.monotonic() - started < 2.0 and sandbox.killed == 0
+    assert box.killed == 0, "the step budget, not the deadline, must have stopped it"
