@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -44,19 +43,30 @@ def test_subcommand_arguments() -> None:
     assert parse(["lint", "a.yaml", "b.yaml"]).files == ["a.yaml", "b.yaml"]
 
 
+# What makes --help and version slow is importing the heavy libraries (the Kubernetes client, pydantic,
+# aiohttp, numpy...), about 0.1 s against 1 s. Wall time on a shared machine measures the neighbours, so the
+# test asserts the cause instead: those two commands import none of them.
+HEAVY = ("kubernetes_asyncio", "pydantic", "aiohttp", "numpy", "scipy", "yaml", "rich", "structlog",
+         "prometheus_client", "jsonpath_ng", "jsonpatch")
+IMPORTS_PROBE = """
+import sys
+sys.argv = ["kubectl-rollouts", *sys.argv[1:]]
+from rollouts.cli.main import main
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(",".join(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["version"]], ids=["help", "version"])
-def test_help_and_version_are_fast(argv: list[str]) -> None:
-    # the best of three runs: the machine is shared, we measure our import cost, not the neighbours
-    best = min(_timed(argv) for _ in range(3))
-    assert best < 0.5, f"kubectl-rollouts {' '.join(argv)} took {best:.2f}s"
-
-
-def _timed(argv: list[str]) -> float:
-    start = time.perf_counter()
-    result = run(*argv)
-    elapsed = time.perf_counter() - start
+def test_help_and_version_import_no_heavy_library(argv: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-c", IMPORTS_PROBE, *argv], capture_output=True, text=True,
+                            timeout=60, cwd=Path(__file__).resolve().parents[3])
     assert result.returncode == 0, result.stderr
-    return elapsed
+    imported = set(result.stdout.strip().splitlines()[-1].split(","))
+    assert not imported & set(HEAVY), f"kubectl-rollouts {' '.join(argv)} imports {sorted(imported & set(HEAVY))}"
 
 
 def test_help_uses_the_kubectl_prefix() -> None:
