@@ -54,9 +54,13 @@ class RepoCredentials:
     password: str | None = None
     ssh_private_key: str | None = None
     insecure_ignore_host_key: bool = False
+    """``insecure: "true"`` (``--insecure-skip-server-verification``) or ``insecureIgnoreHostKey``: no SSH host
+    key check; with ``insecure`` no TLS certificate check either, as in Argo CD."""
+    insecure_skip_tls: bool = False
+    bearer_token: str | None = None
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.password, self.ssh_private_key) if s]
+        return [s for s in (self.password, self.ssh_private_key, self.bearer_token) if s]
 
 
 def normalize_repo_url(url: str) -> str:
@@ -94,7 +98,10 @@ def credentials_for(repo_url: str, secrets: Iterable[Mapping[str, Any]]) -> Repo
             username=_decode(data, "username"),
             password=_decode(data, "password"),
             ssh_private_key=_decode(data, "sshPrivateKey"),
-            insecure_ignore_host_key=(_decode(data, "insecure") or "").lower() == "true",
+            insecure_ignore_host_key=any((_decode(data, k) or "").lower() == "true"
+                                         for k in ("insecure", "insecureIgnoreHostKey")),
+            insecure_skip_tls=(_decode(data, "insecure") or "").lower() == "true",
+            bearer_token=_decode(data, "bearerToken"),
         )
         if kind == "repository" and normalize_repo_url(url) == wanted:
             exact = creds
@@ -155,6 +162,11 @@ class GitSource:
             return env
         env["ROLLOUTS_GIT_USERNAME"] = creds.username or ""
         env["ROLLOUTS_GIT_PASSWORD"] = creds.password or ""
+        if creds.insecure_skip_tls:
+            env["GIT_SSL_NO_VERIFY"] = "true"
+        if creds.bearer_token:  # through the environment, never the command line
+            env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
+                        "GIT_CONFIG_VALUE_0": f"Authorization: Bearer {creds.bearer_token}"})
         if creds.ssh_private_key:
             key = creds.ssh_private_key if creds.ssh_private_key.endswith("\n") else creds.ssh_private_key + "\n"
             path = self.root / "keys" / hashlib.sha256(key.encode()).hexdigest()[:20]
