@@ -182,16 +182,24 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+# Argo CD's command groups: each module registers its parser (add_parser) and runs its commands (run); it is
+# imported only when its group is the command, so other commands do not pay for its imports.
+ARGOCD_GROUPS: dict[str, tuple[str, str, str]] = {
+    "app": ("rollouts.cli.app", "add_parser", "Manage Argo-CD-like Applications (see 'kubectl rollouts app --help')"),
+    "proj": ("rollouts.cli.proj", "add_parser", "Manage AppProjects (see 'kubectl rollouts proj --help')"),
+    "repo": ("rollouts.cli.repo", "add_parser", "Manage repositories (see 'kubectl rollouts repo --help')"),
+    "repocreds": ("rollouts.cli.repo", "add_creds_parser", "Manage repository credential templates"),
+}
+
+
 def _add_app(sub: Any, argv: Sequence[str]) -> None:
-    """The `app` command group belongs to rollouts.cli.app (the gitops helper's module). It is
-    imported only when `app` is the command, so other commands do not pay for its imports."""
-    if find_spec("rollouts.cli.app") is None:
-        return
-    if "app" in argv:
-        import_module("rollouts.cli.app").add_parser(sub)
-    else:
-        sub.add_parser("app", help="Manage Argo-CD-like Applications (see 'kubectl rollouts app --help')",
-                       add_help=False)
+    for group, (module, register, summary) in ARGOCD_GROUPS.items():
+        if find_spec(module) is None:
+            continue
+        if group in argv:
+            getattr(import_module(module), register)(sub)
+        else:
+            sub.add_parser(group, help=summary, add_help=False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -330,8 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"kubectl-rollouts: v{__version__}")
         return 0
-    if args.command == "app":
-        return int(import_module("rollouts.cli.app").run(args))
+    if args.command in ARGOCD_GROUPS:
+        return int(import_module(ARGOCD_GROUPS[args.command][0]).run(args))
     # Libraries report through `logging`; without a handler, Python prints warnings to stderr, which
     # would add lines (kubernetes_asyncio's "Config not found") around our one-line errors.
     logging.getLogger().addHandler(logging.NullHandler())

@@ -1,0 +1,441 @@
+"""`kubectl rollouts proj ...`: AppProjects with ``argocd proj``'s verbs, arguments and flag names.
+
+Why this module exists: platform teams script ``argocd proj create kuard --dest SERVER,NAMESPACE --src URL
+--allow-cluster-resource '*/*'``; the same lines work here, writing the AppProject object in the
+applications' namespace (``-n``, default the context's). Messages of the list edits are argocd's ("Group
+'apps' and kind 'Deployment' is added to allowed namespaced resources").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from rollouts.cli.argocd_group import Handler, run_group, run_with_client, subcommand, table
+from rollouts.cli.errors import CliError
+
+EXAMPLES = """\
+  kubectl rollouts proj create kuard --dest https://kubernetes.default.svc,kuard \\
+      --src https://git.example.com/kuard.git --allow-cluster-resource '*/*'
+  kubectl rollouts proj add-destination kuard https://kubernetes.default.svc 'kuard-*'
+  kubectl rollouts proj allow-namespace-resource kuard apps Deployment
+  kubectl rollouts proj get kuard
+"""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``proj`` command group on the plugin's subparsers."""
+    proj: argparse.ArgumentParser = subparsers.add_parser(
+        "proj", help="Manage AppProjects (Argo CD's projects)",
+        description="Manage AppProjects (argoproj.io/v1alpha1).",
+        epilog=f"Examples:\n{EXAMPLES}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = proj.add_subparsers(dest="proj_command", metavar="COMMAND", required=True)
+
+    create = subcommand(sub, "create", "Create a project")
+    create.add_argument("project", metavar="PROJECT")
+    create.add_argument("--description", default="", help="project description")
+    create.add_argument("-d", "--dest", action="append", default=[], metavar="SERVER,NAMESPACE",
+                        help="permitted destination server and namespace (e.g. https://kubernetes.default.svc,kuard)")
+    create.add_argument("-s", "--src", action="append", default=[], metavar="URL",
+                        help="permitted source repository URL")
+    create.add_argument("--allow-cluster-resource", action="append", default=[], metavar="[GROUP/]KIND[/NAME]",
+                        help="allowed cluster-scoped resources (e.g. ClusterRole, /Namespace/team1-*, '*/*')")
+    create.add_argument("--deny-cluster-resource", action="append", default=[], metavar="[GROUP/]KIND[/NAME]")
+    create.add_argument("--allow-namespaced-resource", action="append", default=[], metavar="[GROUP/]KIND")
+    create.add_argument("--deny-namespaced-resource", action="append", default=[], metavar="[GROUP/]KIND")
+    create.add_argument("--source-namespaces", type=lambda v: [x for x in v.split(",") if x], default=[],
+                        help="comma-separated source namespaces for applications")
+    create.add_argument("--orphaned-resources", action="store_true", help="enable orphaned resources monitoring")
+    create.add_argument("--orphaned-resources-warn", action="store_true", default=None,
+                        help="warn with a condition when orphaned resources are detected")
+    create.add_argument("--dest-service-accounts", action="append", default=[],
+                        metavar="SERVER,NAMESPACE,SERVICE_ACCOUNT")
+    create.add_argument("--upsert", action="store_true", help="replace the spec if the project exists")
+
+    get = subcommand(sub, "get", "Show a project")
+    get.add_argument("project", metavar="PROJECT")
+    get.add_argument("-o", "--output", choices=["json", "yaml", "wide"], default="wide")
+    lst = subcommand(sub, "list", "List projects")
+    lst.add_argument("-o", "--output", choices=["json", "yaml", "wide", "name"], default="wide")
+    delete = subcommand(sub, "delete", "Delete a project")
+    delete.add_argument("project", metavar="PROJECT")
+    delete.add_argument("-y", "--yes", action="store_true", help="accepted for Argo CD compatibility")
+
+    for verb, text in (("add-source", "Add a source repository"), ("remove-source", "Remove a source repository")):
+        cmd = subcommand(sub, verb, text)
+        cmd.add_argument("project", metavar="PROJECT")
+        cmd.add_argument("url", metavar="URL")
+    add_dest = subcommand(sub, "add-destination", "Add a permitted destination")
+    add_dest.add_argument("project", metavar="PROJECT")
+    add_dest.add_argument("server", metavar="SERVER/NAME")
+    add_dest.add_argument("dest_namespace", metavar="NAMESPACE")
+    add_dest.add_argument("--name", dest="use_name", action="store_true", help="SERVER is a cluster name")
+    rm_dest = subcommand(sub, "remove-destination", "Remove a permitted destination")
+    rm_dest.add_argument("project", metavar="PROJECT")
+    rm_dest.add_argument("server", metavar="SERVER")
+    rm_dest.add_argument("dest_namespace", metavar="NAMESPACE")
+
+    for verb, text, default in (
+            ("allow-cluster-resource", "Add a cluster-scoped kind to the allow list (or remove it from the deny list)",
+             "allow"),
+            ("deny-cluster-resource", "Remove a cluster-scoped kind from the allow list (or add it to the deny list)",
+             "allow"),
+            ("allow-namespace-resource", "Remove a namespaced kind from the deny list (or add it to the allow list)",
+             "deny"),
+            ("deny-namespace-resource", "Add a namespaced kind to the deny list (or remove it from the allow list)",
+             "deny")):
+        cmd = subcommand(sub, verb, text)
+        cmd.add_argument("project", metavar="PROJECT")
+        cmd.add_argument("group", metavar="GROUP")
+        cmd.add_argument("kind", metavar="KIND")
+        if "cluster" in verb:
+            cmd.add_argument("resource_name", metavar="NAME", nargs="?", default="")
+        cmd.add_argument("-l", "--list", dest="list_type", choices=["allow", "white", "deny", "black"],
+                         default=default, help=f"edit the deny or the allow list (default {default})")
+    return proj
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_group(args, HANDLERS, args.proj_command)
+
+
+async def main(argv: Sequence[str], *, client: Any) -> int:
+    """Run a ``proj`` command with an existing client (tests, embedding)."""
+    root = argparse.ArgumentParser(prog="kubectl rollouts")
+    add_parser(root.add_subparsers(dest="command"))
+    args = root.parse_args(["proj", *argv])
+    return await run_with_client(args, HANDLERS, args.proj_command, client)
+
+
+# -- parsing argocd's shorthand ---------------------------------------------------------------------------------
+
+
+def group_kinds(values: Sequence[str]) -> list[dict[str, str]]:
+    """``apps/Deployment`` -> {group: apps, kind: Deployment}; ``ConfigMap`` -> core group (argocd's rule)."""
+    out = []
+    for value in values:
+        parts = value.split("/")
+        if len(parts) == 2:
+            out.append({"group": parts[0], "kind": parts[1]})
+        elif len(parts) == 1:
+            out.append({"group": "", "kind": parts[0]})
+        else:
+            raise CliError(f"resource {value!r}: expected [GROUP/]KIND", exit_code=2)
+    return out
+
+
+def cluster_items(values: Sequence[str]) -> list[dict[str, str]]:
+    """``/Namespace/team1-*`` -> {group: "", kind: Namespace, name: team1-*}; else as ``group_kinds``."""
+    out = []
+    for value in values:
+        parts = value.split("/")
+        if len(parts) == 3:
+            out.append({"group": parts[0], "kind": parts[1], **({"name": parts[2]} if parts[2] else {})})
+        else:
+            out.extend(group_kinds([value]))
+    return out
+
+
+def destinations(values: Sequence[str]) -> list[dict[str, str]]:
+    out = []
+    for value in values:
+        parts = value.split(",")
+        if len(parts) != 2:
+            raise CliError(f"expected destination of the form: server,namespace. Received: {value}", exit_code=2)
+        out.append({"server": parts[0], "namespace": parts[1]})
+    return out
+
+
+def service_accounts(values: Sequence[str]) -> list[dict[str, str]]:
+    out = []
+    for value in values:
+        parts = value.split(",")
+        if len(parts) != 3:
+            raise CliError("expected destination service account of the form: server,namespace,"
+                           f"defaultServiceAccount. Received: {value}", exit_code=2)
+        out.append({"server": parts[0], "namespace": parts[1], "defaultServiceAccount": parts[2]})
+    return out
+
+
+def spec_from_flags(args: argparse.Namespace) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    fields: list[tuple[str, Any]] = [
+        ("description", args.description), ("sourceRepos", list(args.src)), ("destinations", destinations(args.dest)),
+        ("clusterResourceWhitelist", cluster_items(args.allow_cluster_resource)),
+        ("clusterResourceBlacklist", cluster_items(args.deny_cluster_resource)),
+        ("namespaceResourceWhitelist", group_kinds(args.allow_namespaced_resource)),
+        ("namespaceResourceBlacklist", group_kinds(args.deny_namespaced_resource)),
+        ("sourceNamespaces", list(args.source_namespaces)),
+        ("destinationServiceAccounts", service_accounts(args.dest_service_accounts)),
+    ]
+    spec.update({key: value for key, value in fields if value})
+    if args.orphaned_resources or args.orphaned_resources_warn is not None:
+        spec["orphanedResources"] = {"warn": True} if args.orphaned_resources_warn else {}
+    return spec
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+
+
+async def _get(client: Any, name: str, namespace: str) -> dict[str, Any]:
+    from rollouts.kube.errors import NotFound
+    from rollouts.kube.resources import APPPROJECT
+
+    try:
+        project: dict[str, Any] = await client.get(APPPROJECT, name, namespace)
+    except NotFound:
+        raise CliError(f"project '{name}' not found in namespace '{namespace}'") from None
+    return project
+
+
+async def _save(client: Any, project: dict[str, Any], namespace: str) -> None:
+    """Write the edited spec, guarded by the resourceVersion read (a concurrent edit is never lost)."""
+    from rollouts.api.appproject import AppProject
+    from rollouts.kube.errors import Conflict
+    from rollouts.kube.resources import APPPROJECT
+
+    AppProject.model_validate(project)
+    try:
+        await client.patch(APPPROJECT, project["metadata"]["name"], [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": project["metadata"]["resourceVersion"]},
+            {"op": "add", "path": "/spec", "value": project.get("spec") or {}}], namespace, patch_type="json")
+    except Conflict:
+        raise CliError(f"project '{project['metadata']['name']}' changed meanwhile: run the command again") from None
+
+
+async def cmd_create(client: Any, args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from rollouts.api.appproject import AppProject
+    from rollouts.kube.errors import AlreadyExists
+    from rollouts.kube.resources import APPPROJECT
+
+    body = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+            "metadata": {"name": args.project, "namespace": args.namespace}, "spec": spec_from_flags(args)}
+    try:
+        AppProject.model_validate(body)
+    except ValidationError as exc:
+        raise CliError(f"project '{args.project}' is invalid: {exc.errors()[0]['msg']}", exit_code=2) from None
+    try:
+        await client.create(APPPROJECT, body, args.namespace)
+    except AlreadyExists:
+        existing = await _get(client, args.project, args.namespace)
+        if existing.get("spec") != body["spec"] and not args.upsert:
+            raise CliError(f"existing project spec is different, use upsert flag to force update "
+                           f"(project '{args.project}')") from None
+        existing["spec"] = body["spec"]
+        await _save(client, existing, args.namespace)
+    print(f"project '{args.project}' created")
+    return 0
+
+
+def _print_project(project: dict[str, Any]) -> None:
+    spec = project.get("spec") or {}
+    rows: list[tuple[str, list[str]]] = [
+        ("Name:", [project["metadata"]["name"]]),
+        ("Description:", [spec.get("description") or ""]),
+        ("Destinations:", [f"{d.get('server') or d.get('name') or ''},{d.get('namespace') or ''}"
+                           for d in spec.get("destinations") or []] or ["<none>"]),
+        ("Repositories:", list(spec.get("sourceRepos") or []) or ["<none>"]),
+        ("Source Namespaces:", list(spec.get("sourceNamespaces") or []) or ["<none>"]),
+        ("Allowed Cluster Resources:", [_gk(r) for r in spec.get("clusterResourceWhitelist") or []] or ["<none>"]),
+        ("Denied Cluster Resources:", [_gk(r) for r in spec.get("clusterResourceBlacklist") or []] or ["<none>"]),
+        ("Allowed Namespaced Resources:", [_gk(r) for r in spec.get("namespaceResourceWhitelist") or []]
+         or ["<all>"]),
+        ("Denied Namespaced Resources:", [_gk(r) for r in spec.get("namespaceResourceBlacklist") or []]
+         or ["<none>"]),
+        ("Sync Windows:", [f"{w.get('kind')} {w.get('schedule')} {w.get('duration')}"
+                           for w in spec.get("syncWindows") or []] or ["<none>"]),
+    ]
+    for label, values in rows:
+        for index, value in enumerate(values):
+            print(f"{label if index == 0 else '':<29}{value}")
+
+
+def _gk(item: dict[str, Any]) -> str:
+    text = f"{item.get('group') or ''}/{item.get('kind') or ''}"
+    return f"{text}/{item['name']}" if item.get("name") else text
+
+
+async def cmd_get(client: Any, args: argparse.Namespace) -> int:
+    project = await _get(client, args.project, args.namespace)
+    if args.output == "json":
+        print(json.dumps(project, indent=2))
+    elif args.output == "yaml":
+        print(yaml.safe_dump(project, sort_keys=False), end="")
+    else:
+        _print_project(project)
+    return 0
+
+
+async def cmd_list(client: Any, args: argparse.Namespace) -> int:
+    from rollouts.kube.resources import APPPROJECT
+
+    items, _ = await client.list(APPPROJECT, args.namespace)
+    items = sorted(items, key=lambda p: p["metadata"]["name"])
+    if args.output in ("json", "yaml"):
+        text = json.dumps(items, indent=2) if args.output == "json" else yaml.safe_dump(items, sort_keys=False)
+        print(text, end="" if args.output == "yaml" else "\n")
+        return 0
+    if args.output == "name":
+        for item in items:
+            print(item["metadata"]["name"])
+        return 0
+    rows = []
+    for item in items:
+        spec = item.get("spec") or {}
+        dests = spec.get("destinations") or []
+        rows.append([item["metadata"]["name"], spec.get("description") or "",
+                     _count(dests, lambda d: f"{d.get('server') or d.get('name')},{d.get('namespace')}"),
+                     _count(spec.get("sourceRepos") or [], str),
+                     _count(spec.get("clusterResourceWhitelist") or [], _gk),
+                     _count(spec.get("namespaceResourceBlacklist") or [], _gk),
+                     "disabled" if not spec.get("orphanedResources") else
+                     f"enabled (warn={bool((spec.get('orphanedResources') or {}).get('warn', True))})"])
+    table(["NAME", "DESCRIPTION", "DESTINATIONS", "SOURCES", "CLUSTER-RESOURCE-WHITELIST",
+           "NAMESPACE-RESOURCE-BLACKLIST", "ORPHANED-RESOURCES"], rows)
+    return 0
+
+
+def _count(values: Sequence[Any], render: Any) -> str:
+    """argocd's list cell: the only entry, or "N destinations" / "<none>"."""
+    if not values:
+        return "<none>"
+    return str(render(values[0])) if len(values) == 1 else f"{len(values)} items"
+
+
+async def cmd_delete(client: Any, args: argparse.Namespace) -> int:
+    from rollouts.kube.errors import NotFound
+    from rollouts.kube.resources import APPLICATION, APPPROJECT
+
+    apps, _ = await client.list(APPLICATION, args.namespace)
+    users = sorted(a["metadata"]["name"] for a in apps if (a.get("spec") or {}).get("project") == args.project)
+    if users:
+        raise CliError(f"project '{args.project}' is referenced by {len(users)} application(s) "
+                       f"({', '.join(users[:5])}); delete or move them first")
+    try:
+        await client.delete(APPPROJECT, args.project, args.namespace)
+    except NotFound:
+        raise CliError(f"project '{args.project}' not found in namespace '{args.namespace}'") from None
+    print(f"project '{args.project}' deleted")
+    return 0
+
+
+async def cmd_add_source(client: Any, args: argparse.Namespace) -> int:
+    from rollouts.gitops.source import normalize_repo_url
+
+    project = await _get(client, args.project, args.namespace)
+    repos: list[str] = project.setdefault("spec", {}).setdefault("sourceRepos", [])
+    for item in repos:
+        if item == "*":
+            print("Source repository '*' already allowed in project")
+            return 0
+        if normalize_repo_url(item) == normalize_repo_url(args.url):
+            print(f"Source repository '{item}' already allowed in project")
+            return 0
+    repos.append(args.url)
+    await _save(client, project, args.namespace)
+    return 0
+
+
+async def cmd_remove_source(client: Any, args: argparse.Namespace) -> int:
+    project = await _get(client, args.project, args.namespace)
+    repos: list[str] = (project.get("spec") or {}).get("sourceRepos") or []
+    if args.url not in repos:
+        print(f"Source repository '{args.url}' does not exist in project")
+        return 0
+    repos.remove(args.url)
+    await _save(client, project, args.namespace)
+    return 0
+
+
+async def cmd_add_destination(client: Any, args: argparse.Namespace) -> int:
+    project = await _get(client, args.project, args.namespace)
+    dests: list[dict[str, Any]] = project.setdefault("spec", {}).setdefault("destinations", [])
+    key = "name" if args.use_name else "server"
+    for dest in dests:
+        if dest.get(key) == args.server and dest.get("namespace") == args.dest_namespace:
+            raise CliError("Specified destination is already defined in project")
+    dests.append({key: args.server, "namespace": args.dest_namespace})
+    await _save(client, project, args.namespace)
+    return 0
+
+
+async def cmd_remove_destination(client: Any, args: argparse.Namespace) -> int:
+    project = await _get(client, args.project, args.namespace)
+    dests: list[dict[str, Any]] = (project.get("spec") or {}).get("destinations") or []
+    index = next((i for i, d in enumerate(dests) if args.server in (d.get("server"), d.get("name"))
+                  and d.get("namespace") == args.dest_namespace), None)
+    if index is None:
+        raise CliError("Specified destination does not exist in project")
+    dests.pop(index)
+    await _save(client, project, args.namespace)
+    return 0
+
+
+def _edit_list(items: list[dict[str, Any]], entry: dict[str, str], *, add: bool, what: str) -> str | None:
+    """argocd's list edit and its message; None when nothing changed (the message is printed anyway)."""
+    same = next((i for i, item in enumerate(items) if all((item.get(k) or "") == v for k, v in entry.items())), None)
+    if add and same is None:
+        items.append({k: v for k, v in entry.items() if v or k != "name"})
+        return f"is added to {what}"
+    if not add and same is not None:
+        items.pop(same)
+        return f"is removed from {what}"
+    return None
+
+
+async def _modify_resources(client: Any, args: argparse.Namespace, *, allow: bool, namespaced: bool) -> int:
+    project = await _get(client, args.project, args.namespace)
+    spec = project.setdefault("spec", {})
+    allow_list = args.list_type in ("allow", "white")
+    add = allow if allow_list else not allow
+    action = "allowed" if allow_list else "denied"
+    if namespaced:
+        field = "namespaceResourceWhitelist" if allow_list else "namespaceResourceBlacklist"
+        entry = {"group": args.group, "kind": args.kind}
+        subject = f"Group '{args.group}' and kind '{args.kind}'"
+        what = f"{action} namespaced resources"
+    else:
+        field = "clusterResourceWhitelist" if allow_list else "clusterResourceBlacklist"
+        entry = {"group": args.group, "kind": args.kind, "name": args.resource_name}
+        subject = f"Group '{args.group}', kind '{args.kind}', and name '{args.resource_name}'"
+        what = f"{action} cluster resources"
+    items: list[dict[str, Any]] = spec.setdefault(field, [])
+    changed = _edit_list(items, entry, add=add, what=what)
+    if changed is None:
+        present = "is already present in" if not namespaced else "already present in"
+        print(f"{subject} {present if add else 'not in'} {what}")
+        return 0
+    print(f"{subject} {changed}")
+    await _save(client, project, args.namespace)
+    return 0
+
+
+async def cmd_allow_cluster(client: Any, args: argparse.Namespace) -> int:
+    return await _modify_resources(client, args, allow=True, namespaced=False)
+
+
+async def cmd_deny_cluster(client: Any, args: argparse.Namespace) -> int:
+    return await _modify_resources(client, args, allow=False, namespaced=False)
+
+
+async def cmd_allow_namespaced(client: Any, args: argparse.Namespace) -> int:
+    return await _modify_resources(client, args, allow=True, namespaced=True)
+
+
+async def cmd_deny_namespaced(client: Any, args: argparse.Namespace) -> int:
+    return await _modify_resources(client, args, allow=False, namespaced=True)
+
+
+HANDLERS: dict[str, Handler] = {
+    "create": cmd_create, "get": cmd_get, "list": cmd_list, "delete": cmd_delete, "add-source": cmd_add_source,
+    "remove-source": cmd_remove_source, "add-destination": cmd_add_destination,
+    "remove-destination": cmd_remove_destination, "allow-cluster-resource": cmd_allow_cluster,
+    "deny-cluster-resource": cmd_deny_cluster, "allow-namespace-resource": cmd_allow_namespaced,
+    "deny-namespace-resource": cmd_deny_namespaced,
+}
