@@ -189,6 +189,9 @@ ARGOCD_GROUPS: dict[str, tuple[str, str, str]] = {
     "proj": ("rollouts.cli.proj", "add_parser", "Manage AppProjects (see 'kubectl rollouts proj --help')"),
     "repo": ("rollouts.cli.repo", "add_parser", "Manage repositories (see 'kubectl rollouts repo --help')"),
     "repocreds": ("rollouts.cli.repo", "add_creds_parser", "Manage repository credential templates"),
+    # Argo Rollouts' notifications tools (the notifications engine's command group), same registration.
+    "notifications": ("rollouts.cli.notifications", "add_parser",
+                      "Preview and test notifications (see 'kubectl rollouts notifications --help')"),
 }
 
 

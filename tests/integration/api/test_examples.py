@@ -17,6 +17,8 @@ from rollouts.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate
 from rollouts.api.application import Application
 from rollouts.api.validation import check_rollout
 from rollouts.kube.client import KubeClient
+from rollouts.notifications.config import ARGOCD_CONFIGMAP, ROLLOUTS_CONFIGMAP, parse_config
+from rollouts.notifications.delivery import Deliverer
 from tests.support.gateway_api import install_gateway_api_crds
 
 pytestmark = pytest.mark.integration
@@ -30,6 +32,9 @@ MODELS: dict[str, Any] = {
     "ClusterAnalysisTemplate": ClusterAnalysisTemplate,
     "Application": Application,
 }
+
+
+NOTIFICATION_CONFIGMAPS = (ROLLOUTS_CONFIGMAP, ARGOCD_CONFIGMAP)
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -53,6 +58,11 @@ async def test_example_validates_and_applies(path: Path, kube: KubeClient, names
             assert problems == [], f"{where}: {problems}"
         elif kind in MODELS:
             MODELS[kind].model_validate(doc)
+        elif kind == "ConfigMap" and doc["metadata"]["name"] in NOTIFICATION_CONFIGMAPS:
+            secret = next((d for d in docs if d.get("kind") == "Secret"), {})
+            config = parse_config(doc.get("data") or {}, {k: str(v).encode() for k, v in
+                                                          (secret.get("stringData") or {}).items()})
+            assert config.problems == () and Deliverer(config).problems == [], f"{where}: {config.problems}"
         resource = await kube.resolve(doc["apiVersion"], kind)
         body = dict(doc)
         meta = dict(body.get("metadata") or {})
