@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollouts.controller.analysis_runs import run_analysis_runs
+from rollouts.controller.app_notifications import ApplicationNotificationMetrics, run_application_notifications
 from rollouts.controller.notifications import NotificationMetrics, NotificationOptions, run_rollout_notifications
 from rollouts.controller.runtime import Component, ControllerConfig
 from rollouts.gitops.reconciler import run_applications
@@ -55,6 +56,15 @@ def _rollout_notifications(options: NotificationOptions, metrics: NotificationMe
     return run
 
 
+def _application_notifications(options: GitopsOptions, workers: int,
+                               metrics: ApplicationNotificationMetrics) -> Component:
+    async def run(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
+        await run_application_notifications(client, namespace=options.namespace, workers=workers, metrics=metrics,
+                                            stop=stop)
+
+    return run
+
+
 def default_components(config: ControllerConfig, gitops: GitopsOptions | None = None,
                        notifications: NotificationOptions | None = None) -> list[tuple[str, Component]]:
     """The components the flags ask for; their metrics collectors are added to ``config.collectors``."""
@@ -67,4 +77,9 @@ def default_components(config: ControllerConfig, gitops: GitopsOptions | None = 
         metrics = NotificationMetrics()
         config.collectors.append(metrics)
         components.append(("rollout-notifications", _rollout_notifications(notifications, metrics)))
+    if notifications is not None and not config.disable_applications:
+        app_metrics = ApplicationNotificationMetrics()
+        config.collectors.append(app_metrics)
+        components.append(("application-notifications", _application_notifications(
+            gitops or GitopsOptions(), notifications.workers, app_metrics)))
     return components

@@ -238,6 +238,7 @@ async def trigger_get(args: argparse.Namespace, client: Any) -> int:
 
 
 async def trigger_run(args: argparse.Namespace, client: Any) -> int:
+    from rollouts.notifications.expressions import ExprEvaluator, rollout_env
     from rollouts.notifications.triggers import run_trigger
 
     config, secrets = await _config(args, client)
@@ -245,7 +246,7 @@ async def trigger_run(args: argparse.Namespace, client: Any) -> int:
     if conditions is None:
         raise CliError(f"trigger with name '{args.name}' does not exist (found {', '.join(sorted(config.triggers))})")
     resource = await _resource(args, client)
-    results = run_trigger(conditions, {"rollout": resource, "secrets": secrets}, None)
+    results = run_trigger(conditions, rollout_env(resource, secrets), ExprEvaluator())
     rows = [("CONDITION", "RESULT")]
     for c, r in zip(conditions, results, strict=True):
         rows.append((c.when, "true" if r.triggered else "false"))

@@ -42,6 +42,7 @@ from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.notifications.config import ROLLOUTS_CONFIGMAP, ROLLOUTS_SECRET, NotificationConfig, parse_config
 from rollouts.notifications.delivery import Deliverer
+from rollouts.notifications.expressions import ExprEvaluator, rollout_env
 from rollouts.notifications.plan import Send, rollout_event_sends
 from rollouts.notifications.services.base import SendError
 from rollouts.notifications.state import NotifiedState
@@ -258,11 +259,10 @@ class RolloutNotifier:
 
     def _plan(self, config: NotificationConfig, rollout: dict[str, Any], event: Mapping[str, Any],
               state: NotifiedState) -> list[Send]:
-        # Conditions (`when`) need the expr-lang interpreter (issue 19); Argo's built-in Rollout triggers have
-        # none. Until it is wired, a trigger with a condition is reported as not evaluable and not sent.
         sends, errors = rollout_event_sends(config, rollout, reason=str(event.get("reason") or ""),
-                                            event=event["metadata"]["name"], env={"rollout": rollout},
-                                            evaluator=None, state=state)
+                                            event=event["metadata"]["name"],
+                                            env=rollout_env(rollout, self.source.secret_data()),
+                                            evaluator=ExprEvaluator(), state=state)
         for error in errors:
             log.warning("notification trigger failed", namespace=rollout["metadata"].get("namespace"),
                         rollout=rollout["metadata"]["name"], error=error)

@@ -30,6 +30,10 @@ class Evaluator(Protocol):
         """The expression's value; raises ConditionError."""
         ...
 
+    def describe(self, value: Any) -> str:
+        """Go's %v of a value (an oncePer key)."""
+        ...
+
 
 def condition_hash(when: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha1(when.encode()).digest()).decode().rstrip("=")
@@ -46,16 +50,6 @@ class ConditionResult:
     once_per: str = ""
     empty: bool = False
     error: str = ""
-
-
-def _once_per(value: Any) -> str:
-    """Go's fmt %v of the oncePer expression's value (a revision string, usually)."""
-    from rollouts.notifications.gotemplate.gofmt import format_value
-    from rollouts.notifications.gotemplate.values import from_json
-
-    if value is None:
-        return "<nil>"
-    return format_value(from_json(value, numbers="int64"))
 
 
 def run_trigger(conditions: Sequence[Condition], env: Mapping[str, Any], evaluator: Evaluator | None
@@ -80,7 +74,7 @@ def run_trigger(conditions: Sequence[Condition], env: Mapping[str, Any], evaluat
         error = ""
         if triggered and c.once_per:
             try:
-                once_per = _once_per(evaluator.evaluate(c.once_per, env))
+                once_per = evaluator.describe(evaluator.evaluate(c.once_per, env))
             except ConditionError as exc:
                 error = f"failed to execute oncePer condition: {exc}"
         results.append(ConditionResult(key, c.send, triggered, once_per, error=error))

@@ -117,6 +117,9 @@ class FakeEvaluator:
             raise ConditionError(f"unknown name in {source!r}")
         return self.table[source]
 
+    def describe(self, value: Any) -> str:
+        return str(value)
+
 
 def test_rollout_event_sends_each_destination_once_per_event() -> None:
     cfg = parse_config(CATALOG)
