@@ -42,6 +42,30 @@ class DirectorySource(ApiModel):
     exclude: str | None = None
 
 
+class KustomizePatchTarget(ApiModel):
+    group: str | None = None
+    version: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+    label_selector: str | None = None
+    annotation_selector: str | None = None
+
+
+class KustomizePatch(ApiModel):
+    """A strategic-merge or JSON 6902 patch: inline (``patch``) or a file of the app directory (``path``)."""
+
+    path: str | None = None
+    patch: str | None = None
+    target: KustomizePatchTarget | None = None
+    options: dict[str, bool] | None = None
+
+
+class KustomizeReplica(ApiModel):
+    name: str
+    count: int | str
+
+
 class KustomizeSource(ApiModel):
     name_prefix: str | None = None
     name_suffix: str | None = None
@@ -49,6 +73,11 @@ class KustomizeSource(ApiModel):
     common_labels: dict[str, str] | None = None
     common_annotations: dict[str, str] | None = None
     namespace: str | None = None
+    components: list[str] | None = None
+    """Kustomize components (directories relative to the app's path) added to the build."""
+    ignore_missing_components: bool = False
+    patches: list[KustomizePatch] | None = None
+    replicas: list[KustomizeReplica] | None = None
 
 
 class HelmParameter(ApiModel):
@@ -64,6 +93,11 @@ class HelmSource(ApiModel):
     parameters: list[HelmParameter] | None = None
     release_name: str | None = None
     skip_crds: bool = False
+    ignore_missing_value_files: bool = False
+    kube_version: str | None = None
+    """Overrides the destination cluster's version given to ``helm template --kube-version``."""
+    api_versions: list[str] | None = None
+    """Overrides the destination cluster's API versions given to ``helm template --api-versions``."""
 
 
 class ApplicationSource(ApiModel):

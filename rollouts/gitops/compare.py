@@ -32,7 +32,7 @@ from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.diff import ResourceDiff, compare
 from rollouts.gitops.health import resource_health
 from rollouts.gitops.live import LiveState
-from rollouts.gitops.render import RenderError
+from rollouts.gitops.render import ClusterCapabilities, RenderError
 from rollouts.gitops.renderers import ManifestCache, cache_key, render_source
 from rollouts.gitops.rollout_fields import with_rollout_fields
 from rollouts.gitops.source import SECRET_TYPE_LABEL, RepoCredentials, credentials_for
@@ -44,6 +44,7 @@ from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.resources import SECRET, ResourceKind
 
 FIELD_MANAGER = "rollouts-gitops"
+_CAPABILITIES_TTL = 300.0
 Obj = dict[str, Any]
 
 
@@ -89,6 +90,7 @@ class Comparer:
     ) -> None:
         self.concurrency = concurrency
         self.health = health or HealthAssessor()
+        self._cluster: tuple[float, ClusterCapabilities | None] = (float("-inf"), None)
         self.client = client
         self.sources = sources
         self.live = live
@@ -132,14 +134,33 @@ class Comparer:
     async def render(self, app: Application, source: ApplicationSource, commit: str, namespace: str) -> Any:
         try:
             checkout = await self.sources.for_source(source).files(source, commit)
+            cluster = await self._capabilities() if self._renders_with_helm(source) else None
             rendered = await render_source(checkout, source, commit=commit, release=app.metadata.name or "",
-                                           namespace=namespace, cache=self.manifests)
+                                           namespace=namespace, cache=self.manifests, cluster=cluster)
         except (SourceError, RenderError) as exc:
             raise ComparisonError(f"rpc error: failed to generate manifests for {source.path!r} at "
                                   f"{commit[:10]}: {exc}") from None
         self._render_keys.setdefault(app.metadata.name or "", set()).add(
-            cache_key(commit, source, release=app.metadata.name or "", namespace=namespace))
+            cache_key(commit, source, release=app.metadata.name or "", namespace=namespace, cluster=cluster))
         return rendered
+
+    @staticmethod
+    def _renders_with_helm(source: ApplicationSource) -> bool:
+        """Only Helm reads the cluster's capabilities; a chart directory without a ``helm:`` block counts too."""
+        return source.kustomize is None and source.directory is None
+
+    async def _capabilities(self) -> ClusterCapabilities | None:
+        """The destination's version and APIs for ``helm template`` (Argo CD passes both), read at most every
+        5 minutes; unreadable -> None (Helm's defaults), never a failed render."""
+        at, known = self._cluster
+        if known is not None and time.monotonic() - at < _CAPABILITIES_TTL:
+            return known
+        try:
+            version, api_versions = await self.client.capabilities()
+        except ApiError:
+            return known
+        self._cluster = (time.monotonic(), ClusterCapabilities(version, api_versions))
+        return self._cluster[1]
 
     async def _prepare(self, manifests: Sequence[Obj], namespace: str, app_name: str) -> tuple[
             list[tuple[ResourceKind | None, Obj]], dict[ResourceKey, str]]:

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,6 +101,18 @@ def resolve_app_path(root: Path, path: str) -> Path:
 # -- renderers -------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterCapabilities:
+    """What the destination cluster offers, as Argo CD tells ``helm template`` (``--kube-version``,
+    ``--api-versions``), so charts that test ``.Capabilities`` render for the cluster they go to.
+
+    ``api_versions`` holds ``group/version`` and ``group/version/Kind`` entries ("v1", "apps/v1",
+    "apps/v1/Deployment"), Argo CD's form."""
+
+    kube_version: str = ""
+    api_versions: tuple[str, ...] = ()
+
+
 class ManifestRenderer(Protocol):
     """One rendering tool, chosen as Argo CD chooses (``renderers.choose_renderer``)."""
 
@@ -114,7 +127,8 @@ class ManifestRenderer(Protocol):
         """Whether the files say so (``Chart.yaml``, ``kustomization.yaml``); asked when no block is set."""
         ...
 
-    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
+    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str,
+                     cluster: ClusterCapabilities | None = None) -> list[Manifest]:
         ...
 
 
@@ -129,7 +143,8 @@ class DirectoryRenderer:
     def detects(self, app_dir: Path) -> bool:
         return True  # the fallback: any directory of YAML/JSON files
 
-    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
+    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str,
+                     cluster: ClusterCapabilities | None = None) -> list[Manifest]:
         directory = source.directory
         return await asyncio.to_thread(
             read_directory, app_dir, recurse=bool(directory and directory.recurse),
@@ -196,8 +211,12 @@ def _image_entry(spec: str) -> dict[str, str]:
     return entry
 
 
-def kustomize_overlay(relative_path: str, settings: KustomizeSource) -> dict[str, Any]:
-    """A kustomization that wraps the app's one with the source's ``kustomize:`` settings."""
+def kustomize_overlay(relative_path: str, settings: KustomizeSource, app_dir: Path | None = None) -> dict[str, Any]:
+    """A kustomization that wraps the app's one with the source's ``kustomize:`` settings.
+
+    Components and patch files are relative to the app directory (``app_dir``), as in Argo CD; a patch file is
+    inlined, since kustomize would refuse a file outside the overlay's own root. A missing component is a
+    RenderError naming it, unless ``ignoreMissingComponents``."""
     overlay: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": [relative_path],
     }
@@ -213,6 +232,30 @@ def kustomize_overlay(relative_path: str, settings: KustomizeSource) -> dict[str
         overlay["commonAnnotations"] = dict(settings.common_annotations)
     if settings.images:
         overlay["images"] = [_image_entry(i) for i in settings.images]
+    base = Path(relative_path)
+    components = []
+    for component in settings.components or ():
+        if app_dir is not None and not (app_dir / component).is_dir():
+            if settings.ignore_missing_components:
+                continue
+            raise RenderError(f"kustomize component {component!r} does not exist in the application's path")
+        components.append((base / component).as_posix())
+    if components:
+        overlay["components"] = components
+    patches = []
+    for patch in settings.patches or ():
+        entry = patch.model_dump(by_alias=True, exclude_none=True)
+        if patch.path is not None:
+            file = (app_dir / patch.path) if app_dir is not None else None
+            if file is None or not file.is_file():
+                raise RenderError(f"kustomize patch file {patch.path!r} does not exist in the application's path")
+            entry.pop("path")
+            entry["patch"] = file.read_text()
+        patches.append(entry)
+    if patches:
+        overlay["patches"] = patches
+    if settings.replicas:
+        overlay["replicas"] = [{"name": r.name, "count": int(r.count)} for r in settings.replicas]
     return overlay
 
 
@@ -248,7 +291,8 @@ class KustomizeRenderer:
         raise RenderError("kustomize is not installed: neither the kustomize binary nor kubectl is on PATH "
                           "(or ROLLOUTS_KUSTOMIZE_PATH)")
 
-    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
+    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str,
+                     cluster: ClusterCapabilities | None = None) -> list[Manifest]:
         command = self._command()
         settings = source.kustomize
         if settings is None or not settings.model_fields_set:
@@ -256,7 +300,7 @@ class KustomizeRenderer:
                                    "kustomize build")
         # The overlay lives next to the app directory so relative references inside it keep working.
         with tempfile.TemporaryDirectory(prefix=".rollouts-kustomize-", dir=app_dir.parent) as tmp:
-            overlay = kustomize_overlay(f"../{app_dir.name}", settings)
+            overlay = kustomize_overlay(f"../{app_dir.name}", settings, app_dir)
             (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
             text = await run_tool([*command, "."], cwd=Path(tmp), tool="kustomize build")
         return parse_manifests(text, "kustomize build")
@@ -273,7 +317,8 @@ class HelmRenderer:
     def detects(self, app_dir: Path) -> bool:
         return (app_dir / "Chart.yaml").is_file()
 
-    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str) -> list[Manifest]:
+    async def render(self, app_dir: Path, source: ApplicationSource, *, release: str, namespace: str,
+                     cluster: ClusterCapabilities | None = None) -> list[Manifest]:
         helm = tool("helm")
         if helm is None:
             raise RenderError("helm is not installed: the helm binary was not found on PATH (or "
@@ -283,7 +328,15 @@ class HelmRenderer:
         args = [helm, "template", settings.release_name or release, ".", "--namespace", namespace]
         if settings.skip_crds:
             args.append("--skip-crds")
+        # The source's kubeVersion/apiVersions override what the destination cluster reports (as in Argo CD).
+        kube_version = settings.kube_version or (cluster.kube_version if cluster else "")
+        if kube_version:
+            args += ["--kube-version", kube_version]
+        for api_version in settings.api_versions or (cluster.api_versions if cluster else ()):
+            args += ["--api-versions", api_version]
         for value_file in settings.value_files or ():
+            if settings.ignore_missing_value_files and not (app_dir / value_file).is_file():
+                continue
             args += ["--values", value_file]
         with tempfile.TemporaryDirectory(prefix="rollouts-helm-") as tmp:
             inline = settings.values_object if settings.values_object else (

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rollouts.api.application import ApplicationSource
 from rollouts.gitops.render import (
+    ClusterCapabilities,
     DirectoryRenderer,
     HelmRenderer,
     KustomizeRenderer,
@@ -66,10 +67,15 @@ class Rendered:
     source_type: str
 
 
-def cache_key(commit: str, source: ApplicationSource, *, release: str, namespace: str) -> str:
-    """Stable sha256 of everything that changes the render (not the app's identity beyond release name)."""
-    payload = {"commit": commit, "source": source.model_dump(by_alias=True, exclude_none=True, mode="json"),
-               "release": release, "namespace": namespace}
+def cache_key(commit: str, source: ApplicationSource, *, release: str, namespace: str,
+              cluster: ClusterCapabilities | None = None) -> str:
+    """Stable sha256 of everything that changes the render (not the app's identity beyond release name); the
+    cluster's capabilities count only for sources that are not plain directories or kustomizations."""
+    payload: dict[str, object] = {
+        "commit": commit, "source": source.model_dump(by_alias=True, exclude_none=True, mode="json"),
+        "release": release, "namespace": namespace}
+    if cluster is not None and (cluster.kube_version or cluster.api_versions):
+        payload["cluster"] = [cluster.kube_version, list(cluster.api_versions)]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -106,16 +112,18 @@ async def render_source(
     namespace: str,
     cache: ManifestCache | None = None,
     renderers: Mapping[str, RendererFactory] = RENDERERS,
+    cluster: ClusterCapabilities | None = None,
 ) -> Rendered:
-    """Render ``source`` from a checked-out commit, through the cache when one is given."""
-    key = cache_key(commit, source, release=release, namespace=namespace)
+    """Render ``source`` from a checked-out commit, through the cache when one is given; ``cluster`` is what
+    Helm is told about the destination (``.Capabilities``)."""
+    key = cache_key(commit, source, release=release, namespace=namespace, cluster=cluster)
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
             return hit
     app_dir = resolve_app_path(checkout, source.path)
     tool = choose_renderer(app_dir, source, renderers)
-    manifests = await tool.render(app_dir, source, release=release, namespace=namespace)
+    manifests = await tool.render(app_dir, source, release=release, namespace=namespace, cluster=cluster)
     rendered = Rendered(tuple(manifests), tool.name)
     if cache is not None:
         cache.put(key, rendered)

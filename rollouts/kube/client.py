@@ -330,6 +330,24 @@ class KubeClient:
             raise NotFound(404, "NotFound", f"the server does not know kind {kind} in {api_version}")
         return self._discovered[key]
 
+    async def capabilities(self) -> tuple[str, tuple[str, ...]]:
+        """The server's version (``v1.34.4``) and every API it serves as ``group/version`` and
+        ``group/version/Kind`` strings, in the form Argo CD hands to ``helm template --api-versions``. A group
+        version that fails discovery (an aggregated API that is down) is left out."""
+        version = str((await self._request("GET", "/version")).get("gitVersion") or "")
+        group_versions = [str(v) for v in (await self._request("GET", "/api")).get("versions") or ()]
+        for group in (await self._request("GET", "/apis")).get("groups") or ():
+            group_versions += [str(v.get("groupVersion")) for v in group.get("versions") or () if v.get("groupVersion")]
+        out: set[str] = set()
+        for gv in group_versions:
+            try:
+                doc = await self._request("GET", f"/apis/{gv}" if "/" in gv else f"/api/{gv}")
+            except ApiError:
+                continue
+            out.add(gv)
+            out.update(f"{gv}/{res['kind']}" for res in doc.get("resources") or () if "/" not in res.get("name", ""))
+        return version, tuple(sorted(out))
+
     def forget_discovery(self) -> None:
         """Drop discovered kinds (after CRDs are installed) but keep the built-in table."""
         self._discovered.clear()  # in place: guarded siblings share the table

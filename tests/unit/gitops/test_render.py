@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rollouts.api.application import ApplicationSource
-from rollouts.gitops.render import RenderError, expand_braces, kustomize_overlay
+from rollouts.api.application import ApplicationSource, KustomizeSource
+from rollouts.gitops.render import ClusterCapabilities, RenderError, expand_braces, kustomize_overlay
 from rollouts.gitops.renderers import ManifestCache, render_source
 
 
@@ -131,6 +131,40 @@ def test_brace_expansion() -> None:
     ],
 )
 def test_kustomize_image_syntax(image: str, entry: dict[str, str]) -> None:
-    from rollouts.api.application import KustomizeSource
 
     assert kustomize_overlay("../app", KustomizeSource(images=[image]))["images"] == [entry]
+
+
+def test_kustomize_overlay_components_patches_and_replicas(tmp_path: Path) -> None:
+    (tmp_path / "components" / "flag").mkdir(parents=True)
+    (tmp_path / "patch.yaml").write_text("kind: Deployment\nmetadata:\n  name: web\n")
+    settings = KustomizeSource.model_validate({
+        "components": ["components/flag", "components/gone"], "ignoreMissingComponents": True,
+        "patches": [{"path": "patch.yaml"}, {"patch": "[]", "target": {"kind": "ConfigMap", "labelSelector": "a=b"}}],
+        "replicas": [{"name": "web", "count": "3"}]})
+    overlay = kustomize_overlay("../app", settings, tmp_path)
+    assert overlay["components"] == ["../app/components/flag"]
+    assert overlay["patches"] == [{"patch": "kind: Deployment\nmetadata:\n  name: web\n"},
+                                  {"patch": "[]", "target": {"kind": "ConfigMap", "labelSelector": "a=b"}}]
+    assert overlay["replicas"] == [{"name": "web", "count": 3}]
+    with pytest.raises(RenderError, match="component 'components/gone' does not exist"):
+        kustomize_overlay("../app", KustomizeSource(components=["components/gone"]), tmp_path)
+    with pytest.raises(RenderError, match=r"patch file 'nope\.yaml' does not exist"):
+        kustomize_overlay("../app", KustomizeSource.model_validate({"patches": [{"path": "nope.yaml"}]}), tmp_path)
+
+
+async def test_helm_is_told_the_cluster_and_the_source_overrides_it(tmp_path: Path) -> None:
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n"
+        "  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n"
+        "  widget: {{ .Capabilities.APIVersions.Has \"example.com/v1/Widget\" | quote }}\n")
+    cluster = ClusterCapabilities("v1.33.2", ("v1", "example.com/v1", "example.com/v1/Widget"))
+    source = ApplicationSource(repo_url="x", path=".")
+    told = await render_source(tmp_path, source, commit="c", release="r", namespace="n", cluster=cluster)
+    assert told.manifests[0]["data"] == {"kube": "v1.33.2", "widget": "true"}
+    pinned = ApplicationSource.model_validate({"repoURL": "x", "path": ".",
+                                               "helm": {"kubeVersion": "1.30.0", "apiVersions": ["v1"]}})
+    overridden = await render_source(tmp_path, pinned, commit="c", release="r", namespace="n", cluster=cluster)
+    assert overridden.manifests[0]["data"] == {"kube": "v1.30.0", "widget": "false"}
