@@ -14,7 +14,8 @@ from typing import Any, Generic, TypeVar
 
 from rollouts.api.application import ApplicationConditionType, ApplicationSource, SyncStatusCode
 from rollouts.gitops.diff import ResourceDiff
-from rollouts.gitops.health import Health, worst
+from rollouts.gitops.health import Health
+from rollouts.gitops.health.application import application_health
 from rollouts.gitops.tracking import ResourceKey
 
 Obj = dict[str, Any]
@@ -84,7 +85,8 @@ class Comparison(Generic[K]):
 
     @property
     def health(self) -> Health:
-        return worst(r.health for r in self.resources if not r.requires_pruning)
+        """Argo CD's aggregation (``health/application.py``): resources waiting for pruning count too."""
+        return application_health(self.resources)
 
     def desired(self) -> list[ResourceState[K]]:
         return [r for r in self.resources if r.desired is not None]

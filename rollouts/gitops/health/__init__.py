@@ -7,7 +7,8 @@ Argo CD's own Lua script for the kind (``argo.py``, ``addons.py``: our rules wit
 else gitops-engine's Go check (``builtin.py``); a script that returns nil falls through to the Go check.
 Kinds with no rule have no health (``None``) and do not count toward the application's health. An object
 being deleted is Progressing "Pending deletion" (naming the finalizers that block it) unless Argo CD's hook
-finalizer holds it. This package is pure; user scripts run in ``rollouts/gitops/custom_health.py``, off the event loop.
+finalizer holds it. This package is pure; user scripts run through ``rollouts/gitops/custom_health.py``, in
+worker processes.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from rollouts.gitops.health.model import (
 HOOK_ANNOTATION = "argocd.argoproj.io/hook"
 HELM_HOOK_ANNOTATION = "helm.sh/hook"
 IGNORE_RESTART_POLICY = "argocd.argoproj.io/ignore-restart-policy"
-_HOOK_TYPES = frozenset({"PreSync", "Sync", "PostSync", "SyncFail", "Skip"})
+HOOK_TYPES = frozenset({"PreSync", "Sync", "PostSync", "SyncFail", "Skip"})
 
 
 class UnsupportedVersion(Exception):
@@ -178,7 +178,7 @@ def is_hook(obj: Obj) -> bool:
     """gitops-engine ``hook.IsHook``: an Argo CD hook annotation that is not only ``Skip``, or a Helm hook."""
     annotations = annotations_of(obj)
     if HOOK_ANNOTATION in annotations:
-        types = [t for t in _csv(annotations.get(HOOK_ANNOTATION)) if t in _HOOK_TYPES]
+        types = [t for t in _csv(annotations.get(HOOK_ANNOTATION)) if t in HOOK_TYPES]
         return not ("Skip" in types and len(types) == 1)
     return HELM_HOOK_ANNOTATION in annotations and annotations.get(HELM_HOOK_ANNOTATION) != "crd-install"
 

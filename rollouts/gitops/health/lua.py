@@ -22,9 +22,9 @@ an empty or array-like table, or a field of the wrong type, gives an empty healt
 is not a health code is Unknown "Lua returned an invalid health status"; ``deletionMessage`` replaces the
 "Pending deletion" message while the object is being deleted.
 
-Known limit: the hook runs between Lua instructions, so a single long call into C (a pathological
-``string.find`` pattern on a long subject, with useOpenLibs) overruns the deadline until it returns; the
-asynchronous caller (``assessor.py``) still reports the timeout at the deadline.
+The hook runs between Lua instructions, so a single long call into C (a pathological ``string.find``
+pattern on a long subject, with useOpenLibs) overruns the deadline until it returns: the caller
+(``rollouts/gitops/custom_health.py``) runs this in a worker process that is killed in that case.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from analysis.sandbox import ProcessSandbox
 from rollouts.api.application import HealthStatusCode as H
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.health import Health
@@ -150,43 +152,53 @@ def test_results_decode_as_in_argo_cd(script: str, health: Health | None, return
 # -- the assessor ---------------------------------------------------------------------------------------------
 
 
-def _assessor(**data: str) -> HealthAssessor:
-    return HealthAssessor(parse_customizations(data), timeout=0.5)
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[ProcessSandbox]:
+    """One pool of Lua workers for the module (a worker start costs about a second on a busy machine)."""
+    pool = ProcessSandbox(workers=2, deadline=1.0)
+    yield pool
+    pool.close()
 
 
-async def test_user_script_overrides_built_in_rules_and_nil_falls_back_to_go_checks() -> None:
+@pytest.fixture
+def assessor(sandbox: ProcessSandbox) -> Callable[..., HealthAssessor]:
+    def make(**data: str) -> HealthAssessor:
+        return HealthAssessor(parse_customizations(data), timeout=0.5, sandbox=sandbox)
+    return make
+
+
+async def test_user_script_overrides_built_in_rules_and_nil_falls_back_to_go_checks(assessor: Callable[..., HealthAssessor]) -> None:
     pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                            "spec": {"restartPolicy": "Always"}, "status": {"phase": "Pending"}}
-    assessor = _assessor(**{"resource.customizations.health.Pod": "return {status = 'Degraded', message = 'mine'}"})
-    assert await assessor.health(pod) == Health(H.DEGRADED, "mine")
-    assessor = _assessor(**{"resource.customizations.health.Pod": "return nil"})
-    assert await assessor.health(pod) == Health(H.PROGRESSING, "")
-    assessor.close()
+    check = assessor(**{"resource.customizations.health.Pod": "return {status = 'Degraded', message = 'mine'}"})
+    assert await check.health(pod) == Health(H.DEGRADED, "mine")
+    check = assessor(**{"resource.customizations.health.Pod": "return nil"})
+    assert await check.health(pod) == Health(H.PROGRESSING, "")
 
 
-async def test_deletion_message_and_pending_deletion() -> None:
+async def test_deletion_message_and_pending_deletion(assessor: Callable[..., HealthAssessor]) -> None:
     deleting = {**WIDGET, "metadata": {"name": "w", "deletionTimestamp": "2024-01-01T00:00:00Z",
                                        "finalizers": ["example.com/cleanup"]}}
-    plain = _assessor(**{"resource.customizations.health.example.com_Widget": "return {status = 'Healthy'}"})
+    plain = assessor(**{"resource.customizations.health.example.com_Widget": "return {status = 'Healthy'}"})
     assert await plain.health(deleting) == Health(
         H.PROGRESSING, "Pending deletion; blocked by finalizers: example.com/cleanup")
-    custom = _assessor(**{"resource.customizations.health.example.com_Widget":
+    custom = assessor(**{"resource.customizations.health.example.com_Widget":
                           "return {status = 'Healthy', deletionMessage = 'cleaning up'}"})
     assert await custom.health(deleting) == Health(H.HEALTHY, "cleaning up")
 
 
-async def test_a_failing_script_makes_only_its_resource_unknown() -> None:
-    assessor = _assessor(**{"resource.customizations.health.example.com_Widget": "while true do end"})
-    health = await assessor.health(WIDGET)
+async def test_a_failing_script_makes_only_its_resource_unknown(assessor: Callable[..., HealthAssessor]) -> None:
+    check = assessor(**{"resource.customizations.health.example.com_Widget": "while true do end"})
+    health = await check.health(WIDGET)
     assert health == Health(H.UNKNOWN, "health check 'example.com/Widget' from argocd-cm failed: "
                                        "did not finish within 0.5s")
     other = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}, "status": {"phase": "Bound"}}
-    assert await assessor.health(other) == Health(H.HEALTHY)
+    assert await check.health(other) == Health(H.HEALTHY)
 
 
-async def test_lua_runs_off_the_event_loop() -> None:
+async def test_lua_runs_off_the_event_loop(assessor: Callable[..., HealthAssessor]) -> None:
     """While a script spins until its deadline, the loop keeps running other tasks."""
-    assessor = _assessor(**{"resource.customizations.health.example.com_Widget": "while true do end"})
+    check = assessor(**{"resource.customizations.health.example.com_Widget": "while true do end"})
     ticks = 0
 
     async def ticker() -> None:
@@ -197,8 +209,24 @@ async def test_lua_runs_off_the_event_loop() -> None:
 
     task = asyncio.create_task(ticker())
     try:
-        health = await assessor.health(WIDGET)
+        health = await check.health(WIDGET)
     finally:
         task.cancel()
     assert health is not None and health.status is H.UNKNOWN
     assert ticks >= 5, f"the event loop ran only {ticks} ticks of 20 ms during a 0.5 s script"
+
+
+async def test_a_script_stuck_in_c_is_stopped_by_killing_its_worker(assessor: Callable[..., HealthAssessor]) -> None:
+    """A pathological pattern keeps Lua inside one C call, where no instruction hook runs: the worker process is
+    killed at the deadline (plus a grace), replaced, and the next script runs normally."""
+    stuck = "local s = string.rep('a', 30000)\nstring.find(s, '.-.-.-.-.-b')\nreturn {status = 'Healthy'}"
+    check = assessor(**{"resource.customizations.health.example.com_Widget": stuck,
+                            "resource.customizations.useOpenLibs.example.com_Widget": "true",
+                            "resource.customizations.health.example.com_Gadget": "return {status = 'Healthy'}"})
+    started = time.monotonic()
+    health = await check.health(WIDGET)
+    assert health == Health(H.UNKNOWN, "health check 'example.com/Widget' from argocd-cm failed: "
+                                       "did not finish within 0.5s")
+    assert time.monotonic() - started < 10
+    gadget = {**WIDGET, "kind": "Gadget"}
+    assert await check.health(gadget) == Health(H.HEALTHY)

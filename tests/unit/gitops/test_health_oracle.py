@@ -224,6 +224,7 @@ def _user_objects() -> list[dict[str, Any]]:
 @pytest.mark.parametrize("script_name", sorted(USER_SCRIPTS))
 async def test_user_scripts_agree_with_argo_cds_lua(script_name: str, key: str) -> None:
     """A user's argocd-cm health check gives the same answers here (lupa) as in Argo CD (gopher-lua)."""
+    from analysis.sandbox import InlineSandbox
     from rollouts.gitops.custom_health import HealthAssessor
     from rollouts.gitops.health.customizations import parse_customizations
 
@@ -232,7 +233,7 @@ async def test_user_scripts_agree_with_argo_cds_lua(script_name: str, key: str) 
     data = {f"resource.customizations.health.{group_kind}": script}
     if open_libs:
         data[f"resource.customizations.useOpenLibs.{group_kind}"] = "true"
-    assessor = HealthAssessor(parse_customizations(data))
+    assessor = HealthAssessor(parse_customizations(data), sandbox=InlineSandbox())  # benign scripts: in-thread
     objects = _user_objects()
     answers = oracles.run_oracle("health", [{"obj": o, "mode": "argocd", "overrides": {
         key: {"health.lua": script, "useOpenLibs": open_libs}}} for o in objects])

@@ -37,12 +37,14 @@ def test_resource_statuses_as_argo_cd_writes_them() -> None:
     ]
 
 
-def test_app_status_is_out_of_sync_and_worst_health_without_pruned_objects() -> None:
+def test_app_status_is_out_of_sync_and_health_as_argo_cd_aggregates_it() -> None:
     status: dict[str, object] = {}
     apply_comparison(status, APP, comparison())
     assert status["sync"] == {"status": "OutOfSync", "revision": "abc", "comparedTo": {
         "source": {"repoURL": "file:///r", "path": "p"}, "destination": {"namespace": "ns"}}}
-    assert status["health"] == {"status": "Missing"}
+    # Argo CD v3.6 controller/health.go: a resource not created yet does not make the app Missing (OutOfSync
+    # says so); the message names the resources that caused the status.
+    assert status["health"] == {"status": "Progressing", "message": "Caused by apps/Deployment:ns/web"}
     assert status["sourceType"] == "Directory"
 
 
