@@ -23,33 +23,40 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from analysis.conditions import Value, evaluate_condition, failure_message
 from analysis.expr.values import Slice
+from analysis.redaction import redact, redact_then_cut
 from analysis.sandbox import Sandbox, SandboxError
 from rollouts.api.analysis import AnalysisPhase, Measurement, Metric
 
 MAX_VALUE_LENGTH = 2048
 
 
-def _verdict(field: str, condition: str, result: Value) -> tuple[bool, str | None]:
+def _verdict(field: str, condition: str, result: Value, secrets: Sequence[str]) -> tuple[bool, str | None]:
     outcome = evaluate_condition(condition, result)
     if outcome.failure is not None:
+        if secrets and redact(condition, secrets) != condition:  # built from a secret: where, never what
+            return False, (f"could not evaluate {field}: {outcome.failure.at_position()} (it contains a secret "
+                           "argument, so its text is not shown)")
         return False, failure_message(field, condition, outcome.failure, result)
     return bool(outcome.value), None
 
 
-def condition_phase(success: str | None, failure: str | None, result: Value) -> tuple[AnalysisPhase, str | None]:
-    """The phase of a measurement whose provider returned `result`; Error (with message) on a bad condition."""
+def condition_phase(success: str | None, failure: str | None, result: Value, *, secrets: Sequence[str] = ()
+                    ) -> tuple[AnalysisPhase, str | None]:
+    """The phase of a measurement whose provider returned `result`; Error (with message) on a bad condition.
+    A condition built from a secret argument is reported by position only, never by its text."""
     succeeded = failed = False
     if success:
-        succeeded, problem = _verdict("successCondition", success, result)
+        succeeded, problem = _verdict("successCondition", success, result, secrets)
         if problem is not None:
             return AnalysisPhase.ERROR, problem
     if failure:
-        failed, problem = _verdict("failureCondition", failure, result)
+        failed, problem = _verdict("failureCondition", failure, result, secrets)
         if problem is not None:
             return AnalysisPhase.ERROR, problem
     if not success and not failure:
@@ -65,11 +72,11 @@ def condition_phase(success: str | None, failure: str | None, result: Value) -> 
     return AnalysisPhase.SUCCESSFUL, None
 
 
-def format_value(result: Value) -> str:
+def format_value(result: Value, *, secrets: Sequence[str] = ()) -> str:
     """How a result is shown in `measurement.value`, close to Argo's Go formatting: 0.5 -> "0.5",
-    [0.5, 1] -> "[0.5,1]", NaN -> "NaN", {"ok": true} -> '{"ok":true}'."""
-    text = _format(result)
-    return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 3] + "..."
+    [0.5, 1] -> "[0.5,1]", NaN -> "NaN", {"ok": true} -> '{"ok":true}'. Secrets are redacted before the value
+    is cut to MAX_VALUE_LENGTH, so the cut never leaves a prefix of one."""
+    return redact_then_cut(_format(result), secrets, MAX_VALUE_LENGTH)
 
 
 def _format(result: Any) -> str:
@@ -92,20 +99,21 @@ def _format(result: Any) -> str:
     return json.dumps(result, separators=(",", ":"), sort_keys=True, default=str)
 
 
-def verdict(success: str | None, failure: str | None, result: Value) -> tuple[AnalysisPhase, str | None, str]:
+def verdict(success: str | None, failure: str | None, result: Value, secrets: Sequence[str] = ()
+            ) -> tuple[AnalysisPhase, str | None, str]:
     """Phase, message and shown value of a result: the pure, CPU-bound half, run in a sandbox."""
-    phase, message = condition_phase(success, failure, result)
-    return phase, message, format_value(result)
+    phase, message = condition_phase(success, failure, result, secrets=secrets)
+    return phase, message, format_value(result, secrets=secrets)
 
 
 async def measurement_from_result(
     metric: Metric, result: Value, *, sandbox: Sandbox, started_at: datetime, finished_at: datetime,
-    metadata: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None, secrets: Sequence[str] = (),
 ) -> Measurement:
     """A completed measurement for a provider's raw result, judged by the metric's conditions in `sandbox`."""
     try:
         phase, message, value = await sandbox.run(verdict, metric.success_condition, metric.failure_condition,
-                                                  result)
+                                                  result, tuple(secrets))
     except SandboxError as exc:
         return error_measurement(f"condition of metric {metric.name!r}: {exc}", started_at=started_at,
                                  finished_at=finished_at)

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from analysis.conditions import condition_problem
-from analysis.templating import redact
+from analysis.redaction import redact
 from rollouts.api.analysis import (
     DEFAULT_CONSECUTIVE_ERROR_LIMIT,
     DEFAULT_MEASUREMENT_RETENTION,
@@ -92,9 +92,11 @@ def _seconds(value: str | None) -> timedelta:
     return timedelta(seconds=parse_duration(value)) if value else timedelta(0)
 
 
-def validate_metrics(metrics: Sequence[Metric], providers: Iterable[str]) -> str | None:
+def validate_metrics(metrics: Sequence[Metric], providers: Iterable[str], *, secrets: Sequence[str] = ()) -> str | None:
     """Why the (argument-substituted) metrics cannot run, or None. Checked once when the run starts so a
-    typo in a condition is reported on the run at once instead of after five Error measurements."""
+    typo in a condition is reported on the run at once instead of after five Error measurements. A
+    condition that contains a secret argument is reported by position only: its text (and the parser's
+    quote of a token) would be a piece of the secret."""
     known = set(providers)
     if not metrics:
         return "the run has no metrics"
@@ -106,6 +108,8 @@ def validate_metrics(metrics: Sequence[Metric], providers: Iterable[str]) -> str
         for field, condition in (("successCondition", metric.success_condition),
                                  ("failureCondition", metric.failure_condition)):
             problem = condition_problem(condition) if condition else None
+            if problem is not None and secrets and condition and redact(condition, secrets) != condition:
+                return f"metric {metric.name!r}: {field}: {problem.at_position()} ({WITHHELD})"
             if problem is not None:
                 where = f" (line {problem.line}, column {problem.column})" if problem.line else ""
                 return f"metric {metric.name!r}: {field}: {problem.message}{where}"
@@ -125,6 +129,9 @@ def validate_metrics(metrics: Sequence[Metric], providers: Iterable[str]) -> str
         if keys[0] not in known:
             return f"metric {metric.name!r}: provider {keys[0]!r} is not supported (known: {sorted(known)})"
     return None
+
+
+WITHHELD = "it contains a secret argument, so its text is not shown"
 
 
 def is_dry_run(run: AnalysisRun, name: str) -> bool:

@@ -1,12 +1,12 @@
-"""`{{args.name}}` substitution into metrics, and redaction of secret argument values.
+"""`{{args.name}}` substitution into metrics.
 
 Argo substitutes arguments textually into every string of a metric (query, url, headers, conditions,
 count, job spec...) before the metric is used, so we do the same on the metric's JSON form and validate
 the result back into a `Metric`: a count of `"{{args.count}}"` becomes `"5"` and is then read as 5.
 
 Values that came from a Secret (`valueFrom.secretKeyRef`) may end up inside a measurement's message (a
-provider error quoting a URL) or a condition; `redact` replaces them before anything is written to the
-AnalysisRun status, an event or a log line.
+provider error quoting a URL) or a condition; analysis.redaction removes them (and any piece of them) before
+anything is written to the AnalysisRun status, an event or a log line.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from rollouts.api.analysis import Argument, Metric
 
-REDACTED = "*****"
 _PLACEHOLDER = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.\-]+)\s*\}\}")
 
 
@@ -81,10 +80,3 @@ def resolve_metric(metric: Metric, values: Mapping[str, str]) -> Metric:
         return Metric.model_validate(substituted)
     except ValidationError as exc:
         raise TemplateError(f"metric {metric.name!r} is invalid after argument substitution: {exc}") from None
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value replaced by *****; longest first so overlapping values all vanish."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text

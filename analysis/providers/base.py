@@ -37,6 +37,8 @@ class MeasurementContext:
     started_at: datetime
     attempt: int = 1
     labels: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    """Secret argument values of the run: redacted from a value before it is cut (analysis.redaction)."""
 
 
 class MetricProvider(Protocol):

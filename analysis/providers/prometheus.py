@@ -114,7 +114,7 @@ class PrometheusProvider(ImmediateProvider):
         except Exception as exc:  # any backend failure is an Error measurement, never a crash
             return error_measurement(_describe(exc), started_at=started, finished_at=self.clock())
         return await measurement_from_result(metric, result, sandbox=self.sandbox, started_at=started,
-                                             finished_at=self.clock())
+                                             finished_at=self.clock(), secrets=context.secrets)
 
 
 def _describe(exc: Exception) -> str:

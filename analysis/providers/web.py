@@ -73,8 +73,8 @@ async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def interpret(raw: bytes, json_path: str | None, success: str | None, failure: str | None
-              ) -> tuple[AnalysisPhase, str | None, str]:
+def interpret(raw: bytes, json_path: str | None, success: str | None, failure: str | None,
+              secrets: tuple[str, ...] = ()) -> tuple[AnalysisPhase, str | None, str]:
     """Body bytes -> (phase, message, shown value): JSON, then the JSONPath, then the conditions (sandboxed)."""
     text = raw.decode("utf-8", errors="replace")
     try:
@@ -89,7 +89,7 @@ def interpret(raw: bytes, json_path: str | None, success: str | None, failure: s
                 body = extract(body, json_path)
             except WebError as exc:
                 return AnalysisPhase.ERROR, str(exc), ""
-    return verdict(success, failure, body)
+    return verdict(success, failure, body, secrets)
 
 
 async def fetch(spec: WebMetric) -> bytes:
@@ -129,7 +129,7 @@ class WebProvider(ImmediateProvider):
                                      finished_at=self.clock())
         try:
             phase, message, value = await self.sandbox.run(interpret, raw, spec.json_path, metric.success_condition,
-                                                           metric.failure_condition)
+                                                           metric.failure_condition, context.secrets)
         except SandboxError as exc:
             return error_measurement(f"metric {metric.name!r}: {exc}", started_at=started, finished_at=self.clock())
         if phase is AnalysisPhase.ERROR and not value:

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from analysis.measuring import take_measurements
 from analysis.providers import MetricProvider, ProviderDeps, build_providers
+from analysis.redaction import remember
 from analysis.run import due_measurements, error_status, next_reconcile_at, record_measurements, validate_metrics
 from analysis.sandbox import DEFAULT_DEADLINE, ProcessSandbox, Sandbox
 from analysis.templating import TemplateError, argument_values, resolve_metric
@@ -109,6 +110,7 @@ async def resolve_arguments(client: KubeClient, run: AnalysisRun, raw: Mapping[s
             value = base64.b64decode(data).decode("utf-8", errors="replace")
             resolved[arg.name] = value
             secrets.append(value)
+            remember([value])  # every log line and event of this process redacts it from now on
         elif source.field_ref is not None:
             if owner is None:
                 owner = await _owner(client, raw) or raw
@@ -177,7 +179,7 @@ class AnalysisRunReconciler:
             resolved, secrets = await resolve_arguments(self.client, run, raw)
             values = argument_values(run.spec.args, resolved)
             metrics = [resolve_metric(metric, values) for metric in run.spec.metrics]
-            problem = validate_metrics(metrics, self.providers)
+            problem = validate_metrics(metrics, self.providers, secrets=secrets)
         except (ArgumentError, TemplateError) as exc:
             problem = str(exc)
             metrics = []
@@ -185,7 +187,7 @@ class AnalysisRunReconciler:
             await self._write(raw, run, error_status(run, problem, now=now, secrets=secrets))
             return None
         due = due_measurements(run, metrics, now=now)
-        taken = await take_measurements(run, due, self.providers, clock=self.clock) if due else {}
+        taken = await take_measurements(run, due, self.providers, clock=self.clock, secrets=secrets) if due else {}
         status = record_measurements(run, metrics, taken, now=now, secrets=secrets)
         await self._write(raw, run, status)
         updated = run.model_copy(update={"status": status})

@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from analysis.redaction import redact_known
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError
 from rollouts.kube.resources import EVENT
@@ -65,8 +66,8 @@ class EventRecorder:
         self._senders: list[asyncio.Task[None] | None] = [None] * SENDERS
 
     async def record(self, obj: dict[str, Any], *, type: str, reason: str, message: str) -> None:
-        event = event_manifest(obj, type=type, reason=reason, message=message, component=self.component,
-                               instance=self.instance)
+        event = event_manifest(obj, type=type, reason=reason, message=redact_known(message),
+                               component=self.component, instance=self.instance)
         meta = obj.get("metadata") or {}
         slot = zlib.crc32(f"{meta.get('namespace')}/{meta.get('name')}".encode()) % SENDERS
         self._queues[slot].append(event)

@@ -1,11 +1,40 @@
-"""structlog configuration for the controller: JSON for machines, coloured text for people."""
+"""structlog configuration for the controller: JSON for machines, coloured text for people.
+
+Every event passes `redact_secrets` last before rendering, at every level: a secret value this process has
+read (analysis.redaction.remember), or any piece of one, is replaced in every field, whichever module logged
+it and whatever the exception text says.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 import structlog
+
+from analysis.redaction import known_secrets, redact
+
+
+def _scrub(value: Any, secrets: frozenset[str]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return redact(str(value), secrets)
+
+
+def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """structlog processor: secrets out of every field of the event."""
+    secrets = known_secrets()
+    if not secrets:
+        return event_dict
+    return {key: _scrub(value, secrets) for key, value in event_dict.items()}
 
 
 def configure_logging(*, fmt: str = "text", level: str = "info") -> None:
@@ -20,6 +49,7 @@ def configure_logging(*, fmt: str = "text", level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.measurement import condition_phase, format_value
+from analysis.redaction import redact
 from analysis.run import (
     Action,
     due_measurements,
@@ -20,7 +21,7 @@ from analysis.run import (
     record_measurements,
     validate_metrics,
 )
-from analysis.templating import TemplateError, argument_values, redact, resolve_metric
+from analysis.templating import TemplateError, argument_values, resolve_metric
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, Measurement, Metric
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
