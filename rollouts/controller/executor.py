@@ -13,13 +13,13 @@ from typing import Any
 
 import structlog
 
-from rollouts.api.labels import EPHEMERAL_METADATA_ANNOTATION, MANAGED_BY_ANNOTATION, POD_TEMPLATE_HASH_LABEL
+from rollouts.api.labels import EPHEMERAL_METADATA_ANNOTATION, POD_TEMPLATE_HASH_LABEL
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.observe import Caches
-from rollouts.controller.traffic import set_weight
+from rollouts.controller.traffic import TrafficView, perform, set_weight
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import AlreadyExists, NotFound, TooManyRequests
-from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET, SERVICE
+from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET
 from rollouts.planning.plan import (
     Action,
     CreateAnalysisRun,
@@ -36,6 +36,7 @@ from rollouts.planning.plan import (
     SetServiceSelector,
     TerminateAnalysisRun,
 )
+from rollouts.traffic.service import pin_service_selector
 
 log = structlog.get_logger("rollouts.executor")
 
@@ -46,17 +47,18 @@ class Executor:
         self.caches = caches
         self.recorder = recorder
 
-    async def execute(self, plan: Plan, rollout: dict[str, Any]) -> None:
+    async def execute(self, plan: Plan, rollout: dict[str, Any], traffic: TrafficView | None = None) -> None:
         """Perform the plan's mutations in order. Events are recorded by the caller once the status write
-        succeeded, so a 409 on that write (re-observe, re-plan) never records the same event twice."""
+        succeeded, so a 409 on that write (re-observe, re-plan) never records the same event twice.
+        ``traffic`` is the routers' reading from the same observation, reused for ``SetCanaryWeight``."""
         for action in plan.mutations:
-            await self.perform(action, rollout)
+            await self.perform(action, rollout, traffic)
 
     async def record_events(self, plan: Plan, rollout: dict[str, Any]) -> None:
         for event in plan.events:
             await self.perform(event, rollout)
 
-    async def perform(self, action: Action, rollout: dict[str, Any]) -> None:
+    async def perform(self, action: Action, rollout: dict[str, Any], traffic: TrafficView | None = None) -> None:
         meta = rollout["metadata"]
         ns: str = meta["namespace"]
         name: str = meta["name"]
@@ -83,13 +85,16 @@ class Executor:
                     pass
                 self.caches.replica_sets.forget(ns, rs)
             case SetServiceSelector(service=svc, pod_template_hash=pod_hash):
-                patched = await client.patch(SERVICE, svc, {
-                    "metadata": {"annotations": {MANAGED_BY_ANNOTATION: name}},
-                    "spec": {"selector": {POD_TEMPLATE_HASH_LABEL: pod_hash}},
-                }, ns)
-                self.caches.services.upsert(patched)
+                live = self.caches.services.get(ns, svc)
+                if live is None:
+                    raise NotFound(404, "NotFound", f'services "{svc}" not found')
+                change = pin_service_selector(live, rollout=name, pod_template_hash=pod_hash)
+                if change is not None:
+                    self.caches.services.upsert(await perform(client, change))
             case SetCanaryWeight(weight=weight, header_routes=routes):
-                changed = await set_weight(client, rollout, weight, routes)
+                if traffic is None:
+                    raise ValueError("the plan sets a canary weight but nothing observed the Rollout's routers")
+                changed = await set_weight(client, traffic, weight, routes)
                 if changed:
                     log.info("traffic updated", weight=weight, changes=changed)
             case CreateAnalysisRun(manifest=manifest):

@@ -1,10 +1,14 @@
 """Builds the planner's ObservedRollout from informer caches plus a few targeted reads.
 
+The raw Rollout is parsed once into the typed model (``ParsedRollouts``, per resourceVersion) and everything
+after that, the event handlers, ``observe``, the traffic routers and the planner, reads the typed ``Rollout``.
+
 Most of what the planner needs is cached by informers (Rollouts, their ReplicaSets, Services,
 AnalysisRuns, templates, and the Deployments behind workloadRefs), so a reconcile usually costs no API reads
 at all. Two things are read on demand: the routing objects of traffic-routed canaries (read fresh, since a
-guarded patch must start from the current resourceVersion), and pods, only while a `spec.restartAt` restart
-is in progress (watching every pod would cost far more than it saves).
+guarded patch must start from the current resourceVersion, once per reconcile: the executor reuses them through
+``Observation.traffic``), and pods, only while a `spec.restartAt` restart is in progress (watching every pod
+would cost far more than it saves).
 
 One thing is asked of the API server by a dry-run: when no ReplicaSet carries the desired template's hash
 (a new revision, or ReplicaSets another controller labelled differently), the template as the API server
@@ -21,7 +25,8 @@ from typing import Any
 from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.api.owners import is_controlled_by
 from rollouts.api.rollout import Rollout
-from rollouts.controller.traffic import observe_traffic
+from rollouts.api.validation import SpecProblem, parse_rollout
+from rollouts.controller.traffic import TrafficView, observe_rollout_traffic
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError
 from rollouts.kube.informer import Informer
@@ -34,10 +39,10 @@ from rollouts.planning.observed import (
     ObservedRollout,
     ObservedService,
     TemplateKey,
-    parse_timestamp,
 )
 from rollouts.planning.planner import desired_hash, desired_template
 from rollouts.planning.replicasets import needs_defaulted_template
+from rollouts.planning.spec_facts import spec_facts
 
 
 @dataclass
@@ -56,40 +61,59 @@ class Caches:
     deployments: Informer
 
 
+class ParsedRollouts:
+    """Each cached Rollout parsed once into the typed model, per resourceVersion.
+
+    The reconciler and the event handlers (which Rollouts name this Service, this Deployment, use traffic
+    routing?) all read the typed ``Rollout``; nothing below this line digs through the raw dict. An object that
+    does not parse is kept as ``(None, problems)`` so the reconciler can report it (``plan_unparseable``).
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, str], tuple[str, Rollout | None, list[SpecProblem]]] = {}
+
+    def parse(self, raw: Mapping[str, Any]) -> tuple[Rollout | None, list[SpecProblem]]:
+        meta = raw.get("metadata") or {}
+        key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        version = str(meta.get("resourceVersion") or "")
+        hit = self._memo.get(key)
+        if hit is not None and version and hit[0] == version:
+            return hit[1], hit[2]
+        rollout, problems = parse_rollout(raw)
+        if version:
+            self._memo[key] = (version, rollout, problems)
+        return rollout, problems
+
+    def typed(self, raw: Mapping[str, Any]) -> Rollout | None:
+        return self.parse(raw)[0]
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._memo.pop((namespace, name), None)
+
+
 def owned_by(objs: Iterable[dict[str, Any]], uid: str) -> list[dict[str, Any]]:
     return [o for o in objs if is_controlled_by(o, uid)]
 
 
 def referenced_services(rollout: Rollout) -> list[str]:
-    strategy = rollout.spec.strategy
-    names: list[str | None] = []
-    if strategy.canary is not None:
-        names += [strategy.canary.stable_service, strategy.canary.canary_service]
-    if strategy.blue_green is not None:
-        names += [strategy.blue_green.active_service, strategy.blue_green.preview_service]
-    return [n for n in names if n]
+    """The Services the strategy names (stable/canary or active/preview), as the planner's references list them."""
+    return [name for _, name in spec_facts(rollout).references.services]
 
 
-def referenced_templates(raw: Mapping[str, Any]) -> set[TemplateKey]:
+def referenced_templates(rollout: Rollout) -> set[TemplateKey]:
     """Every (templateName, clusterScope) the spec mentions, wherever analysis appears."""
-    strategy = (raw.get("spec") or {}).get("strategy") or {}
-    canary = strategy.get("canary") or {}
-    blue_green = strategy.get("blueGreen") or {}
-    blocks: list[Mapping[str, Any]] = []
-    blocks += [s["analysis"] for s in canary.get("steps") or () if isinstance(s, Mapping) and s.get("analysis")]
-    for block in (canary.get("analysis"), blue_green.get("prePromotionAnalysis"),
-                  blue_green.get("postPromotionAnalysis")):
-        if isinstance(block, Mapping):
-            blocks.append(block)
-    keys: set[TemplateKey] = set()
-    for block in blocks:
-        for ref in block.get("templates") or ():
-            if isinstance(ref, Mapping) and ref.get("templateName"):
-                keys.add((str(ref["templateName"]), bool(ref.get("clusterScope"))))
-    return keys
+    return {(ref.name, ref.cluster_scope) for ref in spec_facts(rollout).references.templates if ref.name}
 
 
-async def observe(client: KubeClient, caches: Caches, raw: dict[str, Any], rollout: Rollout) -> ObservedRollout:
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one reconcile saw: the planner's input, and the traffic routers' reading the executor reuses."""
+
+    rollout: ObservedRollout
+    traffic: TrafficView | None
+
+
+async def observe(client: KubeClient, caches: Caches, rollout: Rollout) -> Observation:
     ns = rollout.namespace
     uid = rollout.metadata.uid or ""
     replica_sets = tuple(
@@ -102,7 +126,7 @@ async def observe(client: KubeClient, caches: Caches, raw: dict[str, Any], rollo
         services[name] = ObservedService.from_object(svc) if svc is not None else None
     runs = tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid))
     templates: dict[TemplateKey, Mapping[str, Any] | None] = {}
-    for name, cluster in referenced_templates(raw):
+    for name, cluster in referenced_templates(rollout):
         cache = caches.cluster_analysis_templates if cluster else caches.analysis_templates
         templates[(name, cluster)] = cache.get("" if cluster else ns, name)
     workload_template: Mapping[str, Any] | None = None
@@ -114,22 +138,23 @@ async def observe(client: KubeClient, caches: Caches, raw: dict[str, Any], rollo
             workload_template = (deployment.get("spec") or {}).get("template")
             workload_replicas = int((deployment.get("spec") or {}).get("replicas", 1))
     pods: tuple[ObservedPod, ...] = ()
-    if restart_pending(raw):
+    if restart_pending(rollout):
         items, _ = await client.list(POD, ns, label_selector=POD_TEMPLATE_HASH_LABEL)
         hashes = {rs.pod_template_hash for rs in replica_sets}
         pods = tuple(
             p for p in (ObservedPod.from_object(o) for o in items) if p.replica_set_hash in hashes
         )
-    traffic = await observe_traffic(client, raw)
+    traffic = await observe_rollout_traffic(client, rollout)
     template = desired_template(rollout, workload_template)
     defaulted: Mapping[str, Any] | None = None
     if template and needs_defaulted_template(replica_sets, template, desired_hash(rollout, template)):
         defaulted = await defaulted_template(client, ns, template)
-    return ObservedRollout(
+    observed = ObservedRollout(
         rollout=rollout, replica_sets=replica_sets, services=services, analysis_runs=runs,
         analysis_templates=templates, workload_template=workload_template, workload_replicas=workload_replicas,
-        traffic=traffic, pods=pods, defaulted_template=defaulted,
+        traffic=traffic.observed if traffic is not None else None, pods=pods, defaulted_template=defaulted,
     )
+    return Observation(observed, traffic)
 
 
 _DEFAULTED_LIMIT = 1024
@@ -163,9 +188,10 @@ async def defaulted_template(client: KubeClient, namespace: str, template: Mappi
     return result
 
 
-def restart_pending(raw: Mapping[str, Any]) -> bool:
-    restart_at = (raw.get("spec") or {}).get("restartAt")
-    if not restart_at:
+def restart_pending(rollout: Rollout) -> bool:
+    """``spec.restartAt`` asks for a restart the status has not recorded as done."""
+    restart_at = rollout.spec.restart_at
+    if restart_at is None:
         return False
-    restarted = (raw.get("status") or {}).get("restartedAt")
-    return not restarted or parse_timestamp(restarted) < parse_timestamp(restart_at)
+    restarted = rollout.status_or_empty.restarted_at
+    return restarted is None or restarted < restart_at

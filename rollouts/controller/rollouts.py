@@ -15,12 +15,12 @@ from typing import Any
 import structlog
 
 from rollouts.api.owners import controller_name
-from rollouts.api.validation import parse_rollout
+from rollouts.api.rollout import Rollout
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.executor import Executor, status_changed
 from rollouts.controller.metrics import ControllerMetrics
-from rollouts.controller.observe import Caches, observe, referenced_services
-from rollouts.controller.traffic import TrafficConflict, uses_traffic_routing
+from rollouts.controller.observe import Caches, ParsedRollouts, observe, referenced_services
+from rollouts.controller.traffic import TrafficConflict
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Conflict, NotFound
 from rollouts.kube.resources import ROLLOUT
@@ -49,6 +49,7 @@ class RolloutReconciler:
         self.metrics = metrics
         self.executor = Executor(client, caches, recorder)
         self.clock = clock
+        self.parsed = ParsedRollouts()
         caches.rollouts.add_handler(self._on_rollout)
         caches.replica_sets.add_handler(self._on_owned)
         caches.analysis_runs.add_handler(self._on_owned)
@@ -62,8 +63,8 @@ class RolloutReconciler:
     def _on_rollout(self, etype: str, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
         if etype == "DELETED":
-            strategy = "canary" if ((obj.get("spec") or {}).get("strategy") or {}).get("canary") else "blueGreen"
-            self.metrics.forget(meta.get("namespace", ""), meta["name"], strategy)
+            self.metrics.forget(meta.get("namespace", ""), meta["name"], self._strategy(obj))
+            self.parsed.forget(meta.get("namespace", ""), meta["name"])
             return
         self.queue.add((meta.get("namespace", ""), meta["name"]))
 
@@ -72,15 +73,15 @@ class RolloutReconciler:
         if rollout is not None:
             self.queue.add((obj["metadata"].get("namespace", ""), rollout))
 
+    def _rollouts_in(self, namespace: str) -> list[Rollout]:
+        return [r for raw in self.caches.rollouts.items(namespace) if (r := self.parsed.typed(raw)) is not None]
+
     def _on_service(self, etype: str, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
         ns, name = meta.get("namespace", ""), meta["name"]
-        for raw in self.caches.rollouts.items(ns):
-            strategy = (raw.get("spec") or {}).get("strategy") or {}
-            blocks = [strategy.get("canary") or {}, strategy.get("blueGreen") or {}]
-            if any(name in (b.get("stableService"), b.get("canaryService"), b.get("activeService"),
-                            b.get("previewService")) for b in blocks):
-                self.queue.add((ns, raw["metadata"]["name"]))
+        for rollout in self._rollouts_in(ns):
+            if name in referenced_services(rollout):
+                self.queue.add((ns, rollout.name))
 
     def _on_routing_object(self, etype: str, obj: dict[str, Any]) -> None:
         """An Ingress or HTTPRoute changed: re-plan the traffic-routed Rollouts of its namespace.
@@ -89,17 +90,25 @@ class RolloutReconciler:
         Rollout is a cheap no-op, so every traffic-routed Rollout of the namespace is enqueued.
         """
         ns = obj["metadata"].get("namespace", "")
-        for raw in self.caches.rollouts.items(ns):
-            if uses_traffic_routing(raw):
-                self.queue.add((ns, raw["metadata"]["name"]))
+        for rollout in self._rollouts_in(ns):
+            canary = rollout.spec.strategy.canary
+            if canary is not None and canary.traffic_routing is not None:
+                self.queue.add((ns, rollout.name))
 
     def _on_deployment(self, etype: str, obj: dict[str, Any]) -> None:
         """A Deployment changed: re-plan the Rollouts whose workloadRef names it (its template is theirs)."""
         ns, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
-        for raw in self.caches.rollouts.items(ns):
-            ref = (raw.get("spec") or {}).get("workloadRef") or {}
-            if ref.get("name") == name and ref.get("kind", "Deployment") == "Deployment":
-                self.queue.add((ns, raw["metadata"]["name"]))
+        for rollout in self._rollouts_in(ns):
+            ref = rollout.spec.workload_ref
+            if ref is not None and ref.name == name and (ref.kind or "Deployment") == "Deployment":
+                self.queue.add((ns, rollout.name))
+
+    def _strategy(self, raw: dict[str, Any]) -> str:
+        """The metrics' strategy label; an object that does not parse is labelled by the key it has."""
+        rollout = self.parsed.typed(raw)
+        if rollout is not None:
+            return "canary" if rollout.spec.strategy.canary is not None else "blueGreen"
+        return "canary" if ((raw.get("spec") or {}).get("strategy") or {}).get("canary") else "blueGreen"
 
     # -- workers ---------------------------------------------------------------------------------------
 
@@ -119,23 +128,23 @@ class RolloutReconciler:
             return None
         bound = log.bind(namespace=ns, rollout=name)
         now = self.clock()
-        rollout, problems = parse_rollout(raw)
+        rollout, problems = self.parsed.parse(raw)
         if rollout is None:
             plan = plan_unparseable(raw.get("status") or {}, problems,
                                     generation=int(raw["metadata"].get("generation") or 0), now=now)
             await self._finish(raw, plan, bound)
             return None
-        observed = await observe(self.client, self.caches, raw, rollout)
-        plan = plan_rollout(observed, now=now)
+        observation = await observe(self.client, self.caches, rollout)
+        plan = plan_rollout(observation.rollout, now=now)
         if plan.mutations:
             bound.debug("executing plan", actions=[type(a).__name__ for a in plan.actions])
-        await self.executor.execute(plan, raw)
+        await self.executor.execute(plan, raw, observation.traffic)
         await self._finish(raw, plan, bound)
         return plan.requeue_after
 
     async def _finish(self, raw: dict[str, Any], plan: Plan, bound: Any) -> None:
         status = dict(plan.status)
-        strategy = "canary" if ((raw.get("spec") or {}).get("strategy") or {}).get("canary") else "blueGreen"
+        strategy = self._strategy(raw)
         self.metrics.set_phase(raw["metadata"].get("namespace", ""), raw["metadata"]["name"], strategy,
                                str(status.get("phase") or ""))
         if status_changed(raw.get("status"), status):

@@ -1,27 +1,32 @@
 """Drives the pure traffic routers (rollouts.traffic) against the API server.
 
-The routers decide what the routing objects must look like; this module fetches the objects they name,
-turns their validation problems into an error string for the planner (InvalidSpec, nothing half-applied),
-reads back the weight in effect, and performs their changes with server-side apply or guarded JSON patches.
+The routers decide what the routing objects must look like; this module reads the objects they name once per
+reconcile (at observe time, fresh from the API server: a guarded patch must start from the current
+resourceVersion), hands the routers' own summary to the planner, and performs their changes with the same
+routers and objects when the plan asks for a weight. ``perform`` is the one place every
+:data:`~rollouts.traffic.router.TrafficChange` type is carried out, router changes and the Service selector
+alike; mypy checks that no type is left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, assert_never
 
+from rollouts.api.rollout import Rollout, SetHeaderRoute
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Invalid, NotFound
 from rollouts.kube.resources import HTTPROUTE, INGRESS, SERVICE, ResourceKind
 from rollouts.planning.observed import ObservedTraffic
-from rollouts.traffic.header_routes import parse_header_routes
-from rollouts.traffic.registry import routers_for
+from rollouts.traffic.header_routes import header_routes
+from rollouts.traffic.registry import observe_traffic, routers_for
 from rollouts.traffic.router import (
     FIELD_MANAGER,
     ApplyObject,
-    DeleteObject,
     JsonPatch,
     LiveObjects,
+    MergePatch,
     ObjectRef,
     RouteKind,
     TrafficChange,
@@ -40,9 +45,17 @@ class TrafficConflict(Exception):
     """A guarded patch found the object changed since it was read: re-read and re-plan."""
 
 
-def uses_traffic_routing(rollout: Mapping[str, Any]) -> bool:
-    canary = ((rollout.get("spec") or {}).get("strategy") or {}).get("canary") or {}
-    return bool(canary.get("trafficRouting"))
+@dataclass(frozen=True, slots=True)
+class TrafficView:
+    """One reconcile's traffic observation: the routers, the objects they read, and what they report.
+
+    The executor realises a ``SetCanaryWeight`` with these same routers and objects, so a reconcile reads the
+    routing objects once and the changes are computed from exactly what the plan was made from.
+    """
+
+    observed: ObservedTraffic
+    routers: tuple[TrafficRouter, ...] = ()
+    live: LiveObjects = field(default_factory=dict)
 
 
 async def fetch_live(client: KubeClient, routers: Sequence[TrafficRouter]) -> dict[ObjectRef, Mapping[str, Any]]:
@@ -55,63 +68,45 @@ async def fetch_live(client: KubeClient, routers: Sequence[TrafficRouter]) -> di
     return live
 
 
-async def observe_traffic(client: KubeClient, rollout: Mapping[str, Any]) -> ObservedTraffic | None:
+async def observe_rollout_traffic(client: KubeClient, rollout: Rollout) -> TrafficView | None:
     """What the routers report for this Rollout, or None when it has no traffic routing."""
-    if not uses_traffic_routing(rollout):
+    canary = rollout.spec.strategy.canary
+    if canary is None or canary.traffic_routing is None:
         return None
     try:
         routers = routers_for(rollout)
     except TrafficConfigError as exc:
-        return ObservedTraffic(error=str(exc))
+        return TrafficView(ObservedTraffic(error=str(exc)))
+    if not routers:
+        return None
     live = await fetch_live(client, routers)
-    problems = [p for r in routers for p in r.validate(live)]
-    if problems:
-        return ObservedTraffic(error="; ".join(problems))
-    weights: set[int | None] = set()
-    headers: set[str] = set()
-    for router in routers:
-        effect = router.in_effect(live)
-        weights.add(effect.weight)
-        headers.update(effect.header_routes)
-    weight = weights.pop() if len(weights) == 1 else None
-    return ObservedTraffic(weight=weight, header_routes=tuple(sorted(headers)))
+    return TrafficView(observe_traffic(routers, live), tuple(routers), live)
 
 
-async def set_weight(
-    client: KubeClient, rollout: Mapping[str, Any], weight: int, header_routes: Sequence[Mapping[str, Any]]
-) -> list[str]:
-    """Make every router realise `weight` and the header routes; returns summaries of what changed."""
-    routers = routers_for(rollout)
-    live = await fetch_live(client, routers)
-    routes = parse_header_routes(list(header_routes))
+async def set_weight(client: KubeClient, view: TrafficView, weight: int, routes: Sequence[SetHeaderRoute]) -> list[str]:
+    """Make every router realise ``weight`` and the header routes; returns summaries of what changed."""
+    wanted = header_routes(routes)
     done: list[str] = []
-    for router in routers:
-        for change in router.desired_changes(weight, routes, live):
+    for router in view.routers:
+        for change in router.desired_changes(weight, wanted, view.live):
             await perform(client, change)
             done.append(change.summary or type(change).__name__)
     return done
 
 
-async def cleanup(client: KubeClient, rollout: Mapping[str, Any]) -> None:
-    """Remove what the routers manage (used when traffic routing is removed from a Rollout)."""
-    routers = routers_for(rollout)
-    live: LiveObjects = await fetch_live(client, routers)
-    for router in routers:
-        for change in router.cleanup(live):
-            await perform(client, change)
-
-
-async def perform(client: KubeClient, change: TrafficChange) -> None:
-    if isinstance(change, ApplyObject):
-        await client.apply(KINDS[change.kind], change.obj, field_manager=FIELD_MANAGER, force=True)
-    elif isinstance(change, JsonPatch):
-        try:
-            await client.patch(KINDS[change.ref.kind], change.ref.name, list(change.ops), change.ref.namespace,
-                               patch_type="json", field_manager=FIELD_MANAGER)
-        except Invalid as exc:
-            raise TrafficConflict(f"{change.ref} changed while being updated: {exc.message}") from exc
-    elif isinstance(change, DeleteObject):
-        try:
-            await client.delete(KINDS[change.ref.kind], change.ref.name, change.ref.namespace)
-        except NotFound:
-            pass
+async def perform(client: KubeClient, change: TrafficChange) -> dict[str, Any]:
+    """Carry out one change; returns the object as the API server stored it."""
+    match change:
+        case ApplyObject(kind=kind, obj=obj):
+            return await client.apply(KINDS[kind], dict(obj), field_manager=FIELD_MANAGER, force=True)
+        case JsonPatch(ref=ref, ops=ops):
+            try:
+                return await client.patch(KINDS[ref.kind], ref.name, list(ops), ref.namespace, patch_type="json",
+                                          field_manager=FIELD_MANAGER)
+            except Invalid as exc:
+                raise TrafficConflict(f"{ref} changed while being updated: {exc.message}") from exc
+        case MergePatch(ref=ref, body=body):
+            return await client.patch(KINDS[ref.kind], ref.name, dict(body), ref.namespace, patch_type="merge",
+                                      field_manager=FIELD_MANAGER)
+        case _:
+            assert_never(change)

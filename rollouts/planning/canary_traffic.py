@@ -74,7 +74,7 @@ def reconcile_traffic(ctx: PlanContext, state: CanaryState) -> None:
         },
     }
     traffic = ctx.observed.traffic
-    route_names = tuple(sorted(str(route["name"]) for route in routes))
+    route_names = tuple(sorted(route.name for route in routes))
     in_effect = traffic is not None and traffic.weight == weight and tuple(sorted(traffic.header_routes)) == route_names
     if not in_effect:
         ctx.act(SetCanaryWeight(weight, routes))

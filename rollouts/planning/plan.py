@@ -35,6 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rollouts.api.rollout import SetHeaderRoute
+
 
 @dataclass(frozen=True, slots=True)
 class CreateReplicaSet:
@@ -71,13 +73,12 @@ class SetServiceSelector:
 class SetCanaryWeight:
     """Ask the traffic router to send ``weight`` percent (of maxTrafficWeight) to the canary.
 
-    ``header_routes`` are the ``setHeaderRoute`` step objects in effect, in the spec's camelCase shape
-    (``{"name": ..., "match": [...]}``); a route with no ``match`` means "remove this route". An empty tuple
-    means no managed header routes should exist.
+    ``header_routes`` are the ``setHeaderRoute`` steps in effect (each with a ``match``); an empty tuple means no
+    managed header routes should exist.
     """
 
     weight: int
-    header_routes: tuple[Mapping[str, Any], ...] = ()
+    header_routes: tuple[SetHeaderRoute, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,9 @@ only place that reads a weight out of the steps: the planner and the CLI's "set 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rollouts.api.common import format_duration
-from rollouts.api.rollout import CanaryStep, CanaryStrategy, SetCanaryScale
-from rollouts.planning.spec_facts import jsonable
+from rollouts.api.rollout import CanaryStep, CanaryStrategy, SetCanaryScale, SetHeaderRoute
 
 
 def current_step(steps: Sequence[CanaryStep], index: int | None) -> CanaryStep | None:
@@ -63,18 +61,19 @@ def canary_scale_in_force(steps: Sequence[CanaryStep], index: int | None) -> Set
     return None
 
 
-def header_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tuple[dict[str, Any], ...]:
-    """The ``setHeaderRoute`` objects reached so far (the last per name; one without ``match`` removes it)."""
+def header_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tuple[SetHeaderRoute, ...]:
+    """The ``setHeaderRoute`` steps reached so far, by name (the last per name; one without ``match`` removes
+    it): ``[route a, route b, route a without match]`` at index 2 -> ``(b,)``; none once all steps are done."""
     i = index or 0
     if i >= len(steps):
         return ()
-    routes: dict[str, dict[str, Any]] = {}
+    routes: dict[str, SetHeaderRoute] = {}
     for step in steps[: i + 1]:
         route = step.set_header_route
         if route is None:
             continue
         if route.match:
-            routes[route.name] = jsonable(route)
+            routes[route.name] = route
         else:
             routes.pop(route.name, None)
     return tuple(routes[name] for name in sorted(routes))

@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rollouts.api.rollout import GATEWAY_API_PLUGIN, CanaryStep, RolloutTrafficRouting
 from rollouts.planning.hashing import canonical_json, stable_hash
 from rollouts.traffic.header_routes import header_route_problems
 from rollouts.traffic.router import (
@@ -53,7 +54,7 @@ from rollouts.traffic.router import (
     TrafficConfigError,
 )
 
-PLUGIN_NAME = "argoproj-labs/gatewayAPI"
+PLUGIN_NAME = GATEWAY_API_PLUGIN
 MANAGED_ROUTES_ANNOTATION = "rollouts.argoproj.io/managed-header-routes"
 MAX_RULES = 16
 _DEFAULT_PATH = {"type": "PathPrefix", "value": "/"}
@@ -77,8 +78,10 @@ class GatewayApiRouter:
 
     @classmethod
     def from_config(
-        cls, ctx: RolloutContext, config: Mapping[str, Any], steps: Sequence[Mapping[str, Any]] = ()
+        cls, ctx: RolloutContext, routing: RolloutTrafficRouting, steps: Sequence[CanaryStep] = ()
     ) -> GatewayApiRouter:
+        """Build from ``trafficRouting.plugins["argoproj-labs/gatewayAPI"]``, the plugin's own (open) schema."""
+        config: Mapping[str, Any] = (routing.plugins or {}).get(PLUGIN_NAME) or {}
         where = f"trafficRouting.plugins[{PLUGIN_NAME}]"
         for unsupported in ("grpcRoute", "grpcRoutes", "tcpRoute", "tcpRoutes"):
             if config.get(unsupported):
@@ -273,16 +276,14 @@ class GatewayApiRouter:
             ops += _annotation_ops(obj, everything, self.ctx.name, new_mine)
         return ops
 
-    def _changes(
-        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects, *, skip_missing: bool
+    def desired_changes(
+        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
     ) -> list[TrafficChange]:
         changes: list[TrafficChange] = []
         for route in self.routes:
             ref = self._ref(route)
             obj = live.get(ref)
             if obj is None:
-                if skip_missing:
-                    continue
                 raise TrafficConfigError(f"HTTPRoute '{ref.namespace}/{ref.name}' not found")
             routes_here = header_routes if route.use_header_routes else ()
             ops = self.route_patch(obj, weight, routes_here)
@@ -295,15 +296,6 @@ class GatewayApiRouter:
                 summary += " with header routes " + ", ".join(r.name for r in routes_here)
             changes.append(JsonPatch(ref, tuple(guard + ops), summary=summary))
         return changes
-
-    def desired_changes(
-        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
-    ) -> list[TrafficChange]:
-        return self._changes(weight, header_routes, live, skip_missing=False)
-
-    def cleanup(self, live: LiveObjects) -> list[TrafficChange]:
-        """All traffic back to stable and our header rules removed; the routes themselves are the user's."""
-        return self._changes(0, (), live, skip_missing=True)
 
 
 def _header_match(match: HeaderMatch) -> dict[str, str]:

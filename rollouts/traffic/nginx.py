@@ -18,7 +18,7 @@ edits to the stable Ingress are followed:
   set, ``canary-weight-total`` (these three always win).
 
 After promotion or abort the weight goes back to 0 and the canary Ingress is kept (as Argo does), so the
-next update starts from an existing object; ``cleanup`` deletes it.
+next update starts from an existing object; the garbage collector deletes it with the Rollout.
 
 Header routes (setHeaderRoute): Argo's NGINX router ignores them. ingress-nginx applies at most one canary
 Ingress per host/path, so a second "header" Ingress would be ignored by the data plane; instead the route is
@@ -36,10 +36,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from rollouts.api.owners import is_controlled_by
+from rollouts.api.rollout import (
+    DEFAULT_NGINX_ANNOTATION_PREFIX,
+    CanaryStep,
+    NginxTrafficRouting,
+    RolloutTrafficRouting,
+)
 from rollouts.traffic.header_routes import header_route_problems
 from rollouts.traffic.router import (
     ApplyObject,
-    DeleteObject,
     HeaderRoute,
     InEffect,
     LiveObjects,
@@ -51,7 +56,7 @@ from rollouts.traffic.router import (
     TrafficConfigError,
 )
 
-DEFAULT_ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io"
+DEFAULT_ANNOTATION_PREFIX = DEFAULT_NGINX_ANNOTATION_PREFIX
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 HEADER_ROUTE_ANNOTATION = "rollouts.argoproj.io/managed-header-route"
 CANARY_SUFFIX = "-canary"
@@ -82,24 +87,24 @@ class NginxRouter:
 
     @classmethod
     def from_config(
-        cls, ctx: RolloutContext, config: Mapping[str, Any], steps: Sequence[Mapping[str, Any]] = ()
+        cls, ctx: RolloutContext, routing: RolloutTrafficRouting, steps: Sequence[CanaryStep] = ()
     ) -> NginxRouter:
-        """Build from the ``nginx`` block; checks what can be checked without live objects."""
-        single = config.get("stableIngress")
-        several = config.get("stableIngresses")
+        """Build from ``trafficRouting.nginx``; checks what can be checked without live objects."""
+        config = routing.nginx or NginxTrafficRouting()
+        single, several = config.stable_ingress, config.stable_ingresses
         if single and several:
             raise TrafficConfigError("trafficRouting.nginx: set stableIngress or stableIngresses, not both")
         names = [single] if single else list(several or [])
-        if not names or not all(isinstance(n, str) and n for n in names):
+        if not names or not all(names):
             raise TrafficConfigError("trafficRouting.nginx needs stableIngress or a non-empty stableIngresses")
         if len(set(names)) != len(names):
             raise TrafficConfigError(f"trafficRouting.nginx.stableIngresses has duplicates: {names}")
         problems = header_route_problems(steps, ctx.managed_routes)
         for index, step in enumerate(steps):
-            body = step.get("setHeaderRoute")
-            if body and len(body.get("match") or []) > 1:
+            body = step.set_header_route
+            if body is not None and len(body.match or ()) > 1:
                 problems.append(
-                    f"steps[{index}]: setHeaderRoute '{body.get('name')}' has {len(body['match'])} matches; "
+                    f"steps[{index}]: setHeaderRoute '{body.name}' has {len(body.match or ())} matches; "
                     "the NGINX router supports one header match per route"
                 )
         if problems:
@@ -107,9 +112,9 @@ class NginxRouter:
         return cls(
             ctx=ctx,
             stable_ingresses=tuple(names),
-            annotation_prefix=str(config.get("annotationPrefix") or DEFAULT_ANNOTATION_PREFIX),
-            additional_annotations=_str_map(config.get("additionalIngressAnnotations")),
-            canary_annotations=_str_map(config.get("canaryIngressAnnotations")),
+            annotation_prefix=config.annotation_prefix or DEFAULT_ANNOTATION_PREFIX,
+            additional_annotations=dict(config.additional_ingress_annotations or {}),
+            canary_annotations=dict(config.canary_ingress_annotations or {}),
         )
 
     @property
@@ -251,15 +256,6 @@ class NginxRouter:
             if header_route is not None:
                 summary += f" with header route '{header_route.name}'"
             changes.append(ApplyObject(RouteKind.INGRESS, desired, summary=summary))
-        return changes
-
-    def cleanup(self, live: LiveObjects) -> list[TrafficChange]:
-        changes: list[TrafficChange] = []
-        for stable in self.stable_ingresses:
-            ref = self._canary_ref(stable)
-            obj = live.get(ref)
-            if obj is not None and is_controlled_by(obj, self.ctx.uid):
-                changes.append(DeleteObject(ref, summary=f"delete canary Ingress '{ref.name}'"))
         return changes
 
 

@@ -1,12 +1,13 @@
 """Choosing traffic routers from a Rollout's ``strategy.canary.trafficRouting``, and summarising what they see.
 
-The registry is a plain ``dict[str, factory]`` keyed by the name users write in the spec: ``nginx`` for
-``trafficRouting.nginx`` and ``argoproj-labs/gatewayAPI`` for ``trafficRouting.plugins["argoproj-labs/gatewayAPI"]``.
-Several routers may be active at once (e.g. NGINX for north-south and Gateway API for east-west); the
-controller drives each with the same weight. Providers we do not implement (istio, alb, smi, ...) are
-rejected with a message naming them rather than silently routing nothing.
+The registry is a plain ``dict[str, factory]`` keyed by the provider's name as ``RolloutTrafficRouting.providers()``
+spells it: ``nginx`` for ``trafficRouting.nginx`` and ``plugins/argoproj-labs/gatewayAPI`` for
+``trafficRouting.plugins["argoproj-labs/gatewayAPI"]``. Several routers may be active at once (e.g. NGINX for
+north-south and Gateway API for east-west); the controller drives each with the same weight. Providers we do
+not implement (istio, alb, smi, ...) are rejected with a message naming them rather than silently routing
+nothing. How to add a router: see ``rollouts/traffic/README.md``.
 
-Works on the raw Rollout dict so it does not depend on how the API models evolve.
+Works on the typed ``Rollout`` the controller parsed once at observe time.
 
 Example: ``{"nginx": {"stableIngress": "web"}, "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "r"}}}``
 -> ``[NginxRouter(...), GatewayApiRouter(...)]``.
@@ -14,90 +15,88 @@ Example: ``{"nginx": {"stableIngress": "web"}, "plugins": {"argoproj-labs/gatewa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
-from rollouts.api.rollout import DEFAULT_MAX_TRAFFIC_WEIGHT
+from rollouts.api.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutTrafficRouting
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.nginx import NginxRouter
-from rollouts.traffic.router import (
-    LiveObjects,
-    RolloutContext,
-    TrafficConfigError,
-    TrafficRouter,
-)
+from rollouts.traffic.router import LiveObjects, RolloutContext, TrafficConfigError, TrafficRouter
 
-RouterFactory = Callable[[RolloutContext, Mapping[str, Any], Sequence[Mapping[str, Any]]], TrafficRouter]
-"""(rollout context, the provider's config block, the canary steps) -> router; raises TrafficConfigError."""
+RouterFactory = Callable[[RolloutContext, RolloutTrafficRouting, Sequence[CanaryStep]], TrafficRouter]
+"""(rollout context, the trafficRouting block, the canary steps) -> router; raises TrafficConfigError.
+Each router reads its own block of ``trafficRouting`` (``nginx``, ``plugins[<name>]``)."""
+
+PLUGINS = "plugins/"
 
 ROUTERS: dict[str, RouterFactory] = {
     "nginx": NginxRouter.from_config,
-    PLUGIN_NAME: GatewayApiRouter.from_config,
+    PLUGINS + PLUGIN_NAME: GatewayApiRouter.from_config,
 }
 
-_NOT_PROVIDERS = {"maxTrafficWeight", "managedRoutes", "plugins"}
 
-
-def rollout_context(rollout: Mapping[str, Any]) -> RolloutContext:
-    """The fields every router needs, from a raw Rollout; TrafficConfigError when the services are missing."""
-    meta = rollout.get("metadata", {})
-    canary = (rollout.get("spec", {}).get("strategy") or {}).get("canary") or {}
-    routing = canary.get("trafficRouting") or {}
-    stable, canary_service = canary.get("stableService"), canary.get("canaryService")
+def rollout_context(rollout: Rollout) -> RolloutContext:
+    """The fields every router needs; TrafficConfigError when the services are missing."""
+    canary = _canary(rollout)
+    routing = canary.traffic_routing or RolloutTrafficRouting()
+    stable, canary_service = canary.stable_service, canary.canary_service
     if not stable or not canary_service:
         raise TrafficConfigError("trafficRouting requires both canary.stableService and canary.canaryService")
     if stable == canary_service:
         raise TrafficConfigError(f"canaryService and stableService must differ (both are '{stable}')")
-    raw_max = routing.get("maxTrafficWeight")
-    if raw_max is not None and (not isinstance(raw_max, int) or raw_max < 1):
-        raise TrafficConfigError(f"trafficRouting.maxTrafficWeight must be a positive integer, got {raw_max!r}")
-    managed = tuple(str(r.get("name")) for r in routing.get("managedRoutes") or [] if isinstance(r, Mapping))
+    max_set = "max_traffic_weight" in routing.model_fields_set
+    if max_set and routing.max_traffic_weight < 1:
+        raise TrafficConfigError(
+            f"trafficRouting.maxTrafficWeight must be a positive integer, got {routing.max_traffic_weight!r}"
+        )
     return RolloutContext(
-        name=str(meta.get("name", "")),
-        namespace=str(meta.get("namespace", "")),
-        uid=str(meta.get("uid", "")),
-        stable_service=str(stable),
-        canary_service=str(canary_service),
-        max_traffic_weight=raw_max if raw_max is not None else DEFAULT_MAX_TRAFFIC_WEIGHT,
-        max_traffic_weight_set=raw_max is not None,
-        managed_routes=managed,
+        name=rollout.name,
+        namespace=rollout.namespace,
+        uid=rollout.metadata.uid or "",
+        stable_service=stable,
+        canary_service=canary_service,
+        max_traffic_weight=routing.max_traffic_weight,
+        max_traffic_weight_set=max_set,
+        managed_routes=tuple(route.name for route in routing.managed_routes or ()),
     )
 
 
-def routers_for(rollout: Mapping[str, Any]) -> list[TrafficRouter]:
+def routers_for(rollout: Rollout) -> list[TrafficRouter]:
     """The routers a Rollout configures (``[]`` without trafficRouting); all config problems in one error."""
-    canary = (rollout.get("spec", {}).get("strategy") or {}).get("canary") or {}
-    routing = canary.get("trafficRouting")
-    if not routing:
-        return []
+    canary = rollout.spec.strategy.canary
+    routing = canary.traffic_routing if canary is not None else None
+    if canary is None or routing is None or not (routing.model_fields_set or routing.model_extra):
+        return []  # no trafficRouting, or an empty one (which validation reports as InvalidSpec)
     ctx = rollout_context(rollout)
-    steps: Sequence[Mapping[str, Any]] = canary.get("steps") or []
-    configured: list[tuple[str, Mapping[str, Any]]] = []
-    problems: list[str] = []
-    for key, value in routing.items():
-        if key in _NOT_PROVIDERS:
-            continue
-        if key in ROUTERS and "/" not in key:
-            configured.append((key, value or {}))
-        else:
-            problems.append(f"trafficRouting.{key} is not supported (supported: nginx, plugins.{PLUGIN_NAME})")
-    for key, value in (routing.get("plugins") or {}).items():
-        if key in ROUTERS and "/" in key:
-            configured.append((key, value or {}))
-        else:
-            problems.append(f"trafficRouting.plugins.{key} is not supported (supported: {PLUGIN_NAME})")
+    configured = routing.providers() + sorted(str(key) for key in routing.model_extra or {})
+    problems = [_unsupported(name) for name in configured if name not in ROUTERS]
     routers: list[TrafficRouter] = []
-    for key, config in configured:
-        try:
-            routers.append(ROUTERS[key](ctx, config, steps))
-        except TrafficConfigError as err:
-            problems.append(str(err))
+    for name in configured:
+        if name in ROUTERS:
+            try:
+                routers.append(ROUTERS[name](ctx, routing, canary.steps or ()))
+            except TrafficConfigError as err:
+                problems.append(str(err))
     if problems:
         raise TrafficConfigError("; ".join(problems))
     if not routers:
         raise TrafficConfigError("trafficRouting names no traffic provider")
     return routers
+
+
+def _unsupported(name: str) -> str:
+    plugins = [key.removeprefix(PLUGINS) for key in ROUTERS if key.startswith(PLUGINS)]
+    if name.startswith(PLUGINS):
+        return f"trafficRouting.plugins.{name.removeprefix(PLUGINS)} is not supported (supported: {', '.join(plugins)})"
+    supported = [key if not key.startswith(PLUGINS) else f"plugins.{key.removeprefix(PLUGINS)}" for key in ROUTERS]
+    return f"trafficRouting.{name} is not supported (supported: {', '.join(supported)})"
+
+
+def _canary(rollout: Rollout) -> CanaryStrategy:
+    canary = rollout.spec.strategy.canary
+    if canary is None:
+        raise TrafficConfigError("trafficRouting is a canary setting; this Rollout has no canary strategy")
+    return canary
 
 
 def observe_traffic(routers: Sequence[TrafficRouter], live: LiveObjects) -> ObservedTraffic:

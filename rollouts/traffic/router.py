@@ -1,40 +1,29 @@
 """The one seam between the controller and every traffic provider: a small, pure ``TrafficRouter`` protocol.
 
 Why a protocol of pure methods: a router decides *what the routing objects must look like* for a weight and
-a set of header routes; the controller's executor does all I/O. That keeps every provider testable by
-tables (given a stable Ingress and a weight -> exact canary Ingress) and makes a restart harmless: the
-router reads the weight in effect back from the live objects instead of remembering it.
+a set of header routes; the controller does all I/O (``rollouts.controller.traffic``). That keeps every
+provider testable by tables (given a stable Ingress and a weight -> exact canary Ingress) and makes a restart
+harmless: the router reads the weight in effect back from the live objects instead of remembering it.
 
-The executor's loop for one Rollout (each step is idempotent; a crash between steps converges on retry)::
+What the controller does with the routers of one Rollout, once per reconcile (each step is idempotent; a crash
+between steps converges on retry):
 
-    routers = routers_for(rollout)                      # rollouts.traffic.registry; raises TrafficConfigError
-    refs = {ref for r in routers for ref in r.references()}
-    live = {ref: obj for ref in refs if (obj := await client.get_or_none(KIND[ref.kind], ref.name,
-                                                                      ref.namespace)) is not None}
-    problems = [p for r in routers for p in r.validate(live)]
-    if problems: -> InvalidSpec condition with "; ".join(problems), apply nothing (nothing half-applied)
-    observed = observe_traffic(routers, live)           # -> planning.ObservedTraffic for the planner
-    ... plan ...; for a SetCanaryWeight(weight, header_routes) action:
-    for r in routers:
-        for change in r.desired_changes(weight, parse_header_routes(header_routes), live):
-            match change:
-                case ApplyObject(kind, obj): await client.apply(KIND[kind], obj, field_manager=FIELD_MANAGER,
-                                                                force=True)
-                case JsonPatch(ref, ops):    await client.patch(KIND[ref.kind], ref.name, list(ops),
-                                                                namespace=ref.namespace, patch_type="json",
-                                                                field_manager=FIELD_MANAGER)
-                case MergePatch(ref, body):  await client.patch(KIND[ref.kind], ref.name, body,
-                                                                namespace=ref.namespace, patch_type="merge",
-                                                                field_manager=FIELD_MANAGER)
-                case DeleteObject(ref):      await client.delete(KIND[ref.kind], ref.name, ref.namespace)
-                                             # NotFound is success
+1. observe: ``routers_for(rollout)`` (``rollouts.traffic.registry``; a TrafficConfigError becomes InvalidSpec),
+   one GET of every ``references()`` object (missing ones are absent from ``live``), then
+   ``registry.observe_traffic(routers, live)``: any ``validate`` problem becomes InvalidSpec and nothing is
+   applied; otherwise the weight and header routes ``in_effect`` go to the planner as ``ObservedTraffic``;
+2. plan: the planner emits ``SetCanaryWeight(weight, header_routes)`` when that differs from what it wants;
+3. execute: with the *same* routers and live objects (no second read), every change of
+   ``desired_changes(weight, header_routes, live)`` is performed by ``controller.traffic.perform``, which
+   handles each :data:`TrafficChange` type (mypy checks that the match is exhaustive):
 
-``KIND`` maps :class:`RouteKind` to ``rollouts.kube.resources`` (INGRESS, HTTPROUTE, SERVICE); this package may
-not import kube/. ``desired_changes`` returns ``[]`` when the live objects already realise the request, so
-"nothing to do" is observable and a hand edit (someone changes a weight) shows up as a non-empty list that
-corrects it. A :class:`JsonPatch` carries a ``test`` of ``metadata.resourceVersion``: if the object changed
-since it was read the API server answers 422 (``Invalid``), and the executor re-reads and re-plans (never
-retries the same ops). Read objects for a JsonPatch with a fresh GET, not from a lagging cache.
+   * :class:`ApplyObject`: server-side apply with FIELD_MANAGER, ``force=True`` (objects wholly ours);
+   * :class:`JsonPatch`: RFC 6902, ``patch_type="json"``; a failed ``test`` of ``metadata.resourceVersion``
+     (422) means the object changed since it was read: re-read and re-plan, never retry the same ops;
+   * :class:`MergePatch`: RFC 7386, ``patch_type="merge"`` (the Service selector, ``rollouts.traffic.service``).
+
+``desired_changes`` returns ``[]`` when the live objects already realise the request, so "nothing to do" is
+observable and a hand edit (someone changes a weight) shows up as a non-empty list that corrects it.
 
 Worked example (NGINX, rollout ``shop`` in ``prod``, stable Ingress ``web`` routing to ``shop-stable``)::
 
@@ -46,11 +35,12 @@ Worked example (NGINX, rollout ``shop`` in ``prod``, stable Ingress ``web`` rout
                                  rules rewired to "shop-canary" ...})]
     router.in_effect(live_after_apply) == InEffect(weight=10, header_routes=())
 
-Why two kinds of write: the canary Ingress is wholly ours, so server-side apply of the complete object is
+Why several kinds of write: the canary Ingress is wholly ours, so server-side apply of the complete object is
 exact (fields we stop setting are removed by the API server). An HTTPRoute belongs to the user and its
 ``spec.rules`` is an atomic list for server-side apply, so applying it would take ownership of every rule
 and overwrite concurrent edits; a JSON patch that touches only ``.../backendRefs/N/weight`` (and our own
-header rules) leaves every other field alone.
+header rules) leaves every other field alone. A Service's ``spec.selector`` is an atomic map, so a merge patch
+adds or removes just our key.
 """
 
 from __future__ import annotations
@@ -135,8 +125,9 @@ class JsonPatch:
 class MergePatch:
     """Apply a JSON merge patch (RFC 7386, patch_type="merge") to ``ref``: keys merge, ``None`` removes a key.
 
-    Used for Services: ``spec.selector`` is an atomic map for server-side apply, so applying our one selector
-    key would replace (and take over) the user's whole selector; a merge patch adds or removes just our key.
+    Used for Services (``rollouts.traffic.service``): ``spec.selector`` is an atomic map for server-side apply,
+    so applying our one selector key would replace (and take over) the user's whole selector; a merge patch adds
+    or removes just our key.
     """
 
     ref: ObjectRef
@@ -144,15 +135,8 @@ class MergePatch:
     summary: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class DeleteObject:
-    """Delete ``ref``; NotFound is success."""
-
-    ref: ObjectRef
-    summary: str = ""
-
-
-TrafficChange = ApplyObject | JsonPatch | MergePatch | DeleteObject
+TrafficChange = ApplyObject | JsonPatch | MergePatch
+"""Every write a router (or the Service selector builder) may ask for; ``controller.traffic.perform`` does each."""
 
 
 class MatchKind(StrEnum):
@@ -234,9 +218,9 @@ class TrafficRouter(Protocol):
     * ``in_effect(live)``: the weight and header routes the live objects realise now.
     * ``desired_changes(weight, header_routes, live)``: the writes that make the live objects realise
       ``weight`` (0..maxTrafficWeight) and exactly ``header_routes`` (others are removed); ``[]`` if in sync.
-      After promotion or abort the controller calls it with ``(0, [])``.
-    * ``cleanup(live)``: the writes that remove everything this router manages, for when the Rollout stops
-      using it (trafficRouting changed, Rollout deleted with a finalizer).
+      After promotion or abort the controller calls it with ``(0, [])``. Objects a router creates carry the
+      Rollout's controller ownerReference (``RolloutContext.owner_reference``), so the garbage collector removes
+      them with the Rollout; objects the user owns are only patched.
     """
 
     @property
@@ -251,14 +235,4 @@ class TrafficRouter(Protocol):
     def desired_changes(
         self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
     ) -> list[TrafficChange]: ...
-
-    def cleanup(self, live: LiveObjects) -> list[TrafficChange]: ...
-
-
-def require(live: LiveObjects, ref: ObjectRef) -> Mapping[str, Any]:
-    """The live object for ``ref``, or a TrafficConfigError naming it (callers validate first)."""
-    obj = live.get(ref)
-    if obj is None:
-        raise TrafficConfigError(f"{ref} not found")
-    return obj
 

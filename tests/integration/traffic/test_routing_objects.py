@@ -1,26 +1,29 @@
 """The routers' outputs applied to the real API server: it accepts them, stores them as built, and reading
-them back gives the weight and header routes we wrote. No controller runs here; the test plays executor.
+them back gives the weight and header routes we wrote. No controller runs here, but the reads and writes are
+the controller's own (``rollouts.controller.traffic.fetch_live`` and ``perform``), not a copy of them.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import typing
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
+from rollouts.api.rollout import Rollout
+from rollouts.controller import traffic as controller_traffic
+from rollouts.controller.traffic import TrafficConflict, fetch_live
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Invalid, NotFound
-from rollouts.kube.resources import HTTPROUTE, INGRESS, ROLLOUT, SERVICE, ResourceKind
+from rollouts.kube.resources import HTTPROUTE, INGRESS, ROLLOUT, SERVICE
 from rollouts.traffic.gatewayapi import MANAGED_ROUTES_ANNOTATION, GatewayApiRouter
 from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.registry import routers_for
 from rollouts.traffic.router import (
-    FIELD_MANAGER,
     ApplyObject,
-    DeleteObject,
     HeaderMatch,
     HeaderRoute,
     InEffect,
@@ -32,41 +35,23 @@ from rollouts.traffic.router import (
     TrafficChange,
     TrafficRouter,
 )
-from rollouts.traffic.service import pin_service_selector, release_service_selector
+from rollouts.traffic.service import pin_service_selector
 from tests.support.rollouts import canary_rollout, service
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
-KINDS: dict[RouteKind, ResourceKind] = {RouteKind.INGRESS: INGRESS, RouteKind.HTTPROUTE: HTTPROUTE, RouteKind.SERVICE: SERVICE}
 P = "nginx.ingress.kubernetes.io"
 HEADER = HeaderRoute("beta", (HeaderMatch("X-Beta", MatchKind.EXACT, "yes"),))
 
 
 async def fetch(kube: KubeClient, router: TrafficRouter) -> dict[ObjectRef, Mapping[str, Any]]:
-    live: dict[ObjectRef, Mapping[str, Any]] = {}
-    for ref in router.references():
-        try:
-            live[ref] = await kube.get(KINDS[ref.kind], ref.name, ref.namespace)
-        except NotFound:
-            pass
-    return live
+    return await fetch_live(kube, [router])
 
 
 async def perform(kube: KubeClient, changes: list[TrafficChange]) -> None:
     for change in changes:
-        match change:
-            case ApplyObject(kind=kind, obj=obj):
-                await kube.apply(KINDS[kind], obj, field_manager=FIELD_MANAGER, force=True)
-            case JsonPatch(ref=ref, ops=ops):
-                await kube.patch(KINDS[ref.kind], ref.name, list(ops), ref.namespace, patch_type="json", field_manager=FIELD_MANAGER)
-            case MergePatch(ref=ref, body=body):
-                await kube.patch(KINDS[ref.kind], ref.name, dict(body), ref.namespace, patch_type="merge", field_manager=FIELD_MANAGER)
-            case DeleteObject(ref=ref):
-                try:
-                    await kube.delete(KINDS[ref.kind], ref.name, ref.namespace)
-                except NotFound:
-                    pass
+        await controller_traffic.perform(kube, change)
 
 
 async def converge(kube: KubeClient, router: TrafficRouter, weight: int, routes: list[HeaderRoute]) -> dict[ObjectRef, Mapping[str, Any]]:
@@ -79,10 +64,10 @@ async def converge(kube: KubeClient, router: TrafficRouter, weight: int, routes:
     return live
 
 
-async def create_rollout(kube: KubeClient, ns: str, routing: dict[str, Any], **extra: Any) -> dict[str, Any]:
+async def create_rollout(kube: KubeClient, ns: str, routing: dict[str, Any], **extra: Any) -> Rollout:
     manifest = canary_rollout("shop", stableService="shop-stable", canaryService="shop-canary", trafficRouting=routing, **extra)
     manifest["spec"]["replicas"] = 0
-    return await kube.create(ROLLOUT, manifest, ns)
+    return Rollout.model_validate(await kube.create(ROLLOUT, manifest, ns))
 
 
 def stable_ingress(ns: str) -> dict[str, Any]:
@@ -127,7 +112,7 @@ async def test_nginx_canary_ingress_lifecycle(kube: KubeClient, namespace: str, 
         paths = canary["spec"]["rules"][0]["http"]["paths"]
         assert [r["host"] for r in canary["spec"]["rules"]] == ["shop.example.com"]
         assert [x["backend"]["service"]["name"] for x in paths] == ["shop-canary"]
-        assert canary["metadata"]["ownerReferences"][0]["uid"] == ro["metadata"]["uid"]
+        assert canary["metadata"]["ownerReferences"][0]["uid"] == ro.metadata.uid
 
     live = await converge(kube, router, 20, [HEADER])
     annotations = live[ObjectRef(RouteKind.INGRESS, namespace, "shop-web-canary")]["metadata"]["annotations"]
@@ -141,9 +126,6 @@ async def test_nginx_canary_ingress_lifecycle(kube: KubeClient, namespace: str, 
     annotations = live[ObjectRef(RouteKind.INGRESS, namespace, "shop-web-canary")]["metadata"]["annotations"]
     assert annotations[f"{P}/canary-by-header"] == "X-Canary"
     assert f"{P}/canary-by-header-value" not in annotations
-
-    await perform(kube, router.cleanup(await fetch(kube, router)))
-    await eventually(lambda: fetch(kube, router), lambda live: len(live) == 1, expected="canary Ingress deleted")
 
 
 async def test_canary_ingress_is_garbage_collected_with_the_rollout(kube: KubeClient, namespace: str, crds: None) -> None:
@@ -225,8 +207,9 @@ async def test_stale_httproute_patch_is_rejected(kube: KubeClient, namespace: st
     (router,) = routers_for(ro)
     stale = await fetch(kube, router)
     await kube.patch(HTTPROUTE, "shop", {"metadata": {"labels": {"touched": "yes"}}}, namespace)
-    with pytest.raises(Invalid):
+    with pytest.raises(TrafficConflict) as rejected:
         await perform(kube, router.desired_changes(40, [], stale))
+    assert isinstance(rejected.value.__cause__, Invalid), "the API server refused the stale resourceVersion"
     await converge(kube, router, 40, [])
 
 
@@ -240,9 +223,24 @@ async def test_service_selector_patch_keeps_the_users_selector(kube: KubeClient,
     assert live["spec"]["selector"] == {"app": "shop", "rollouts-pod-template-hash": "6d8f9b7c4d"}
     assert live["metadata"]["annotations"]["argo-rollouts.argoproj.io/managed-by-rollouts"] == "shop"
     assert pin_service_selector(live, rollout="shop", pod_template_hash="6d8f9b7c4d") is None
-    release = release_service_selector(live, rollout="shop")
-    assert release is not None
-    await perform(kube, [release])
+
+
+async def test_every_traffic_change_type_is_performed(kube: KubeClient, namespace: str) -> None:
+    """No change type a router may emit is dropped: controller.traffic.perform carries out each member of
+    TrafficChange against the API server (it once documented MergePatch and silently ignored it)."""
+    await kube.create(SERVICE, service("shop-stable", "shop"), namespace)
+    ref = ObjectRef(RouteKind.SERVICE, namespace, "shop-stable")
+    obj = service("shop-stable", "shop")
+    obj["metadata"] = {"name": "shop-stable", "namespace": namespace, "labels": {"applied": "yes"}}
+    examples: dict[type, TrafficChange] = {
+        ApplyObject: ApplyObject(RouteKind.SERVICE, obj),
+        JsonPatch: JsonPatch(ref, ({"op": "add", "path": "/metadata/annotations", "value": {"json": "yes"}},)),
+        MergePatch: MergePatch(ref, {"metadata": {"labels": {"merged": "yes"}}}),
+    }
+    assert set(examples) == set(typing.get_args(TrafficChange)), "a new change type needs an example here"
+    for change in examples.values():
+        await controller_traffic.perform(kube, change)
     live = await kube.get(SERVICE, "shop-stable", namespace)
-    assert live["spec"]["selector"] == {"app": "shop"}
-    assert "argo-rollouts.argoproj.io/managed-by-rollouts" not in (live["metadata"].get("annotations") or {})
+    assert live["metadata"]["labels"].get("applied") == "yes"
+    assert live["metadata"]["labels"].get("merged") == "yes"
+    assert live["metadata"]["annotations"] == {"json": "yes"}

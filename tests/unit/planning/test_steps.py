@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from rollouts.api.rollout import CanaryStep
+from rollouts.planning.spec_facts import jsonable
 from rollouts.planning.steps import (
     canary_scale_in_force,
     current_step,
@@ -66,10 +67,10 @@ def test_header_routes_accumulate_and_a_route_without_match_removes_it() -> None
         {"setHeaderRoute": {"name": "a"}},
         {"pause": {}},
     )
-    assert [r["name"] for r in header_routes_in_force(raw, 1)] == ["a", "b"]
-    assert [r["name"] for r in header_routes_in_force(raw, 3)] == ["b"]
+    assert [r.name for r in header_routes_in_force(raw, 1)] == ["a", "b"]
+    assert [r.name for r in header_routes_in_force(raw, 3)] == ["b"]
     assert header_routes_in_force(raw, 4) == ()
-    assert header_routes_in_force(raw, 0)[0] == {"name": "a", "match": match}
+    assert jsonable(header_routes_in_force(raw, 0)[0]) == {"name": "a", "match": match}
 
 
 @pytest.mark.parametrize(

@@ -192,7 +192,7 @@ class World:
                 selector["rollouts-pod-template-hash"] = pod_hash
             case SetCanaryWeight(weight=weight, header_routes=routes):
                 self.weight = weight
-                self.header_routes = tuple(sorted(str(r["name"]) for r in routes))
+                self.header_routes = tuple(sorted(r.name for r in routes))
             case CreateAnalysisRun(manifest=manifest):
                 name = manifest["metadata"]["name"]
                 if name not in self.runs:

@@ -1,8 +1,11 @@
-"""Shared builders for the traffic router unit tests: raw Rollout, Ingress and HTTPRoute dicts."""
+"""Shared builders for the traffic router unit tests: a typed Rollout (as the controller parses it once), and
+raw Ingress and HTTPRoute dicts (as the API server returns them)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from rollouts.api.rollout import Rollout
 
 NS = "prod"
 UID = "0b6f3c1e-1111-2222-3333-444455556666"
@@ -15,8 +18,8 @@ def rollout(
     steps: list[dict[str, Any]] | None = None,
     stable: str = "shop-stable",
     canary: str = "shop-canary",
-) -> dict[str, Any]:
-    return {
+) -> Rollout:
+    return Rollout.model_validate({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
         "metadata": {"name": name, "namespace": NS, "uid": UID},
@@ -30,7 +33,7 @@ def rollout(
                 }
             }
         },
-    }
+    })
 
 
 def owner(name: str = "shop") -> dict[str, Any]:

@@ -286,14 +286,6 @@ def test_validation_messages(live: dict[ObjectRef, Any], expected: list[str]) ->
     assert gw_router().validate(live) == expected
 
 
-def test_cleanup_returns_traffic_to_stable_and_skips_missing_routes() -> None:
-    router = gw_router(routing={"managedRoutes": [{"name": "beta-users"}]})
-    live = apply({ref(): route()}, router.desired_changes(60, [HEADER], {ref(): route()}))
-    after = apply(live, router.cleanup(live))
-    assert after[ref()]["spec"]["rules"] == route()["spec"]["rules"]
-    assert router.cleanup({}) == []
-
-
 def test_route_in_another_namespace() -> None:
     router = gw_router({"httpRoute": "shop", "namespace": "gateways"})
     assert router.references() == [ObjectRef(RouteKind.HTTPROUTE, "gateways", "shop")]

@@ -12,7 +12,6 @@ from rollouts.traffic.nginx import HEADER_ROUTE_ANNOTATION, NginxRouter, canary_
 from rollouts.traffic.registry import routers_for
 from rollouts.traffic.router import (
     ApplyObject,
-    DeleteObject,
     HeaderMatch,
     HeaderRoute,
     InEffect,
@@ -333,15 +332,6 @@ def test_steps_with_unsupported_header_routes_are_rejected_up_front() -> None:
 )
 def test_validation_messages(live: dict[ObjectRef, Any], expected: list[str]) -> None:
     assert nginx_router({"stableIngress": "web"}).validate(live) == expected
-
-
-def test_cleanup_deletes_only_our_canary_ingresses() -> None:
-    router = nginx_router({"stableIngresses": ["web", "api"]})
-    live = live_after(nginx_router({"stableIngress": "web"}), 0)
-    live[ref("shop-api-canary")] = ingress("shop-api-canary", [])
-    assert router.cleanup(live) == [
-        DeleteObject(ref("shop-web-canary"), summary="delete canary Ingress 'shop-web-canary'")
-    ]
 
 
 def test_owner_reference_is_the_rollout() -> None:

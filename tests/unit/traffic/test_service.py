@@ -7,14 +7,8 @@ from typing import Any
 import pytest
 
 from rollouts.traffic.router import MergePatch, ObjectRef, RouteKind, TrafficConfigError
-from rollouts.traffic.service import (
-    pin_service_selector,
-    release_service_selector,
-    rollout_services,
-    selector_hash_in_effect,
-    validate_service,
-)
-from tests.unit.traffic.builders import NS, rollout
+from rollouts.traffic.service import pin_service_selector, selector_hash_in_effect
+from tests.unit.traffic.builders import NS
 
 MANAGED = "argo-rollouts.argoproj.io/managed-by-rollouts"
 HASH_LABEL = "rollouts-pod-template-hash"
@@ -60,36 +54,6 @@ def test_pin_refuses_another_rollouts_service() -> None:
         pin_service_selector(service({}, {MANAGED: "other"}), rollout="shop", pod_template_hash="abc")
 
 
-def test_release_removes_our_key_and_claim_only() -> None:
-    pinned = service({"app": "shop", HASH_LABEL: "abc"}, {MANAGED: "shop"})
-    assert release_service_selector(pinned, rollout="shop") == MergePatch(
-        REF,
-        {"metadata": {"annotations": {MANAGED: None}}, "spec": {"selector": {HASH_LABEL: None}}},
-        summary="release Service 'shop-stable' from Rollout 'shop'",
-    )
-    assert release_service_selector(service({"app": "shop"}), rollout="shop") is None
-    assert selector_hash_in_effect(pinned) == "abc"
+def test_selector_hash_in_effect() -> None:
+    assert selector_hash_in_effect(service({"app": "shop", HASH_LABEL: "abc"}, {MANAGED: "shop"})) == "abc"
     assert selector_hash_in_effect(service({"app": "shop"})) is None
-
-
-@pytest.mark.parametrize(
-    ("live", "expected"),
-    [
-        (None, ["Service 'shop-stable' not found in namespace 'prod'"]),
-        (service({}, {MANAGED: "other"}), ["Service 'shop-stable' is managed by Rollout 'other', not 'shop'"]),
-        (service({}, {MANAGED: "shop"}), []),
-        (service({}), []),
-    ],
-    ids=["missing", "claimed-by-other", "ours", "unclaimed"],
-)
-def test_validate_service(live: dict[str, Any] | None, expected: list[str]) -> None:
-    assert validate_service(live, REF, rollout="shop") == expected
-
-
-def test_rollout_services_by_field() -> None:
-    assert rollout_services(rollout({})) == {
-        "canaryService": ObjectRef(RouteKind.SERVICE, NS, "shop-canary"),
-        "stableService": ObjectRef(RouteKind.SERVICE, NS, "shop-stable"),
-    }
-    blue_green = {"metadata": {"namespace": NS}, "spec": {"strategy": {"blueGreen": {"activeService": "a"}}}}
-    assert rollout_services(blue_green) == {"activeService": ObjectRef(RouteKind.SERVICE, NS, "a")}
