@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .PHONY: all venv deps cluster cluster-down cluster-status lint typecheck imports crds check unit integration \
-        test bench demo manifests clean
+        test bench demo manifests clean conformance
 
 all: test
 
@@ -57,6 +57,12 @@ test: venv deps check
 
 integration: venv deps cluster
 	$(PY) -m pytest tests/integration -q $(PYTEST_ARGS)
+
+# Argo Rollouts' own e2e suites against Argo's controller and ours, and the comparison table (about an hour).
+# The kit that builds Argo's suites and controller from the module proxy lives outside the project.
+CONFORMANCE_KIT ?= ../shared/conformance/argo-e2e
+conformance: venv deps
+	CONFORMANCE_KIT=$(CONFORMANCE_KIT) testbed/conformance.sh
 
 bench: venv deps cluster
 	$(PY) benchmarks/run.py

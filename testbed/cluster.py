@@ -5,7 +5,8 @@ Why a hand-written supervisor rather than kwokctl: every flag is explicit here, 
 component binds 127.0.0.1 only, and the processes are ours to stop. The components are the real ones
 (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) built from the published Go modules by
 testbed/build.sh; kwok stands in for kubelets (fake Ready nodes, pods moved to Running/Ready, deleted pods
-finalised), using the stage definitions shipped inside kwok's own Go module.
+finalised), with kwok's own node stages and our pod stages (testbed/kwok/: missing images, failing commands,
+readiness gates, hook delays and Job scripts behave as on a kubelet).
 
 State lives in <repo>/.cluster: kubeconfig, certificates, etcd data, logs/, pids.json. Standard library only,
 so `make cluster` works before any virtual environment exists.
@@ -48,13 +49,13 @@ PORTS = {
     "kwok": int(os.environ.get("ROLLOUTS_KWOK_PORT", "16280")),
 }
 NODES = ("kwok-node-0", "kwok-node-1")
+# Node stages come from kwok's own module; pod stages are ours (testbed/kwok/README.md): pods behave as on a
+# kubelet for missing images, failing commands, readiness gates, hook delays and Job scripts.
 KWOK_STAGES = (
     "kustomize/stage/node/fast/node-initialize.yaml",
     "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-    "kustomize/stage/pod/fast/pod-ready.yaml",
-    "kustomize/stage/pod/fast/pod-complete.yaml",
-    "kustomize/stage/pod/fast/pod-delete.yaml",
 )
+POD_STAGES = tuple(sorted((TESTBED / "kwok").glob("pod-*.yaml")))
 
 
 def say(msg: str) -> None:
@@ -199,11 +200,15 @@ def make_pki() -> None:
     KUBECONFIG.chmod(0o600)
 
 
+def kwok_config_text(kwok_dir: Path) -> str:
+    docs = [(kwok_dir / rel).read_text() for rel in KWOK_STAGES] + [p.read_text() for p in POD_STAGES]
+    return "\n---\n".join(d.strip() for d in docs) + "\n"
+
+
 def kwok_config(kwok_dir: Path) -> Path:
-    docs = [(kwok_dir / rel).read_text() for rel in KWOK_STAGES]
     # Nodes heartbeat through Leases; keep the heartbeat faster than the node-monitor grace period.
     path = STATE / "kwok.yaml"
-    path.write_text("\n---\n".join(d.strip() for d in docs) + "\n")
+    path.write_text(kwok_config_text(kwok_dir))
     return path
 
 
@@ -233,9 +238,35 @@ def wait_for(what: str, check, timeout: float, log_name: str | None = None) -> N
     sys.exit(f"testbed: timed out after {timeout:.0f}s waiting for {what}; logs in {LOGS}")
 
 
+def spawn_kwok(binaries: Path, kwok_dir: Path) -> int:
+    return spawn("kwok", [
+        str(binaries / "kwok"), f"--kubeconfig={KUBECONFIG}", f"--config={kwok_config(kwok_dir)}",
+        "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        "--cidr=10.0.0.1/16", f"--node-ip={HOST}", "--node-lease-duration-seconds=40",
+        f"--server-address={HOST}:{PORTS['kwok']}",
+    ])
+
+
+def refresh_kwok_stages() -> None:
+    """A running cluster started with other stage files (an older checkout) gets kwok restarted with these."""
+    kwok_dir = go_module_dir(f"sigs.k8s.io/kwok@{versions()['KWOK_VERSION']}")
+    current = STATE / "kwok.yaml"
+    if current.exists() and current.read_text() == kwok_config_text(kwok_dir):
+        return
+    pid = pids().get("kwok")
+    if pid and alive(pid):
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    spawn_kwok(build(), kwok_dir)
+    say("kwok restarted with the current pod stages (testbed/kwok/)")
+
+
 def up() -> None:
     build_tools()  # the tests' Helm and kustomize sources run the real binaries (tests/conftest.py finds them)
     if healthy():
+        refresh_kwok_stages()
         say(f"reusing the running cluster (kubeconfig {KUBECONFIG})")
         return
     if pids():
@@ -295,12 +326,7 @@ def up() -> None:
         f"--bind-address={HOST}", f"--secure-port={PORTS['scheduler']}", "--leader-elect=false",
         "--kube-api-qps=400", "--kube-api-burst=800", "--v=1",
     ])
-    spawn("kwok", [
-        str(binaries / "kwok"), f"--kubeconfig={KUBECONFIG}", f"--config={kwok_config(kwok_dir)}",
-        "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-        "--cidr=10.0.0.1/16", f"--node-ip={HOST}", "--node-lease-duration-seconds=40",
-        f"--server-address={HOST}:{PORTS['kwok']}",
-    ])
+    spawn_kwok(binaries, kwok_dir)
     for node in NODES:
         code, body = api("POST", "/api/v1/nodes", {
             "apiVersion": "v1", "kind": "Node",

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make conformance`: Argo Rollouts' own e2e suites against Argo's controller (the bar) and then ours, on a
+# control plane of their own, and the comparison table. Too slow for `make test` (about an hour on 2 cores);
+# it is the benchmark of compatibility. The suites, Argo's controller and the runner come from the shared kit
+# (CONFORMANCE_KIT, built from the Go module proxy by its prepare.sh); nothing of Argo's is built here.
+#
+#   testbed/conformance.sh [argo|project|compare ...]     (default: argo project compare)
+#
+# Environment: CONFORMANCE_KIT [../shared/conformance/argo-e2e], CONFORMANCE_OUT [.conformance],
+# CONFORMANCE_SHARDS [TestFunctionalSuite=4 TestCanarySuite=2], SUITES/TEST_RUN/E2E_POD_DELAY/... as the
+# kit's run.sh. The cluster uses the testbed's ports + 1 (ROLLOUTS_*_PORT), so it never touches the cluster
+# `make test` uses, and is stopped at the end unless CONFORMANCE_KEEP_CLUSTER=1.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+KIT=$(cd "$REPO" && cd "${CONFORMANCE_KIT:-../shared/conformance/argo-e2e}" && pwd)
+OUT=$(mkdir -p "${CONFORMANCE_OUT:-$REPO/.conformance}" && cd "${CONFORMANCE_OUT:-$REPO/.conformance}" && pwd)
+SIDES=("$@"); [ ${#SIDES[@]} -gt 0 ] || SIDES=(argo project compare)
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
+say() { echo "[conformance $(date +%T)] $*" >&2; }
+
+shift_port() { local name=$1 default=$2; export "$name=$(( ${!name:-$default} + 1 ))"; }
+shift_port ROLLOUTS_ETCD_PORT 23790; shift_port ROLLOUTS_ETCD_PEER_PORT 23800
+shift_port ROLLOUTS_APISERVER_PORT 16443; shift_port ROLLOUTS_KCM_PORT 16257
+shift_port ROLLOUTS_SCHEDULER_PORT 16259; shift_port ROLLOUTS_KWOK_PORT 16280
+export ROLLOUTS_CLUSTER_DIR="$OUT/cluster"
+export KUBECONFIG_BASE="$ROLLOUTS_CLUSTER_DIR/kubeconfig" PROJECT_DIR="$REPO"
+export SHARDS=${CONFORMANCE_SHARDS:-TestFunctionalSuite=4 TestCanarySuite=2}
+
+needs_cluster=0
+for side in "${SIDES[@]}"; do [ "$side" = compare ] || needs_cluster=1; done
+if [ $needs_cluster = 1 ]; then
+  say "preparing the kit ($KIT/prepare.sh; cached after the first time)"
+  "$KIT/prepare.sh"
+  python3 "$REPO/testbed/cluster.py" up
+  [ "${CONFORMANCE_KEEP_CLUSTER:-0}" = 1 ] || trap 'python3 "$REPO/testbed/cluster.py" down' EXIT
+fi
+for side in "${SIDES[@]}"; do
+  case "$side" in
+    argo|project)
+      say "running the suites against the $side controller (logs in $OUT/$side)"
+      rm -rf "${OUT:?}/$side"
+      (cd "$REPO" && OUT_DIR="$OUT/$side" "$KIT/run.sh" "$side") ;;
+    compare)
+      {
+        echo "Measured $(date -u +%F) on project commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff \
+          --quiet HEAD || echo ' (with local changes)') against Argo Rollouts ${ARGO_VERSION:-v1.10.2}" \
+          "(E2E_POD_DELAY=${E2E_POD_DELAY:-0}, shards: $SHARDS)"
+        echo
+        python3 "$KIT/compare.py" "$OUT/argo" "$OUT/project"
+      } | tee "$OUT/comparison.md" ;;
+    *) echo "unknown step $side (argo, project or compare)" >&2; exit 2 ;;
+  esac
+done
