@@ -11,8 +11,8 @@ name. A wave starts only when every resource of the previous one is healthy. Pur
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -145,15 +145,19 @@ class SyncTask:
     def is_hook(self) -> bool:
         return self.hook_type is not None
 
-    def order(self) -> tuple[int, int, int, str, str]:
+    def order(self) -> tuple[int, int, int, str]:
+        """gitops-engine's ``syncTasks.Less``: phase, wave, kind order, name (two unknown kinds tie on kind)."""
         phase_rank = PHASE_ORDER.index(self.phase) if self.phase in PHASE_ORDER else len(PHASE_ORDER)
-        return (phase_rank, self.wave, kind_rank(self.key.kind), self.key.kind, self.key.name)
+        return (phase_rank, self.wave, kind_rank(self.key.kind), self.key.name)
 
 
 def sync_tasks(manifests: Iterable[Mapping[str, Any]]) -> list[SyncTask]:
     """All tasks of a sync in the order they run (SyncFail hooks last, run only when the sync fails).
 
     A resource with ``hook: Skip`` is left out; a hook with two types (``PreSync,PostSync``) runs twice.
+    After sorting, as gitops-engine's ``syncTasks.Sort``: a Namespace moves just before the first task of
+    an object in it, and a CRD before the first of its custom resources, taking that task's phase and wave
+    (a Namespace in wave 5 whose PreSync hook Job lives in it is created in PreSync wave 0).
     """
     tasks = []
     for obj in manifests:
@@ -167,7 +171,56 @@ def sync_tasks(manifests: Iterable[Mapping[str, Any]]) -> list[SyncTask]:
             if hook is HookType.SKIP:
                 continue
             tasks.append(SyncTask(key, obj, SyncPhase(hook.value), wave, hook))
-    return sorted(tasks, key=SyncTask.order)
+    ordered = sorted(tasks, key=SyncTask.order)
+    ordered = _bubble_up(ordered, _namespace_defined, _namespace_used)
+    return _bubble_up(ordered, _kind_defined, _kind_used)
+
+
+DependencyKey = Callable[[Mapping[str, Any]], str | None]
+
+
+def _namespace_defined(obj: Mapping[str, Any]) -> str | None:
+    if obj.get("kind") == "Namespace" and "/" not in str(obj.get("apiVersion") or "v1"):
+        return str((obj.get("metadata") or {}).get("name") or "")
+    return None
+
+
+def _namespace_used(obj: Mapping[str, Any]) -> str | None:
+    return str((obj.get("metadata") or {}).get("namespace") or "") or None
+
+
+def _kind_defined(obj: Mapping[str, Any]) -> str | None:
+    if obj.get("kind") != "CustomResourceDefinition":
+        return None
+    spec = obj.get("spec") or {}
+    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    return f"{group}/{kind}" if isinstance(group, str) and isinstance(kind, str) else None
+
+
+def _kind_used(obj: Mapping[str, Any]) -> str | None:
+    return f"{str(obj.get('apiVersion') or '').rpartition('/')[0]}/{obj.get('kind')}"
+
+
+def _bubble_up(tasks: Sequence[SyncTask], defines: DependencyKey, uses: DependencyKey) -> list[SyncTask]:
+    """Move each dependency (a Namespace, a CRD) before the first task that uses it, in that task's phase and
+    wave. Tasks that come after their dependency already stay where they are."""
+    out = list(tasks)
+    first_use: dict[str, int] = {}
+    for index in range(len(out)):
+        task = out[index]
+        defined = defines(task.obj)
+        if defined is not None:
+            target = first_use.get(defined)
+            if target is None:
+                continue
+            del out[index]
+            out.insert(target, replace(task, phase=out[target].phase, wave=out[target].wave))
+            first_use = {key: at + 1 if at >= target else at for key, at in first_use.items()}
+            continue
+        used = uses(task.obj) if task.phase is not SyncPhase.SYNC_FAIL else None  # split off first, as there
+        if used is not None:
+            first_use.setdefault(used, index)
+    return out
 
 
 def is_hook(obj: Mapping[str, Any]) -> bool:

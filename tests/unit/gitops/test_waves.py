@@ -107,3 +107,71 @@ PAUSED_ROLLOUT = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "meta
 def test_ready_for_next_wave(health: Health | None, live: dict[str, Any] | None, paused_ok: bool,
                              ready: bool) -> None:
     assert is_ready_for_next_wave(health, live, paused_is_ready=paused_ok) is ready
+
+
+# gitops-engine pkg/sync/sync_tasks_test.go (argo-cd v3.6.1's gitops-engine), as data.
+def task_names(manifests: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+    return [(t.phase.value, t.wave, f"{t.key.kind}/{t.key.name}") for t in sync_tasks(manifests)]
+
+
+def test_kind_order_is_gitops_engines() -> None:
+    # Test_syncTasks_kindOrder: Namespace first (-35), APIService last of the known kinds (-1), others after.
+    from rollouts.gitops.waves import KIND_ORDER, kind_rank
+
+    assert len(KIND_ORDER) == 35 and KIND_ORDER[0] == "Namespace" and KIND_ORDER[-1] == "APIService"
+    assert kind_rank("Namespace") < kind_rank("APIService") < kind_rank("MyCRD")
+
+
+def test_namespace_before_a_custom_resource() -> None:
+    # TestSyncNamespaceAgainstCRD
+    assert task_names([res("Workflow", "w", api="argoproj.io/v1alpha1"), res("Namespace", "n")]) == [
+        ("Sync", 0, "Namespace/n"), ("Sync", 0, "Workflow/w")]
+
+
+def test_two_unknown_kinds_tie_on_kind_and_sort_by_name() -> None:
+    # syncTasks.Less: kindOrder of an unknown kind is 0 for all, so the name decides.
+    assert task_names([res("Widget", "b", api="x.io/v1"), res("Gadget", "c", api="x.io/v1"),
+                       res("Widget", "a", api="x.io/v1")]) == [
+        ("Sync", 0, "Widget/a"), ("Sync", 0, "Widget/b"), ("Sync", 0, "Gadget/c")]
+
+
+def test_namespace_moves_before_the_first_object_in_it_with_its_phase_and_wave() -> None:
+    # TestSyncTasksSort_NamespaceAndObjectInNamespace
+    def job(name: str, namespace: str) -> dict[str, Any]:
+        obj = res("Job", name, api="batch/v1", **{"argocd.argoproj.io/hook": "PreSync"})
+        obj["metadata"]["namespace"] = namespace
+        return obj
+
+    manifests = [job("mySyncHookJob1", "myNamespace1"), job("mySyncHookJob2", "myNamespace2"),
+                 res("Namespace", "myNamespace1", **{"argocd.argoproj.io/sync-wave": "1"}),
+                 res("Namespace", "myNamespace2", **{"argocd.argoproj.io/sync-wave": "2"})]
+    assert task_names(manifests) == [
+        ("PreSync", 0, "Namespace/myNamespace1"), ("PreSync", 0, "Job/mySyncHookJob1"),
+        ("PreSync", 0, "Namespace/myNamespace2"), ("PreSync", 0, "Job/mySyncHookJob2")]
+
+
+def test_crd_moves_before_its_custom_resources() -> None:
+    # TestSyncTasksSort_CRDAndCR
+    cr = res("Workflow", "w", api="argoproj.io/v1", **{"argocd.argoproj.io/hook": "PreSync"})
+    crd = res("CustomResourceDefinition", "workflows.argoproj.io", api="apiextensions.k8s.io/v1")
+    crd["spec"] = {"group": "argoproj.io", "names": {"kind": "Workflow"}}
+    assert task_names([cr, crd]) == [("PreSync", 0, "CustomResourceDefinition/workflows.argoproj.io"),
+                                     ("PreSync", 0, "Workflow/w")]
+
+
+def test_sort_sync_task_phases_waves_kinds_names() -> None:
+    # TestSortSyncTask: PreSync, then Sync wave -1, then wave 0 by kind (ConfigMap, PersistentVolume, Service,
+    # Pod, an unknown kind) and name, then wave 1, then PostSync, then SyncFail.
+    manifests = [
+        res("Pod", "pod"), res("Service", "svc"), res("ConfigMap", "cm", **{"argocd.argoproj.io/sync-wave": "1"}),
+        res("PersistentVolume", "pv"), res("ConfigMap", "cm0"), res("Thing", "b", api="x.io/v1"),
+        res("Thing", "a", api="x.io/v1"), res("Pod", "early", **{"argocd.argoproj.io/sync-wave": "-1"}),
+        res("Pod", "post", **{"argocd.argoproj.io/hook": "PostSync"}),
+        res("Pod", "fail", **{"argocd.argoproj.io/hook": "SyncFail"}),
+        res("Pod", "pre", **{"argocd.argoproj.io/hook": "PreSync"}),
+    ]
+    assert task_names(manifests) == [
+        ("PreSync", 0, "Pod/pre"), ("Sync", -1, "Pod/early"), ("Sync", 0, "ConfigMap/cm0"),
+        ("Sync", 0, "PersistentVolume/pv"), ("Sync", 0, "Service/svc"), ("Sync", 0, "Pod/pod"),
+        ("Sync", 0, "Thing/a"), ("Sync", 0, "Thing/b"), ("Sync", 1, "ConfigMap/cm"), ("PostSync", 0, "Pod/post"),
+        ("SyncFail", 0, "Pod/fail")]
