@@ -238,10 +238,22 @@ class ComparedTo(ApiModel):
     destination: ApplicationDestination
 
 
+class RevisionMetadata(ApiModel):
+    """The commit behind a revision, as Argo CD's API reports it (``RevisionMetadata``): author, date, tags,
+    message. Written by this controller into ``status.sync`` and each history entry (an extension: Argo CD
+    serves it from its API server) so that ``kubectl rollouts app get|list|history`` can show it."""
+
+    author: str | None = None
+    date: str | None = None
+    tags: list[str] | None = None
+    message: str | None = None
+
+
 class SyncStatus(ApiModel):
     status: SyncStatusCode = SyncStatusCode.UNKNOWN
     revision: str | None = None
     compared_to: ComparedTo | None = None
+    revision_metadata: RevisionMetadata | None = None
 
 
 class HealthStatus(ApiModel):
@@ -298,6 +310,7 @@ class RevisionHistory(ApiModel):
     deploy_started_at: Time | None = None
     source: ApplicationSource | None = None
     initiated_by: OperationInitiator | None = None
+    revision_metadata: RevisionMetadata | None = None
 
 
 class ApplicationConditionType(StrEnum):
@@ -357,7 +370,8 @@ __all__ = [
     "ApplicationSource", "ApplicationSpec", "ApplicationStatus", "Backoff", "ComparedTo", "DirectorySource",
     "HealthStatus", "HealthStatusCode", "HelmParameter", "HelmSource", "HookType", "KustomizeSource",
     "Operation", "OperationInitiator", "OperationPhase", "OperationState", "ResourceIgnoreDifferences",
-    "ResourceResult", "ResourceStatus", "ResultCode", "RetryStrategy", "RevisionHistory", "SyncOperation",
+    "ResourceResult", "ResourceStatus", "ResultCode", "RetryStrategy", "RevisionHistory", "RevisionMetadata",
+    "SyncOperation",
     "SyncOperationResource", "SyncOperationResult", "SyncPolicy", "SyncPolicyAutomated", "SyncStatus",
     "SyncStatusCode",
 ]

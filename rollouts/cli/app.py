@@ -344,6 +344,7 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
                          f"({str(sync.get('revision', ''))[:7]})"),
         ("Health Status:", str(health.get("status", "Unknown")) + (f" ({health['message']})"
                                                                    if health.get("message") else "")),
+        *_commit_lines(sync.get("revisionMetadata") or {}),
     ]
     for label, value in lines:
         print(f"{label:<15}{value}")
@@ -367,6 +368,24 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
                  (r.get("health") or {}).get("status", ""), (r.get("health") or {}).get("message", "")]
                 for r in resources])
     return 0
+
+
+def _commit_lines(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The synced commit as the walkthrough's screenshot shows it: author, date, tags, message."""
+    if not meta:
+        return []
+    lines = [("Author:", str(meta.get("author") or "")), ("Date:", str(meta.get("date") or ""))]
+    if meta.get("tags"):
+        lines.append(("Tags:", ", ".join(meta["tags"])))
+    message = str(meta.get("message") or "").splitlines() or [""]
+    lines.append(("Message:", message[0]))
+    lines += [("", line) for line in message[1:] if line.strip()][:9]
+    return lines
+
+
+def _summary_line(meta: dict[str, Any]) -> str:
+    message = (str(meta.get("message") or "").splitlines() or [""])[0]
+    return f"{message[:60]}" if meta else ""
 
 
 async def cmd_list(client: Any, args: argparse.Namespace) -> int:
@@ -393,9 +412,11 @@ async def cmd_list(client: Any, args: argparse.Namespace) -> int:
                      else "Manual",
                      ",".join(sorted({c.get("type", "") for c in status.get("conditions") or []})) or "<none>",
                      str(source.get("repoURL", "")), str(source.get("path", "")),
-                     str(source.get("targetRevision", "HEAD"))])
+                     str(source.get("targetRevision", "HEAD")),
+                     str(((status.get("sync") or {}).get("revisionMetadata") or {}).get("author") or ""),
+                     _summary_line((status.get("sync") or {}).get("revisionMetadata") or {})])
     _table(["NAME", "CLUSTER", "NAMESPACE", "PROJECT", "STATUS", "HEALTH", "SYNCPOLICY", "CONDITIONS", "REPO",
-            "PATH", "TARGET"], rows)
+            "PATH", "TARGET", "AUTHOR", "MESSAGE"], rows)
     return 0
 
 
@@ -492,9 +513,13 @@ async def cmd_history(client: Any, args: argparse.Namespace) -> int:
     if args.output:
         _print_obj(history, args.output)
         return 0
-    _table(["ID", "DATE", "REVISION"],
+    _table(["ID", "DATE", "REVISION", "AUTHOR", "COMMITTED", "TAGS", "MESSAGE"],
            [[str(h.get("id")), str(h.get("deployedAt", "")),
-             f"{(h.get('source') or {}).get('targetRevision', '')} ({str(h.get('revision', ''))[:7]})"]
+             f"{(h.get('source') or {}).get('targetRevision', '')} ({str(h.get('revision', ''))[:7]})",
+             str((h.get("revisionMetadata") or {}).get("author") or ""),
+             str((h.get("revisionMetadata") or {}).get("date") or ""),
+             ",".join((h.get("revisionMetadata") or {}).get("tags") or []),
+             _summary_line(h.get("revisionMetadata") or {})]
             for h in history])
     return 0
 

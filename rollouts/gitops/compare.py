@@ -278,7 +278,8 @@ class Comparer:
             kinds[key] = kind
             resources.append(ResourceState(key, kind, None, live_obj, ResourceDiff(key, True),
                                            await self.health.health(live_obj), 0))
-        return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending)
+        metadata = await self.sources.for_source(source).metadata(source, commit)
+        return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending, metadata)
 
     async def _compare_one(self, kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int, *,
                            rules: Sequence[ResourceIgnoreDifferences], fresh: bool) -> ResourceState[ResourceKind]:

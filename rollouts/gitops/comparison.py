@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from rollouts.api.application import ApplicationConditionType, ApplicationSource, SyncStatusCode
+from rollouts.api.application import ApplicationConditionType, ApplicationSource, RevisionMetadata, SyncStatusCode
 from rollouts.gitops.diff import ResourceDiff
 from rollouts.gitops.health import Health
 from rollouts.gitops.health.application import application_health
@@ -77,6 +77,8 @@ class Comparison(Generic[K]):
     kinds: dict[ResourceKey, K] = field(default_factory=dict)
     pending_kinds: dict[ResourceKey, str] = field(default_factory=dict)
     """Objects whose kind a CRD of this application will define (resolved again after the CRD is applied)."""
+    revision_metadata: RevisionMetadata | None = None
+    """The commit's author, date, message and tags."""
 
     @property
     def sync_status(self) -> SyncStatusCode:

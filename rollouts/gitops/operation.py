@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from rollouts.api.application import ApplicationSource, OperationInitiator, RetryStrategy, RevisionHistory
+from rollouts.api.application import (
+    ApplicationSource,
+    OperationInitiator,
+    RetryStrategy,
+    RevisionHistory,
+    RevisionMetadata,
+)
 from rollouts.api.common import format_time, parse_duration
 
 
@@ -42,6 +48,7 @@ def next_history(
     started_at: datetime | None,
     initiated_by: OperationInitiator | None,
     limit: int,
+    metadata: RevisionMetadata | None = None,
 ) -> list[dict[str, Any]]:
     """History after a successful sync: ids keep growing, only the last ``limit`` entries are kept."""
     next_id = max((h.id for h in history), default=-1) + 1
@@ -54,6 +61,8 @@ def next_history(
         entry["deployStartedAt"] = format_time(started_at)
     if initiated_by is not None:
         entry["initiatedBy"] = initiated_by.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if metadata is not None:
+        entry["revisionMetadata"] = metadata.model_dump(by_alias=True, exclude_none=True, mode="json")
     entries.append(entry)
     keep = max(limit, 1)
     return entries[-keep:]

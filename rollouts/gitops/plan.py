@@ -78,7 +78,7 @@ def _operation_status(status: Obj, app: Application, step: SyncStep, now: dateti
         status["history"] = next_history(
             app.status.history or [] if app.status else [], revision=step.revision, source=step.source,
             deployed_at=now, started_at=started_at(step.state), initiated_by=app.operation.initiated_by,
-            limit=app.spec.revision_history_limit)
+            limit=app.spec.revision_history_limit, metadata=step.revision_metadata)
     if step.done:
         return AFTER_OPERATION
     return min(requeue, step.requeue) if step.requeue is not None else requeue

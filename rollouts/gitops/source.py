@@ -27,13 +27,16 @@ import tarfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rollouts.api.application import ApplicationSource
+from rollouts.api.application import ApplicationSource, RevisionMetadata
 from rollouts.gitops.comparison import SourceError
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+_MAX_MESSAGE = 1000
+"""Characters of a commit message kept in status (the whole Application must stay well under 1 MB)."""
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 _ASKPASS = """#!/bin/sh
@@ -137,6 +140,7 @@ class GitSource:
         self._locks: dict[str, asyncio.Lock] = {}
         self._fetched_at: dict[str, float] = {}
         self._fetch_started: dict[str, float] = {}
+        self._metadata: dict[str, tuple[float | None, RevisionMetadata]] = {}
         (root / "repos").mkdir(parents=True, exist_ok=True)
         (root / "checkouts").mkdir(parents=True, exist_ok=True)
         (root / "keys").mkdir(parents=True, exist_ok=True)
@@ -276,6 +280,25 @@ class GitSource:
         raise GitError(f"unable to resolve '{revision or 'HEAD'}' to a commit SHA in {redact(repo_url)}: "
                        "no such branch, tag or commit")
 
+    async def commit_metadata(self, repo_url: str, commit: str) -> RevisionMetadata:
+        """Author, date (UTC), message and tags of a fetched commit; cached (a commit never changes, its tags
+        may: they are read again after each fetch)."""
+        fetched = self.fetched_at(repo_url)
+        cached = self._metadata.get(commit)
+        if cached is not None and cached[0] == fetched:
+            return cached[1]
+        mirror = self._mirror(repo_url)
+        out = (await self._run("show", "-s", "--format=%an <%ae>%x00%aI%x00%B", commit, cwd=mirror)).decode(
+            errors="replace")
+        author, _, rest = out.partition("\0")
+        date, _, message = rest.partition("\0")
+        tags = (await self._run("tag", "--points-at", commit, cwd=mirror)).decode(errors="replace").split()
+        when = datetime.fromisoformat(date.strip()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        found = RevisionMetadata(author=author.strip(), date=when, tags=sorted(tags) or None,
+                                 message=message.strip()[:_MAX_MESSAGE] or None)
+        self._metadata[commit] = (fetched, found)
+        return found
+
     async def checkout(self, repo_url: str, commit: str) -> Path:
         """A directory holding the files of ``commit`` (read-only by convention; shared by all apps)."""
         target = self.root / "checkouts" / commit
@@ -328,3 +351,9 @@ class GitRepositories:
             return await self.git.checkout(source.repo_url, revision)
         except GitError as exc:
             raise SourceError(str(exc)) from None
+
+    async def metadata(self, source: ApplicationSource, revision: str) -> RevisionMetadata | None:
+        try:
+            return await self.git.commit_metadata(source.repo_url, revision)
+        except (GitError, ValueError):
+            return None

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from rollouts.api.application import ApplicationSource
+from rollouts.api.application import ApplicationSource, RevisionMetadata
 from rollouts.gitops.comparison import SpecError
 from rollouts.gitops.source import GitRepositories, RepoCredentials
 
@@ -40,6 +40,10 @@ class SourceType(Protocol):
 
     async def files(self, source: ApplicationSource, revision: str) -> Path:
         """A directory with the files of the resolved ``revision`` (shared, read-only by convention)."""
+        ...
+
+    async def metadata(self, source: ApplicationSource, revision: str) -> RevisionMetadata | None:
+        """Who made the resolved ``revision``, when, why (commit author, date, message, tags); None if unknown."""
         ...
 
 

@@ -58,6 +58,9 @@ def apply_comparison(status: Obj, app: Application, comparison: Comparison[Any])
                        "destination": app.spec.destination.model_dump(by_alias=True, exclude_none=True,
                                                                       mode="json")},
     }
+    if comparison.revision_metadata is not None:
+        status["sync"]["revisionMetadata"] = comparison.revision_metadata.model_dump(
+            by_alias=True, exclude_none=True, mode="json")
     status["health"] = {"status": health.status.value}
     if health.message:
         status["health"]["message"] = health.message[:500]

@@ -33,6 +33,7 @@ from rollouts.api.application import (
     Operation,
     OperationPhase,
     ResultCode,
+    RevisionMetadata,
 )
 from rollouts.api.appproject import AppProjectSpec
 from rollouts.api.common import format_time
@@ -144,6 +145,7 @@ class SyncStepPlan:
     sync_fail_hooks: tuple[SyncTask, ...] = ()
     revision: str | None = None
     source: ApplicationSource | None = None
+    revision_metadata: RevisionMetadata | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,7 @@ class SyncStep:
     """Add a history entry (of ``revision``/``source``)."""
     revision: str | None = None
     source: ApplicationSource | None = None
+    revision_metadata: RevisionMetadata | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,7 +481,7 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
     result.setdefault("resources", [])
     operation = app.operation
     assert operation is not None and operation.sync is not None
-    done = _plan(state, comparison.revision, comparison.source)
+    done = _plan(state, comparison)
     if operation.sync.dry_run:
         return done((), Succeeded("successfully synced (dry run: nothing applied)"))
     ctx = sync_context(app, comparison, project)
@@ -493,9 +496,10 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
     return done(actions, outcome, ctx.hook_manifests)
 
 
-def _plan(state: Obj, revision: str, source: ApplicationSource) -> Callable[..., SyncStepPlan]:
+def _plan(state: Obj, comparison: Comparison[Any]) -> Callable[..., SyncStepPlan]:
     def done(actions: Sequence[SyncAction], outcome: StepOutcome, hooks: Sequence[Obj] = ()) -> SyncStepPlan:
-        return SyncStepPlan(state, tuple(actions), outcome, sync_fail_tasks(hooks), revision, source)
+        return SyncStepPlan(state, tuple(actions), outcome, sync_fail_tasks(hooks), comparison.revision,
+                            comparison.source, comparison.revision_metadata)
     return done
 
 
@@ -528,7 +532,8 @@ def conclude_step(plan: SyncStepPlan, report: Report, operation: Operation, *,
         return SyncStep(state, done=False, requeue=outcome.requeue), ()
     state.update({"phase": OperationPhase.SUCCEEDED.value, "message": outcome.message,
                   "finishedAt": format_time(now)})
-    return SyncStep(state, done=True, succeeded=True, revision=plan.revision, source=plan.source), ()
+    return SyncStep(state, done=True, succeeded=True, revision=plan.revision, source=plan.source,
+                    revision_metadata=plan.revision_metadata), ()
 
 
 def fail_operation(
