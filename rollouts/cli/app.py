@@ -77,6 +77,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     create.add_argument("--sync-option", action="append", default=[], metavar="OPTION",
                         help="e.g. CreateNamespace=true, PruneLast=true (repeatable)")
     create.add_argument("--directory-recurse", action="store_true", help="read sub-directories too")
+    create.add_argument("--values", action="append", default=[], metavar="FILE",
+                        help="Helm values file in the repository (repeatable)")
+    create.add_argument("--helm-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="Helm parameter (repeatable)")
+    create.add_argument("--helm-set-string", action="append", default=[], metavar="NAME=VALUE",
+                        help="Helm parameter kept a string (repeatable)")
+    create.add_argument("--release-name", default=None, help="Helm release name (default: the app name)")
     create.add_argument("--upsert", action="store_true", help="replace the spec if the Application exists")
 
     get = _sub(sub, "get", "Show an Application: source, sync, health and resources")
@@ -266,6 +273,25 @@ def _initiator() -> dict[str, Any]:
 # -- commands --------------------------------------------------------------------------------------------------
 
 
+def _helm_source(args: argparse.Namespace) -> dict[str, Any]:
+    """argocd's --values/--helm-set/--helm-set-string/--release-name as the source's ``helm:`` block."""
+    helm: dict[str, Any] = {}
+    if args.values:
+        helm["valueFiles"] = list(args.values)
+    parameters = []
+    for flag, force in ((args.helm_set, False), (args.helm_set_string, True)):
+        for item in flag:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise CliError(f"--helm-set{'-string' if force else ''} {item!r}: expected NAME=VALUE", exit_code=2)
+            parameters.append({"name": name, "value": value, **({"forceString": True} if force else {})})
+    if parameters:
+        helm["parameters"] = parameters
+    if args.release_name:
+        helm["releaseName"] = args.release_name
+    return helm
+
+
 async def cmd_create(client: Any, args: argparse.Namespace) -> int:
     from rollouts.api.application import IN_CLUSTER_SERVER
     from rollouts.kube.errors import AlreadyExists
@@ -274,6 +300,9 @@ async def cmd_create(client: Any, args: argparse.Namespace) -> int:
     source: dict[str, Any] = {"repoURL": args.repo, "path": args.path, "targetRevision": args.revision}
     if args.directory_recurse:
         source["directory"] = {"recurse": True}
+    helm = _helm_source(args)
+    if helm:
+        source["helm"] = helm
     destination: dict[str, Any] = {"namespace": args.dest_namespace}
     if args.dest_name:
         destination["name"] = args.dest_name
