@@ -15,6 +15,7 @@ import yaml
 
 from rollouts.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate
 from rollouts.api.application import Application
+from rollouts.api.appproject import AppProject
 from rollouts.api.validation import check_rollout
 from rollouts.kube.client import KubeClient
 from rollouts.notifications.config import ARGOCD_CONFIGMAP, ROLLOUTS_CONFIGMAP, parse_config
@@ -31,6 +32,7 @@ MODELS: dict[str, Any] = {
     "AnalysisTemplate": AnalysisTemplate,
     "ClusterAnalysisTemplate": ClusterAnalysisTemplate,
     "Application": Application,
+    "AppProject": AppProject,
 }
 
 
