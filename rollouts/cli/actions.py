@@ -1,93 +1,215 @@
-"""Runs the plugin's mutating commands: read the Rollout, plan the patches (rollouts.cli.patches),
-send them, print one line.
+"""The plugin's mutating commands: read the object, plan the patches (rollouts.cli.patches), send them, print
+the line Argo's plugin prints ("rollout 'web' promoted").
 
-Read-plan-send is repeated on 409 Conflict for the JSON patches that depend on what was read
-(undo and set image carry `test` operations and indexes), as Argo's plugin retries `set image`.
+abort, pause, resume, retry and terminate take several names, one line each, stopping at the first error.
+Read-plan-send is repeated on 409 Conflict and on a failed JSON-patch `test` (422) for the patches that
+depend on what was read (undo, set image), as Argo's plugin retries `set image` up to five times.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rollouts.cli.errors import CliError, Target, explain
-from rollouts.cli.patches import ActionPlan, ActionRefused
+from rollouts.cli.patches import ActionPlan, ActionRefused, Patch
 
 if TYPE_CHECKING:
+    from rollouts.cli.invocation import Invocation
     from rollouts.kube.client import KubeClient
 
 _ATTEMPTS = 5
+_SINGULAR = {"rollouts": "rollout", "deployments": "deployment", "replicasets": "replicaset",
+             "podtemplates": "podtemplate", "analysisruns": "analysisrun"}
 
 
-async def _get_rollout(client: KubeClient, name: str, namespace: str, verb: str) -> dict[str, Any]:
-    from rollouts.cli.fetch import get_rollout
+def _kind(plural: str) -> Any:
+    from rollouts.kube import resources
+    from rollouts.kube.resources import ResourceKind
 
-    return await get_rollout(client, name, namespace, verb=verb)
+    return {"rollouts": resources.ROLLOUT, "deployments": resources.DEPLOYMENT, "replicasets": resources.REPLICASET,
+            "analysisruns": resources.ANALYSISRUN,
+            "podtemplates": ResourceKind("", "v1", "PodTemplate", "podtemplates")}[plural]
+
+
+async def _patch(client: KubeClient, plural: str, name: str, namespace: str, patch: Patch, verb: str, *,
+                 status: bool = False) -> None:
+    try:
+        await client.patch(_kind(plural), name, patch.body, namespace, patch_type=patch.patch_type,
+                           subresource="status" if status else None)
+    except Exception as exc:
+        what = f"{plural}/status" if status else _SINGULAR.get(plural, plural)
+        raise explain(exc, Target(verb, what, name, namespace)) from exc
 
 
 async def send(client: KubeClient, name: str, namespace: str, plan: ActionPlan, verb: str) -> None:
-    from rollouts.kube.resources import ROLLOUT
+    """Argo's order: the status patch first; if the status subresource is missing (404), the combined patch
+    to the main resource in place of the spec patch; then the spec patch."""
+    from rollouts.kube.errors import NotFound
 
-    for patch in plan.patches:
-        kind = "rollouts/status" if patch.subresource else "rollout"
+    target = plan.name or name
+    spec = plan.spec
+    if plan.status is not None:
         try:
-            await client.patch(ROLLOUT, name, patch.body, namespace, patch_type=patch.patch_type,
-                               subresource=patch.subresource)
-        except Exception as exc:
-            raise explain(exc, Target(verb, kind, name, namespace)) from exc
+            await _patch(client, plan.kind, target, namespace, plan.status, verb, status=True)
+        except CliError as exc:
+            if not isinstance(exc.__cause__, NotFound) or plan.unified is None:
+                raise
+            spec = plan.unified
+    if spec is not None:
+        await _patch(client, plan.kind, target, namespace, spec, verb)
 
 
-async def run_action(
-    client: KubeClient,
-    name: str,
-    namespace: str,
-    *,
-    verb: str,
-    planner: Callable[[dict[str, Any]], ActionPlan],
-) -> str:
-    """Read, plan, send; returns the line to print. Planners that read only the rollout."""
+async def _read(client: KubeClient, plural: str, name: str, namespace: str, verb: str) -> dict[str, Any]:
+    from rollouts.cli.fetch import get_rollout
+
+    if plural == "rollouts":
+        return await get_rollout(client, name, namespace, verb=verb)
+    try:
+        obj: dict[str, Any] = await client.get(_kind(plural), name, namespace)
+    except Exception as exc:
+        raise explain(exc, Target(verb, _SINGULAR.get(plural, plural), name, namespace)) from exc
+    return obj
+
+
+async def run_action(client: KubeClient, name: str, namespace: str, *, verb: str,
+                     planner: Callable[[dict[str, Any]], ActionPlan], plural: str = "rollouts") -> str:
+    """Read, plan, send; returns the line to print."""
     from rollouts.kube.errors import Conflict, Invalid
 
     for attempt in range(_ATTEMPTS):
-        rollout = await _get_rollout(client, name, namespace, verb)
+        obj = await _read(client, plural, name, namespace, verb)
         try:
-            plan = planner(rollout)
+            plan = planner(obj)
         except ActionRefused as exc:
             raise CliError(str(exc)) from exc
         try:
             await send(client, name, namespace, plan, verb)
         except CliError as exc:
-            # a JSON patch whose `test` failed (422) or a conflicting write: re-read and re-plan
-            if isinstance(exc.__cause__, Conflict | Invalid) and attempt < _ATTEMPTS - 1 and _is_json(plan):
+            # a JSON patch whose `test` failed (422) or a conflicting write: read again and plan again
+            json_patch = any(p.patch_type == "json" for p in plan.patches)
+            if isinstance(exc.__cause__, Conflict | Invalid) and json_patch and attempt < _ATTEMPTS - 1:
                 continue
             raise
         return plan.message
     raise CliError(f"rollout '{name}' in namespace '{namespace}' kept changing; run the command again")
 
 
-def _is_json(plan: ActionPlan) -> bool:
-    return any(p.patch_type == "json" for p in plan.patches)
+async def _each(inv: Invocation, verb: str, planner: Callable[[dict[str, Any]], ActionPlan],
+                plural: str = "rollouts") -> int:
+    async with inv.client() as client:
+        for name in inv.args.names:
+            inv.print(await run_action(client, name, inv.namespace, verb=verb, planner=planner, plural=plural))
+    return 0
 
 
-async def undo(client: KubeClient, name: str, namespace: str, *, to_revision: int | None) -> str:
+async def abort_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import plan_abort
+
+    return await _each(inv, "abort", plan_abort)
+
+
+async def pause_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import plan_pause
+
+    return await _each(inv, "pause", plan_pause)
+
+
+async def resume_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import plan_resume
+
+    return await _each(inv, "resume", plan_resume)
+
+
+async def retry_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import plan_retry
+
+    return await _each(inv, "retry", plan_retry)
+
+
+async def terminate_analysisrun_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import plan_terminate_analysisrun
+
+    return await _each(inv, "terminate", plan_terminate_analysisrun, plural="analysisruns")
+
+
+async def promote_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import SKIP_FLAGS_TOGETHER, plan_promote
+
+    args = inv.args
+    if args.skip_current_step and args.skip_all_steps:
+        raise CliError(SKIP_FLAGS_TOGETHER)
+
+    def planner(ro: dict[str, Any]) -> ActionPlan:
+        return plan_promote(ro, full=args.full, skip_current_step=args.skip_current_step,
+                            skip_all_steps=args.skip_all_steps)
+
+    async with inv.client() as client:
+        inv.print(await run_action(client, args.name, inv.namespace, verb="promote", planner=planner))
+    return 0
+
+
+async def restart_cmd(inv: Invocation) -> int:
+    from rollouts.api.common import parse_duration
+    from rollouts.cli.patches import plan_restart
+
+    text = inv.args.restart_in
+    delay = 0.0
+    if text:
+        try:
+            delay = parse_duration(text)
+        except ValueError as exc:
+            raise CliError(f'invalid argument "{text}" for "-i, --in" flag: {exc}') from exc
+    at = datetime.now(UTC) + timedelta(seconds=delay)
+
+    def planner(ro: dict[str, Any]) -> ActionPlan:
+        return plan_restart(ro, at=at, delay_text=text or "0s")
+
+    async with inv.client() as client:
+        inv.print(await run_action(client, inv.args.name, inv.namespace, verb="restart", planner=planner))
+    return 0
+
+
+async def set_image_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import parse_image_assignment, plan_set_image
+
+    args = inv.args
+    try:
+        container, image = parse_image_assignment(args.assignment)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    async with inv.client() as client:
+        rollout = await _read(client, "rollouts", args.name, inv.namespace, "set image")
+        ref = (rollout.get("spec") or {}).get("workloadRef")
+        if isinstance(ref, dict):
+            name = ref.get("name")
+            if not isinstance(name, str) or not name:
+                raise CliError(f"spec.workloadRef.name is not a string: {name!r}")
+            # Argo's plugin edits the Deployment the Rollout takes its template from
+            line = await run_action(client, name, inv.namespace, verb="set image", plural="deployments",
+                                    planner=lambda d: plan_set_image({"kind": "Deployment", **d}, container, image))
+        else:
+            line = await run_action(client, args.name, inv.namespace, verb="set image",
+                                    planner=lambda ro: plan_set_image(ro, container, image))
+    inv.print(line)
+    return 0
+
+
+async def undo_cmd(inv: Invocation) -> int:
     from rollouts.cli.fetch import list_kind, selector_of
     from rollouts.cli.patches import plan_undo
 
-    rollout = await _get_rollout(client, name, namespace, "undo")
-    replicasets = await list_kind(client, "replicasets", namespace, selector_of(rollout))
-    try:
-        plan = plan_undo(rollout, replicasets, to_revision=to_revision)
-    except ActionRefused as exc:
-        raise CliError(str(exc)) from exc
-    await send(client, name, namespace, plan, "undo")
-    return plan.message
-
-
-def restart_planner(at: datetime) -> Callable[[dict[str, Any]], ActionPlan]:
-    from rollouts.cli.patches import plan_restart
-
-    def planner(rollout: dict[str, Any]) -> ActionPlan:
-        return plan_restart(rollout, at=at)
-
-    return planner
+    args = inv.args
+    if args.to_revision < 0:
+        raise CliError(f"unable to find specified revision {args.to_revision} in history")
+    async with inv.client() as client:
+        rollout = await _read(client, "rollouts", args.name, inv.namespace, "undo")
+        replicasets = await list_kind(client, "replicasets", inv.namespace, selector_of(rollout))
+        try:
+            plan = plan_undo(rollout, replicasets, to_revision=args.to_revision)
+        except ActionRefused as exc:
+            raise CliError(str(exc)) from exc
+        await send(client, args.name, inv.namespace, plan, "undo")
+    inv.print(plan.message)
+    return 0

@@ -146,9 +146,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     """Entry point from rollouts.cli.main: resolve the target, connect, run the command."""
     from rollouts.cli.connection import connect, resolve
+    from rollouts.cli.flags import connection_flags
 
-    target = resolve(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-                     namespace=getattr(args, "namespace", None), environ=os.environ)
+    target = resolve(connection_flags(args), os.environ)
     args.namespace = target.namespace
 
     async def body() -> int:

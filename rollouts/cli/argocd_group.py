@@ -45,10 +45,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 def run_group(args: argparse.Namespace, handlers: Mapping[str, Handler], command: str) -> int:
     """Entry point from rollouts.cli.main: resolve the target, connect, run the handler of ``command``."""
     from rollouts.cli.connection import connect, resolve
+    from rollouts.cli.flags import connection_flags
 
     try:
-        target = resolve(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-                         namespace=getattr(args, "namespace", None), environ=os.environ)
+        target = resolve(connection_flags(args), os.environ)
         args.namespace = target.namespace
 
         async def body() -> int:

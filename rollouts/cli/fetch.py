@@ -25,6 +25,7 @@ class RolloutState:
     replicasets: list[Obj]
     pods: list[Obj]
     analysisruns: list[Obj]
+    experiments: list[Obj]
 
 
 def selector_of(rollout: Mapping[str, Any]) -> str | None:
@@ -61,17 +62,26 @@ async def get_rollout(client: KubeClient, name: str, namespace: str, *, verb: st
         raise explain(exc, Target(verb, "rollout", name, namespace)) from exc
 
 
+def kinds() -> dict[str, Any]:
+    """The kinds the plugin reads, by plural (built on first use: the client library loads lazily)."""
+    from rollouts.kube import resources
+
+    return {"replicasets": resources.REPLICASET, "pods": resources.POD, "analysisruns": resources.ANALYSISRUN,
+            "rollouts": resources.ROLLOUT, "experiments": resources.EXPERIMENT,
+            "analysistemplates": resources.ANALYSISTEMPLATE,
+            "clusteranalysistemplates": resources.CLUSTERANALYSISTEMPLATE}
+
+
 async def list_kind(client: KubeClient, kind_name: str, namespace: str | None,
-                    label_selector: str | None = None, *, optional: bool = False) -> list[Obj]:
+                    label_selector: str | None = None, *, optional: bool = False,
+                    field_selector: str | None = None) -> list[Obj]:
     """All objects of a kind; with `optional`, a kind the server does not serve (its CRD is not
     installed) reads as none instead of failing the whole view."""
-    from rollouts.kube import resources
     from rollouts.kube.errors import NotFound
 
-    kind = {"replicasets": resources.REPLICASET, "pods": resources.POD, "analysisruns": resources.ANALYSISRUN,
-            "rollouts": resources.ROLLOUT}[kind_name]
+    kind = kinds()[kind_name]
     try:
-        items, _ = await client.list(kind, namespace, label_selector=label_selector)
+        items, _ = await client.list(kind, namespace, label_selector=label_selector, field_selector=field_selector)
     except NotFound as exc:
         if optional:
             return []
@@ -83,10 +93,9 @@ async def list_kind(client: KubeClient, kind_name: str, namespace: str | None,
 
 async def is_served(client: KubeClient, kind_name: str, namespace: str) -> bool:
     """Does the API server serve this kind (is its CRD installed)?"""
-    from rollouts.kube import resources
     from rollouts.kube.errors import NotFound
 
-    kind = {"analysisruns": resources.ANALYSISRUN, "rollouts": resources.ROLLOUT}[kind_name]
+    kind = kinds()[kind_name]
     try:
         await client.list(kind, namespace, limit=1)
     except NotFound:
@@ -95,9 +104,13 @@ async def is_served(client: KubeClient, kind_name: str, namespace: str) -> bool:
 
 
 async def rollout_state(client: KubeClient, name: str, namespace: str) -> RolloutState:
+    """The Rollout and every ReplicaSet, Pod, AnalysisRun and Experiment of its namespace (ownership picks
+    its own, as in Argo's plugin: an Experiment's pods need not match the Rollout's selector)."""
+    import asyncio
+
     rollout = await get_rollout(client, name, namespace)
-    selector = selector_of(rollout)
-    replicasets = await list_kind(client, "replicasets", namespace, selector)
-    pods = await list_kind(client, "pods", namespace, selector)
-    analysisruns = await list_kind(client, "analysisruns", namespace, optional=True)
-    return RolloutState(rollout, replicasets, pods, analysisruns)
+    replicasets, pods, analysisruns, experiments = await asyncio.gather(
+        list_kind(client, "replicasets", namespace), list_kind(client, "pods", namespace),
+        list_kind(client, "analysisruns", namespace, optional=True),
+        list_kind(client, "experiments", namespace, optional=True))
+    return RolloutState(rollout, replicasets, pods, analysisruns, experiments)

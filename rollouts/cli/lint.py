@@ -191,3 +191,31 @@ def lint_files(paths: Sequence[str], *, out: TextIO) -> int:
         else:
             print(f"{report.file}: ok (no Rollout or AnalysisTemplate found)", file=out)
     return 1 if failed else 0
+
+
+def lint_argo_style(path: str, *, out: TextIO) -> int:
+    """`lint -f FILE`, as Argo's plugin answers it: nothing on success; otherwise every problem as
+    `field: message` on stdout and the first one as the command's error (exit 1)."""
+    from rollouts.cli.errors import CliError
+
+    report = lint_file(path)
+    if not report.problems:
+        return 0
+    lines = [f"{p.field}: {p.message}" if p.field else p.message for p in report.problems]
+    for line in lines:
+        print(line, file=out)
+    out.flush()
+    raise CliError(lines[0])
+
+
+def lint_cmd(inv: Any) -> int:
+    """Argo's syntax `lint -f FILE`, or this plugin's `lint FILE...` (every file, with a summary line each)."""
+    from rollouts.cli.errors import CliError
+
+    args = inv.args
+    if args.filename and not args.files:
+        return lint_argo_style(args.filename, out=inv.out)
+    files = ([args.filename] if args.filename else []) + list(args.files)
+    if not files:
+        raise CliError(f"a file to lint is required: {inv.prog} lint -f FILE\nSee '{inv.prog} lint --help' for usage.")
+    return lint_files(files, out=inv.out)

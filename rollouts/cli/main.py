@@ -1,365 +1,321 @@
-"""`kubectl-rollouts`: the kubectl plugin for Rollouts (`kubectl rollouts ...`).
+"""The kubectl plugin for Rollouts, installed under two names: `kubectl-rollouts` and `kubectl-argo-rollouts`.
 
-This module only parses arguments and dispatches; everything heavier (the Kubernetes client, rich,
-pydantic, YAML) is imported inside the command that needs it, so `kubectl rollouts --help` and
-`kubectl rollouts version` answer in well under half a second.
+Under either name it speaks Argo's plugin's language (`kubectl argo rollouts ...`): the same commands,
+aliases, flags, output and exit codes, so scripts and CI pipelines written for Argo's plugin keep working.
+Where it goes further (`-o json|yaml`, `resume`, `lint FILE...`, the `app` commands) it only adds.
 
-kubectl users put flags anywhere (`kubectl rollouts -n shop get rollout web` and
-`kubectl rollouts get rollout web -n shop`), so the common flags are accepted both before and
-after the subcommand: every subparser gets them with SUPPRESS defaults, so a flag given after the
-subcommand wins and one given before it is not overwritten.
+This module only builds the command tree and dispatches. Each command lives in the module named by its
+`handler` (imported when that command runs), and everything heavy (the Kubernetes client, YAML, pydantic)
+is imported inside it, so `--help` and `version` answer in about 0.1 s.
 
-Exit codes: 0 success; 1 an error or a Degraded rollout; 2 a usage error or a `status --watch`
-timeout; 130 interrupted.
+Exit codes, as Argo's: 0 success; 1 any error (a usage error, a Degraded rollout, a `status` timeout);
+130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from importlib import import_module
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rollouts.cli.errors import CliError
+from rollouts.cli.flags import CobraParser, add_bool, add_kubectl_flags
+from rollouts.cli.invocation import Invocation, program_names
 
-if TYPE_CHECKING:
-    from rich.console import Console
+# Command groups that live in a module of their own, one line each: command -> (module, the module's function
+# that registers the group's parser, help). The module also provides `run(args) -> int`; it is imported only
+# when its command is used (or for shell completion), so other commands do not pay for its imports.
+GROUPS: dict[str, tuple[str, str, str]] = {
+    "app": ("rollouts.cli.app", "add_parser", "Manage Argo-CD-like Applications (see 'app --help')"),
+    "proj": ("rollouts.cli.proj", "add_parser", "Manage AppProjects (see 'proj --help')"),
+    "repo": ("rollouts.cli.repo", "add_parser", "Manage repositories (see 'repo --help')"),
+    "repocreds": ("rollouts.cli.repo", "add_creds_parser", "Manage repository credential templates"),
+    # Argo Rollouts' notifications tools (the notifications engine's command group)
+    "notifications": ("rollouts.cli.notifications", "add_parser",
+                      "Preview and test notifications (see 'notifications --help')"),
+}
 
-    from rollouts.cli.connection import Target
-    from rollouts.kube.client import KubeClient
-
-PROG = "kubectl rollouts"
-
-DESCRIPTION = """\
-Drive Rollouts (argoproj.io/v1alpha1) from the terminal: watch progress, promote, abort, retry,
-roll back and lint manifests.
-
+ROOT_EXAMPLES = """\
 Examples:
-  # Show a rollout, its revisions, ReplicaSets, pods and analysis, and follow it
-  kubectl rollouts get rollout checkout -n shop --watch
+  # Get guestbook rollout and watch progress
+  {prog} get rollout guestbook -w
 
-  # Promote a rollout paused at a step, or skip every remaining step
-  kubectl rollouts promote checkout
-  kubectl rollouts promote checkout --full
+  # Pause, promote, abort or retry the guestbook rollout
+  {prog} pause guestbook
+  {prog} promote guestbook
+  {prog} abort guestbook
+  {prog} retry rollout guestbook
 
-  # In CI: wait until the rollout is Healthy (exit 0), Degraded (exit 1) or 10 minutes pass (exit 2)
-  kubectl rollouts status checkout --watch --timeout 10m
+  # In CI: wait until the rollout is Healthy (exit 0); Degraded or 10 minutes passed: exit 1
+  {prog} status guestbook --timeout 10m
 """
 
-EXAMPLES: dict[str, str] = {
-    "get": "  kubectl rollouts get rollout checkout\n  kubectl rollouts get rollout checkout -w\n"
-           "  kubectl rollouts get rollout checkout -o json",
-    "list": "  kubectl rollouts list rollouts\n  kubectl rollouts list rollouts -A --watch",
-    "status": "  kubectl rollouts status checkout\n  kubectl rollouts status checkout --watch --timeout 5m",
-    "promote": "  kubectl rollouts promote checkout\n  kubectl rollouts promote checkout --full",
-    "abort": "  kubectl rollouts abort checkout",
-    "retry": "  kubectl rollouts retry rollout checkout",
-    "pause": "  kubectl rollouts pause checkout",
-    "resume": "  kubectl rollouts resume checkout",
-    "restart": "  kubectl rollouts restart checkout\n  kubectl rollouts restart checkout --in 10m",
-    "undo": "  kubectl rollouts undo checkout\n  kubectl rollouts undo checkout --to-revision 3",
-    "set": "  kubectl rollouts set image checkout web=shop/checkout:2.1\n"
-           "  kubectl rollouts set image checkout '*=shop/checkout:2.1'",
-    "lint": "  kubectl rollouts lint rollout.yaml analysis.yaml",
-    "version": "  kubectl rollouts version",
-}
+
+class _Tree:
+    """Adds subcommands with the kubectl flags repeated (persistent) and a lazily imported handler."""
+
+    def __init__(self, prog: str, binary: str) -> None:
+        self.prog = prog
+        self.binary = binary
+
+    def command(self, sub: Any, name: str, summary: str, *, aliases: Sequence[str] = (), handler: str | None = None,
+                examples: str = "", description: str | None = None) -> argparse.ArgumentParser:
+        epilog = ("Examples:\n" + examples.format(prog=self.prog, binary=self.binary) + "\n") if examples else ""
+        epilog += f"Global flags (kubectl's -n, --context, --server, --as, ...): see '{self.prog} --help'."
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name, help=summary, description=description or summary, aliases=list(aliases), epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_kubectl_flags(parser, suppress=True)
+        if handler:
+            parser.set_defaults(handler=handler)
+        return parser
+
+    def group(self, sub: Any, name: str, summary: str, *, dest: str, metavar: str, **kw: Any) -> Any:
+        parser = self.command(sub, name, summary, **kw)
+        parser.set_defaults(usage_parser=parser)  # `get` alone prints this usage (and exits 1, as Argo)
+        return parser.add_subparsers(dest=dest, metavar=metavar, title="commands", parser_class=CobraParser)
 
 
-# ---------------------------------------------------------------------------------------------------
-# parser
+def build_parser(argv: Sequence[str] = (), *, prog: str = "kubectl rollouts",
+                 binary: str = "kubectl-rollouts") -> argparse.ArgumentParser:
+    parser = CobraParser(
+        prog=prog, description="This command consists of multiple subcommands which can be used to manage "
+        "Rollouts (argoproj.io/v1alpha1).", epilog=ROOT_EXAMPLES.format(prog=prog),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_kubectl_flags(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=CobraParser)
+    t = _Tree(prog, binary)
 
+    # create
+    create = t.command(sub, "create", "Create a Rollout, Experiment, AnalysisTemplate, ClusterAnalysisTemplate, "
+                       "AnalysisRun or any other resource from a file", handler="create:create_files",
+                       examples="  # Create a rollout and watch it\n  {prog} create -f my-rollout.yaml -w\n")
+    create.add_argument("-f", "--filename", dest="filenames", action="append", default=[], metavar="FILE",
+                        help="Files to use to create the resource ('-' reads stdin)")
+    add_bool(create, "-w", "--watch", help="Watch live updates to the resource after creating")
+    create_sub = create.add_subparsers(dest="resource", metavar="RESOURCE", parser_class=CobraParser)
+    run = t.command(create_sub, "analysisrun", "Create an AnalysisRun from an AnalysisTemplate or a "
+                    "ClusterAnalysisTemplate", aliases=["ar"], handler="create:create_analysisrun", examples=(
+                        "  # From an AnalysisTemplate in the cluster, with an argument\n"
+                        "  {prog} create analysisrun --from my-template -a service=web\n"
+                        "  # From a ClusterAnalysisTemplate in the cluster, or a local file\n"
+                        "  {prog} create analysisrun --global --from my-cluster-template\n"
+                        "  {prog} create analysisrun --from-file my-template.yaml\n"))
+    run.add_argument("--name", default="", help="Use the specified name for the run")
+    run.add_argument("--generate-name", default="", help="Use the specified generateName for the run")
+    run.add_argument("--instance-id", default="", help="Instance-ID for the AnalysisRun")
+    run.add_argument("-a", "--argument", dest="arguments", action="append", default=[], metavar="NAME=VALUE",
+                     help="Arguments to the parameter template")
+    run.add_argument("--from", dest="from_template", default="",
+                     help="Create an AnalysisRun from an AnalysisTemplate or ClusterAnalysisTemplate in the cluster")
+    run.add_argument("--from-file", default="", help="Create an AnalysisRun from an AnalysisTemplate or "
+                     "ClusterAnalysisTemplate in a local file")
+    run.add_argument("--from-cluster-template", default="", metavar="NAME",
+                     help="Same as --global --from NAME: a ClusterAnalysisTemplate in the cluster")
+    add_bool(run, "--global", dest="use_global", help="Use a ClusterAnalysisTemplate instead of a AnalysisTemplate")
 
-def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """The flags every kubectl user expects, on the root (real defaults) and on each subcommand
-    (SUPPRESS defaults, so an absent flag does not overwrite one given before the subcommand)."""
-    def d(value: Any) -> Any:
-        return argparse.SUPPRESS if suppress else value
+    # get
+    get = t.group(sub, "get", "Get details about rollouts", dest="resource", metavar="RESOURCE",
+                  examples="  {prog} get rollout guestbook\n  {prog} get rollout guestbook -w\n")
+    get_ro = t.command(get, "rollout", "Get details about a rollout", aliases=["ro", "rollouts"],
+                       handler="views:get_rollout", examples=(
+                           "  {prog} get rollout guestbook\n  {prog} get rollout guestbook -w\n"
+                           "  # Watch the rollout, stop after 60 seconds\n"
+                           "  {prog} get rollout guestbook -w --timeout-seconds 60\n"
+                           "  {prog} get rollout guestbook -o json\n"))
+    get_ro.add_argument("name", metavar="ROLLOUT_NAME")
+    add_bool(get_ro, "-w", "--watch", help="Watch live updates to the rollout")
+    get_ro.add_argument("--timeout-seconds", type=int, default=0, help="Timeout after specified seconds")
+    get_ro.add_argument("-o", "--output", choices=["json", "yaml"], help="Print the Rollout object as json or yaml")
 
-    group = parser.add_argument_group("common flags")
-    group.add_argument("-n", "--namespace", default=d(None), help="namespace of the rollout (default: the "
-                       "kubeconfig context's namespace, else 'default')")
-    group.add_argument("-A", "--all-namespaces", action="store_true", default=d(False),
-                       help="list across all namespaces")
-    group.add_argument("--kubeconfig", default=d(None), help="path to the kubeconfig file")
-    group.add_argument("--context", default=d(None), help="kubeconfig context to use")
-    group.add_argument("--no-color", action="store_true", default=d(False),
-                       help="plain output without colours (also: the NO_COLOR environment variable)")
+    # lint
+    lint = t.command(sub, "lint", "Lint and validate a Rollout", handler="lint:lint_cmd",
+                     examples="  {prog} lint -f my-rollout.yaml\n  {prog} lint rollout.yaml analysis.yaml\n")
+    lint.add_argument("-f", "--filename", default=None, metavar="FILE", help="File to lint")
+    lint.add_argument("files", metavar="FILE", nargs="*",
+                      help="More files (this plugin's syntax: every problem of every file, then a summary)")
 
+    # list
+    lst = t.group(sub, "list", "List rollouts", dest="resource", metavar="RESOURCE",
+                  examples="  {prog} list rollouts\n  {prog} list rollouts -A --watch\n")
+    lst_ro = t.command(lst, "rollouts", "List rollouts", aliases=["ro", "rollout"], handler="views:list_rollouts",
+                       examples="  {prog} list rollouts\n  {prog} list rollouts --name my-rollout\n"
+                                "  {prog} list rollouts --all-namespaces --watch --timestamps\n")
+    lst_ro.add_argument("--name", default="", help="Only show rollout with specified name")
+    add_bool(lst_ro, "-A", "--all-namespaces", help="Include all namespaces")
+    add_bool(lst_ro, "-w", "--watch", help="Watch for changes")
+    add_bool(lst_ro, "--timestamps", help="Print timestamps on updates")
+    lst_ro.add_argument("-o", "--output", choices=["json", "yaml"], help="Print the list as json or yaml")
 
-def _output(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", choices=["json", "yaml"], help="print the object as json or yaml")
+    for verb, summary in (("pause", "Pause a rollout"), ("abort", "Abort a rollout"),
+                          ("resume", "Resume a rollout paused with 'pause' (spec.paused: false)")):
+        p = t.command(sub, verb, summary, handler=f"actions:{verb}_cmd",
+                      examples=f"  # {summary}\n  {{prog}} {verb} guestbook\n")
+        p.add_argument("names", metavar="ROLLOUT_NAME", nargs="+")
 
+    promote = t.command(sub, "promote", "Promote a rollout", handler="actions:promote_cmd",
+                        description="Promotes a rollout paused at a canary step, or a paused blue-green "
+                                    "pre-promotion. '--full' skips analysis, pauses and steps entirely.",
+                        examples="  {prog} promote guestbook\n  {prog} promote guestbook --full\n")
+    promote.add_argument("name", metavar="ROLLOUT_NAME")
+    add_bool(promote, "--full", help="Perform a full promotion, skipping analysis, pauses, and steps")
+    add_bool(promote, "-c", "--skip-current-step", deprecated="use without the flag instead ex: promote "
+             "ROLLOUT_NAME", help=argparse.SUPPRESS)
+    add_bool(promote, "-a", "--skip-all-steps", deprecated="use --full instead", help=argparse.SUPPRESS)
 
-def _sub(subparsers: Any, name: str, help_text: str, *, example: str | None = None,
-         aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help_text, description=help_text, aliases=list(aliases),
-        epilog=f"Examples:\n{example}" if example else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _common(parser, suppress=True)
-    return parser
+    restart = t.command(sub, "restart", "Restart the pods of a rollout", handler="actions:restart_cmd",
+                        examples="  {prog} restart guestbook\n  {prog} restart guestbook --in 10s\n")
+    restart.add_argument("name", metavar="ROLLOUT")
+    restart.add_argument("-i", "--in", dest="restart_in", default="",
+                         help="Amount of time before a restart. (e.g. 30s, 5m, 1h)")
 
+    version = t.command(sub, "version", "Print version", handler="version:version_cmd",
+                        examples="  {prog} version\n  {prog} version --short\n")
+    add_bool(version, "--short", help="print just the version number")
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    retry = t.group(sub, "retry", "Retry a rollout", dest="resource", metavar="RESOURCE",
+                    examples="  {prog} retry rollout guestbook\n")
+    retry_ro = t.command(retry, "rollout", "Retry an aborted rollout", aliases=["ro", "rollouts"],
+                         handler="actions:retry_cmd", examples="  {prog} retry rollout guestbook\n")
+    retry_ro.add_argument("names", metavar="ROLLOUT_NAME", nargs="+")
 
-    get = _sub(sub, "get", "Show a rollout", example=EXAMPLES["get"])
-    get_sub = get.add_subparsers(dest="resource", metavar="RESOURCE", required=True)
-    get_ro = _sub(get_sub, "rollout", "Show a rollout: status, steps, weights, images, revisions, "
-                  "ReplicaSets, pods and AnalysisRuns", aliases=["rollouts", "ro"], example=EXAMPLES["get"])
-    get_ro.add_argument("name", metavar="NAME")
-    get_ro.add_argument("-w", "--watch", action="store_true", help="redraw in place as the rollout changes")
-    _output(get_ro)
+    terminate = t.group(sub, "terminate", "Terminate an AnalysisRun", dest="resource", metavar="RESOURCE",
+                        examples="  {prog} terminate analysisrun guestbook-877894d5b-4-success-rate.1\n")
+    term_ar = t.command(terminate, "analysisrun", "Terminate an AnalysisRun", aliases=["ar", "analysisruns"],
+                        handler="actions:terminate_analysisrun_cmd",
+                        examples="  {prog} terminate analysisrun guestbook-877894d5b-4-success-rate.1\n")
+    term_ar.add_argument("names", metavar="ANALYSISRUN_NAME", nargs="+")
 
-    lst = _sub(sub, "list", "List rollouts", example=EXAMPLES["list"])
-    lst_sub = lst.add_subparsers(dest="resource", metavar="RESOURCE", required=True)
-    lst_ro = _sub(lst_sub, "rollouts", "List rollouts: strategy, status, step, set and actual weight",
-                  aliases=["rollout", "ro"], example=EXAMPLES["list"])
-    lst_ro.add_argument("-w", "--watch", action="store_true", help="redraw in place as rollouts change")
-    _output(lst_ro)
-
-    status = _sub(sub, "status", "Print a rollout's phase; with --watch wait until it is Healthy (exit 0), "
-                  "Degraded (exit 1) or the timeout passes (exit 2)", example=EXAMPLES["status"])
-    status.add_argument("name", metavar="NAME")
-    status.add_argument("-w", "--watch", action="store_true",
-                        help="wait through Progressing and Paused until Healthy or Degraded")
-    status.add_argument("-t", "--timeout", default="0",
-                        help="with --watch, give up after this long (Go duration, e.g. 90s, 10m; 0 = never)")
-    _output(status)
-
-    promote = _sub(sub, "promote", "Promote a rollout paused at a step or before blue-green promotion",
-                   example=EXAMPLES["promote"])
-    promote.add_argument("name", metavar="NAME")
-    promote.add_argument("--full", action="store_true",
-                         help="skip every remaining step, pause and analysis and finish the update")
-
-    for verb, text in (("abort", "Abort an update: traffic and replicas go back to the stable version"),
-                       ("pause", "Pause a rollout (spec.paused)"),
-                       ("resume", "Resume a rollout paused with 'pause'")):
-        p = _sub(sub, verb, text, example=EXAMPLES[verb])
-        p.add_argument("name", metavar="NAME")
-
-    retry = _sub(sub, "retry", "Retry an aborted rollout", example=EXAMPLES["retry"])
-    retry_sub = retry.add_subparsers(dest="resource", metavar="RESOURCE", required=True)
-    retry_ro = _sub(retry_sub, "rollout", "Retry an aborted rollout: the update starts again",
-                    aliases=["rollouts", "ro"], example=EXAMPLES["retry"])
-    retry_ro.add_argument("name", metavar="NAME")
-
-    restart = _sub(sub, "restart", "Restart the pods of a rollout, honouring maxUnavailable",
-                   example=EXAMPLES["restart"])
-    restart.add_argument("name", metavar="NAME")
-    restart.add_argument("-i", "--in", dest="restart_in", default=None,
-                         help="restart after this long (Go duration, e.g. 30s, 5m)")
-
-    undo = _sub(sub, "undo", "Roll back to the previous (or a given) revision", example=EXAMPLES["undo"])
-    undo.add_argument("name", metavar="NAME")
-    undo.add_argument("--to-revision", type=int, default=None, metavar="N",
-                      help="the revision to roll back to (default: the one before the newest)")
-
-    set_ = _sub(sub, "set", "Change a rollout's pod template", example=EXAMPLES["set"])
-    set_sub = set_.add_subparsers(dest="resource", metavar="WHAT", required=True)
-    set_image = _sub(set_sub, "image", "Update a container image (CONTAINER '*' means every container)",
-                     example=EXAMPLES["set"])
-    set_image.add_argument("name", metavar="NAME")
+    set_ = t.group(sub, "set", "Update various values on resources", dest="resource", metavar="COMMAND",
+                   examples="  {prog} set image my-rollout demo=argoproj/rollouts-demo:yellow\n")
+    set_image = t.command(set_, "image", "Update the image of a rollout", handler="actions:set_image_cmd",
+                          examples="  # containers, initContainers and ephemeralContainers are searched\n"
+                                   "  {prog} set image my-rollout containerName=imageName\n"
+                                   "  # every container\n  {prog} set image my-rollout '*=imageName'\n")
+    set_image.add_argument("name", metavar="ROLLOUT_NAME")
     set_image.add_argument("assignment", metavar="CONTAINER=IMAGE")
 
-    lint = _sub(sub, "lint", "Validate Rollout and AnalysisTemplate manifests offline",
-                example=EXAMPLES["lint"])
-    lint.add_argument("files", metavar="FILE", nargs="+", help="YAML or JSON files ('-' reads stdin)")
+    undo = t.command(sub, "undo", "Undo a rollout", description="Rollback to the previous rollout.",
+                     handler="actions:undo_cmd",
+                     examples="  {prog} undo guestbook\n  {prog} undo guestbook --to-revision=3\n")
+    undo.add_argument("name", metavar="ROLLOUT_NAME")
+    undo.add_argument("--to-revision", type=int, default=0,
+                      help="The revision to rollback to. Default to 0 (last revision).")
 
-    _sub(sub, "version", "Print the plugin version", example=EXAMPLES["version"])
+    status = t.command(sub, "status", "Show the status of a rollout", handler="views:status_cmd",
+                       description="Watch rollout until it finishes or the timeout is exceeded. Returns success if "
+                                   "the rollout is healthy upon completion and an error otherwise.",
+                       examples="  # Watch the rollout until it succeeds\n  {prog} status guestbook\n"
+                                "  # Show the rollout status\n  {prog} status guestbook --watch=false\n"
+                                "  # Watch, fail if it takes more than 60 seconds\n"
+                                "  {prog} status --timeout 60s guestbook\n")
+    status.add_argument("name", metavar="ROLLOUT_NAME")
+    add_bool(status, "-w", "--watch", default=True, help="Watch the status of the rollout until it's done "
+             "(default true)")
+    status.add_argument("-t", "--timeout", default="0", help="The length of time to watch before giving up. "
+                        "Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). Zero means "
+                        "wait forever")
+    status.add_argument("-o", "--output", choices=["json", "yaml"],
+                        help="Print the final phase and message as json or yaml")
 
-    _add_app(sub, argv)
+    completion = t.command(sub, "completion", "Generate completion script", handler="completion:completion_cmd",
+                           description="Print a shell completion script. Names of rollouts and AnalysisRuns are "
+                                       "completed from the cluster.",
+                           examples="  source <({binary} completion bash)\n"
+                                    "  {binary} completion zsh > \"${{fpath[1]}}/_{binary}\"\n"
+                                    "  {binary} completion fish | source\n")
+    completion.add_argument("shell", metavar="SHELL", choices=["bash", "zsh", "fish"])
+
+    _add_groups(sub, argv)
     return parser
 
 
-# Argo CD's command groups: each module registers its parser (add_parser) and runs its commands (run); it is
-# imported only when its group is the command, so other commands do not pay for its imports.
-ARGOCD_GROUPS: dict[str, tuple[str, str, str]] = {
-    "app": ("rollouts.cli.app", "add_parser", "Manage Argo-CD-like Applications (see 'kubectl rollouts app --help')"),
-    "proj": ("rollouts.cli.proj", "add_parser", "Manage AppProjects (see 'kubectl rollouts proj --help')"),
-    "repo": ("rollouts.cli.repo", "add_parser", "Manage repositories (see 'kubectl rollouts repo --help')"),
-    "repocreds": ("rollouts.cli.repo", "add_creds_parser", "Manage repository credential templates"),
-    # Argo Rollouts' notifications tools (the notifications engine's command group), same registration.
-    "notifications": ("rollouts.cli.notifications", "add_parser",
-                      "Preview and test notifications (see 'kubectl rollouts notifications --help')"),
-}
-
-
-def _add_app(sub: Any, argv: Sequence[str]) -> None:
-    for group, (module, register, summary) in ARGOCD_GROUPS.items():
+def _add_groups(sub: Any, argv: Sequence[str]) -> None:
+    for name, (module, register, summary) in GROUPS.items():
         if find_spec(module) is None:
             continue
-        if group in argv:
+        if name in argv or "__complete" in argv:
             getattr(import_module(module), register)(sub)
         else:
-            sub.add_parser(group, help=summary, add_help=False)
+            sub.add_parser(name, help=summary, add_help=False)
 
 
 # ---------------------------------------------------------------------------------------------------
 # running
 
 
-def make_console(args: argparse.Namespace, *, stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    no_color = bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
-    console = Console(stderr=stderr, no_color=no_color, highlight=False, emoji=False,
-                      color_system=None if no_color else "auto")
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        # piped into a file or a CI log: never cut pod names to rich's default 80 columns
-        console.width = 200
-    return console
+def _handler(args: argparse.Namespace) -> Any:
+    target: str = args.handler
+    module, _, function = target.partition(":")
+    return getattr(import_module(f"rollouts.cli.{module}"), function)
 
 
-def _target(args: argparse.Namespace) -> Target:
-    from rollouts.cli.connection import resolve
-
-    return resolve(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace,
-                   environ=os.environ)
+def _group(command: str) -> str | None:
+    return GROUPS[command][0] if command in GROUPS else None
 
 
-def _duration(text: str, flag: str) -> float:
-    from rollouts.api.common import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise CliError(f"{flag}: {exc}", exit_code=2) from exc
-
-
-async def _with_client(target: Target, body: Callable[[KubeClient], Awaitable[int]]) -> int:
-    from rollouts.cli.connection import connect
-    from rollouts.cli.errors import Target as ErrorTarget
-    from rollouts.cli.errors import explain
-
-    try:
-        client = await connect(target)
-    except Exception as exc:
-        raise explain(exc, ErrorTarget("connect to", "cluster", None, None)) from exc
-    try:
-        return await body(client)
-    finally:
-        await client.close()
-
-
-def _print_line(line: str) -> None:
-    print(line, flush=True)
-
-
-async def _dispatch(args: argparse.Namespace) -> int:
-    command = args.command
-    if command == "lint":
-        from rollouts.cli.lint import lint_files
-
-        return lint_files(args.files, out=sys.stdout)
-
-    target = _target(args)
-    ns = target.namespace
-
-    if command == "get":
-        from rollouts.cli.views import get_rollout_cmd
-
-        console = make_console(args)
-        return await _with_client(target, lambda c: get_rollout_cmd(
-            c, args.name, ns, watch=args.watch, output=args.output, console=console))
-    if command == "list":
-        from rollouts.cli.views import list_rollouts_cmd
-
-        console = make_console(args)
-        list_ns = None if args.all_namespaces else ns
-        return await _with_client(target, lambda c: list_rollouts_cmd(
-            c, list_ns, watch=args.watch, output=args.output, console=console))
-    if command == "status":
-        from rollouts.cli.views import status_cmd
-
-        timeout = _duration(args.timeout, "--timeout")
-        console = make_console(args)
-        return await _with_client(target, lambda c: status_cmd(
-            c, args.name, ns, watch=args.watch, timeout=timeout, output=args.output, console=console,
-            emit_error=lambda line: print(f"error: {line}", file=sys.stderr, flush=True)))
-    return await _dispatch_action(args, target)
-
-
-async def _dispatch_action(args: argparse.Namespace, target: Target) -> int:
-    from rollouts.cli import actions, patches
-
-    command, ns, name = args.command, target.namespace, args.name
-    planners: dict[str, Callable[[dict[str, Any]], patches.ActionPlan]] = {
-        "abort": patches.plan_abort,
-        "retry": patches.plan_retry,
-        "pause": patches.plan_pause,
-        "resume": patches.plan_resume,
-    }
-    if command == "promote":
-        full = bool(args.full)
-        planners["promote"] = lambda ro: patches.plan_promote(ro, full=full)
-    elif command == "restart":
-        from datetime import UTC, datetime, timedelta
-
-        delay = _duration(args.restart_in, "--in") if args.restart_in else 0.0
-        planners["restart"] = actions.restart_planner(datetime.now(UTC) + timedelta(seconds=delay))
-    elif command == "set":
-        try:
-            container, image = patches.parse_image_assignment(args.assignment)
-        except ValueError as exc:
-            raise CliError(str(exc), exit_code=2) from exc
-        planners["set"] = lambda ro: patches.plan_set_image(ro, container, image)
-
-    if command == "undo" and args.to_revision is not None and args.to_revision < 0:
-        raise CliError(f"--to-revision must be a revision number (1, 2, ...), got {args.to_revision}", exit_code=2)
-
-    async def body(client: KubeClient) -> int:
-        if command == "undo":
-            line = await actions.undo(client, name, ns, to_revision=args.to_revision)
-        else:
-            line = await actions.run_action(client, name, ns, verb=command, planner=planners[command])
-        _print_line(line)
-        return 0
-
-    return await _with_client(target, body)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(args_list)
-    args = parser.parse_args(args_list)
-    if args.command is None:
-        parser.print_help()
-        return 0
-    if args.command == "version":
-        from rollouts import __version__
-
-        print(f"kubectl-rollouts: v{__version__}")
-        return 0
-    if args.command in ARGOCD_GROUPS:
-        return int(import_module(ARGOCD_GROUPS[args.command][0]).run(args))
-    # Libraries report through `logging`; without a handler, Python prints warnings to stderr, which
-    # would add lines (kubernetes_asyncio's "Config not found") around our one-line errors.
+def _quiet_libraries() -> None:
+    # Libraries report through `logging` and structlog; a command prints its own one-line errors.
     logging.getLogger().addHandler(logging.NullHandler())
+
+
+def main(argv: Sequence[str] | None = None, *, argv0: str | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    prog, binary = program_names(argv0 if argv0 is not None else sys.argv[0])
+    if args_list[:1] == ["__complete"]:
+        from rollouts.cli.completion import complete_cmd
+
+        return complete_cmd(args_list[1:], prog=prog)
     try:
-        return asyncio.run(_dispatch(args))
+        parser = build_parser(args_list, prog=prog, binary=binary)
+        args = parser.parse_args(args_list)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        print(f"Error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    group = _group(args.command) if args.command else None
+    if group is not None:
+        return int(import_module(group).run(args))
+    if getattr(args, "handler", None) is None:
+        # no command, or a group without its subcommand (`get`, `list`...): the usage, and exit 1 as Argo's
+        getattr(args, "usage_parser", parser).print_help(sys.stderr)
+        return 1
+    invocation = Invocation(args=args, prog=prog, binary=binary)
+    _quiet_libraries()
+    try:
+        result = _handler(args)(invocation)
+        if hasattr(result, "__await__"):  # an async command
+            import asyncio
+
+            result = asyncio.run(result)
+        return int(result)
+    except CliError as exc:
+        print(f"Error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `kubectl rollouts list rollouts | head`
+    except BrokenPipeError:  # `kubectl argo rollouts list rollouts | head`
+        _silence_stdout()
         return 0
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("ROLLOUTS_DEBUG"):
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        print(f"Error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, Python would complain again while flushing stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

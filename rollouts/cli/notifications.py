@@ -299,9 +299,9 @@ def _needs_cluster(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Entry point from rollouts.cli.main."""
     from rollouts.cli.connection import connect, resolve
+    from rollouts.cli.flags import connection_flags
 
-    target = resolve(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-                     namespace=getattr(args, "namespace", None), environ=os.environ)
+    target = resolve(connection_flags(args), os.environ)
     args.namespace = target.namespace
     command = COMMANDS[(args.notifications_group, args.notifications_command)]
 

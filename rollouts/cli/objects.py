@@ -62,39 +62,51 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def human_duration(seconds: float) -> str:
-    """kubectl's short age format: 45s, 2m30s, 17m, 5h10m, 20h, 3d4h, 30d, 2y.
-
-    Negative values (clock skew) read as 0s, as kubectl prints them.
-    """
-    s = max(int(seconds), 0)
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
+    """Kubernetes' `duration.HumanDuration` (what kubectl and Argo's plugin print as AGE): 45s, 2m30s,
+    17m, 5h10m, 20h, 3d4h, 30d, 2y45d, 9y. A clock skew of up to a second reads 0s; more is "<invalid>"."""
+    whole = int(seconds)  # Go truncates towards zero
+    if whole < -1:
+        return "<invalid>"
+    if whole < 0:
+        return "0s"
+    if whole < 120:
+        return f"{whole}s"
+    minutes = whole // 60
     if minutes < 10:
-        rest = s % 60
+        rest = whole % 60
         return f"{minutes}m{rest}s" if rest else f"{minutes}m"
     if minutes < 180:
         return f"{minutes}m"
-    hours = s // 3600
+    hours = whole // 3600
     if hours < 8:
         rest_m = minutes % 60
         return f"{hours}h{rest_m}m" if rest_m else f"{hours}h"
     if hours < 48:
         return f"{hours}h"
-    days = s // 86400
-    if days < 8:
+    if hours < 24 * 8:
         rest_h = hours % 24
-        return f"{days}d{rest_h}h" if rest_h else f"{days}d"
-    if days < 365 * 2:
-        return f"{days}d"
-    return f"{days // 365}y"
+        return f"{hours // 24}d{rest_h}h" if rest_h else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        rest_d = (hours // 24) % 365
+        return f"{hours // 24 // 365}y{rest_d}d" if rest_d else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
 
 
-def age_of(obj: Obj, now: datetime) -> str:
-    created = parse_time(dig(obj, "metadata", "creationTimestamp"))
+def age(created: datetime | None, now: datetime) -> str:
+    """The AGE column for an object created at `created`."""
     if created is None:
         return "<unknown>"
     return human_duration((now - created).total_seconds())
+
+
+def created_of(obj: Obj) -> datetime | None:
+    return parse_time(dig(obj, "metadata", "creationTimestamp"))
+
+
+def age_of(obj: Obj, now: datetime) -> str:
+    return age(created_of(obj), now)
 
 
 def revision_of(obj: Obj) -> int:

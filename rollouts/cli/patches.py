@@ -1,24 +1,26 @@
-"""The patches behind promote, abort, retry, pause, resume, restart, undo and set image.
+"""The patches behind promote, abort, retry, pause, resume, restart, undo and set image: Argo's, byte for byte.
 
-Each `plan_*` function looks at the Rollout as read from the API server and decides, without I/O,
-which patches to send (an `ActionPlan`) or why the action makes no sense (`ActionRefused`). The
-command layer only sends what was planned, so the exact bytes are testable by tables.
+Each `plan_*` function looks at the object as read from the API server and decides, without I/O, which
+patches to send (an `ActionPlan`) and the line to print, or raises `ActionRefused` with Argo's message. The
+command layer only sends what was planned, so the exact bodies are testable by tables, and either plugin
+drives either controller:
 
-The bodies are the ones Argo's own kubectl plugin sends, so either plugin drives either controller:
-
-- promote: `{"spec":{"paused":false}}` when manually paused, and through the *status* subresource
-  `{"status":{"pauseConditions":null}}` when paused at a step, or
-  `{"status":{"pauseConditions":null,"currentStepIndex":N+1}}` to move past a running step
-  (an analysis step, say); `--full`: `{"status":{"promoteFull":true}}`.
-- abort `{"status":{"abort":true}}` / retry `{"status":{"abort":false}}` (status subresource).
+- promote: `{"spec":{"paused":false}}` when manually paused; through the *status* subresource
+  `{"status":{"pauseConditions":null}}` when paused at a step, or, when nothing is paused (an analysis or
+  experiment step running), `{"status":{"pauseConditions":null, "currentStepIndex":N+1}}`; after an
+  Inconclusive step analysis also `"controllerPause":false`. `--full`: `{"status":{"promoteFull":true}}`
+  (unless already fully promoted) and the unpause. The deprecated `-c` / `-a` set the step index.
+- abort `{"status":{"abort":true}}` / retry `{"status":{"abort":false}}`.
 - pause / resume `{"spec":{"paused":true|false}}`; restart `{"spec":{"restartAt":"<RFC 3339>"}}`.
-- undo: a JSON patch replacing `/spec/template` with the earlier revision's ReplicaSet template,
-  minus the `rollouts-pod-template-hash` label the controller adds.
-- set image: a JSON patch replacing each matching container's image, guarded by `test` operations
-  on the container names so a concurrent reorder fails instead of changing the wrong container.
+- undo: a JSON patch replacing `/spec/template` (of the Rollout, or of the workloadRef'd Deployment,
+  ReplicaSet or PodTemplate) with the earlier revision's ReplicaSet template, minus the hash label.
+- set image: the image of every matching container (init, regular and ephemeral), on the Rollout or on
+  its workloadRef'd Deployment; a JSON patch whose `test` operations on the container names make a
+  concurrent reorder fail instead of changing the wrong container.
 
-Status fields must go through the status subresource: the main resource ignores status changes
-once the CRD enables the subresource, so a merge patch there would "succeed" and do nothing.
+Status fields go through the status subresource first: with the CRD's subresource enabled, a merge patch of
+status on the main resource "succeeds" and does nothing. As Argo's plugin does for CRDs without the
+subresource, a 404 on the subresource sends the combined patch to the main resource instead.
 """
 
 from __future__ import annotations
@@ -30,33 +32,46 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
-from rollouts.cli.info import canary_steps, is_generation_observed
-from rollouts.cli.objects import as_int, owned_children, revision_of, strategy_of
+from rollouts.cli.info import canary_steps
+from rollouts.cli.objects import as_int, dig, revision_of, strategy_of
 
 Obj = Mapping[str, Any]
 
+SKIP_FLAGS_TOGETHER = "Cannot use skip-current-step and skip-all-steps flags at the same time"
+SKIP_FLAGS_BLUE_GREEN = "Cannot skip steps of a bluegreen rollout. Run without a flags"
+SKIP_FLAGS_NO_STEPS = "Cannot skip steps of a rollout without steps"
+
 
 class ActionRefused(Exception):
-    """The action makes no sense for the Rollout in its current state; the message says why."""
+    """The action cannot be planned; the message says why (Argo's wording where Argo has one)."""
 
 
 @dataclass(frozen=True)
 class Patch:
     body: Any
     patch_type: Literal["merge", "json"] = "merge"
-    subresource: Literal["status"] | None = None
 
 
 @dataclass(frozen=True)
 class ActionPlan:
-    """Patches to send in order, and the line to print once they succeed."""
+    """What to send, in Argo's order: `status` to the status subresource (when it answers 404, `unified` goes to
+    the main resource instead of `spec`), then `spec` to the main resource. `kind`/`name` name the object
+    patched when it is not the Rollout itself (a workloadRef)."""
 
-    patches: tuple[Patch, ...]
     message: str
+    spec: Patch | None = None
+    status: Patch | None = None
+    unified: Patch | None = None
+    kind: str = "rollouts"
+    name: str | None = None
+
+    @property
+    def patches(self) -> tuple[Patch, ...]:
+        return tuple(p for p in (self.status, self.spec) if p is not None)
 
 
-def _name(rollout: Obj) -> str:
-    return str((rollout.get("metadata") or {}).get("name") or "")
+def _name(obj: Obj) -> str:
+    return str(dig(obj, "metadata", "name") or "")
 
 
 def _status(rollout: Obj) -> Mapping[str, Any]:
@@ -69,106 +84,103 @@ def _spec(rollout: Obj) -> Mapping[str, Any]:
     return spec if isinstance(spec, Mapping) else {}
 
 
-def is_fully_promoted(rollout: Obj) -> bool:
-    """Is there no update in flight? The controller has seen the spec and the stable ReplicaSet is
-    the one built from the current template."""
-    status = _status(rollout)
-    stable = status.get("stableRS")
-    return bool(stable) and stable == status.get("currentPodHash") and is_generation_observed(rollout)
+# ---------------------------------------------------------------------------------------------------
+# promote
+
+
+def _next_index(rollout: Obj) -> int | None:
+    """currentStepIndex + 1, never past the last step; None when the Rollout has no canary steps."""
+    steps = canary_steps(rollout)
+    if strategy_of(rollout) != "Canary" or not steps:
+        return None
+    index = as_int(_status(rollout).get("currentStepIndex"))
+    return index + 1 if index < len(steps) else index
+
+
+def _is_inconclusive(rollout: Obj) -> bool:
+    return strategy_of(rollout) == "Canary" and dig(
+        _status(rollout), "canary", "currentStepAnalysisRunStatus", "status") == "Inconclusive"
+
+
+def plan_promote(rollout: Obj, *, full: bool = False, skip_current_step: bool = False,
+                 skip_all_steps: bool = False) -> ActionPlan:
+    """Argo's PromoteRollout.
+
+    Canary paused at step 1 of [setWeight 20, pause, setWeight 50] -> clear pauseConditions (the controller
+    then advances itself); canary running analysis at index 2 -> currentStepIndex 3; paused with
+    `spec.paused` -> also unpause.
+    """
+    name = _name(rollout)
+    if skip_current_step and skip_all_steps:
+        raise ActionRefused(SKIP_FLAGS_TOGETHER)
+    if skip_current_step or skip_all_steps:
+        if strategy_of(rollout) == "BlueGreen":
+            raise ActionRefused(SKIP_FLAGS_BLUE_GREEN)
+        if strategy_of(rollout) == "Canary" and not canary_steps(rollout):
+            raise ActionRefused(SKIP_FLAGS_NO_STEPS)
+    spec, status = _spec(rollout), _status(rollout)
+    paused = bool(spec.get("paused"))
+    pause_conditions = status.get("pauseConditions") if isinstance(status.get("pauseConditions"), list) else []
+    message = f"rollout '{name}' {'fully promoted' if full else 'promoted'}"
+    unpause = Patch({"spec": {"paused": False}})
+
+    if skip_current_step:
+        index = _next_index(rollout)
+        body = None if index is None else Patch({"status": {"currentStepIndex": index}})
+        return ActionPlan(message, status=body, unified=body)
+    if skip_all_steps:
+        body = Patch({"status": {"currentStepIndex": len(canary_steps(rollout))}})
+        return ActionPlan(message, status=body, unified=body)
+    if full:
+        full_status = None
+        if (status.get("currentPodHash") or "") != (status.get("stableRS") or ""):
+            full_status = Patch({"status": {"promoteFull": True}})
+        return ActionPlan(message, spec=unpause if paused else None, status=full_status,
+                          unified=Patch({"spec": {"paused": False}, "status": {"promoteFull": True}}))
+
+    spec_patch = unpause if paused else None
+    unified = Patch({"spec": {"paused": False}, "status": {"pauseConditions": None}})
+    if _is_inconclusive(rollout) and pause_conditions and status.get("controllerPause"):
+        index = _next_index(rollout)
+        if index is None:
+            return ActionPlan(message, spec=spec_patch, unified=unified)
+        return ActionPlan(message, spec=spec_patch, unified=unified, status=Patch(
+            {"status": {"pauseConditions": None, "controllerPause": False, "currentStepIndex": index}}))
+    if pause_conditions:
+        return ActionPlan(message, spec=spec_patch, unified=unified,
+                          status=Patch({"status": {"pauseConditions": None}}))
+    if strategy_of(rollout) == "Canary":
+        # nothing is paused: move past the step that is running (an analysis or experiment step)
+        index = _next_index(rollout)
+        if index is not None:
+            return ActionPlan(
+                message, spec=spec_patch,
+                status=Patch({"status": {"pauseConditions": None, "currentStepIndex": index}}),
+                unified=Patch({"spec": {"paused": False}, "status": {"pauseConditions": None,
+                                                                      "currentStepIndex": index}}))
+    return ActionPlan(message, spec=spec_patch, unified=unified)
 
 
 # ---------------------------------------------------------------------------------------------------
-# promote / abort / retry / pause / resume / restart
-
-
-def plan_promote(rollout: Obj, *, full: bool = False) -> ActionPlan:
-    """Promote past the current pause or step; `full` skips every remaining step and analysis.
-
-    Canary paused at step 1 of [setWeight 20, pause, setWeight 50] -> clear pauseConditions (the
-    controller then advances itself); canary running analysis at index 2 -> currentStepIndex 3.
-    """
-    name = _name(rollout)
-    spec, status = _spec(rollout), _status(rollout)
-    if status.get("abort"):
-        raise ActionRefused(
-            f"rollout '{name}' is aborted; run 'kubectl rollouts retry rollout {name}' to start the update "
-            "again before promoting it"
-        )
-    manually_paused = bool(spec.get("paused"))
-    pause_conditions = status.get("pauseConditions")
-    pause_conditions = pause_conditions if isinstance(pause_conditions, list) else []
-    if is_fully_promoted(rollout) and not manually_paused and not pause_conditions:
-        raise ActionRefused(f"rollout '{name}' is Healthy and fully promoted: there is no update to promote")
-
-    if not manually_paused and not is_generation_observed(rollout):
-        raise ActionRefused(f"rollout '{name}' has a spec change the controller has not observed yet; "
-                            "its step and pause state are out of date, so run the command again in a moment")
-
-    unpause = Patch({"spec": {"paused": False}})
-    if full:
-        patches = [Patch({"status": {"promoteFull": True}}, subresource="status")]
-        if manually_paused:
-            patches.append(unpause)
-        return ActionPlan(tuple(patches), f"rollout '{name}' fully promoted (remaining steps, pauses and "
-                                          "analysis skipped)")
-
-    patches = []
-    what: list[str] = []
-    if pause_conditions:
-        reasons = ", ".join(str(c.get("reason")) for c in pause_conditions if isinstance(c, Mapping))
-        patches.append(Patch({"status": {"pauseConditions": None}}, subresource="status"))
-        what.append(f"pause {reasons or 'condition'} cleared")
-    elif strategy_of(rollout) == "Canary" and canary_steps(rollout) and not manually_paused:
-        steps = len(canary_steps(rollout))
-        index = as_int(status.get("currentStepIndex"))
-        if index >= steps:
-            raise ActionRefused(f"rollout '{name}' is already past its last step ({steps}/{steps}); "
-                                "use --full to finish the update")
-        patches.append(Patch({"status": {"pauseConditions": None, "currentStepIndex": index + 1}},
-                             subresource="status"))
-        what.append(f"step {index}/{steps} -> {index + 1}/{steps}")
-    if manually_paused:
-        patches.insert(0, unpause)
-        what.insert(0, "unpaused")
-    if not patches:
-        raise ActionRefused(f"rollout '{name}' is not paused: there is nothing to promote "
-                            "(use --full to skip the rest of the update)")
-    return ActionPlan(tuple(patches), f"rollout '{name}' promoted ({', '.join(what)})")
+# abort / retry / pause / resume / restart
 
 
 def plan_abort(rollout: Obj) -> ActionPlan:
-    name = _name(rollout)
-    if _status(rollout).get("abort"):
-        raise ActionRefused(f"rollout '{name}' is already aborted")
-    if is_fully_promoted(rollout):
-        raise ActionRefused(f"rollout '{name}' is fully promoted: there is no update in progress to abort")
-    return ActionPlan((Patch({"status": {"abort": True}}, subresource="status"),),
-                      f"rollout '{name}' aborted (traffic and replicas go back to the stable version)")
+    body = Patch({"status": {"abort": True}})
+    return ActionPlan(f"rollout '{_name(rollout)}' aborted", status=body, unified=body)
 
 
 def plan_retry(rollout: Obj) -> ActionPlan:
-    name = _name(rollout)
-    if not _status(rollout).get("abort"):
-        raise ActionRefused(f"rollout '{name}' is not aborted: there is nothing to retry")
-    return ActionPlan((Patch({"status": {"abort": False}}, subresource="status"),),
-                      f"rollout '{name}' retried (the update starts again from the first step)")
+    body = Patch({"status": {"abort": False}})
+    return ActionPlan(f"rollout '{_name(rollout)}' retried", status=body, unified=body)
 
 
 def plan_pause(rollout: Obj) -> ActionPlan:
-    name = _name(rollout)
-    if _spec(rollout).get("paused"):
-        raise ActionRefused(f"rollout '{name}' is already paused")
-    return ActionPlan((Patch({"spec": {"paused": True}}),), f"rollout '{name}' paused")
+    return ActionPlan(f"rollout '{_name(rollout)}' paused", spec=Patch({"spec": {"paused": True}}))
 
 
 def plan_resume(rollout: Obj) -> ActionPlan:
-    name = _name(rollout)
-    if not _spec(rollout).get("paused"):
-        if _status(rollout).get("pauseConditions"):
-            raise ActionRefused(f"rollout '{name}' is paused by a step, not by 'pause'; "
-                                f"use 'kubectl rollouts promote {name}' to continue")
-        raise ActionRefused(f"rollout '{name}' is not paused")
-    return ActionPlan((Patch({"spec": {"paused": False}}),), f"rollout '{name}' resumed")
+    return ActionPlan(f"rollout '{_name(rollout)}' resumed", spec=Patch({"spec": {"paused": False}}))
 
 
 def format_time(moment: datetime) -> str:
@@ -176,12 +188,15 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def plan_restart(rollout: Obj, *, at: datetime) -> ActionPlan:
+def plan_restart(rollout: Obj, *, at: datetime, delay_text: str = "0s") -> ActionPlan:
     """Ask the controller to restart every pod created before `at` (spec.restartAt)."""
-    name = _name(rollout)
-    stamp = format_time(at)
-    return ActionPlan((Patch({"spec": {"restartAt": stamp}}),),
-                      f"rollout '{name}' restarts pods created before {stamp}")
+    return ActionPlan(f"rollout '{_name(rollout)}' restarts in {delay_text}",
+                      spec=Patch({"spec": {"restartAt": format_time(at)}}))
+
+
+def plan_terminate_analysisrun(run: Obj) -> ActionPlan:
+    return ActionPlan(f"analysisRun '{_name(run)}' terminated", spec=Patch({"spec": {"terminate": True}}),
+                      kind="analysisruns")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -201,9 +216,9 @@ def _without_hash_label(template: Mapping[str, Any]) -> dict[str, Any]:
 def is_derivative(want: Any, have: Any) -> bool:
     """Does `have` contain everything `want` sets (fields `want` leaves unset are ignored)?
 
-    The API server defaults a ReplicaSet's pod template (imagePullPolicy, dnsPolicy, ...) while
-    the Rollout's template stays as written, so plain equality would never match; Argo compares
-    the same way (apimachinery's DeepDerivative).
+    The API server defaults a ReplicaSet's pod template (imagePullPolicy, dnsPolicy, ...) while the Rollout's
+    template stays as written, so plain equality would never match; Argo compares the same way
+    (apimachinery's Semantic.DeepDerivative).
     """
     if want is None:
         return True
@@ -218,41 +233,49 @@ def is_derivative(want: Any, have: Any) -> bool:
     return bool(want == have)
 
 
-def plan_undo(rollout: Obj, replicasets: Sequence[Obj], *, to_revision: int | None = None) -> ActionPlan:
-    """Roll back to `to_revision`, or to the revision before the newest when not given."""
+def is_controlled_by(obj: Obj, owner: Obj) -> bool:
+    uid = dig(owner, "metadata", "uid")
+    refs = dig(obj, "metadata", "ownerReferences")
+    return bool(uid) and isinstance(refs, list) and any(
+        isinstance(r, Mapping) and r.get("uid") == uid and r.get("controller") for r in refs)
+
+
+def revision_replicaset(rollout: Obj, replicasets: Sequence[Obj], to_revision: int) -> Obj:
+    """The ReplicaSet to roll back to: revision `to_revision`, or (0) the second newest revision."""
+    owned = [rs for rs in replicasets if is_controlled_by(rs, rollout)]
+    if to_revision > 0:
+        for rs in owned:
+            if revision_of(rs) == to_revision:
+                return rs
+        raise ActionRefused(f"unable to find specified revision {to_revision} in history")
+    ordered = sorted(owned, key=revision_of, reverse=True)
+    if len(ordered) < 2:
+        raise ActionRefused(f'no revision found for rollout "{_name(rollout)}"')
+    return ordered[1]
+
+
+WORKLOAD_KINDS = {"Deployment": "deployments", "ReplicaSet": "replicasets", "PodTemplate": "podtemplates"}
+
+
+def plan_undo(rollout: Obj, replicasets: Sequence[Obj], *, to_revision: int = 0) -> ActionPlan:
+    """Roll back to `to_revision`, or to the revision before the newest when 0."""
     name = _name(rollout)
-    if _spec(rollout).get("workloadRef"):
-        ref = _spec(rollout)["workloadRef"]
-        raise ActionRefused(
-            f"rollout '{name}' takes its pod template from {ref.get('kind', 'Deployment')} "
-            f"'{ref.get('name', '')}' (spec.workloadRef); roll back that object instead"
-        )
-    history = sorted(
-        ((revision_of(rs), rs) for rs in owned_children(rollout, replicasets) if revision_of(rs) > 0),
-        key=lambda pair: pair[0], reverse=True,
-    )
-    if to_revision is not None and to_revision > 0:
-        found = [rs for rev, rs in history if rev == to_revision]
-        if not found:
-            known = ", ".join(str(rev) for rev, _ in history) or "none"
-            raise ActionRefused(f"rollout '{name}' has no revision {to_revision} (revisions in history: {known})")
-        revision, target = to_revision, found[0]
-    else:
-        if len(history) < 2:
-            raise ActionRefused(f"rollout '{name}' has no earlier revision to roll back to")
-        revision, target = history[1]
-    template = ((target.get("spec") or {}).get("template")) or {}
-    restored = _without_hash_label(template)
-    current = _without_hash_label(_spec(rollout).get("template") or {})
-    if is_derivative(current, restored):
-        raise ActionRefused(f"rollout '{name}' already runs the template of revision {revision}")
-    if not restored.get("metadata", {}).get("labels"):
-        restored["metadata"].pop("labels", None)
-    rs_name = (target.get("metadata") or {}).get("name", "")
-    return ActionPlan(
-        (Patch([{"op": "replace", "path": "/spec/template", "value": restored}], patch_type="json"),),
-        f"rollout '{name}' rolled back to revision {revision} (pod template of ReplicaSet {rs_name})",
-    )
+    target = revision_replicaset(rollout, replicasets, to_revision)
+    restored = _without_hash_label(dig(target, "spec", "template") or {})
+    template = _spec(rollout).get("template")
+    # a Rollout without a template of its own (workloadRef) never matches, as in Argo's equalIgnoreHash
+    if isinstance(template, Mapping) and is_derivative(_without_hash_label(template), restored):
+        return ActionPlan(f"skipped rollback (current template already matches revision {to_revision})")
+    if not restored["metadata"].get("labels"):
+        restored["metadata"].pop("labels")
+    patch = Patch([{"op": "replace", "path": "/spec/template", "value": restored}], patch_type="json")
+    ref = _spec(rollout).get("workloadRef")
+    if isinstance(ref, Mapping):
+        kind = WORKLOAD_KINDS.get(str(ref.get("kind") or ""))
+        if kind is None:
+            raise ActionRefused(f"workload of type {ref.get('kind')} is not supported")
+        return ActionPlan(f"rollout '{name}' undo", spec=patch, kind=kind, name=str(ref.get("name") or ""))
+    return ActionPlan(f"rollout '{name}' undo", spec=patch)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -272,12 +295,14 @@ _CONTAINER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 def parse_image_assignment(text: str) -> tuple[str, str]:
     """`CONTAINER=IMAGE` -> (container, image); `*=IMAGE` targets every container.
 
-    Raises ValueError naming what is wrong: "web=nginx:1.25" is fine; "web" lacks "=",
-    "web=Nginx" has an upper-case repository, "web=nginx:1.25 " has a space.
+    Raises ValueError naming what is wrong: "web=nginx:1.25" is fine; "web" lacks "=", "web=a=b" has two,
+    "web=Nginx" has an upper-case repository, "web=nginx:1.25 " has a space. (Argo's plugin checks only
+    the "=": an invalid reference would reach the pods as InvalidImageName.)
     """
-    container, sep, image = text.partition("=")
-    if not sep:
+    parts = text.split("=")
+    if len(parts) != 2:
         raise ValueError(f"invalid image argument {text!r}: expected CONTAINER=IMAGE, e.g. web=nginx:1.25")
+    container, image = parts
     if not container:
         raise ValueError(f"invalid image argument {text!r}: the container name before '=' is empty")
     if container != "*" and not _CONTAINER_NAME.match(container):
@@ -290,37 +315,28 @@ def parse_image_assignment(text: str) -> tuple[str, str]:
     return container, image
 
 
-def plan_set_image(rollout: Obj, container: str, image: str) -> ActionPlan:
-    """Replace the image of `container` (or of every container for "*") in spec.template: init
-    containers and ephemeral containers count too, as with Argo's plugin."""
-    name = _name(rollout)
-    spec = _spec(rollout)
-    if spec.get("workloadRef"):
-        ref = spec["workloadRef"]
-        raise ActionRefused(
-            f"rollout '{name}' takes its pod template from {ref.get('kind', 'Deployment')} "
-            f"'{ref.get('name', '')}' (spec.workloadRef); set the image on that object instead"
-        )
-    pod_spec = ((spec.get("template") or {}).get("spec")) or {}
+def plan_set_image(obj: Obj, container: str, image: str) -> ActionPlan:
+    """Set the image of `container` (every container for "*") in `obj`'s pod template: a Rollout, or the
+    Deployment its workloadRef names. Init and ephemeral containers count too, as with Argo's plugin."""
+    name = _name(obj)
+    kind = str(obj.get("kind") or "Rollout")
+    pod_spec = dig(obj, "spec", "template", "spec") or {}
     ops: list[dict[str, Any]] = []
     names: list[str] = []
-    unchanged = 0
     for field in ("initContainers", "containers", "ephemeralContainers"):
-        containers = pod_spec.get(field)
+        containers = pod_spec.get(field) if isinstance(pod_spec, Mapping) else None
         for i, ctr in enumerate(containers if isinstance(containers, list) else []):
             cname = str(ctr.get("name", ""))
             names.append(cname)
             if container not in ("*", cname):
                 continue
-            if ctr.get("image") == image:
-                unchanged += 1
-                continue
             path = f"/spec/template/spec/{field}/{i}"
             ops.append({"op": "test", "path": f"{path}/name", "value": cname})
             ops.append({"op": "replace" if "image" in ctr else "add", "path": f"{path}/image", "value": image})
-    if not ops and not unchanged:
-        listed = ", ".join(names) or "none"
-        raise ActionRefused(f"rollout '{name}' has no container named '{container}' (containers: {listed})")
     if not ops:
-        return ActionPlan((), f"rollout '{name}' image unchanged ({container} already runs {image})")
-    return ActionPlan((Patch(ops, patch_type="json"),), f"rollout '{name}' image updated ({container}={image})")
+        listed = ", ".join(names) or "none"
+        raise ActionRefused(f'unable to find container named "{container}" (containers of {kind.lower()} '
+                            f"'{name}': {listed})")
+    plural = "deployments" if kind == "Deployment" else "rollouts"
+    return ActionPlan(f'{kind.lower()} "{name}" image updated', spec=Patch(ops, patch_type="json"), kind=plural,
+                      name=name)

@@ -1,10 +1,16 @@
-"""The read commands: `get rollout`, `list rollouts` and `status`, once or with `--watch`.
+"""The read commands: `get rollout`, `list rollouts` and `status`, once or watching, as Argo's plugin runs them.
 
-Watching never polls the API: informers (list, then a Kubernetes watch from the list's
-resourceVersion, relisting on 410) keep local caches of the Rollouts, ReplicaSets, Pods and
-AnalysisRuns, and the view is redrawn from those caches when an event arrives, and once a second
-so ages stay current (a local redraw, no request). rich's Live view redraws in place without
-flicker; when stdout is not a terminal, only the final frame is printed.
+Watching never polls the API: informers (list, then a Kubernetes watch from the list's resourceVersion,
+relisting on 410) keep local caches, and the view is recomputed when an event arrives and once a second.
+
+- `get rollout --watch` on a terminal clears the screen and redraws the whole view at most every 200 ms and
+  at least every second (ages move), as Argo's does. When stdout is not a terminal (a pipe, `tee`, a CI
+  log) it writes a new frame, flushed, each time something shown other than an age changes, so a log reads
+  as a history and never stays empty.
+- `list rollouts --watch` prints the table, then one line per Rollout whose line changed (Argo's behaviour
+  on a terminal too), flushed at least every 500 ms with columns aligned within each batch.
+- `status` watches by default: one line per change of "phase - message", exit 0 on Healthy; on Degraded
+  or when `--timeout` passes, the line `Error: ...` and exit 1. `--watch=false` prints the status once.
 """
 
 from __future__ import annotations
@@ -12,29 +18,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rollouts.cli.errors import CliError
-from rollouts.cli.fetch import get_rollout, is_served, list_kind, rollout_state, selector_of
+from rollouts.cli.fetch import get_rollout as fetch_rollout
+from rollouts.cli.fetch import is_served, list_kind, rollout_state
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
-
+    from rollouts.cli.info import RolloutInfo
+    from rollouts.cli.invocation import Invocation
     from rollouts.kube.client import KubeClient
     from rollouts.kube.informer import Informer
     from rollouts.kube.resources import ResourceKind
 
 Obj = dict[str, Any]
 
-EXIT_OK = 0
-EXIT_DEGRADED = 1
-EXIT_TIMEOUT = 2
-
 _SYNC_TIMEOUT = 30.0
 _TICK = 1.0
+_FLICKER = 0.2
+_LIST_FLUSH = 0.5
 
 
 def now() -> datetime:
@@ -48,15 +54,6 @@ def dump(obj: Any, output: str) -> str:
     import yaml
 
     return str(yaml.safe_dump(obj, sort_keys=False, allow_unicode=True)).rstrip("\n")
-
-
-def print_trimmed(console: Console, renderable: RenderableType) -> None:
-    """Print without the spaces rich pads the last table column with, as kubectl prints tables."""
-    with console.capture() as captured:
-        console.print(renderable)
-    text = "\n".join(line.rstrip(" ") for line in captured.get().split("\n"))
-    console.file.write(text)
-    console.file.flush()
 
 
 def _strip_managed(obj: Obj) -> Obj:
@@ -107,10 +104,10 @@ class Caches:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def next_change(self, tick: float | None = _TICK) -> None:
-        """Wait for an event (or the tick, for a local redraw); then let a burst of events settle."""
+    async def next_change(self, timeout: float | None) -> None:
+        """Wait for an event, or `timeout` seconds (None: forever)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.changed.wait(), timeout=tick)
+            await asyncio.wait_for(self.changed.wait(), timeout=timeout)
         self.changed.clear()
 
 
@@ -123,191 +120,304 @@ def quiet_logs() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
 
 
-async def _live(console: Console, frames: AsyncIterator[RenderableType]) -> None:
-    from rich.live import Live
+@contextlib.contextmanager
+def interrupted() -> Any:
+    """An event set by the first Ctrl-C or SIGTERM (the command then ends as Argo's does: get and list
+    leave with 0, status reports a timeout); a second one ends the process at once with exit code 1."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
 
-    first = await anext(frames)
-    with Live(first, console=console, auto_refresh=False, redirect_stdout=False,
-              vertical_overflow="ellipsis") as live:
-        async for frame in frames:
-            live.update(frame, refresh=True)
+    def on_signal() -> None:
+        if stop.is_set():
+            raise SystemExit(1)
+        stop.set()
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal)
+            installed.append(sig)
+    try:
+        yield stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _wait_any(caches: Caches, stop: asyncio.Event, timeout: float | None) -> None:
+    """Until a cache changes, `stop` is set, or `timeout` passes."""
+    waiters = [asyncio.ensure_future(caches.changed.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+    caches.changed.clear()
+
+
+def _rollout_kinds(selector: str | None = None) -> list[tuple[str, ResourceKind, str | None]]:
+    from rollouts.kube import resources
+
+    return [("rollouts", resources.ROLLOUT, None), ("replicasets", resources.REPLICASET, selector),
+            ("pods", resources.POD, selector)]
 
 
 # ---------------------------------------------------------------------------------------------------
 # get rollout
 
 
-def _rollout_frame(rollout: Obj, rss: list[Obj], pods: list[Obj], runs: list[Obj]) -> RenderableType:
+def info_of(rollout: Obj, caches_or_state: Any) -> RolloutInfo:
     from rollouts.cli.info import rollout_info
-    from rollouts.cli.render import rollout_view
 
-    return rollout_view(rollout_info(rollout, rss, pods, runs, now=now()))
+    items = caches_or_state.items if isinstance(caches_or_state, Caches) else None
+    if items is not None:
+        return rollout_info(rollout, items("replicasets"), items("pods"), items("analysisruns"), items("experiments"))
+    s = caches_or_state
+    return rollout_info(rollout, s.replicasets, s.pods, s.analysisruns, s.experiments)
 
 
-async def get_rollout_cmd(client: KubeClient, name: str, namespace: str, *, watch: bool, output: str | None,
-                          console: Console) -> int:
-    if not watch:
-        if output:
-            console.print(dump(_strip_managed(await get_rollout(client, name, namespace)), output),
-                          markup=False, highlight=False, soft_wrap=True)
-            return EXIT_OK
-        state = await rollout_state(client, name, namespace)
-        print_trimmed(console, _rollout_frame(state.rollout, state.replicasets, state.pods, state.analysisruns))
-        return EXIT_OK
+async def get_rollout(inv: Invocation) -> int:
+    from rollouts.cli.render import CLEAR_SCREEN, Style, rollout_text
 
-    from rollouts.kube import resources
+    args = inv.args
+    name, namespace = args.name, inv.namespace
+    style = Style(inv.color)
+    async with inv.client() as client:
+        if not args.watch:
+            if args.output:
+                inv.print(dump(_strip_managed(await _get(client, name, namespace)), args.output))
+                return 0
+            state = await rollout_state(client, name, namespace)
+            inv.out.write(rollout_text(info_of(state.rollout, state), now(), style))
+            inv.out.flush()
+            return 0
 
-    first = await get_rollout(client, name, namespace)  # a clear error before any watch starts
-    selector = selector_of(first)
-    quiet_logs()
-    kinds = [
-        ("rollouts", resources.ROLLOUT, None),
-        ("replicasets", resources.REPLICASET, selector),
-        ("pods", resources.POD, selector),
-    ]
-    if await is_served(client, "analysisruns", namespace):
-        kinds.append(("analysisruns", resources.ANALYSISRUN, None))
-    caches = Caches(client, namespace, kinds)
-    gone: list[str] = []
+        await _get(client, name, namespace)  # a clear error before any watch starts
+        kinds = _rollout_kinds()
+        from rollouts.kube import resources
 
-    async def frames() -> AsyncIterator[RenderableType]:
-        last_rv = None
-        while True:
-            rollout = caches.informers["rollouts"].get(namespace, name)
-            if rollout is None:
-                gone.append(name)
-                return
-            if output:
-                rv = (rollout.get("metadata") or {}).get("resourceVersion")
-                if rv != last_rv:
-                    last_rv = rv
-                    yield dump(rollout, output)
-            else:
-                yield _rollout_frame(rollout, caches.items("replicasets"), caches.items("pods"),
-                                     caches.items("analysisruns"))
-            await caches.next_change(None if output else _TICK)
+        if await is_served(client, "analysisruns", namespace):
+            kinds.append(("analysisruns", resources.ANALYSISRUN, None))
+        if await is_served(client, "experiments", namespace):
+            kinds.append(("experiments", resources.EXPERIMENT, None))
+        quiet_logs()
+        caches = Caches(client, namespace, kinds)
+        deadline = time.monotonic() + args.timeout_seconds if args.timeout_seconds > 0 else None
+        with interrupted() as stop:
+            async with caches.running():
+                last_printed: Any = None
+                last_time = 0.0
+                missing_warned = False
+                while not stop.is_set():
+                    rollout = caches.informers["rollouts"].get(namespace, name)
+                    if rollout is None:
+                        if not missing_warned:
+                            inv.warn(f"warning: rollout '{name}' not found in namespace '{namespace}' (deleted?); "
+                                     "still watching")
+                            missing_warned = True
+                    elif args.output:
+                        rv = (rollout.get("metadata") or {}).get("resourceVersion")
+                        if rv != last_printed:
+                            last_printed = rv
+                            inv.print(dump(rollout, args.output))
+                    else:
+                        missing_warned = False
+                        info = info_of(rollout, caches)
+                        moment = time.monotonic()
+                        due = moment - last_time >= _FLICKER
+                        if inv.terminal and due:
+                            inv.out.write(CLEAR_SCREEN + rollout_text(info, now(), style))
+                            inv.out.flush()
+                            last_time = moment
+                        elif not inv.terminal and due and info != last_printed:
+                            inv.out.write(("\n" if last_printed is not None else "") + rollout_text(info, now(), style))
+                            inv.out.flush()
+                            last_printed, last_time = info, moment
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        break
+                    await _wait_any(caches, stop, _TICK if remaining is None else min(_TICK, remaining))
+    return 0
 
-    async with caches.running():
-        if output:
-            async for text in frames():
-                console.print(text, markup=False, highlight=False, soft_wrap=True)
-        else:
-            await _live(console, frames())
-    if gone:
-        raise CliError(f"rollout '{name}' in namespace '{namespace}' was deleted")
-    return EXIT_OK
+
+async def _get(client: KubeClient, name: str, namespace: str) -> Obj:
+    return await fetch_rollout(client, name, namespace)
 
 
 # ---------------------------------------------------------------------------------------------------
 # list rollouts
 
 
-def _table(rollouts: list[Obj], replicasets: list[Obj], *, all_namespaces: bool) -> RenderableType:
-    from rollouts.cli.info import rollout_info
-    from rollouts.cli.render import rollouts_table
-
-    at = now()
-    ordered = sorted(rollouts, key=lambda r: ((r.get("metadata") or {}).get("namespace", ""),
-                                              (r.get("metadata") or {}).get("name", "")))
-    infos = [rollout_info(r, replicasets, [], [], now=at) for r in ordered]
-    return rollouts_table(infos, all_namespaces=all_namespaces)
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def list_rollouts_cmd(client: KubeClient, namespace: str | None, *, watch: bool, output: str | None,
-                            console: Console) -> int:
-    if not watch or output:
-        rollouts = await list_kind(client, "rollouts", namespace)
-        if output:
+async def list_rollouts(inv: Invocation) -> int:
+    from rollouts.cli.info import list_row
+    from rollouts.cli.render import list_table
+
+    args = inv.args
+    namespace = None if args.all_namespaces else inv.namespace
+    field_selector = f"metadata.name={args.name}" if args.name else None
+    async with inv.client() as client:
+        rollouts = await list_kind(client, "rollouts", namespace, field_selector=field_selector)
+        if args.output:
             items = [_strip_managed(r) for r in rollouts]
-            console.print(dump({"apiVersion": "v1", "kind": "List", "items": items}, output),
-                          markup=False, highlight=False, soft_wrap=True)
-            return EXIT_OK
-        if not rollouts:
-            where = "any namespace" if namespace is None else f"namespace '{namespace}'"
-            console.print(f"No rollouts found in {where}.", markup=False, highlight=False)
-            return EXIT_OK
-        replicasets = await list_kind(client, "replicasets", namespace)
-        print_trimmed(console, _table(rollouts, replicasets, all_namespaces=namespace is None))
-        return EXIT_OK
+            inv.print(dump({"apiVersion": "v1", "kind": "List", "items": items}, args.output))
+            return 0
+        if not rollouts and not args.watch:
+            inv.warn("No resources found.")
+            return 0
+        rows = [list_row(r) for r in rollouts]
+        timestamp = _stamp() if args.timestamps else None
+        inv.out.write(list_table(rows, all_namespaces=args.all_namespaces, timestamp=timestamp))
+        inv.out.flush()
+        if args.watch:
+            await _watch_list(inv, client, namespace, field_selector, {(r.namespace, r.name): r for r in rows})
+    return 0
 
-    from rollouts.kube import resources
 
-    await list_kind(client, "rollouts", namespace)  # a clear error before any watch starts
-    quiet_logs()
-    caches = Caches(client, namespace, [("rollouts", resources.ROLLOUT, None),
-                                        ("replicasets", resources.REPLICASET, None)])
+async def _watch_list(inv: Invocation, client: KubeClient, namespace: str | None, field_selector: str | None,
+                      previous: dict[tuple[str, str], Any]) -> None:
+    """Argo's PrintRolloutUpdates: a line for each Rollout whose row changed, aligned per flushed batch."""
+    from rollouts.cli.info import list_row
+    from rollouts.cli.render import list_line
+    from rollouts.cli.tabwriter import align
+    from rollouts.kube.errors import ApiError, Gone
+    from rollouts.kube.resources import ROLLOUT
 
-    async def frames() -> AsyncIterator[RenderableType]:
+    args = inv.args
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            inv.out.write(align("".join(pending), padding=2))
+            inv.out.flush()
+            pending.clear()
+
+    def consider(obj: Obj) -> None:
+        row = list_row(obj)
+        key = (row.namespace, row.name)
+        if previous.get(key) != row:
+            previous[key] = row
+            pending.append(list_line(row, all_namespaces=args.all_namespaces,
+                                     timestamp=_stamp() if args.timestamps else None))
+
+    async def stream() -> None:
+        _, rv = await client.list(ROLLOUT, namespace, field_selector=field_selector, limit=1)
+        failures = 0
         while True:
-            yield _table(caches.items("rollouts"), caches.items("replicasets"), all_namespaces=namespace is None)
-            await caches.next_change()
+            try:
+                async for etype, obj in client.watch(ROLLOUT, namespace, resource_version=rv, timeout_seconds=300,
+                                                     field_selector=field_selector):
+                    rv = str((obj.get("metadata") or {}).get("resourceVersion") or rv)
+                    if etype in ("ADDED", "MODIFIED", "DELETED"):
+                        consider(obj)
+                failures = 0
+            except Gone:
+                items, rv = await client.list(ROLLOUT, namespace, field_selector=field_selector)
+                for obj in items:
+                    consider(obj)
+            except ApiError as exc:
+                failures += 1
+                if failures > 5:
+                    raise CliError(f"watch of rollouts failed: {exc}") from exc
+                inv.warn(f"warning: watch of rollouts failed, retrying: {exc}")
+                await asyncio.sleep(1)
 
-    async with caches.running():
-        await _live(console, frames())
-    return EXIT_OK
+    quiet_logs()
+    with interrupted() as stop:
+        task = asyncio.ensure_future(stream())
+        try:
+            while not stop.is_set() and not task.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(stop.wait()), timeout=_LIST_FLUSH)
+                flush()
+            if task.done():
+                task.result()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            flush()
 
 
 # ---------------------------------------------------------------------------------------------------
 # status
 
 
+def _duration(text: str, flag: str) -> float:
+    from rollouts.api.common import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise CliError(f'invalid argument "{text}" for "{flag}" flag: {exc}') from exc
+
+
 def _report(rollout: Obj) -> tuple[str, str]:
     from rollouts.cli.info import reported_phase
 
     report = reported_phase(rollout)
-    return report.phase.value, report.message
+    return str(report.phase), report.message
 
 
-def _exit_code(phase: str) -> int:
-    return EXIT_DEGRADED if phase == "Degraded" else EXIT_OK
+def _done(phase: str) -> bool:
+    return phase in ("Healthy", "Degraded")
 
 
-async def status_cmd(client: KubeClient, name: str, namespace: str, *, watch: bool, timeout: float,
-                     output: str | None, console: Console, emit_error: Callable[[str], None]) -> int:
-    """Print the phase; with `watch`, follow it until Healthy (0), Degraded (1) or `timeout` (2).
+async def status_cmd(inv: Invocation) -> int:
+    """Argo's `status`: watch (by default) until Healthy (exit 0), Degraded or `--timeout` (exit 1)."""
+    args = inv.args
+    name, namespace = args.name, inv.namespace
+    timeout = _duration(args.timeout, "-t, --timeout")
+    output = args.output
 
-    Paused and Progressing are printed as they happen and waited through. `timeout` 0 waits forever.
-    """
-    from rollouts.cli.render import status_line
+    def emit_final(phase: str, message: str) -> None:
+        inv.print(dump({"name": name, "namespace": namespace, "phase": phase, "message": message}, output))
 
-    def emit(phase: str, message: str) -> None:
+    async with inv.client() as client:
+        rollout = await _get(client, name, namespace)
+        phase, message = _report(rollout)
+        if not args.watch:
+            if output:
+                emit_final(phase, message)
+            elif _done(phase):
+                inv.print(phase)
+            else:
+                inv.print(f"{phase} - {message}")
+            return _verdict(phase, message, watched=False)
+
+        from rollouts.cli.render import status_line
+
+        quiet_logs()
+        caches = Caches(client, namespace, [_rollout_kinds()[0]])
+        deadline = time.monotonic() + timeout if timeout > 0 else None
+        last = ""
+        with interrupted() as stop:
+            async with caches.running():
+                while True:
+                    current = caches.informers["rollouts"].get(namespace, name)
+                    if current is not None:
+                        phase, message = _report(current)
+                        line = status_line(phase, message)
+                        if line != last and not output:
+                            inv.print(line)
+                            last = line
+                        if _done(phase):
+                            break
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if stop.is_set() or (remaining is not None and remaining <= 0):
+                        break
+                    await _wait_any(caches, stop, remaining)
         if output:
-            doc = {"name": name, "namespace": namespace, "phase": phase, "message": message}
-            console.print(dump(doc, output), markup=False, highlight=False, soft_wrap=True)
-        else:
-            console.print(status_line(phase, message), markup=False, highlight=False, soft_wrap=True)
+            emit_final(phase, message)
+        return _verdict(phase, message, watched=True)
 
-    deadline = time.monotonic() + timeout if timeout > 0 else None
-    rollout = await get_rollout(client, name, namespace)
-    phase, message = _report(rollout)
-    if not watch or phase in ("Healthy", "Degraded"):
-        emit(phase, message)
-        return _exit_code(phase)
 
-    from rollouts.kube import resources
-
-    quiet_logs()
-    caches = Caches(client, namespace, [("rollouts", resources.ROLLOUT, None)])
-    last: tuple[str, str] | None = None
-    if not output:
-        emit(phase, message)
-        last = (phase, message)
-    async with caches.running():
-        while True:
-            current = caches.informers["rollouts"].get(namespace, name)
-            if current is None:
-                raise CliError(f"rollout '{name}' in namespace '{namespace}' was deleted")
-            phase, message = _report(current)
-            if (phase, message) != last and (not output or phase in ("Healthy", "Degraded")):
-                emit(phase, message)
-                last = (phase, message)
-            if phase in ("Healthy", "Degraded"):
-                return _exit_code(phase)
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                if output:
-                    emit(phase, message)
-                emit_error(f"timed out after {timeout:g}s waiting for rollout '{name}' in namespace "
-                           f"'{namespace}' to become Healthy (last status: {status_line(phase, message)})")
-                return EXIT_TIMEOUT
-            await caches.next_change(remaining)
+def _verdict(phase: str, message: str, *, watched: bool) -> int:
+    if phase == "Degraded":
+        raise CliError(f"The rollout is in a degraded state with message: {message}")
+    if watched and phase != "Healthy":
+        raise CliError("Rollout status watch exceeded timeout")
+    return 0

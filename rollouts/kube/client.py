@@ -10,8 +10,10 @@ custom objects is JSON-patch, which silently turns a merge patch into an error).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
@@ -36,6 +38,17 @@ WriteGuard = Callable[[], None]
 """Called just before every write is sent; raises (kube.errors.Fenced) to refuse it."""
 
 Obj = dict[str, Any]
+# (method, path with query, HTTP status or 0 when unreachable, seconds): what `kubectl -v=6` logs per request
+RequestTrace = Callable[[str, str, int, float], None]
+
+
+@dataclass(frozen=True)
+class Impersonation:
+    """kubectl's --as / --as-group / --as-uid: act as another user, sent as Impersonate-* headers."""
+
+    user: str | None = None
+    groups: tuple[str, ...] = ()
+    uid: str | None = None
 
 
 class KubeClient:
@@ -51,6 +64,9 @@ class KubeClient:
         }
         self.requests: Counter[str] = Counter()
         self._write_guard = write_guard
+        # Seconds a single (non-watch) request may take; None waits as long as the server does.
+        self.request_timeout: float | None = 60
+        self.trace: RequestTrace | None = None
 
     def guarded(self, write_guard: WriteGuard) -> KubeClient:
         """A client on the same connection whose every write first asks `write_guard` (leader fencing:
@@ -59,6 +75,8 @@ class KubeClient:
         sibling = KubeClient(self._api, field_manager=self.field_manager, write_guard=write_guard)
         sibling._discovered = self._discovered
         sibling.requests = self.requests
+        sibling.request_timeout = self.request_timeout
+        sibling.trace = self.trace
         return sibling
 
     @classmethod
@@ -78,6 +96,40 @@ class KubeClient:
         except (k8s_config.ConfigException, OSError) as exc:
             raise Unreachable(0, "ConfigError", f"cannot load Kubernetes configuration: {exc}") from exc
         return cls(api, field_manager=field_manager)
+
+    @classmethod
+    async def from_config(
+        cls,
+        config: Mapping[str, Any] | None,
+        context: str | None = None,
+        *,
+        field_manager: str = DEFAULT_FIELD_MANAGER,
+        impersonation: Impersonation | None = None,
+        request_timeout: float | None = 60,
+    ) -> KubeClient:
+        """Connect with a kubeconfig already loaded (and edited, e.g. by kubectl-style flags) as a dict;
+        None means the in-cluster service account."""
+        try:
+            if config is None:
+                k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
+                api = k8s_client.ApiClient()
+            else:
+                api = await k8s_config.new_client_from_config_dict(dict(config), context=context)
+        except (k8s_config.ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
+            raise Unreachable(0, "ConfigError", f"cannot load Kubernetes configuration: {exc}") from exc
+        if impersonation is not None:
+            # The session's own default headers: several Impersonate-Group lines must each be sent, which the
+            # library's per-request header dict cannot express.
+            headers = api.rest_client.pool_manager.headers
+            if impersonation.user:
+                headers["Impersonate-User"] = impersonation.user
+            if impersonation.uid:
+                headers["Impersonate-Uid"] = impersonation.uid
+            for group in impersonation.groups:
+                headers.add("Impersonate-Group", group)
+        client = cls(api, field_manager=field_manager)
+        client.request_timeout = request_timeout
+        return client
 
     @property
     def host(self) -> str:
@@ -102,21 +154,24 @@ class KubeClient:
         query: Sequence[tuple[str, str]] = (),
         body: Any = None,
         content_type: str = "application/json",
-        request_timeout: float | None = 60,
     ) -> Any:
         if self._write_guard is not None and method in _WRITES:
             self._write_guard()
         self.requests[method] += 1
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        started = time.monotonic()
         try:
             resp = await self._api.call_api(
                 path, method, query_params=list(query), header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=request_timeout,
+                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=self.request_timeout,
             )
         except ApiException as exc:  # raised by the library for transport-level problems
+            self._traced(method, path, query, 0, started)
             raise Unreachable(0, "Unreachable", f"{self.host}: {exc.reason}") from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self._traced(method, path, query, 0, started)
             raise Unreachable(0, "Unreachable", f"cannot reach the API server at {self.host}: {exc}") from exc
+        self._traced(method, path, query, resp.status, started)
         async with resp:
             raw = await resp.read()
             if 200 <= resp.status <= 299:
@@ -127,6 +182,13 @@ class KubeClient:
                 decoded = None
             status_body = decoded if isinstance(decoded, dict) else None
             raise error_from_status(resp.status, status_body, raw.decode(errors="replace")[:500])
+
+    def _traced(self, method: str, path: str, query: Sequence[tuple[str, str]], status: int, started: float) -> None:
+        if self.trace is not None:
+            from urllib.parse import urlencode
+
+            url = f"{self.host}{path}" + (f"?{urlencode(list(query))}" if query else "")
+            self.trace(method, url, status, time.monotonic() - started)
 
     # -- verbs -------------------------------------------------------------------------------------
 
@@ -172,11 +234,16 @@ class KubeClient:
                 return items, str(meta.get("resourceVersion", ""))
 
     async def create(self, kind: ResourceKind, obj: Mapping[str, Any], namespace: str | None = None,
-                     *, dry_run: bool = False) -> Obj:
+                     *, dry_run: bool = False,
+                     field_validation: Literal["Strict", "Warn", "Ignore"] | None = None) -> Obj:
+        """POST the object; `field_validation="Strict"` makes the server reject unknown or duplicate fields
+        instead of dropping them (what `kubectl create` does)."""
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
         query = [("fieldManager", self.field_manager)]
         if dry_run:
             query.append(("dryRun", "All"))
+        if field_validation:
+            query.append(("fieldValidation", field_validation))
         result: Obj = await self._request("POST", kind.collection_path(ns), body=dict(obj), query=query)
         return result
 
@@ -275,6 +342,7 @@ class KubeClient:
         if field_selector:
             query.append(("fieldSelector", field_selector))
         self.requests["WATCH"] += 1
+        started = time.monotonic()
         try:
             resp = await self._api.call_api(
                 kind.collection_path(namespace), "GET", query_params=query,
@@ -285,7 +353,9 @@ class KubeClient:
                 ),
             )
         except (TimeoutError, ApiException, aiohttp.ClientError, OSError) as exc:
+            self._traced("GET", kind.collection_path(namespace), query, 0, started)
             raise Unreachable(0, "Unreachable", f"cannot reach the API server at {self.host}: {exc}") from exc
+        self._traced("GET", kind.collection_path(namespace), query, resp.status, started)
         async with resp:
             if resp.status != 200:
                 raw = await resp.read()
@@ -354,4 +424,4 @@ class KubeClient:
         self._discovered.update({(k.api_version, k.kind): k for k in BUILTIN})
 
 
-__all__ = ["ApiError", "KubeClient", "Obj"]
+__all__ = ["ApiError", "Impersonation", "KubeClient", "Obj"]

@@ -44,6 +44,7 @@ CLUSTERANALYSISTEMPLATE = ResourceKind(
 )
 APPLICATION = ResourceKind("argoproj.io", "v1alpha1", "Application", "applications")
 APPPROJECT = ResourceKind("argoproj.io", "v1alpha1", "AppProject", "appprojects")
+EXPERIMENT = ResourceKind("argoproj.io", "v1alpha1", "Experiment", "experiments")
 REPLICASET = ResourceKind("apps", "v1", "ReplicaSet", "replicasets")
 DEPLOYMENT = ResourceKind("apps", "v1", "Deployment", "deployments")
 STATEFULSET = ResourceKind("apps", "v1", "StatefulSet", "statefulsets")

@@ -1,28 +1,31 @@
-"""What the plugin derives from a Rollout: phase, step, weights, ages, roles."""
+"""What the plugin derives from a Rollout and its children, by the rules of Argo's plugin (`info` package,
+`GetRolloutPhase`, `GetCurrentSetWeight`) and kubectl's (pod STATUS, ages)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollouts.api.rollout import RolloutPhase as Phase
-from rollouts.cli.info import actual_weight, current_step, reported_phase, rollout_info, set_weight
+from rollouts.cli.children import pod_info, replicaset_status
+from rollouts.cli.info import actual_weight, current_step, list_row, reported_phase, rollout_info, set_weight
 from rollouts.cli.objects import human_duration
-from tests.unit.cli import scenarios
-from tests.unit.cli.scenarios import NOW
+from rollouts.cli.render import list_table, rollout_text
 
+NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {"duration": "1m"}}]
 
 
 def canary(status: dict[str, Any], *, steps: list[dict[str, Any]] | None = None, generation: int = 1,
-           paused: bool = False, traffic: bool = False) -> dict[str, Any]:
+           paused: bool = False, traffic: dict[str, Any] | None = None) -> dict[str, Any]:
     strategy: dict[str, Any] = {"steps": STEPS if steps is None else steps}
-    if traffic:
-        strategy["trafficRouting"] = {"nginx": {"stableIngress": "web"}}
-    return {"metadata": {"name": "web", "generation": generation},
+    if traffic is not None:
+        strategy["trafficRouting"] = traffic
+    return {"metadata": {"name": "web", "namespace": "shop", "generation": generation, "uid": "ro-uid"},
             "spec": {"replicas": 4, "paused": paused, "strategy": {"canary": strategy}},
             "status": status}
 
@@ -31,43 +34,48 @@ def canary(status: dict[str, Any], *, steps: list[dict[str, Any]] | None = None,
     pytest.param(canary({"observedGeneration": "1", "phase": "Healthy"}), Phase.HEALTHY, "", id="status-phase-trusted"),
     pytest.param(canary({"observedGeneration": "1", "phase": "Healthy"}, generation=2), Phase.PROGRESSING,
                  "waiting for rollout spec update to be observed", id="unobserved-spec-is-progressing"),
-    pytest.param(canary({}), Phase.PROGRESSING, "waiting for rollout spec update to be observed",
-                 id="brand-new-no-status"),
     pytest.param(canary({"observedGeneration": "abc123", "phase": "Paused", "message": "CanaryPauseStep"}),
                  Phase.PAUSED, "CanaryPauseStep", id="legacy-hash-generation-counts-as-observed"),
-    # A status without a phase gets the controller's own calculation (Argo's CalculateRolloutPhase, reached
-    # from GetRolloutPhase in utils/rollout/rolloututil.go): the abort shows through its condition; a bare
-    # abort flag that no controller has acted on is not Degraded yet.
+    pytest.param(canary({"observedGeneration": "1", "phase": "Paused", "controllerPause": True}), Phase.PROGRESSING,
+                 "waiting for rollout to unpause", id="promoted-not-yet-unpaused"),
+    pytest.param(canary({"observedGeneration": "1", "conditions": [
+        {"type": "Progressing", "reason": "RolloutAborted", "message": "Rollout aborted update to revision 2"}]}),
+        Phase.DEGRADED, "RolloutAborted: Rollout aborted update to revision 2", id="assessed-aborted"),
+    pytest.param(canary({"observedGeneration": "1", "pauseConditions": [{"reason": "CanaryPauseStep"}]}),
+                 Phase.PAUSED, "CanaryPauseStep", id="assessed-paused-step"),
+    pytest.param(canary({"observedGeneration": "1"}, paused=True), Phase.PAUSED, "manually paused",
+                 id="assessed-manual-pause"),
+    pytest.param(canary({"observedGeneration": "1", "conditions": [
+        {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "too slow"}]}),
+        Phase.DEGRADED, "ProgressDeadlineExceeded: too slow", id="assessed-deadline"),
+    pytest.param(canary({"observedGeneration": "1", "conditions": [{"type": "InvalidSpec", "status": "True",
+                                                                  "message": "bad"}]}),
+                 Phase.DEGRADED, "InvalidSpec: bad", id="assessed-invalid"),
+    pytest.param(canary({"observedGeneration": "1", "stableRS": "a", "currentPodHash": "a", "replicas": 4,
+                         "updatedReplicas": 4, "availableReplicas": 4}), Phase.HEALTHY, "", id="assessed-healthy"),
+    pytest.param(canary({"observedGeneration": "1", "stableRS": "a", "currentPodHash": "b", "replicas": 5,
+                         "updatedReplicas": 1, "availableReplicas": 4}), Phase.PROGRESSING,
+                 "more replicas need to be updated", id="assessed-progressing"),
+    pytest.param(canary({"observedGeneration": "1", "stableRS": "a", "currentPodHash": "b", "replicas": 5,
+                         "updatedReplicas": 4, "availableReplicas": 4}), Phase.PROGRESSING,
+                 "old replicas are pending termination", id="assessed-old-replicas"),
+    pytest.param(canary({"observedGeneration": "1", "stableRS": "a", "currentPodHash": "b", "replicas": 4,
+                         "updatedReplicas": 4, "availableReplicas": 4}), Phase.PROGRESSING,
+                 "waiting for all steps to complete", id="assessed-steps-left"),
+    # the controller's own calculation (Argo's CalculateRolloutPhase): a bare abort flag no controller has acted
+    # on is not Degraded yet
     pytest.param(canary({"observedGeneration": "1", "abort": True}), Phase.PROGRESSING,
-                 "more replicas need to be updated", id="derived-abort-flag-alone"),
-    pytest.param(canary({"observedGeneration": "1", "abort": True, "conditions": [
-        {"type": "Progressing", "status": "False", "reason": "RolloutAborted",
-         "message": "Rollout aborted update to revision 2"}]}), Phase.DEGRADED,
-        "RolloutAborted: Rollout aborted update to revision 2", id="derived-aborted"),
-    pytest.param(canary({"observedGeneration": "1", "phase": "Paused", "message": "CanaryPauseStep",
-                         "controllerPause": True}), Phase.PROGRESSING, "waiting for rollout to unpause",
-                 id="promoted-not-yet-acted-on"),
+                 "more replicas need to be updated", id="assessed-abort-flag-alone"),
     pytest.param(canary({"observedGeneration": "1", "phase": "Paused", "controllerPause": True,
                          "pauseConditions": [{"reason": "CanaryPauseStep"}]}), Phase.PAUSED, "",
                  id="paused-by-the-controller"),
     pytest.param(canary({"observedGeneration": "1", "pauseConditions": ["junk", {"reason": "CanaryPauseStep"}],
-                         "updatedReplicas": "four"}), Phase.PAUSED, "CanaryPauseStep", id="derived-tolerates-junk"),
+                         "updatedReplicas": "four"}), Phase.PAUSED, "CanaryPauseStep", id="assessed-tolerates-junk"),
     pytest.param({**canary({"observedGeneration": "1"}), "spec": {"replicas": "many"}}, Phase.DEGRADED,
                  "InvalidSpec: The Rollout is invalid: spec.replicas: Input should be a valid integer, unable to parse "
-                 "string as an integer",
-                 id="derived-unparseable-spec"),
-    pytest.param(canary({"observedGeneration": "1", "pauseConditions": [{"reason": "CanaryPauseStep"}]}),
-                 Phase.PAUSED, "CanaryPauseStep", id="derived-paused-step"),
-    pytest.param(canary({"observedGeneration": "1"}, paused=True), Phase.PAUSED, "manually paused",
-                 id="derived-manual-pause"),
-    pytest.param(canary({"observedGeneration": "1", "conditions": [
-        {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "too slow"}]}),
-        Phase.DEGRADED, "ProgressDeadlineExceeded: too slow", id="derived-deadline"),
-    pytest.param(canary({"observedGeneration": "1", "stableRS": "a", "currentPodHash": "a", "replicas": 4,
-                         "updatedReplicas": 4, "availableReplicas": 4}), Phase.HEALTHY, "", id="derived-healthy"),
-    pytest.param(canary({"observedGeneration": "1", "stableRS": "a", "currentPodHash": "b", "replicas": 5,
-                         "updatedReplicas": 1, "availableReplicas": 4}), Phase.PROGRESSING,
-                 "more replicas need to be updated", id="derived-progressing"),
+                 "string as an integer", id="assessed-unparseable-spec"),
+    pytest.param(canary({"observedGeneration": "1", "phase": "Scaling", "message": "new words"}), "Scaling",
+                 "new words", id="unknown-phase-shown-as-written"),
 ])
 def test_rollout_phase(rollout: dict[str, Any], phase: Phase, message: str) -> None:
     report = reported_phase(rollout)
@@ -80,11 +88,11 @@ def test_rollout_phase(rollout: dict[str, Any], phase: Phase, message: str) -> N
     pytest.param({"currentStepIndex": 3}, STEPS, 50, "3/4", id="timed-pause-after-50"),
     pytest.param({"currentStepIndex": 4}, STEPS, 100, "4/4", id="all-steps-done"),
     pytest.param({"currentStepIndex": 2, "abort": True}, STEPS, 0, "2/4", id="aborted"),
-    pytest.param({}, [{"pause": {}}], 0, "0/1", id="no-setweight-yet"),
-    pytest.param({}, [], 100, None, id="no-steps"),
+    pytest.param({"currentStepIndex": 0}, [{"pause": {}}], 0, "0/1", id="no-setweight-yet"),
+    pytest.param({}, STEPS, 20, "", id="no-index-written-yet"),
+    pytest.param({}, [], 100, "", id="no-steps"),
 ])
-def test_set_weight_and_step(status: dict[str, Any], steps: list[dict[str, Any]], weight: int,
-                             step: str | None) -> None:
+def test_set_weight_and_step(status: dict[str, Any], steps: list[dict[str, Any]], weight: int, step: str) -> None:
     rollout = canary(status, steps=steps)
     assert set_weight(rollout) == weight
     assert current_step(rollout) == step
@@ -97,40 +105,108 @@ def test_set_weight_and_step(status: dict[str, Any], steps: list[dict[str, Any]]
 ])
 def test_set_weight_is_out_of_max_traffic_weight(status: dict[str, Any], weight: int) -> None:
     """The CLI asks the planner, which counts out of maxTrafficWeight (Argo: GetCurrentSetWeight returns
-    weightutil.MaxTrafficWeight once the steps are done, utils/replicaset/canary.go); it used to say 100."""
-    rollout = canary(status, traffic=True)
-    rollout["spec"]["strategy"]["canary"]["trafficRouting"]["maxTrafficWeight"] = 1000
+    weightutil.MaxTrafficWeight once the steps are done, utils/replicaset/canary.go)."""
+    rollout = canary(status, traffic={"nginx": {"stableIngress": "web"}, "maxTrafficWeight": 1000})
     assert set_weight(rollout) == weight
+    if not status.get("abort"):
+        assert actual_weight(rollout, ()) == (1000 if status["currentStepIndex"] == 4 else 0)
 
 
-def rs(pod_hash: str, available: int) -> dict[str, Any]:
-    return {"metadata": {"labels": {"rollouts-pod-template-hash": pod_hash}},
-            "status": {"availableReplicas": available}}
+def _rs(pod_hash: str, replicas: int, available: int, *, revision: int) -> dict[str, Any]:
+    return {"metadata": {"name": f"web-{pod_hash}", "uid": f"rs-{pod_hash}",
+                         "labels": {"rollouts-pod-template-hash": pod_hash},
+                         "annotations": {"rollout.argoproj.io/revision": str(revision)},
+                         "ownerReferences": [{"uid": "ro-uid", "controller": True}]},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "app",
+                                                                                "image": f"app:{pod_hash}"}]}}},
+            "status": {"replicas": replicas, "availableReplicas": available}}
 
 
-@pytest.mark.parametrize(("rollout", "replicasets", "weight"), [
-    pytest.param(canary({"stableRS": "s", "currentPodHash": "c", "availableReplicas": 8}),
-                 [rs("s", 6), rs("c", 2)], 25, id="basic-canary-share-of-pods"),
-    pytest.param(canary({"stableRS": "s", "currentPodHash": "s", "availableReplicas": 4}),
-                 [rs("s", 4)], 100, id="fully-promoted"),
-    pytest.param(canary({"stableRS": "s", "currentPodHash": "c", "availableReplicas": 0}),
-                 [rs("s", 0), rs("c", 0)], 0, id="nothing-available"),
-    pytest.param(canary({"stableRS": "s", "currentPodHash": "c", "availableReplicas": 8,
-                         "canary": {"weights": {"canary": {"weight": 30}, "stable": {"weight": 70}}}}, traffic=True),
-                 [rs("s", 6), rs("c", 2)], 30, id="traffic-routing-reported-weight"),
-    pytest.param(canary({"stableRS": "s", "currentPodHash": "c", "availableReplicas": 8}, traffic=True),
-                 [rs("s", 6), rs("c", 2)], 0, id="traffic-routing-not-reported-yet"),
+@pytest.mark.parametrize(("status", "traffic", "weight"), [
+    pytest.param({"currentStepIndex": 1, "stableRS": "s", "currentPodHash": "c", "availableReplicas": 8}, None, 25,
+                 id="basic-canary-share-of-pods"),
+    pytest.param({"currentStepIndex": 1, "stableRS": "s", "currentPodHash": "c", "availableReplicas": 3}, None, 66,
+                 id="rounded-down-like-go"),
+    pytest.param({"currentStepIndex": 4, "stableRS": "s", "currentPodHash": "s", "availableReplicas": 4}, None, 100,
+                 id="steps-done"),
+    pytest.param({"currentStepIndex": 1, "stableRS": "s", "currentPodHash": "c", "availableReplicas": 0}, None, 0,
+                 id="nothing-available"),
+    pytest.param({"currentStepIndex": 1, "stableRS": "s", "currentPodHash": "c", "availableReplicas": 8,
+                  "canary": {"weights": {"canary": {"weight": 30}, "stable": {"weight": 70}}}},
+                 {"nginx": {"stableIngress": "web"}}, 30, id="traffic-routing-reported-weight"),
+    pytest.param({"currentStepIndex": 1, "stableRS": "s", "currentPodHash": "c", "availableReplicas": 8},
+                 {"nginx": {"stableIngress": "web"}}, 20, id="traffic-routing-not-reported-yet-is-set-weight"),
 ])
-def test_actual_weight(rollout: dict[str, Any], replicasets: list[dict[str, Any]], weight: int) -> None:
-    assert actual_weight(rollout, replicasets) == weight
+def test_actual_weight(status: dict[str, Any], traffic: dict[str, Any] | None, weight: int) -> None:
+    rollout = canary(status, traffic=traffic)
+    info = rollout_info(rollout, [_rs("s", 6, 6, revision=1), _rs("c", 2, 2, revision=2)], [], [])
+    assert info.actual_weight == str(weight)
+
+
+def _pod(phase: str = "Running", *, statuses: list[dict[str, Any]] | None = None, inits: list[dict[str, Any]] | None
+         = None, init_specs: int = 0, deleting: bool = False, reason: str | None = None) -> dict[str, Any]:
+    status: dict[str, Any] = {"phase": phase, "containerStatuses": statuses or []}
+    if reason:
+        status["reason"] = reason
+    if inits is not None:
+        status["initContainerStatuses"] = inits
+    meta: dict[str, Any] = {"name": "p"}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-15T11:59:00Z"
+    return {"metadata": meta, "spec": {"containers": [{"name": "app"}],
+                                       "initContainers": [{"name": f"i{i}"} for i in range(init_specs)]},
+            "status": status}
+
+
+RUNNING = {"ready": True, "state": {"running": {}}}
+
+
+@pytest.mark.parametrize(("pod", "status", "icon", "ready"), [
+    pytest.param(_pod(statuses=[RUNNING]), "Running", "✔", "1/1", id="running"),
+    pytest.param(_pod(statuses=[{"ready": False, "state": {"waiting": {"reason": "ContainerCreating"}}}],
+                      phase="Pending"), "ContainerCreating", "◌", "0/1", id="creating"),
+    pytest.param(_pod(statuses=[{"ready": False, "state": {"waiting": {"reason": "ImagePullBackOff"}}}]),
+                 "ImagePullBackOff", "⚠", "0/1", id="image-pull-back-off"),
+    pytest.param(_pod(statuses=[{"ready": False, "restartCount": 3, "state": {"waiting": {
+        "reason": "CrashLoopBackOff"}}}]), "CrashLoopBackOff", "✖", "0/1", id="crash-loop"),
+    pytest.param(_pod(statuses=[{"ready": False, "state": {"terminated": {"exitCode": 137}}}]), "ExitCode:137", "✖",
+                 "0/1", id="exit-code"),
+    pytest.param(_pod(statuses=[{"ready": False, "state": {"terminated": {"exitCode": 0, "signal": 9}}}]), "Signal:9",
+                 "✖", "0/1", id="signal"),
+    pytest.param(_pod(phase="Pending", inits=[{"name": "i0", "state": {"running": {}}}], init_specs=2), "Init:0/2",
+                 "◌", "0/1", id="init-running"),
+    pytest.param(_pod(phase="Pending", inits=[{"name": "i0", "state": {"terminated": {"exitCode": 1,
+                                                                                       "reason": "Error"}}}],
+                      init_specs=1), "Init:Error", "◌", "0/1", id="init-failed"),
+    pytest.param(_pod(statuses=[RUNNING], deleting=True), "Terminating", "◌", "1/1", id="terminating"),
+    pytest.param(_pod(statuses=[RUNNING], deleting=True, reason="NodeLost"), "Unknown", "?", "1/1", id="node-lost"),
+    pytest.param(_pod(phase="Failed", reason="Evicted"), "Evicted", " ", "0/1", id="evicted"),
+])
+def test_pod_status_like_kubectl(pod: dict[str, Any], status: str, icon: str, ready: str) -> None:
+    info = pod_info(pod)
+    assert (info.status, info.icon, info.ready) == (status, icon, ready)
+
+
+@pytest.mark.parametrize(("rs", "status"), [
+    pytest.param({"metadata": {"generation": 2}, "spec": {"replicas": 3},
+                  "status": {"observedGeneration": 1, "availableReplicas": 3}}, "Progressing", id="unobserved"),
+    pytest.param({"spec": {"replicas": 3}, "status": {"availableReplicas": 2}}, "Progressing", id="not-available"),
+    pytest.param({"spec": {"replicas": 3}, "status": {"availableReplicas": 3, "conditions": [
+        {"type": "ReplicaFailure", "status": "True"}]}}, "ReplicaFailure", id="failure"),
+    pytest.param({"spec": {"replicas": 0}, "status": {}}, "ScaledDown", id="scaled-down"),
+    pytest.param({"spec": {"replicas": 3}, "status": {"availableReplicas": 3}}, "Healthy", id="healthy"),
+])
+def test_replicaset_status(rs: dict[str, Any], status: str) -> None:
+    assert replicaset_status(rs) == status
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
-    (-5, "0s"), (0, "0s"), (59, "59s"), (119, "119s"), (120, "2m"), (150, "2m30s"), (600, "10m"),
-    (3600, "60m"), (3 * 3600, "3h"), (5 * 3600 + 600, "5h10m"), (20 * 3600, "20h"), (3 * 86400, "3d"),
-    (3 * 86400 + 4 * 3600, "3d4h"), (30 * 86400, "30d"), (800 * 86400, "2y"),
+    (-5, "<invalid>"), (-1.5, "0s"), (0, "0s"), (59, "59s"), (119, "119s"), (120, "2m"), (150, "2m30s"),
+    (600, "10m"), (3600, "60m"), (3 * 3600, "3h"), (5 * 3600 + 600, "5h10m"), (20 * 3600, "20h"), (3 * 86400, "3d"),
+    (3 * 86400 + 4 * 3600, "3d4h"), (30 * 86400, "30d"), (800 * 86400, "2y70d"), (3 * 365 * 86400, "3y"),
+    (9 * 365 * 86400, "9y"),
 ], ids=lambda v: str(v))
-def test_human_duration_like_kubectl(seconds: int, text: str) -> None:
+def test_human_duration_like_apimachinery(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
 
 
@@ -147,16 +223,38 @@ def test_set_weight_is_a_percentage(index: int, steps: list[dict[str, Any]]) -> 
     assert 0 <= set_weight(canary({"currentStepIndex": index}, steps=steps)) <= 100
 
 
-def test_tree_groups_children_by_revision_and_ignores_foreign_objects() -> None:
-    state = scenarios.progressing_canary_with_analysis()
-    foreign = scenarios.replicaset("other", "ffffffff", revision=9, image="x", replicas=1, ready=1, age=10)
-    foreign["metadata"]["ownerReferences"][0]["uid"] = "someone-else"
-    info = rollout_info(state.rollout, [*state.replicasets, foreign], state.pods, state.analysisruns, now=NOW)
-    assert [r.revision for r in info.revisions] == [2, 1]
-    newest = info.revisions[0]
-    assert [rs.roles for rs in newest.replicasets] == [("canary",)]
-    assert [p.status for p in newest.replicasets[0].pods] == ["Running", "ContainerCreating"]
-    assert {(a.phase, a.successes, a.failures) for a in newest.analysisruns} == {("Successful", 3, 0),
-                                                                                ("Running", 4, 1)}
-    assert [(i.image, i.roles) for i in info.images] == [("shop/checkout:1.0", ("stable",)),
-                                                         ("shop/checkout:2.0", ("canary",))]
+def test_children_of_other_owners_are_ignored() -> None:
+    foreign = _rs("f", 1, 1, revision=9)
+    foreign["metadata"]["ownerReferences"] = [{"uid": "someone-else"}]
+    info = rollout_info(canary({"stableRS": "s", "currentPodHash": "c"}),
+                        [_rs("s", 3, 3, revision=1), _rs("c", 1, 1, revision=2), foreign], [], [])
+    assert [(rs.name, rs.revision, rs.stable, rs.canary) for rs in info.replicasets] == [
+        ("web-c", 2, False, True), ("web-s", 1, True, False)]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 200) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=12,
+)
+STATUS_KEYS = ["phase", "message", "abort", "pauseConditions", "currentStepIndex", "stableRS", "currentPodHash",
+               "replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "observedGeneration",
+               "conditions", "canary", "blueGreen", "controllerPause", "restartedAt"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(status=st.dictionaries(st.sampled_from(STATUS_KEYS), JSON, max_size=8),
+       steps=st.one_of(JSON, st.lists(st.dictionaries(st.sampled_from(["setWeight", "pause", "analysis"]), JSON,
+                                                      max_size=2), max_size=4)),
+       generation=JSON, replicas=JSON)
+def test_any_status_renders_without_error(status: dict[str, object], steps: object, generation: object,
+                                          replicas: object) -> None:
+    """Whatever a (buggy or newer) controller writes into status, `get` and `list` still draw something."""
+    rollout = canary({})
+    rollout["status"] = status
+    rollout["metadata"]["generation"] = generation
+    rollout["spec"]["replicas"] = replicas
+    rollout["spec"]["strategy"] = {"canary": {"steps": steps}}
+    text = rollout_text(rollout_info(rollout, [_rs("s", 1, 1, revision=1)], [], []), NOW)
+    assert "Name:            web" in text
+    list_table([list_row(rollout)], all_namespaces=True, timestamp=None)
