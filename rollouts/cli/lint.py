@@ -1,4 +1,4 @@
-"""`kubectl rollouts lint FILE...`: check Rollout and AnalysisTemplate manifests without a cluster.
+"""`lint -f FILE` (Argo's syntax) and `lint FILE...`: check Rollout and AnalysisTemplate manifests without a cluster.
 
 A Rollout goes through the same parse-and-validate the controller runs before acting
 (`rollouts.api.validation.check_rollout`), so lint reports exactly what would become an
@@ -9,7 +9,9 @@ the check, since the real arguments are only known when a run starts.
 
 Each problem is printed as `FILE: document N (Kind 'name'): field.path: message`; documents are
 numbered from 1 in file order, empty ones included, so N matches what an editor shows between
-`---` lines. Other kinds (Services, Ingresses...) in the same file are skipped.
+`---` lines. Services in the same file are checked against the Rollouts that name them (their selector must
+match the pod template's labels, as Argo's lint checks); other kinds are skipped. `lint -f` prints as Argo's
+does: nothing when the file is fine, else `field: message` lines and the first one as the error.
 """
 
 from __future__ import annotations
@@ -141,26 +143,71 @@ def _documents(text: str) -> Iterator[Any]:
     yield from yaml.safe_load_all(text)
 
 
+_SERVICE_FIELDS = (
+    (("canary", "canaryService"), "spec.strategy.canary.canaryService"),
+    (("canary", "stableService"), "spec.strategy.canary.stableService"),
+    (("canary", "pingPong", "pingService"), "spec.strategy.canary.pingPong.pingService"),
+    (("canary", "pingPong", "pongService"), "spec.strategy.canary.pingPong.pongService"),
+    (("blueGreen", "activeService"), "spec.strategy.blueGreen.activeService"),
+    (("blueGreen", "previewService"), "spec.strategy.blueGreen.previewService"),
+)
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, Mapping) else None
+    return obj
+
+
+def reference_problems(rollout: Mapping[str, Any], services: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Problems between a Rollout and the Services of the same file it names (Argo's lint checks the
+    referenced objects it is given): a Service selecting on a label the pod template does not carry, or
+    carries with another value, would route to no pod of the Rollout."""
+    found: list[tuple[str, str]] = []
+    strategy = _get(rollout, "spec", "strategy")
+    labels = _get(rollout, "spec", "template", "metadata", "labels") or {}
+    for path, field in _SERVICE_FIELDS:
+        name = _get(strategy, *path)
+        service = services.get(name) if isinstance(name, str) else None
+        if service is None:
+            continue
+        selector = _get(service, "spec", "selector") or {}
+        for key, value in selector.items() if isinstance(selector, Mapping) else ():
+            if key == "rollouts-pod-template-hash":
+                continue
+            if not isinstance(labels, Mapping) or labels.get(key) != value:
+                found.append((field, f'Invalid value: "{name}": Service "{name}" has unmatch label "{key}" in rollout'))
+    return found
+
+
 def lint_text(file: str, text: str) -> FileReport:
     import yaml
 
     problems: list[Problem] = []
     checked = 0
     index = 0
+    documents: list[tuple[int, Any]] = []
     try:
         for index, doc in enumerate(_documents(text), start=1):
-            result = check_document(doc)
-            if result is None:
-                continue
-            checked += 1
-            obj, found = result
-            problems.extend(Problem(file, index, obj, field, message) for field, message in found)
+            documents.append((index, doc))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         problems.append(Problem(file, index + 1, "", "", f"not valid YAML{where}: {problem}"))
-    return FileReport(file, checked, tuple(problems))
+    services = {str(_get(doc, "metadata", "name")): doc for _, doc in documents
+                if isinstance(doc, Mapping) and doc.get("kind") == "Service" and doc.get("apiVersion") == "v1"}
+    for index, doc in documents:
+        result = check_document(doc)
+        if result is None:
+            continue
+        checked += 1
+        obj, found = result
+        if isinstance(doc, Mapping) and doc.get("kind") == "Rollout":
+            found += reference_problems(doc, services)
+        problems.extend(Problem(file, index, obj, field, message) for field, message in found)
+    # in file order (sorted is stable: a YAML error comes after the problems of the documents read before it)
+    return FileReport(file, checked, tuple(sorted(problems, key=lambda p: p.document or 0)))
 
 
 def lint_file(path: str, stdin: TextIO | None = None) -> FileReport:

@@ -17,8 +17,8 @@ from rollouts.controller.analysis_runs import run_analysis_runs
 from rollouts.controller.runtime import Controller
 from rollouts.kube.client import KubeClient
 from rollouts.kube.resources import ANALYSISTEMPLATE, ROLLOUT
-from tests.integration.cli.test_plugin import GREEN, Kubectl, create
 from tests.support.controller import controller_in_process
+from tests.support.plugin import GREEN, Kubectl, create
 from tests.support.rollouts import wait_phase
 
 pytestmark = pytest.mark.integration
