@@ -175,19 +175,6 @@ def parse_duration(value: int | str) -> float:
     return nanos / 1_000_000_000
 
 
-def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration string and nothing else, for fields Argo types as ``DurationString``
-    (analysis ``interval``, ``initialDelay``): "5m" -> 300.0, while "30" and 30 are rejected (Go requires a
-    unit). Negative durations are rejected. Raises ``ValueError`` quoting the input.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"invalid duration {text!r}: expected a string like 30s, 5m or 1h30m")
-    nanos = duration_nanoseconds(text)
-    if nanos < 0:
-        raise ValueError(f'invalid duration "{text}": must not be negative')
-    return nanos / 1_000_000_000
-
-
 def format_duration(seconds: float) -> str:
     """Format seconds as Go's ``Duration.String()`` does: 5400 -> "1h30m0s", 0.3 -> "300ms", 0 -> "0s".
 

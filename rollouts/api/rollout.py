@@ -294,35 +294,14 @@ class NginxTrafficRouting(ApiModel):
         return names + [name for name in self.stable_ingresses or [] if name not in names]
 
 
-class GatewayAPIRoute(ApiModel):
-    name: str
-    use_header_routes: bool | None = None
-
-
-class GatewayAPIPluginConfig(ApiModel):
-    """Configuration of the ``argoproj-labs/gatewayAPI`` traffic router plugin."""
-
-    http_route: str | None = None
-    http_routes: list[GatewayAPIRoute] | None = None
-    grpc_route: str | None = None
-    grpc_routes: list[GatewayAPIRoute] | None = None
-    tcp_route: str | None = None
-    tcp_routes: list[GatewayAPIRoute] | None = None
-    namespace: str | None = None
-    config_map: str | None = None
-
-    def http_route_names(self) -> list[str]:
-        names = [self.http_route] if self.http_route else []
-        return names + [route.name for route in self.http_routes or [] if route.name not in names]
-
-
 class ManagedRoute(ApiModel):
     name: str
 
 
 class RolloutTrafficRouting(ApiModel):
-    """``canary.trafficRouting``. nginx and the Gateway API plugin are typed; other providers are kept open so
-    their manifests validate and round-trip."""
+    """``canary.trafficRouting``. nginx is typed; plugin configurations (``plugins["argoproj-labs/gatewayAPI"]``)
+    are open, as in Argo's CRD, and belong to the router that reads them (``rollouts.traffic.gatewayapi``); other
+    providers are kept open so their manifests validate and round-trip."""
 
     nginx: NginxTrafficRouting | None = None
     plugins: dict[str, OpenDict] | None = None
@@ -335,11 +314,6 @@ class RolloutTrafficRouting(ApiModel):
     apisix: OpenDict | None = None
     managed_routes: list[ManagedRoute] | None = None
     max_traffic_weight: int = DEFAULT_MAX_TRAFFIC_WEIGHT
-
-    def gateway_api(self) -> GatewayAPIPluginConfig | None:
-        """The Gateway API plugin configuration, when the rollout uses it."""
-        raw = (self.plugins or {}).get(GATEWAY_API_PLUGIN)
-        return None if raw is None else GatewayAPIPluginConfig.model_validate(raw)
 
     def providers(self) -> list[str]:
         """Names of the configured providers: "nginx", "istio", ..., and "plugins/<name>" per plugin."""

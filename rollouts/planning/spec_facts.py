@@ -124,8 +124,3 @@ def spec_facts(rollout: Rollout) -> SpecFacts:
             _memo.clear()
         _memo[key] = facts
     return facts
-
-
-def forget_all() -> None:
-    """Drop the memo (benchmarks measure the cold path with it)."""
-    _memo.clear()

@@ -11,7 +11,6 @@ from rollouts.api.common import (
     format_duration,
     format_duration_nanoseconds,
     parse_duration,
-    parse_go_duration,
 )
 
 VALID = [
@@ -111,28 +110,3 @@ def test_parse_is_the_sum_of_its_parts(parts: list[tuple[int, str]]) -> None:
 @given(st.integers(min_value=0, max_value=10**6))
 def test_format_duration_round_trips_whole_seconds(seconds: int) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        pytest.param("5m", 300.0, id="minutes"),
-        pytest.param("0", 0.0, id="lone-zero"),
-        pytest.param("1.5s", 1.5, id="frac"),
-    ],
-)
-def test_strict_go_duration_accepts_go_strings(text: str, expected: float) -> None:
-    assert parse_go_duration(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "fragment"),
-    [
-        pytest.param("30", "missing unit", id="bare-digits-need-a-unit"),
-        pytest.param(30, "expected a string", id="int"),
-        pytest.param("-1s", "must not be negative", id="negative"),
-    ],
-)
-def test_strict_go_duration_rejects_what_go_rejects(value: object, fragment: str) -> None:
-    with pytest.raises(ValueError, match=fragment):
-        parse_go_duration(value)  # type: ignore[arg-type]
