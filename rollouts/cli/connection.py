@@ -68,6 +68,7 @@ class Target:
     impersonate_groups: tuple[str, ...] = ()
     impersonate_uid: str | None = None
     request_timeout: float | None = None
+    unavailable: str | None = None  # why there is nothing to connect to (said when a command connects)
 
 
 def kubeconfig_files(explicit: str | None, environ: Mapping[str, str]) -> list[Path]:
@@ -211,7 +212,9 @@ def _in_cluster_namespace(environ: Mapping[str, str]) -> str | None:
 
 
 def resolve(flags: ConnectionFlags, environ: Mapping[str, str]) -> Target:
-    """The Target the flags and environment point at (raises CliError naming what is missing or wrong)."""
+    """The Target the flags and environment point at; raises CliError naming a file, context, cluster or user
+    that is missing or wrong. Without any configuration at all, the Target says so when a command connects
+    (commands that need no cluster, like `notifications template get --config-map FILE`, still run)."""
     files = kubeconfig_files(flags.kubeconfig, environ)
     if flags.kubeconfig and not files[0].is_file():
         raise CliError(f"cannot load Kubernetes configuration: kubeconfig file '{flags.kubeconfig}' does not exist")
@@ -224,8 +227,10 @@ def resolve(flags: ConnectionFlags, environ: Mapping[str, str]) -> Target:
             namespace = flags.namespace or _in_cluster_namespace(environ) or "default"
             return Target(namespace=namespace, config=None, **impersonation)  # type: ignore[arg-type]
         checked = ", ".join(str(p) for p in files)
-        raise CliError(f"cannot load Kubernetes configuration: no kubeconfig file found (checked {checked}; use "
-                       "--kubeconfig or KUBECONFIG, or --server) and not running inside a cluster")
+        return Target(namespace=flags.namespace or "default", config=None, unavailable=(
+            f"cannot load Kubernetes configuration: no kubeconfig file found (checked {checked}; use "
+            "--kubeconfig or KUBECONFIG, or --server) and not running inside a cluster"),
+            **impersonation)  # type: ignore[arg-type]
     merged = merge_kubeconfigs(configs)
     namespace = flags.namespace or namespace_from_config(configs, flags.context) or "default"
     context = _apply_flags(merged, flags)
@@ -235,6 +240,8 @@ def resolve(flags: ConnectionFlags, environ: Mapping[str, str]) -> Target:
 async def connect(target: Target) -> KubeClient:
     from rollouts.kube.client import Impersonation, KubeClient
 
+    if target.unavailable:
+        raise CliError(target.unavailable)
     impersonation = None
     if target.impersonate_user or target.impersonate_groups or target.impersonate_uid:
         impersonation = Impersonation(target.impersonate_user, target.impersonate_groups, target.impersonate_uid)

@@ -237,11 +237,17 @@ def build_parser(argv: Sequence[str] = (), *, prog: str = "kubectl rollouts",
 
 
 def _add_groups(sub: Any, argv: Sequence[str]) -> None:
+    """The groups keep their own parsing conventions (argparse's: usage errors exit 2, as their modules say), so
+    their parsers are plain ArgumentParsers, not this plugin's CobraParser."""
     for name, (module, register, summary) in GROUPS.items():
         if find_spec(module) is None:
             continue
         if name in argv or "__complete" in argv:
-            getattr(import_module(module), register)(sub)
+            cobra, sub._parser_class = sub._parser_class, argparse.ArgumentParser
+            try:
+                getattr(import_module(module), register)(sub)
+            finally:
+                sub._parser_class = cobra
         else:
             sub.add_parser(name, help=summary, add_help=False)
 
