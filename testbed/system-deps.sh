@@ -4,12 +4,15 @@
 #   prometheus  - real Prometheus server for the analysis integration tests and the demo
 #   git         - the gitops reconciler's source of truth
 #   openssl     - certificates for the local control plane
+#   zsh, fish   - the plugin's completion scripts are tested in the shells they are for
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v git >/dev/null || need+=(git)
 command -v openssl >/dev/null || need+=(openssl)
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

@@ -255,7 +255,11 @@ def zsh_script(binary: str) -> str:
     lines=("${{(@)lines[1,-2]}}")
     (( directive & 1 )) && return 1
     for line in $lines; do
-        completions+=("${{line%%$'\\t'*}}:${{${{line#*$'\\t'}}//:/\\\\:}}")
+        if [[ $line == *$'\\t'* ]]; then
+            completions+=("${{line%%$'\\t'*}}:${{${{line#*$'\\t'}}//:/\\\\:}}")
+        else
+            completions+=("$line")
+        fi
     done
     if (( ${{#completions}} )); then
         if (( directive & 2 )); then _describe -t values 'values' completions -S ''; else

@@ -21,6 +21,7 @@ from rollouts.kube.resources import ANALYSISRUN, CLUSTERANALYSISTEMPLATE, ROLLOU
 from tests.support.plugin import (
     VENV_BIN,
     Kubectl,
+    Result,
     admin_cluster,
     admin_token,
     error_line,
@@ -174,9 +175,26 @@ async def test_completion_names_come_from_the_cluster(kube: KubeClient, namespac
                                                 env=kubectl.env())
     bash = await finish(proc, 60, "bash completion")
     assert bash.out.split() == ["cart", "catalog"], bash.out + bash.err
-    for shell, marker in (("zsh", "#compdef kubectl-argo-rollouts"), ("fish", "complete -c kubectl-argo-rollouts")):
-        text = await kubectl.argo("completion", shell)
-        assert text.code == 0 and marker in text.out, text.out
+
+    # fish asked for the completions of a command line, as at a prompt
+    fish = await _shell(kubectl, "fish", "-c", f'"{VENV_BIN}/kubectl-argo-rollouts" completion fish | source; '
+                        f'complete -C "kubectl-argo-rollouts -n {namespace} get rollout ca"')
+    assert fish.out.split() == ["cart", "catalog"], fish.out + fish.err
+    # zsh: the script's function with the completion system's _describe/_files standing in (what they are given)
+    zsh = await _shell(kubectl, "zsh", "-c", "compdef() { :; }; _describe() { print -l -- \"${(@P)4}\"; }; "
+                       "_files() { print FILES; }; "
+                       f'source <("{VENV_BIN}/kubectl-argo-rollouts" completion zsh); '
+                       f"words=(kubectl-argo-rollouts -n {namespace} get rollout ca); CURRENT=6; "
+                       "_kubectl_argo_rollouts; words=(kubectl-argo-rollouts promo); CURRENT=2; "
+                       "_kubectl_argo_rollouts; words=(kubectl-argo-rollouts lint -f ''); CURRENT=4; "
+                       "_kubectl_argo_rollouts")
+    assert zsh.out.splitlines() == ["cart", "catalog", "promote:Promote a rollout", "FILES"], zsh.out + zsh.err
+
+
+async def _shell(kubectl: Kubectl, shell: str, *args: str) -> Result:
+    proc = await asyncio.create_subprocess_exec(shell, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                env=kubectl.env())
+    return await finish(proc, 60, f"{shell} completion")
 
 
 async def test_impersonation_with_as_and_as_group(kube: KubeClient, namespace: str, crds: None,
