@@ -118,6 +118,7 @@ class EventReason(StrEnum):
     ANALYSIS_RUN_FAILED = "AnalysisRunFailed"
     INVALID_SPEC = "InvalidSpec"
     PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
+    REPLICA_SET_CREATE_ERROR = "ReplicaSetCreateError"
 
 
 class PauseReason(StrEnum):

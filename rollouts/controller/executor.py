@@ -2,8 +2,9 @@
 
 Every action is idempotent: creating what exists is success, deleting what is gone is success, so a
 controller killed between two actions converges when it re-plans. The first failing mutation stops the
-plan (later actions may depend on it) and the error is raised for the reconciler to back off; a user error
-that the API server rejects (e.g. an invalid pod template) is reported instead as a ReplicaFailure.
+plan (later actions may depend on it) and the error is raised for the reconciler to back off. A ReplicaSet
+the API server refuses to create (400/422: an invalid pod template) raises ReplicaSetRejected with the
+server's message: the reconciler hands it to the planner as observed state, which reports it in status.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rollouts.controller.events import EventRecorder
 from rollouts.controller.observe import Caches
 from rollouts.controller.traffic import TrafficView, perform, set_weight
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import AlreadyExists, NotFound, TooManyRequests
+from rollouts.kube.errors import AlreadyExists, BadRequest, Invalid, NotFound, TooManyRequests
 from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET
 from rollouts.planning.plan import (
     Action,
@@ -39,6 +40,15 @@ from rollouts.planning.plan import (
 from rollouts.traffic.service import pin_service_selector
 
 log = structlog.get_logger("rollouts.executor")
+
+
+class ReplicaSetRejected(Exception):
+    """The API server refused a ReplicaSet (its pod template is invalid); `message` is the server's own."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"ReplicaSet {name} was refused: {message}")
+        self.name = name
+        self.message = message
 
 
 class Executor:
@@ -70,6 +80,8 @@ class Executor:
                     self.caches.replica_sets.upsert(created)
                 except AlreadyExists:
                     pass
+                except (Invalid, BadRequest) as exc:
+                    raise ReplicaSetRejected(str(manifest["metadata"]["name"]), exc.message) from exc
             case ScaleReplicaSet(name=rs, replicas=replicas, annotations=annotations):
                 body: dict[str, Any] = {"spec": {"replicas": replicas}}
                 if annotations:

@@ -8,6 +8,7 @@ and the executor, and turns failures into backoff (never a crash, never a hot lo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ import structlog
 from rollouts.api.owners import controller_name
 from rollouts.api.rollout import Rollout
 from rollouts.controller.events import EventRecorder
-from rollouts.controller.executor import Executor, status_changed
+from rollouts.controller.executor import Executor, ReplicaSetRejected, status_changed
 from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches, ParsedRollouts, observe, referenced_services
 from rollouts.controller.traffic import TrafficConflict
@@ -28,6 +29,7 @@ from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
+from rollouts.planning.tolerant import tolerant_template
 
 Key = tuple[str, str]
 log = structlog.get_logger("rollouts.controller")
@@ -134,11 +136,22 @@ class RolloutReconciler:
                                     generation=int(raw["metadata"].get("generation") or 0), now=now)
             await self._finish(raw, plan, bound)
             return None
+        _, malformed = tolerant_template(rollout.spec.template or {})
+        if malformed:  # Argo's words: its tolerant informer logs the same and goes on without the field
+            bound.warning("malformed object: the pod template is used up to this field, as Argo decodes it",
+                          field=f"spec.template.{malformed}")
         observation = await observe(self.client, self.caches, rollout)
         plan = plan_rollout(observation.rollout, now=now)
         if plan.mutations:
             bound.debug("executing plan", actions=[type(a).__name__ for a in plan.actions])
-        await self.executor.execute(plan, raw, observation.traffic)
+        try:
+            await self.executor.execute(plan, raw, observation.traffic)
+        except ReplicaSetRejected as exc:
+            # The refusal is observed state: the planner decides what it means (condition, event, phase).
+            bound.warning("the API server refused the new ReplicaSet", replicaset=exc.name, error=exc.message)
+            observed = dataclasses.replace(observation.rollout, replica_set_create_error=exc.message)
+            plan = plan_rollout(observed, now=now)
+            await self.executor.execute(plan, raw, observation.traffic)
         await self._finish(raw, plan, bound)
         return plan.requeue_after
 

@@ -238,6 +238,10 @@ class ObservedRollout:
     """spec.replicas of the workloadRef Deployment (for ``workloadRef.scaleDown``); None when unknown."""
     traffic: ObservedTraffic | None = None
     pods: tuple[ObservedPod, ...] = ()
+    replica_set_create_error: str | None = None
+    """The API server's reason for refusing to create the current revision's ReplicaSet (a 400/422: an invalid
+    pod template), seen by the executor in this reconcile. The executor's failure reaches the planner as
+    observed state, so the plan that follows reports it in status instead of retrying in a hot loop."""
     defaulted_template: Mapping[str, Any] | None = None
     """The Rollout's pod template as the API server defaults it (a dry-run create), observed only when no
     ReplicaSet carries its hash: the current ReplicaSet is then found by comparing templates, as Argo does."""

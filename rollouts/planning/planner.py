@@ -12,7 +12,7 @@ appears, so one bad Rollout never stops the controller or the others.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rollouts.api.rollout import Rollout, RolloutPhase
@@ -21,12 +21,13 @@ from rollouts.planning.bluegreen import plan_blue_green
 from rollouts.planning.canary import plan_canary
 from rollouts.planning.conditions import conditions_by_type, set_condition
 from rollouts.planning.context import PlanContext
-from rollouts.planning.hashing import revision_hash
+from rollouts.planning.hashing import replica_set_name, revision_hash
 from rollouts.planning.observed import ObservedRollout, format_timestamp
 from rollouts.planning.plan import EmitEvent, Plan
 from rollouts.planning.references import reference_problems
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import base_status
+from rollouts.planning.tolerant import tolerant_template
 from rollouts.planning.vocabulary import Condition, Event, Reason
 from rollouts.planning.workload import plan_workload_scale_down
 
@@ -41,6 +42,8 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
     spec = observed.rollout.spec
     template = desired_template(observed.rollout, observed.workload_template)
     template_hash = desired_hash(observed.rollout, template, facts.template_hash)
+    if observed.replica_set_create_error is not None:
+        return _replica_set_create_failed(ctx, template_hash, observed.replica_set_create_error)
     if spec.strategy.canary is not None:
         plan_canary(ctx, template, template_hash)
     else:
@@ -50,10 +53,11 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
 
 
 def desired_template(rollout: Rollout, workload_template: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """The pod template the Rollout asks for: the workloadRef Deployment's, or ``spec.template``."""
+    """The pod template the Rollout asks for: the workloadRef Deployment's, or ``spec.template`` as Argo's
+    tolerant decoding reads it (a malformed quantity ends it there: rollouts.planning.tolerant)."""
     if rollout.spec.workload_ref is not None and workload_template:
         return workload_template
-    return rollout.spec.template or {}
+    return tolerant_template(rollout.spec.template or {})[0]
 
 
 def desired_hash(rollout: Rollout, template: Mapping[str, Any], memoised: str = "") -> str:
@@ -76,6 +80,35 @@ def _invalid(ctx: PlanContext, problems: list[SpecProblem]) -> Plan:
         ctx.event(Event.INVALID_SPEC, message, warning=True)
     ctx.status["phase"] = str(RolloutPhase.DEGRADED)
     ctx.status["message"] = f"{Condition.INVALID_SPEC}: {message}"
+    return ctx.finish()
+
+
+REPLICA_SET_CREATE_RETRY = timedelta(seconds=30)
+
+
+def _replica_set_create_failed(ctx: PlanContext, template_hash: str, reason: str) -> Plan:
+    """The API server refused the new revision's ReplicaSet (label value "ünï", containerPort 99999999, ...):
+    Argo's condition (Progressing=False, ReplicaSetCreateError, `Failed to create new replica set "<name>":
+    <the API server's message>`) and Warning event (once per message), phase Degraded, nothing else done in
+    this pass; the create is tried again in 30 s and at once when the spec changes, so fixing the template
+    recovers by itself.
+
+    Example: rollout "shop", hash "6f9c8d7b5", reason 'ReplicaSet.apps "shop-6f9c8d7b5" is invalid: ...' ->
+    condition message 'Failed to create new replica set "shop-6f9c8d7b5": ReplicaSet.apps ... is invalid: ...'.
+    """
+    message = f'Failed to create new replica set "{replica_set_name(ctx.rollout.name, template_hash)}": {reason}'
+    ctx.status = base_status(ctx, ctx.old.current_pod_hash or "")
+    if not ctx.status["currentPodHash"]:
+        del ctx.status["currentPodHash"]
+    previous = ctx.conditions.get(Condition.PROGRESSING)
+    set_condition(ctx.conditions, Condition.PROGRESSING, "False", Reason.REPLICA_SET_CREATE_ERROR, message,
+                  ctx.now_text)
+    if previous is None or previous.get("reason") != Reason.REPLICA_SET_CREATE_ERROR \
+            or previous.get("message") != message:
+        ctx.event(Event.REPLICA_SET_CREATE_ERROR, message, warning=True)
+    ctx.status["phase"] = str(RolloutPhase.DEGRADED)
+    ctx.status["message"] = f"{Reason.REPLICA_SET_CREATE_ERROR}: {message}"
+    ctx.wake(ctx.now + REPLICA_SET_CREATE_RETRY)
     return ctx.finish()
 
 

@@ -74,6 +74,7 @@ class Event:
     ANALYSIS_RUN_FAILED: Final[str] = EventReason.ANALYSIS_RUN_FAILED.value
     INVALID_SPEC: Final[str] = EventReason.INVALID_SPEC.value
     PROGRESS_DEADLINE_EXCEEDED: Final[str] = EventReason.PROGRESS_DEADLINE_EXCEEDED.value
+    REPLICA_SET_CREATE_ERROR: Final[str] = EventReason.REPLICA_SET_CREATE_ERROR.value
 
 
 class Pause:
