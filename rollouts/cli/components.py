@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rollouts.controller.analysis_runs import run_analysis_runs
 from rollouts.controller.app_notifications import ApplicationNotificationMetrics, run_application_notifications
+from rollouts.controller.metrics import AnalysisRunMetrics
 from rollouts.controller.notifications import NotificationMetrics, NotificationOptions, run_rollout_notifications
 from rollouts.controller.runtime import Component, ControllerConfig
 from rollouts.gitops.reconciler import run_applications
@@ -32,8 +33,11 @@ class GitopsOptions:
     workers: int = 4
 
 
-async def _analysis(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
-    await run_analysis_runs(client, config, stop)
+def _analysis(metrics: AnalysisRunMetrics) -> Component:
+    async def run(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
+        await run_analysis_runs(client, config, stop, metrics=metrics)
+
+    return run
 
 
 def _applications(options: GitopsOptions) -> Component:
@@ -70,7 +74,9 @@ def default_components(config: ControllerConfig, gitops: GitopsOptions | None = 
     """The components the flags ask for; their metrics collectors are added to ``config.collectors``."""
     components: list[tuple[str, Component]] = []
     if not config.disable_analysis:
-        components.append(("analysis-runs", _analysis))
+        analysis_metrics = AnalysisRunMetrics()
+        config.collectors.append(analysis_metrics)
+        components.append(("analysis-runs", _analysis(analysis_metrics)))
     if not config.disable_applications:
         components.append(("applications", _applications(gitops or GitopsOptions())))
     if notifications is not None and not config.disable_rollouts:

@@ -31,6 +31,7 @@ from analysis.templating import TemplateError, argument_values, resolve_metric
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
 from rollouts.api.owners import controller_name
 from rollouts.controller.events import EventRecorder
+from rollouts.controller.metrics import AnalysisRunMetrics
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
 from rollouts.kube.informer import Informer
@@ -136,11 +137,12 @@ class AnalysisRunReconciler:
 
     def __init__(self, client: KubeClient, runs: Informer, *, providers: Mapping[str, MetricProvider] | None = None,
                  recorder: EventRecorder | None = None, clock: Clock = lambda: datetime.now(UTC),
-                 sandbox: Sandbox | None = None) -> None:
+                 sandbox: Sandbox | None = None, metrics: AnalysisRunMetrics | None = None) -> None:
         self.client = client
+        self.metrics = metrics or AnalysisRunMetrics()
         self.runs = runs
         self.clock = clock
-        self.queue: WorkQueue[Key] = WorkQueue()
+        self.queue: WorkQueue[Key] = WorkQueue(name="AnalysisRuns")
         deps = ProviderDeps(clock=clock, job_client=KubeJobClient(client))
         if sandbox is not None:
             deps = ProviderDeps(clock=clock, job_client=deps.job_client, sandbox=sandbox)
@@ -156,7 +158,9 @@ class AnalysisRunReconciler:
 
     async def worker(self) -> None:
         await run_worker(self.queue, self.reconcile, kind="analysis run", log=log,
-                         fields=lambda key: {"namespace": key[0], "run": key[1]})
+                         fields=lambda key: {"namespace": key[0], "analysisrun": key[1]},
+                         on_error=lambda key: self.metrics.reconcile_errors.inc(*key),
+                         on_finished=lambda key, s: self.metrics.reconcile_seconds.labels(*key).observe(s))
 
     async def reconcile(self, key: Key) -> float | None:
         """One pass over one run; returns seconds until it is due again (None: nothing more to do)."""
@@ -220,14 +224,16 @@ def _delay(when: datetime | None, now: datetime) -> float | None:
 
 
 async def run_analysis_runs(client: KubeClient, config: Any, stop: asyncio.Event, *, workers: int = 2,
-                            clock: Clock = lambda: datetime.now(UTC)) -> None:
+                            clock: Clock = lambda: datetime.now(UTC),
+                            metrics: AnalysisRunMetrics | None = None) -> None:
     """The controller component (rollouts.controller.runtime.Component): its own informer, queue and
     workers, until `stop` is set. `config.namespace` limits it to one namespace."""
     informer = Informer(client, ANALYSISRUN, namespace=getattr(config, "namespace", None))
     recorder = EventRecorder(client)
     # conditions, JSONPath and judges run in worker processes with a deadline, never on this event loop
     sandbox = ProcessSandbox(deadline=float(getattr(config, "evaluation_deadline", DEFAULT_DEADLINE)))
-    reconciler = AnalysisRunReconciler(client, informer, recorder=recorder, clock=clock, sandbox=sandbox)
+    reconciler = AnalysisRunReconciler(client, informer, recorder=recorder, clock=clock, sandbox=sandbox,
+                                       metrics=metrics)
     tasks = [asyncio.create_task(informer.run(), name="informer-analysisruns")]
     try:
         await informer.synced.wait()

@@ -57,7 +57,7 @@ class ApplicationNotifier:
                  metrics: ApplicationNotificationMetrics) -> None:
         self.client, self.source, self.namespace, self.metrics = client, source, namespace, metrics
         self.apps = Informer(client, APPLICATION, namespace=namespace, handler=self._on_app)
-        self.queue: WorkQueue[str] = WorkQueue(base_delay=1.0, max_delay=300.0)
+        self.queue: WorkQueue[str] = WorkQueue(base_delay=1.0, max_delay=300.0, name="ApplicationNotifications")
 
     def _on_app(self, etype: str, app: dict[str, Any]) -> None:
         if etype != "DELETED":

@@ -17,6 +17,7 @@ import contextlib
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,14 +59,18 @@ def event_manifest(obj: dict[str, Any], *, type: str, reason: str, message: str,
 class EventRecorder:
     """Writes events in the background, in order per object; no task lingers once the queues are empty."""
 
-    def __init__(self, client: KubeClient, *, component: str = COMPONENT, instance: str | None = None) -> None:
+    def __init__(self, client: KubeClient, *, component: str = COMPONENT, instance: str | None = None,
+                 on_record: Callable[[dict[str, Any], str, str], None] | None = None) -> None:
         self.client = client
+        self.on_record = on_record  # rollout_events_total
         self.component = component
         self.instance = instance  # which replica wrote the event (reportingInstance), as client-go's source.host
         self._queues: list[deque[dict[str, Any]]] = [deque() for _ in range(SENDERS)]
         self._senders: list[asyncio.Task[None] | None] = [None] * SENDERS
 
     async def record(self, obj: dict[str, Any], *, type: str, reason: str, message: str) -> None:
+        if self.on_record is not None:
+            self.on_record(obj, type, reason)
         event = event_manifest(obj, type=type, reason=reason, message=redact_known(message),
                                component=self.component, instance=self.instance)
         meta = obj.get("metadata") or {}

@@ -1,4 +1,10 @@
-"""structlog configuration for the controller: JSON for machines, coloured text for people.
+"""structlog configuration for the controller: JSON for machines, text for people.
+
+``--log-format json`` writes one JSON object per line with the keys Argo's controller writes (logrus'
+JSON formatter): ``msg``, ``level`` (``debug``, ``info``, ``warning``, ``error``), ``time`` (RFC 3339, UTC),
+plus the bound context (``namespace``, ``rollout``, ``application``, ``analysisrun``, ...), sorted. Records of
+libraries that log through the standard ``logging`` module (aiohttp, the Kubernetes client) are rendered
+the same way, so a log pipeline sees one format.
 
 Every event passes `redact_secrets` last before rendering, at every level: a secret value this process has
 read (analysis.redaction.remember), or any piece of one, is replaced in every field, whichever module logged
@@ -37,21 +43,33 @@ def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Map
     return {key: _scrub(value, secrets) for key, value in event_dict.items()}
 
 
+SHARED: list[structlog.types.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+]
+
+
+def _renderer(fmt: str) -> list[structlog.types.Processor]:
+    """Exception text formatted, secrets redacted, then rendered (JSON: Argo's key names)."""
+    if fmt == "json":
+        return [structlog.processors.format_exc_info, redact_secrets, structlog.processors.EventRenamer("msg"),
+                structlog.processors.JSONRenderer(sort_keys=True)]
+    return [structlog.processors.format_exc_info, redact_secrets, structlog.dev.ConsoleRenderer(colors=False)]
+
+
 def configure_logging(*, fmt: str = "text", level: str = "info") -> None:
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *SHARED],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *_renderer(fmt)],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_secrets,
-            renderer,
-        ],
+        processors=[*SHARED, *_renderer(fmt)],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,

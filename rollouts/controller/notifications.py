@@ -123,7 +123,7 @@ class NotificationMetrics:
         labels = ("namespace", "name", "type", "reason")
         for name, doc, values in (("notification_send_success", "Notification send success.", self.success),
                                   ("notification_send_error", "Error sending the notification", self.error)):
-            metric = Metric(name, doc, "counter")
+            metric = Metric(name, doc, "unknown")  # untyped: prometheus_client would name a counter *_total
             for key, value in values.items():
                 metric.add_sample(name, dict(zip(labels, key, strict=True)), value)
             yield metric
@@ -188,7 +188,7 @@ class RolloutNotifier:
         self.client, self.source, self.metrics, self.clock = client, source, metrics, clock
         self.events = Informer(client, EVENT, namespace=namespace, field_selector="involvedObject.kind=Rollout",
                                handler=self._on_event)
-        self.queue: WorkQueue[tuple[str, str]] = WorkQueue(base_delay=1.0, max_delay=300.0)
+        self.queue: WorkQueue[tuple[str, str]] = WorkQueue(base_delay=1.0, max_delay=300.0, name="Notifications")
         self.pending: dict[tuple[str, str], set[str]] = {}
         self.started = clock()
         self.recovery_window = recovery_window

@@ -47,7 +47,7 @@ class RolloutReconciler:
     ) -> None:
         self.client = client
         self.caches = caches
-        self.queue: WorkQueue[Key] = WorkQueue()
+        self.queue: WorkQueue[Key] = WorkQueue(name="Rollouts")
         self.metrics = metrics
         self.executor = Executor(client, caches, recorder)
         self.clock = clock
@@ -65,9 +65,8 @@ class RolloutReconciler:
     def _on_rollout(self, etype: str, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
         if etype == "DELETED":
-            self.metrics.forget(meta.get("namespace", ""), meta["name"], self._strategy(obj))
             self.parsed.forget(meta.get("namespace", ""), meta["name"])
-            return
+            return  # the state metrics are computed from the cache at scrape time: nothing to forget
         self.queue.add((meta.get("namespace", ""), meta["name"]))
 
     def _on_owned(self, etype: str, obj: dict[str, Any]) -> None:
@@ -105,13 +104,6 @@ class RolloutReconciler:
             if ref is not None and ref.name == name and (ref.kind or "Deployment") == "Deployment":
                 self.queue.add((ns, rollout.name))
 
-    def _strategy(self, raw: dict[str, Any]) -> str:
-        """The metrics' strategy label; an object that does not parse is labelled by the key it has."""
-        rollout = self.parsed.typed(raw)
-        if rollout is not None:
-            return "canary" if rollout.spec.strategy.canary is not None else "blueGreen"
-        return "canary" if ((raw.get("spec") or {}).get("strategy") or {}).get("canary") else "blueGreen"
-
     # -- workers ---------------------------------------------------------------------------------------
 
     async def worker(self) -> None:
@@ -119,7 +111,7 @@ class RolloutReconciler:
             self.queue, self.reconcile, kind="rollout", log=log,
             fields=lambda key: {"namespace": key[0], "rollout": key[1]},
             conflicts=(Conflict, TrafficConflict),
-            on_error=lambda key: self.metrics.reconcile_errors.labels(*key).inc(),
+            on_error=lambda key: self.metrics.reconcile_errors.inc(*key),
             on_finished=lambda key, seconds: self.metrics.reconcile_seconds.labels(*key).observe(seconds),
         )
 
@@ -157,9 +149,6 @@ class RolloutReconciler:
 
     async def _finish(self, raw: dict[str, Any], plan: Plan, bound: Any) -> None:
         status = dict(plan.status)
-        strategy = self._strategy(raw)
-        self.metrics.set_phase(raw["metadata"].get("namespace", ""), raw["metadata"]["name"], strategy,
-                               str(status.get("phase") or ""))
         if status_changed(raw.get("status"), status):
             body = {**raw, "status": status}
             try:

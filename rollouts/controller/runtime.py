@@ -82,9 +82,6 @@ class Controller:
                                          identity=config.identity, timings=config.lease_timings)
             client = client.guarded(self.elector.check_write)
         self.client = client
-        self.metrics = ControllerMetrics()
-        for collector in config.collectors:
-            self.metrics.registry.register(collector)
         ns = config.namespace
         self.caches = Caches(
             rollouts=Informer(client, ROLLOUT, namespace=ns),
@@ -97,7 +94,11 @@ class Controller:
             http_routes=Informer(client, HTTPROUTE, namespace=ns),
             deployments=Informer(client, DEPLOYMENT, namespace=ns),
         )
-        self.recorder = EventRecorder(client, instance=self.elector.identity if self.elector else config.identity)
+        self.metrics = ControllerMetrics(self.caches, client)
+        for collector in config.collectors:
+            self.metrics.registry.register(collector)
+        self.recorder = EventRecorder(client, instance=self.elector.identity if self.elector else config.identity,
+                                      on_record=self.metrics.count_event)
         self.rollouts = RolloutReconciler(client, self.caches, metrics=self.metrics, recorder=self.recorder)
         self.synced = asyncio.Event()
         self.ready = asyncio.Event()

@@ -97,7 +97,7 @@ class ApplicationReconciler:
             self._tmp = tempfile.TemporaryDirectory(prefix="rollouts-gitops-")
             cache_dir = Path(self._tmp.name)
         self.sources = Sources(cache_dir)
-        self.queue: WorkQueue[str] = WorkQueue()
+        self.queue: WorkQueue[str] = WorkQueue(name="Applications")
         self.live = LiveState(client, self.queue.add)
         self.health = HealthAssessor()
         self.comparer = Comparer(client, self.sources, self.live, namespace=config.namespace, health=self.health)

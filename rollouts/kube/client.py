@@ -63,6 +63,8 @@ class KubeClient:
             (k.api_version, k.kind): k for k in BUILTIN
         }
         self.requests: Counter[str] = Counter()
+        # (kind, namespace, name, verb, status_code) -> count: Argo's controller_clientset_k8s_request_total.
+        self.calls: Counter[tuple[str, str, str, str, str]] = Counter()
         self._write_guard = write_guard
         # Seconds a single (non-watch) request may take; None waits as long as the server does.
         self.request_timeout: float | None = 60
@@ -77,6 +79,7 @@ class KubeClient:
         sibling.requests = self.requests
         sibling.request_timeout = self.request_timeout
         sibling.trace = self.trace
+        sibling.calls = self.calls
         return sibling
 
     @classmethod
@@ -174,6 +177,7 @@ class KubeClient:
         self._traced(method, path, query, resp.status, started)
         async with resp:
             raw = await resp.read()
+            self.calls[request_labels(method, path, resp.status)] += 1
             if 200 <= resp.status <= 299:
                 return json.loads(raw) if raw else {}
             try:
@@ -357,6 +361,8 @@ class KubeClient:
             raise Unreachable(0, "Unreachable", f"cannot reach the API server at {self.host}: {exc}") from exc
         self._traced("GET", kind.collection_path(namespace), query, resp.status, started)
         async with resp:
+            labels = request_labels("GET", kind.collection_path(namespace), resp.status)
+            self.calls[(labels[0], labels[1], labels[2], "Watch", labels[4])] += 1
             if resp.status != 200:
                 raw = await resp.read()
                 try:
@@ -424,4 +430,23 @@ class KubeClient:
         self._discovered.update({(k.api_version, k.kind): k for k in BUILTIN})
 
 
-__all__ = ["ApiError", "Impersonation", "KubeClient", "Obj"]
+_VERBS = {"POST": "Create", "PUT": "Update", "PATCH": "Patch", "DELETE": "Delete"}
+
+
+def request_labels(method: str, path: str, status: int) -> tuple[str, str, str, str, str]:
+    """kind (resource plural), namespace, name, verb, status code, as Argo's kubeclientmetrics reports them."""
+    parts = [p for p in path.split("?")[0].split("/") if p]
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:] if parts[:1] == ["apis"] else []
+    namespace = ""
+    if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) != 2:
+        namespace, rest = rest[1], rest[2:]
+    if not rest:
+        return ("Unknown", "Unknown", "Unknown", "Unknown", str(status))
+    kind, name = rest[0], rest[1] if len(rest) > 1 else ""
+    verb = _VERBS.get(method, "Get" if name else "List")
+    if verb == "List" or kind in ("events", "replicasets"):
+        name = "N/A"
+    return (kind, namespace, name, verb, str(status))
+
+
+__all__ = ["ApiError", "Impersonation", "KubeClient", "Obj", "request_labels"]

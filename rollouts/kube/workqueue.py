@@ -18,14 +18,42 @@ import heapq
 import itertools
 import math
 import time
+import weakref
 from collections.abc import Hashable
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
 
+@dataclass
+class QueueStats:
+    """What client-go's workqueue metrics report (workqueue_adds_total, _retries_total, the queue and work
+    durations, the processors in flight); read by the controller's metrics collector at scrape time."""
+
+    adds: int = 0
+    retries: int = 0
+    queue_seconds: list[float] = field(default_factory=list)
+    work_seconds: list[float] = field(default_factory=list)
+    started: dict[object, float] = field(default_factory=dict)
+
+    def drain(self) -> tuple[list[float], list[float]]:
+        """The durations observed since the last call (the collector folds them into its histograms)."""
+        queued, worked = self.queue_seconds, self.work_seconds
+        self.queue_seconds, self.work_seconds = [], []
+        return queued, worked
+
+
+NAMED_QUEUES: weakref.WeakSet[WorkQueue[Any]] = weakref.WeakSet()
+"""The named queues of this process, for the workqueue_* metrics (client-go reports every named queue)."""
+
+
 class WorkQueue(Generic[K]):
-    def __init__(self, *, base_delay: float = 0.05, max_delay: float = 60.0) -> None:
+    def __init__(self, *, base_delay: float = 0.05, max_delay: float = 60.0, name: str = "") -> None:
+        self.name = name
+        self.stats = QueueStats()
+        if name:
+            NAMED_QUEUES.add(self)
         self._ready: asyncio.Queue[K] = asyncio.Queue()
         self._queued: set[K] = set()
         self._processing: set[K] = set()
@@ -42,6 +70,11 @@ class WorkQueue(Generic[K]):
     def __len__(self) -> int:
         return len(self._queued)
 
+    @property
+    def in_flight(self) -> dict[object, float]:
+        """When each key being processed was picked (monotonic seconds)."""
+        return self.stats.started
+
     def add(self, key: K) -> None:
         if key in self._processing:
             self._dirty.add(key)
@@ -50,6 +83,7 @@ class WorkQueue(Generic[K]):
             return
         self._queued.add(key)
         self.added_at.setdefault(key, time.monotonic())
+        self.stats.adds += 1
         self._ready.put_nowait(key)
 
     def add_after(self, key: K, delay: float) -> None:
@@ -68,6 +102,7 @@ class WorkQueue(Generic[K]):
         """Requeue after a failure with per-key exponential backoff; returns the delay."""
         n = self._failures.get(key, 0)
         self._failures[key] = n + 1
+        self.stats.retries += 1
         delay = min(math.ldexp(self._base_delay, n), self._max_delay)
         self.add_after(key, delay)
         return delay
@@ -82,11 +117,18 @@ class WorkQueue(Generic[K]):
         key = await self._ready.get()
         self._queued.discard(key)
         self._processing.add(key)
+        now = time.monotonic()
+        if len(self.stats.queue_seconds) < 100_000:
+            self.stats.queue_seconds.append(now - self.added_at.get(key, now))
+        self.stats.started[key] = now
         return key
 
     def done(self, key: K) -> float | None:
         """Mark a key finished; returns how long it waited in the queue before being picked, if known."""
         self._processing.discard(key)
+        started = self.stats.started.pop(key, None)
+        if started is not None and len(self.stats.work_seconds) < 100_000:
+            self.stats.work_seconds.append(time.monotonic() - started)
         waited = self.added_at.pop(key, None)
         if key in self._dirty:
             self._dirty.discard(key)

@@ -70,6 +70,15 @@ def client_session(*, insecure: bool = False, timeout: float = DEFAULT_TIMEOUT) 
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout), connector=connector)
 
 
+def where(url: str) -> str:
+    """The part of a URL an error message may show: scheme and host. Paths and queries of webhook URLs are
+    often the secret itself (Teams, Slack incoming webhooks), and bodies may carry secrets."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc.rsplit('@', 1)[-1]}" if parsed.netloc else "(url)"
+
+
 async def read_text(response: aiohttp.ClientResponse, limit: int = 64 * 1024) -> str:
     data = await response.content.read(limit)
     return data.decode(errors="replace")

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import aiohttp
 import jwt
 
-from rollouts.notifications.services.base import ConfigError, SendError, client_session, read_text
+from rollouts.notifications.services.base import ConfigError, SendError, client_session, read_text, where
 from rollouts.notifications.subscriptions import Destination
 from rollouts.notifications.templates import Notification
 
@@ -133,7 +133,7 @@ class GitHubService:
                 async with session.post(url, data=json.dumps(body, separators=(",", ":")), headers=headers) as resp:
                     text = await read_text(resp)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SendError(f"github: {url}: {exc or type(exc).__name__}") from None
+            raise SendError(f"github: {where(url)}: {exc or type(exc).__name__}") from None
         if resp.status == 422:
             raise SendError(f"too many commit statuses for sha {gh.revision} and context {body['context']}",
                             retryable=False)

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from rollouts.notifications.services.base import SendError, client_session, option, read_text
+from rollouts.notifications.services.base import SendError, client_session, option, read_text, where
 from rollouts.notifications.subscriptions import Destination
 from rollouts.notifications.templates import Notification
 
@@ -110,7 +110,7 @@ class SlackService:
                 text = await read_text(resp)
                 status, retry_after = resp.status, resp.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SendError(f"slack: {url}: {exc or type(exc).__name__}") from None
+            raise SendError(f"slack: {where(url)}: {exc or type(exc).__name__}") from None
         if status == 429:
             raise SendError(f"slack rate limit exceeded, retry after {retry_after or '?'}s")
         if status != 200:

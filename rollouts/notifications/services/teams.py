@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from rollouts.notifications.services.base import ConfigError, SendError, client_session, option, read_text
+from rollouts.notifications.services.base import ConfigError, SendError, client_session, option, read_text, where
 from rollouts.notifications.subscriptions import Destination
 from rollouts.notifications.templates import Notification
 
@@ -75,6 +75,6 @@ class TeamsService:
             ) as resp:
                 text = await read_text(resp)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SendError(f"teams webhook post error: {exc or type(exc).__name__}") from None
+            raise SendError(f"teams webhook post error: {where(url)}: {type(exc).__name__}") from None
         if text != "1":
             raise SendError(f"teams webhook post error: {text}", retryable=resp.status >= 500 or resp.status == 429)

@@ -22,7 +22,15 @@ from typing import Any
 
 import aiohttp
 
-from rollouts.notifications.services.base import ConfigError, SendError, client_session, option, read_text, seconds
+from rollouts.notifications.services.base import (
+    ConfigError,
+    SendError,
+    client_session,
+    option,
+    read_text,
+    seconds,
+    where,
+)
 from rollouts.notifications.subscriptions import Destination
 from rollouts.notifications.templates import Notification
 
@@ -86,16 +94,16 @@ class WebhookService:
                             await resp.read()
                             return
                         text = await read_text(resp)
-                        last = f"request to {{{body} {method} {url} {dest.service}}} has failed with error code " \
-                               f"{resp.status} : {text}"
+                        last = f"request to {method} {where(url)} ({dest.service}) has failed with error code " \
+                               f"{resp.status} : {text[:200]}"
                         if not (resp.status == 429 or (resp.status >= 500 and resp.status != 501)):
                             raise SendError(last, retryable=resp.status >= 500)
                         wait = _retry_after(resp.headers.get("Retry-After"), wait)
                 except (aiohttp.ClientError, TimeoutError) as exc:
-                    last = f"{method} {url}: {exc or type(exc).__name__}"
+                    last = f"{method} {where(url)}: {exc or type(exc).__name__}"
                 if attempt < self.retry_max:
                     await self.sleep(wait)
-        raise SendError(f"{method} {url} giving up after {self.retry_max + 1} attempt(s): {last}")
+        raise SendError(f"{method} {where(url)} giving up after {self.retry_max + 1} attempt(s): {last}")
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.retry_wait_max, self.retry_wait_min * (2.0**attempt)))

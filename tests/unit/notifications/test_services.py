@@ -260,3 +260,12 @@ def test_webhook_request_joins_url_and_path_like_the_engine() -> None:
     n = Notification(message="m", webhook={"w": Webhook(method="", path="/v1/x", body="b")})
     assert svc.request(n, Destination("w", "")) == ("GET", "https://h.example.com/api/v1/x", "b")
     assert urllib.parse.urlparse(svc.request(n, Destination("other", ""))[1]).path == "/api/"
+
+
+async def test_failure_messages_name_the_host_never_the_secret_url_path_or_body() -> None:
+    async with vendors() as v:
+        svc = WebhookService(url=f"{v.base}/hooks/T0-s3cr3t-path?token=s3cr3t-query", retry_max=0)
+        v.fail("/hooks/T0-s3cr3t-path", 404)
+        with pytest.raises(SendError) as err:
+            await svc.send(Notification(message="password=s3cr3t-body"), Destination("w", ""))
+        assert "s3cr3t" not in str(err.value) and v.base in str(err.value), str(err.value)
