@@ -301,12 +301,21 @@ def run(args: argparse.Namespace) -> int:
     from rollouts.cli.connection import connect, resolve
     from rollouts.cli.flags import connection_flags
 
-    target = resolve(connection_flags(args), os.environ)
-    args.namespace = target.namespace
     command = COMMANDS[(args.notifications_group, args.notifications_command)]
+    # Files for the ConfigMap, the Secret and the resource need no cluster, and no kubeconfig either.
+    target = None
+    try:
+        if _needs_cluster(args):
+            target = resolve(connection_flags(args), os.environ)
+            args.namespace = target.namespace
+        else:
+            args.namespace = getattr(args, "namespace", None) or "default"
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
 
     async def body() -> int:
-        client = await connect(target) if _needs_cluster(args) else None
+        client = await connect(target) if target is not None else None
         try:
             return await command(args, client)
         finally:
