@@ -1,9 +1,8 @@
 """Argo Rollouts' own Grafana dashboard (examples/dashboard.json, read from the Argo Rollouts module) and
 alert-style queries, run against a real Prometheus scraping the controller during canaries with analysis.
 
-Rollouts are put in each of Argo's metric phases the controller can reach (Completed, Progressing with
-analysis running, Paused, Abort, Timeout, InvalidSpec); every dashboard query must return series. The one
-exception, named in ``UNREACHABLE``, is a phase this controller does not produce yet.
+Rollouts are put in each of Argo's metric phases (Completed, Progressing with analysis running, Paused,
+Abort, Timeout, Error, InvalidSpec); every dashboard query must return series.
 """
 
 from __future__ import annotations
@@ -33,8 +32,6 @@ from tests.unit.notifications.anchors import ROLLOUTS
 
 pytestmark = pytest.mark.integration
 JOB = "argo-rollouts-metrics"
-# Argo's phase "Error" is its ReplicaSetCreateError condition, which this controller does not write yet.
-UNREACHABLE = {'sum(rollout_info{job="argo-rollouts-metrics",phase="Error"} == 1)'}
 ALERTS = [
     'rollout_info{phase="Abort"} == 1',
     'rollout_phase{phase="Abort"} == 1',
@@ -140,7 +137,7 @@ async def test_argo_dashboard_and_alert_queries_return_series(kube: KubeClient, 
         await kube.create(ANALYSISTEMPLATE, template(v.base, "good", "result < 0.05"), namespace)
         await kube.create(ANALYSISTEMPLATE, template(v.base, "bad", "result < 0"), namespace)
         await rollout(kube, namespace, "stable", [{"setWeight": 50}, {"pause": {}}])
-        for name in ("analysing", "paused", "aborted", "failing", "slow"):
+        for name in ("analysing", "paused", "aborted", "failing", "slow", "rejected"):
             steps = analysis("good") if name == "analysing" else analysis("bad") if name == "failing" else [
                 {"setWeight": 50}, {"pause": {}}]
             await rollout(kube, namespace, name, steps, **({"progressDeadlineSeconds": 3} if name == "slow" else {}))
@@ -152,6 +149,7 @@ async def test_argo_dashboard_and_alert_queries_return_series(kube: KubeClient, 
         await wait_phase(kube, namespace, "aborted", "Paused")
         await patch_status(kube, namespace, "aborted", {"abort": True})
         await _break(kube, namespace, "slow")
+        await _reject(kube, namespace, "rejected")
         await eventually(lambda: get_rollout(kube, namespace, "analysing"),
                          lambda ro: ((ro.get("status") or {}).get("canary") or {}).get("currentStepAnalysisRunStatus"),
                          timeout=60, expected="the analysing rollout running its step analysis")
@@ -161,8 +159,6 @@ async def test_argo_dashboard_and_alert_queries_return_series(kube: KubeClient, 
 
         failures = []
         for expression in [*dashboard_queries(namespace, "aborted"), *ALERTS]:
-            if expression in UNREACHABLE:
-                continue
             try:
                 await eventually(lambda e=expression: prom.query(e), lambda r: len(r) > 0, timeout=30,
                                  expected=f"series for {expression}")
@@ -180,8 +176,16 @@ async def _break(kube: KubeClient, ns: str, name: str) -> None:
     await kube.patch(ROLLOUT, name, {"spec": {"template": updated}}, ns)
 
 
+async def _reject(kube: KubeClient, ns: str, name: str) -> None:
+    """A pod template the API server refuses in a ReplicaSet: Argo's ReplicaSetCreateError (phase Error)."""
+    ro = await get_rollout(kube, ns, name)
+    updated = copy.deepcopy(ro["spec"]["template"])
+    updated["spec"]["containers"][0]["ports"] = [{"containerPort": 99999999}]
+    await kube.patch(ROLLOUT, name, {"spec": {"template": updated}}, ns)
+
+
 async def _wait_argo_phases(prom: Prometheus) -> None:
-    want = {"Completed", "Progressing", "Paused", "Abort", "Timeout", "InvalidSpec"}
+    want = {"Completed", "Progressing", "Paused", "Abort", "Timeout", "Error", "InvalidSpec"}
 
     async def phases() -> set[str]:
         return {r["metric"]["phase"] for r in await prom.query(f'rollout_info{{job="{JOB}"}} == 1')}
