@@ -233,23 +233,31 @@ async def cmd_create(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _listed(items: Sequence[Any], render: Any, empty: str = "<none>") -> list[str]:
+    return [render(item) for item in items] or [empty]
+
+
 def _print_project(project: dict[str, Any]) -> None:
+    """argocd proj get's layout: a 29-column label, one value per line."""
     spec = project.get("spec") or {}
+
+    def field(name: str) -> list[Any]:
+        return list(spec.get(name) or [])
+
     rows: list[tuple[str, list[str]]] = [
         ("Name:", [project["metadata"]["name"]]),
         ("Description:", [spec.get("description") or ""]),
-        ("Destinations:", [f"{d.get('server') or d.get('name') or ''},{d.get('namespace') or ''}"
-                           for d in spec.get("destinations") or []] or ["<none>"]),
-        ("Repositories:", list(spec.get("sourceRepos") or []) or ["<none>"]),
-        ("Source Namespaces:", list(spec.get("sourceNamespaces") or []) or ["<none>"]),
-        ("Allowed Cluster Resources:", [_gk(r) for r in spec.get("clusterResourceWhitelist") or []] or ["<none>"]),
-        ("Denied Cluster Resources:", [_gk(r) for r in spec.get("clusterResourceBlacklist") or []] or ["<none>"]),
-        ("Allowed Namespaced Resources:", [_gk(r) for r in spec.get("namespaceResourceWhitelist") or []]
-         or ["<all>"]),
-        ("Denied Namespaced Resources:", [_gk(r) for r in spec.get("namespaceResourceBlacklist") or []]
-         or ["<none>"]),
-        ("Sync Windows:", [f"{w.get('kind')} {w.get('schedule')} {w.get('duration')}"
-                           for w in spec.get("syncWindows") or []] or ["<none>"]),
+        ("Destinations:", _listed(field("destinations"),
+                                  lambda d: f"{d.get('server') or d.get('name') or ''},{d.get('namespace') or ''}")),
+        ("Repositories:", _listed(field("sourceRepos"), str)),
+        ("Source Namespaces:", _listed(field("sourceNamespaces"), str)),
+        ("Allowed Cluster Resources:", _listed(field("clusterResourceWhitelist"), _gk)),
+        ("Denied Cluster Resources:", _listed(field("clusterResourceBlacklist"), _gk)),
+        ("Allowed Namespaced Resources:", _listed(field("namespaceResourceWhitelist"), _gk,
+                                                  "<none>" if "namespaceResourceWhitelist" in spec else "<all>")),
+        ("Denied Namespaced Resources:", _listed(field("namespaceResourceBlacklist"), _gk)),
+        ("Sync Windows:", _listed(field("syncWindows"),
+                                  lambda w: f"{w.get('kind')} {w.get('schedule')} {w.get('duration')}")),
     ]
     for label, values in rows:
         for index, value in enumerate(values):

@@ -154,18 +154,30 @@ class Cluster:
     name: str = IN_CLUSTER_NAME
 
 
+def _destination_verdict(item: ApplicationDestination, cluster: Cluster, namespace: str) -> bool | None:
+    """True: this entry permits the destination; False: a negated entry excludes it; None: no say."""
+    name_ok = bool(cluster.name) and _project_glob(item.name or "", cluster.name, negation=True)
+    server_ok = bool(cluster.server) and _project_glob(item.server or "", cluster.server, negation=True)
+    namespace_ok = _project_glob(item.namespace or "", namespace, negation=True)
+    if (server_ok or name_ok) and namespace_ok:
+        return True
+    # Go's precedence: A || (B && C)
+    if (not name_ok and _is_deny(item.name or "")) or (not server_ok and _is_deny(item.server or "")
+                                                        and namespace_ok):
+        return False
+    if not namespace_ok and _is_deny(item.namespace or "") and server_ok:
+        return False
+    return None
+
+
 def is_destination_permitted(spec: AppProjectSpec, cluster: Cluster, namespace: str) -> bool:
     """Some entry matches (server or name, and namespace) and no negated entry excludes it first."""
     matched = False
     for item in spec.destinations or ():
-        name_ok = bool(cluster.name) and _project_glob(item.name or "", cluster.name, negation=True)
-        server_ok = bool(cluster.server) and _project_glob(item.server or "", cluster.server, negation=True)
-        namespace_ok = _project_glob(item.namespace or "", namespace, negation=True)
-        if (server_ok or name_ok) and namespace_ok:
-            matched = True
-        elif ((not name_ok and _is_deny(item.name or "")) or ((not server_ok and _is_deny(item.server or ""))
-              and namespace_ok)) or (not namespace_ok and _is_deny(item.namespace or "") and server_ok):
+        verdict = _destination_verdict(item, cluster, namespace)
+        if verdict is False:
             return False
+        matched = matched or bool(verdict)
     return matched
 
 
