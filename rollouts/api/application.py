@@ -320,6 +320,7 @@ class ApplicationConditionType(StrEnum):
     UNKNOWN_ERROR = "UnknownError"
     ORPHANED_RESOURCE_WARNING = "OrphanedResourceWarning"
     REPEATED_RESOURCE_WARNING = "RepeatedResourceWarning"
+    SHARED_RESOURCE_WARNING = "SharedResourceWarning"
 
 
 class ApplicationCondition(ApiModel):

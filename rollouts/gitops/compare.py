@@ -38,7 +38,7 @@ from rollouts.gitops.rollout_fields import with_rollout_fields
 from rollouts.gitops.source import SECRET_TYPE_LABEL, RepoCredentials, credentials_for
 from rollouts.gitops.sources import Sources
 from rollouts.gitops.tracking import ResourceKey, key_of, with_tracking
-from rollouts.gitops.waves import is_hook, sync_wave
+from rollouts.gitops.waves import is_hook, option_enabled, parse_sync_options, resource_sync_options, sync_wave
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.resources import SECRET, ResourceKind
@@ -162,44 +162,56 @@ class Comparer:
         self._cluster = (time.monotonic(), ClusterCapabilities(version, api_versions))
         return self._cluster[1]
 
-    async def _prepare(self, manifests: Sequence[Obj], namespace: str, app_name: str) -> tuple[
-            list[tuple[ResourceKind | None, Obj]], dict[ResourceKey, str]]:
-        """Resolve kinds, default namespaces, add tracking. Unknown kinds raise, unless a CRD here defines them."""
+    async def _resolve_kind(self, manifest: Obj, crd_kinds: set[tuple[str, str]], *,
+                            skip_dry_run: bool) -> tuple[ResourceKind | None, str | None]:
+        """(the kind, None), or (None, why it is accepted unresolved); an unknown kind otherwise raises."""
+        api_version, kind_name = str(manifest["apiVersion"]), str(manifest["kind"])
+        group = api_version.rpartition("/")[0]
+        try:
+            return await self.client.resolve(api_version, kind_name), None
+        except NotFound:
+            pass
+        if (group, kind_name) in crd_kinds:
+            return None, f"{api_version}/{kind_name} is defined by a CRD of this application"
+        name = (manifest.get("metadata") or {}).get("name")
+        missing = (f"the Kubernetes API could not find {group or 'core'}/{kind_name} ({api_version}) for requested "
+                   f"resource {name!r}")
+        own = resource_sync_options(manifest).get("SkipDryRunOnMissingResource")
+        if (own.lower() == "true") if own is not None else skip_dry_run:
+            return None, f"{missing} (SkipDryRunOnMissingResource=true skipped the dry run; the kind is still unknown)"
+        raise ComparisonError(f"{missing}: make sure the kind exists or its CRD is installed")
+
+    async def _prepare(self, manifests: Sequence[Obj], namespace: str, app_name: str, *,
+                       skip_dry_run: bool = False) -> tuple[list[tuple[ResourceKind | None, Obj]],
+                                                            dict[ResourceKey, str], dict[ResourceKey, str]]:
+        """Resolve kinds, default namespaces, add tracking. Unknown kinds raise, unless a CRD here defines them
+        (pending) or SkipDryRunOnMissingResource=true lets them through (unverified)."""
         crd_kinds = {
             (str((m.get("spec") or {}).get("group") or ""), str(((m.get("spec") or {}).get("names") or {}).get("kind")))
             for m in manifests if m.get("kind") == "CustomResourceDefinition"
         }
         out: list[tuple[ResourceKind | None, Obj]] = []
         pending: dict[ResourceKey, str] = {}
+        unverified: dict[ResourceKey, str] = {}
         for manifest in manifests:
-            api_version, kind_name = str(manifest["apiVersion"]), str(manifest["kind"])
-            group = api_version.rpartition("/")[0]
-            try:
-                kind: ResourceKind | None = await self.client.resolve(api_version, kind_name)
-            except NotFound:
-                if (group, kind_name) not in crd_kinds:
-                    name = (manifest.get("metadata") or {}).get("name")
-                    raise ComparisonError(
-                        f"the Kubernetes API could not find {group or 'core'}/{kind_name} ({api_version}) for "
-                        f"requested resource {name!r}: make sure the kind exists or its CRD is installed") from None
-                kind = None
+            kind, reason = await self._resolve_kind(manifest, crd_kinds, skip_dry_run=skip_dry_run)
             obj = dict(manifest)
             meta = dict(obj.get("metadata") or {})
             if kind is None or kind.namespaced:
                 if not meta.get("namespace"):
                     if not namespace:
                         raise ComparisonError(
-                            f"{kind_name} {meta.get('name')!r} has no namespace and the application's "
+                            f"{manifest['kind']} {meta.get('name')!r} has no namespace and the application's "
                             "destination.namespace is empty")
                     meta["namespace"] = namespace
             else:
                 meta.pop("namespace", None)
             obj["metadata"] = meta
             tracked = with_tracking(obj, app_name) if meta.get("name") else obj
-            if kind is None:
-                pending[key_of(tracked)] = f"{api_version}/{kind_name} is defined by a CRD of this application"
+            if reason is not None:
+                (unverified if "SkipDryRunOnMissingResource" in reason else pending)[key_of(tracked)] = reason
             out.append((kind, tracked))
-        return out, pending
+        return out, pending, unverified
 
     # -- live & diff -----------------------------------------------------------------------------------
 
@@ -258,10 +270,13 @@ class Comparer:
         rendered = await self.render(app, source, commit, namespace)
         app_name = app.metadata.name or ""
         try:
-            prepared, pending = await self._prepare(list(rendered.manifests), namespace, app_name)
+            options = parse_sync_options(app.spec.sync_policy.sync_options if app.spec.sync_policy else None)
+            prepared, pending, unverified = await self._prepare(
+                list(rendered.manifests), namespace, app_name,
+                skip_dry_run=option_enabled(options, "SkipDryRunOnMissingResource"))
         except ValueError as exc:
             raise ComparisonError(str(exc)) from None
-        split = _split(prepared, pending)
+        split = _split(prepared, {**pending, **unverified})
         rules: list[ResourceIgnoreDifferences] = list(app.spec.ignore_differences or ())
         fresh = fresh or any(r.managed_fields_managers for r in rules)
         limit = asyncio.Semaphore(self.concurrency)
@@ -279,7 +294,8 @@ class Comparer:
             resources.append(ResourceState(key, kind, None, live_obj, ResourceDiff(key, True),
                                            await self.health.health(live_obj), 0))
         metadata = await self.sources.for_source(source).metadata(source, commit)
-        return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending, metadata)
+        return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending, metadata,
+                          unverified)
 
     async def _compare_one(self, kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int, *,
                            rules: Sequence[ResourceIgnoreDifferences], fresh: bool) -> ResourceState[ResourceKind]:

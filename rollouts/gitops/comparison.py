@@ -79,6 +79,9 @@ class Comparison(Generic[K]):
     """Objects whose kind a CRD of this application will define (resolved again after the CRD is applied)."""
     revision_metadata: RevisionMetadata | None = None
     """The commit's author, date, message and tags."""
+    unverified_kinds: dict[ResourceKey, str] = field(default_factory=dict)
+    """``SkipDryRunOnMissingResource=true`` objects of a kind the API server does not serve: compared as
+    missing, and an apply that still finds no such kind fails with this message (no CRD here will come)."""
 
     @property
     def sync_status(self) -> SyncStatusCode:

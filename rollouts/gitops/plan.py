@@ -21,7 +21,7 @@ from rollouts.api.common import format_time
 from rollouts.gitops.autosync import decide_auto_sync
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome, SpecError
 from rollouts.gitops.operation import next_history
-from rollouts.gitops.status import apply_comparison, conditions_with_times, started_at
+from rollouts.gitops.status import apply_comparison, conditions_with_times, shared_resources, started_at
 from rollouts.gitops.sync import SyncStep
 
 Obj = dict[str, Any]
@@ -67,7 +67,7 @@ def _comparison_status(status: Obj, app: Application, comparison: Outcome) -> li
             status["health"] = {"status": HealthStatusCode.UNKNOWN.value}
         return [(comparison.condition.value, message) for message in comparison.messages or (str(comparison),)]
     apply_comparison(status, app, comparison)
-    return []
+    return [(ApplicationConditionType.SHARED_RESOURCE_WARNING.value, m) for m in shared_resources(app, comparison)]
 
 
 def _operation_status(status: Obj, app: Application, step: SyncStep, now: datetime, requeue: float) -> float:

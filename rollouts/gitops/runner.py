@@ -172,11 +172,37 @@ class _Work:
     def _hook_kind(self, task: SyncTask) -> ResourceKind:
         return {key_of(obj): kind for kind, obj in self._comparison.hooks}[task.key]
 
+    async def _replace(self, task: SyncTask, kind: ResourceKind, *, force: bool) -> Obj:
+        """``Replace=true``: PUT over the live object (created when missing); with ``Force=true``, a refused
+        replace deletes the object and creates it again (``kubectl replace --force``)."""
+        namespace = task.key.namespace or None
+        try:
+            live = await self.client.get(kind, task.key.name, namespace)
+        except NotFound:
+            return await self.client.create(kind, task.obj, namespace)
+        body = {**task.obj, "metadata": {**(task.obj.get("metadata") or {}),
+                                         "resourceVersion": live["metadata"]["resourceVersion"]}}
+        try:
+            return await self.client.replace(kind, body)
+        except ApiError:
+            if not force:
+                raise
+        await self.client.delete(kind, task.key.name, namespace, propagation="Foreground")
+        for _ in range(100):  # the deletion is asynchronous: create once the name is free
+            try:
+                return await self.client.create(kind, task.obj, namespace)
+            except AlreadyExists:
+                await asyncio.sleep(0.1)
+        raise ApiError(409, "AlreadyExists", f"{task.key} was still being deleted after 10s (Force=true)")
+
     async def _apply_one(self, task: SyncTask, kind: ResourceKind, limit: asyncio.Semaphore,
-                         applied: list[str]) -> None:
+                         applied: list[str], wave: ApplyWave) -> None:
         async with limit:
             try:
-                live = await self.client.apply(kind, task.obj, field_manager=FIELD_MANAGER, force=True)
+                if task.key in wave.replace:
+                    live = await self._replace(task, kind, force=task.key in wave.force)
+                else:
+                    live = await self.client.apply(kind, task.obj, field_manager=FIELD_MANAGER, force=True)
             except ApiError as exc:
                 self.records.append({**_base_record(task), "name": task.key.name,
                                      "status": ResultCode.SYNC_FAILED.value, "message": exc.message[:500]})
@@ -204,15 +230,20 @@ class _Work:
                     applied.append(f"{task.key.kind}/{outcome['name']}")
                     continue
                 kind = await self.runner.kind_of(task, self._comparison)
+                if kind is None and task.key in self._comparison.unverified_kinds:
+                    self.records.append({**_base_record(task), "name": task.key.name,
+                                         "status": ResultCode.SYNC_FAILED.value,
+                                         "message": self._comparison.unverified_kinds[task.key]})
+                    continue
                 if kind is None:
-                    await asyncio.gather(*(self._apply_one(t, k, limit, applied) for t, k in batch))
+                    await asyncio.gather(*(self._apply_one(t, k, limit, applied, wave) for t, k in batch))
                     return f"waiting for the CRD of {task.key.kind} to be established before applying {task.key}"
                 if task.key in wave.unchanged:
                     self.records.append({**_base_record(task), "name": task.key.name, "status": ResultCode.SYNCED.value,
                                          "message": "unchanged (ApplyOutOfSyncOnly)"})
                     continue
                 batch.append((task, kind))
-            await asyncio.gather(*(self._apply_one(t, k, limit, applied) for t, k in batch))
+            await asyncio.gather(*(self._apply_one(t, k, limit, applied, wave) for t, k in batch))
         return f"applied {summary(applied)}" if applied else "nothing to apply in this wave"
 
     async def _create_hook(self, task: SyncTask) -> Obj | None:

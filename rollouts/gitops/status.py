@@ -14,6 +14,7 @@ from typing import Any
 from rollouts.api.application import Application
 from rollouts.api.common import format_time
 from rollouts.gitops.comparison import Comparison
+from rollouts.gitops.tracking import owning_app
 
 Obj = dict[str, Any]
 
@@ -73,3 +74,19 @@ def started_at(state: Obj) -> datetime | None:
     if not raw:
         return None
     return datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def shared_resources(app: Application, comparison: Comparison[Any]) -> list[str]:
+    """Argo CD's SharedResourceWarning messages: desired objects whose live copy another application tracks.
+
+    ConfigMap "settings" tracked by "billing" -> "ConfigMap/settings is part of applications argocd/shop and
+    billing".
+    """
+    name = app.metadata.name or ""
+    qualified = f"{app.metadata.namespace}/{name}" if app.metadata.namespace else name
+    out = []
+    for res in comparison.desired():
+        other = owning_app(res.live) if res.live is not None else None
+        if other is not None and other != name:
+            out.append(f"{res.key.kind}/{res.key.name} is part of applications {qualified} and {other}")
+    return out

@@ -13,8 +13,9 @@ This module decides; ``runner.py`` observes and performs. A step is
 the current wave and what the step ends as) -> the runner performs the actions -> ``conclude_step`` (the
 operationState to write; on failure, a retry or the SyncFail hooks to run).
 
-Sync options honoured: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, WaveReadyWhenPaused (ours); applying
-is always server-side apply with the field manager ``rollouts-gitops`` (so ServerSideApply=true is the
+Sync options honoured: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, Replace (and Force with it),
+FailOnSharedResource, WaveReadyWhenPaused (ours); SkipDryRunOnMissingResource is the comparison's. Applying is
+otherwise server-side apply with the field manager ``rollouts-gitops`` (so ServerSideApply=true is the
 default) and the API server does schema validation (Validate=false changes nothing).
 """
 
@@ -43,6 +44,7 @@ from rollouts.gitops.hooks import hook_record_id, sync_fail_tasks
 from rollouts.gitops.operation import can_retry, retry_delay
 from rollouts.gitops.project import destination_cluster, resource_violation
 from rollouts.gitops.prune import PrunePlan, plan_prune
+from rollouts.gitops.status import shared_resources
 from rollouts.gitops.tracking import ResourceKey
 from rollouts.gitops.waves import (
     WAVE_READY_WHEN_PAUSED_OPTION,
@@ -54,6 +56,7 @@ from rollouts.gitops.waves import (
     is_ready_for_next_wave,
     option_enabled,
     parse_sync_options,
+    resource_sync_options,
     sync_tasks,
 )
 
@@ -84,6 +87,10 @@ class ApplyWave:
 
     tasks: tuple[SyncTask, ...]
     unchanged: frozenset[ResourceKey] = frozenset()
+    replace: frozenset[ResourceKey] = frozenset()
+    """``Replace=true``: written with PUT (created when missing) instead of server-side apply."""
+    force: frozenset[ResourceKey] = frozenset()
+    """``Force=true`` with Replace: deleted and created again when the replace is refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +431,16 @@ class _Pruning:
         return [Prune(keys)] if keys else []
 
 
+def _with_option(ctx: SyncContext, tasks: Sequence[SyncTask], option: str) -> frozenset[ResourceKey]:
+    """Tasks with a sync option on: the resource's ``argocd.argoproj.io/sync-options`` wins over the app's."""
+    out = set()
+    for task in tasks:
+        own = resource_sync_options(task.obj).get(option)
+        if (own.lower() == "true") if own is not None else ctx.enabled(option):
+            out.add(task.key)
+    return frozenset(out)
+
+
 def _walk_waves(ctx: SyncContext, state: Obj, observed: SyncObservation,
                 actions: list[SyncAction]) -> StepOutcome:
     records = _Records(state)
@@ -435,7 +452,9 @@ def _walk_waves(ctx: SyncContext, state: Obj, observed: SyncObservation,
         pending = tuple(t for t in wave.tasks if records.of(t) is None)
         if pending:
             unchanged = ctx.in_sync if ctx.enabled("ApplyOutOfSyncOnly") else frozenset()
-            actions.append(ApplyWave(pending, frozenset(t.key for t in pending if t.key in unchanged)))
+            actions.append(ApplyWave(pending, frozenset(t.key for t in pending if t.key in unchanged),
+                                     replace=_with_option(ctx, pending, "Replace"),
+                                     force=_with_option(ctx, pending, "Force")))
             return Progressing(None, APPLY_REQUEUE)
         waiting, failure = _wave_progress(
             wave, records, observed, later_waves=index < len(ctx.waves) - 1,
@@ -487,6 +506,9 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
     ctx = sync_context(app, comparison, project)
     if ctx.violations:
         return done((), _refuse_invalid_tasks(ctx, state), ctx.hook_manifests)
+    shared = shared_resources(app, comparison)
+    if shared and ctx.enabled("FailOnSharedResource"):
+        return done((), Failed("Shared resource found: " + shared[0]), ctx.hook_manifests)
     actions, failure = _namespace_actions(ctx, observed)
     if failure is None:
         failure = ctx.task_error

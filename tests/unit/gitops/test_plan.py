@@ -210,3 +210,12 @@ def test_refreshes_need_a_fetch_newer_than_the_request() -> None:
     assert not polls.decide("a", None).fetch, "a request is served once"
     hard = polls.decide("a", "hard")
     assert hard.fetch and hard.hard and hard.annotated and hard.newer_than == 1005.0
+
+
+def test_a_desired_object_tracked_by_another_application_is_a_shared_resource_warning() -> None:
+    comp = comparison()
+    comp.resources[0].live = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "cm0", "annotations": {"argocd.argoproj.io/tracking-id": "billing:/ConfigMap:ns/cm0"}}}
+    plan = plan_application(application(), comp, None, status={}, now=NOW, poll=POLL)
+    assert [(c["type"], c["message"]) for c in plan.status["conditions"]] == [
+        ("SharedResourceWarning", "ConfigMap/cm0 is part of applications a and billing")]

@@ -443,3 +443,26 @@ def test_a_kind_the_project_forbids_fails_the_sync_before_anything_is_applied() 
                                     "rbac.authorization.k8s.io:ClusterRole is not permitted in project default")
     (rec,) = result.state["syncResult"]["resources"]
     assert rec["status"] == "SyncFailed" and rec["kind"] == "ClusterRole"
+
+
+def test_fail_on_shared_resource_refuses_an_object_another_app_tracks() -> None:
+    shared = cm("settings")
+    theirs = live_of(shared, {"metadata": {"annotations": {
+        "argocd.argoproj.io/tracking-id": "billing:/ConfigMap:ns/settings"}}})
+    comp = comparison([shared])
+    comp.resources[0].live = theirs
+    for options, refused in (((), False), (("FailOnSharedResource=true",), True)):
+        a = app(options=options)
+        result = plan(a, comp, started(a))
+        assert (result.outcome == Failed(
+            "Shared resource found: ConfigMap/settings is part of applications a and billing")) is refused
+        assert (applied(result) == ["settings"]) is not refused
+
+
+def test_replace_and_force_options_from_the_app_or_the_resource() -> None:
+    mine = cm("mine", **{"argocd.argoproj.io/sync-options": "Replace=true,Force=true"})
+    plain, opted_out = cm("plain"), cm("opted-out", **{"argocd.argoproj.io/sync-options": "Replace=false"})
+    a = app(options=("Replace=true",))
+    (wave,) = [x for x in plan(a, comparison([mine, plain, opted_out]), started(a)).actions
+               if isinstance(x, ApplyWave)]
+    assert wave.replace == frozenset(keys(mine, plain)) and wave.force == frozenset(keys(mine))
