@@ -28,9 +28,9 @@ from rollouts.gitops.reconciler import ApplicationReconciler
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
 from rollouts.kube.resources import APPLICATION, CONFIGMAP, EVENT, NAMESPACE, POD, ROLLOUT, SERVICE
-from tests.support.plugin import Kubectl, Result
 from tests.integration.gitops.conftest import app_probe, status_of
 from tests.support.controller import controller_in_process
+from tests.support.plugin import Kubectl, Result
 from tests.support.wait import eventually
 from tests.unit.gitops.gitrepo import GitRepo, http_remote
 
