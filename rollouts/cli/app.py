@@ -88,7 +88,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     get = _sub(sub, "get", "Show an Application: source, sync, health and resources")
     get.add_argument("name", metavar="APPNAME")
-    get.add_argument("-o", "--output", choices=["json", "yaml", "wide"], default=None)
+    get.add_argument("-o", "--output", choices=["json", "yaml", "wide", "tree"], default=None,
+                     help="tree: the resources with what they own (ReplicaSets, Pods), as Argo CD shows it")
     get.add_argument("--refresh", action="store_true", help="ask the controller to fetch Git now")
     get.add_argument("--hard-refresh", action="store_true", help="fetch Git and re-render")
 
@@ -389,7 +390,12 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
         _table(["CONDITION", "MESSAGE", "LAST TRANSITION"],
                [[c.get("type", ""), c.get("message", ""), c.get("lastTransitionTime", "")] for c in conditions])
     resources = status.get("resources") or []
-    if resources:
+    if resources and args.output == "tree":
+        from rollouts.cli import app_tree
+
+        print()
+        _table(["KIND/NAME", "STATUS", "HEALTH", "MESSAGE"], app_tree.render(await app_tree.load(client, resources)))
+    elif resources:
         print()
         _table(["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "MESSAGE"],
                [[r.get("group", ""), r.get("kind", ""), r.get("namespace", ""), r.get("name", ""),

@@ -134,6 +134,12 @@ async def test_the_argo_cd_and_argo_rollouts_walkthrough(
                              expected="Healthy on green after promote")
             await eventually(lambda: pods_by_image(kube, kuard), lambda c: c == Counter({GREEN: 4}), timeout=90,
                              expected="4 green pods")
+            tree = ok(await kubectl("rollouts", "app", "get", "kuard", "-o", "tree", "-n", namespace))
+            lines = [line.strip() for line in tree.splitlines()]
+            assert any(line.startswith("Rollout/kuard") for line in lines), tree
+            assert any(line.startswith(("├─ReplicaSet/kuard-", "└─ReplicaSet/kuard-")) for line in lines), tree
+            assert sum(1 for line in lines if "└─Pod/kuard-" in line or "├─Pod/kuard-" in line) == 4, tree
+            outputs.append(tree)
             history = ok(await kubectl("rollouts", "app", "history", "kuard", "-n", namespace))
             assert "deploy kuard blue" in history and "kuard green" in history
             outputs.append(history)
