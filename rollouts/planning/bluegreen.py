@@ -5,21 +5,32 @@ The state lives in status (``blueGreen.activeSelector``/``previewSelector``, ``p
 start times, ``blueGreen.scaleUpPreviewCheckPoint``, ``stableRS``) and in the ``scale-down-deadline``
 annotation of the old ReplicaSet, so a restarted controller continues exactly where it was.
 
+One call plans one reconcile, split by concept as the canary planner is: a new pod template starts an update
+(``_start_update``); otherwise the analysis verdict may abort (``_abort``), else the sizes are held
+(``_hold_sizes``), the first revision goes live at once (``_initial_cutover``), a previewed revision is promoted
+when allowed (``_promote_when_ready``), and a promoted one becomes stable and retires the old ReplicaSets
+(``_after_cutover``). ``_finish`` then writes counts, conditions and phase.
+
 * 3 replicas, previewReplicaCount 1, autoPromotionEnabled false: the new ReplicaSet gets 1 pod, the preview
-  Service points at it, the rollout pauses (BlueGreenPause); on promote it is scaled to 3, the active
-  Service switches, and the old ReplicaSet is scaled to 0 30 s later.
+  Service points at it, the rollout pauses (BlueGreenPause); on promote it is first scaled to 3
+  (``scaleUpPreviewCheckPoint``), then the active Service switches, and the old ReplicaSet is scaled to 0 30 s
+  later (``scaleDownDelaySeconds``).
 * autoPromotionSeconds 60: the pause ends by itself 60 s after it started (the deadline is in status).
+* An abort puts both Services back on the stable hash and scales the new ReplicaSet to 0 after
+  ``abortScaleDownDelaySeconds`` (30 by default; 0 leaves it up for inspection).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from rollouts.api.labels import SCALE_DOWN_DEADLINE_ANNOTATION
 from rollouts.api.rollout import BlueGreenStrategy
 from rollouts.planning import analysis as analysis_planning
+from rollouts.planning.analysis import AnalysisVerdict
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
@@ -55,113 +66,174 @@ from rollouts.planning.status import (
 from rollouts.planning.vocabulary import Event, Pause
 
 
+@dataclass(slots=True)
+class BlueGreenState:
+    """What this reconcile knows about the update, shared by the phases of the blue-green plan.
+
+    ``status`` is the ``status.blueGreen`` block being written. ``initial``: no active revision yet (or no stable
+    ReplicaSet), so the first one goes live without a pause. ``within_window``: a rollback that skips the
+    pause and pre-promotion analysis (within ``rollbackWindow``, or back to a ReplicaSet still up waiting for
+    its scale-down deadline: Argo's isBlueGreenFastTracked). ``promoted``: the active Service selects the
+    current revision. ``halted``: ``spec.paused`` or an inconclusive analysis; nothing is scaled.
+    """
+
+    strategy: BlueGreenStrategy
+    sets: RevisionSets
+    status: dict[str, Any]
+    aborted: bool = False
+    abort_detail: str | None = None
+    abort_message: str | None = None
+    initial: bool = False
+    within_window: bool = False
+    promoted: bool = False
+    halted: bool = False
+    verdict: AnalysisVerdict = field(default_factory=AnalysisVerdict)
+
+
 def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash: str) -> None:
     strategy = ctx.spec.strategy.blue_green
     assert strategy is not None
-    old = ctx.old
     sets = classify_revisions(ctx, template, current_hash)
     current_hash = sets.current_hash  # the found ReplicaSet's label, when it was found by another hash
     ctx.status = base_status(ctx, current_hash)
     ctx.status.pop("currentStepIndex", None)
     ctx.status.pop("currentStepHash", None)
-    blue_green = _carry_blue_green(ctx)
-
-    if old.current_pod_hash != current_hash:
-        reset_for_update(ctx, 0, back_to_stable=old.stable_rs == current_hash)
-        for key in ("scaleUpPreviewCheckPoint", "prePromotionAnalysisRunStatus", "postPromotionAnalysisRunStatus"):
-            blue_green.pop(key, None)
-        ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
-        if sets.new is None:
-            create_replica_set(ctx, template, sets, pod_metadata=strategy.preview_metadata)
-        _finish(ctx, strategy, sets, abort_message=None)
-        return
-    new = sets.new
-    if new is None:
+    state = BlueGreenState(strategy, sets, _carry_blue_green(ctx))
+    if ctx.old.current_pod_hash != current_hash:
+        _start_update(ctx, state, template)
+    elif sets.new is None:
         create_replica_set(ctx, template, sets, pod_metadata=strategy.preview_metadata)
-        _finish(ctx, strategy, sets, abort_message=None)
-        return
-
-    aborted = bool(old.abort)
-    if not aborted and note_retry(ctx):
-        blue_green.pop("prePromotionAnalysisRunStatus", None)  # a retry runs the analysis again
-        blue_green.pop("postPromotionAnalysisRunStatus", None)
-    plan_restart(ctx, sets)
-    prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
-    active_hash = blue_green.get("activeSelector") or ""
-    initial = not active_hash or sets.stable is None
-    # Fast track (no pause, no pre-promotion analysis): a rollback within spec.rollbackWindow, or back to a
-    # ReplicaSet that is still up waiting for its scale-down deadline (Argo's isBlueGreenFastTracked).
-    within_window = rollback_within_window(ctx, sets) or scale_down_deadline(new) is not None
-    promoted = active_hash == current_hash
-    if active_hash and strategy.active_service:
-        switch_service(ctx, strategy.active_service, active_hash)  # a hand edit is put back
-
-    abort_detail: str | None = None
-    if not initial:
-        verdict = analysis_planning.reconcile_promotion_analysis(
-            ctx,
-            sets,
-            pre=not promoted and not within_window and _at_size(new, _new_size(ctx, strategy, promoted)),
-            post=promoted and not _stable_is_current(ctx),
-            aborted=aborted,
-        )
-        if verdict.abort_detail is not None and not aborted:
-            aborted, abort_detail = True, verdict.abort_detail
     else:
-        verdict = analysis_planning.AnalysisVerdict()
+        _reconcile(ctx, state, sets.new)
+    _finish(ctx, state)
 
-    if aborted:
-        abort_message = _abort(ctx, strategy, sets, abort_detail)
-        _finish(ctx, strategy, sets, abort_message=abort_message)
+
+def _start_update(ctx: PlanContext, state: BlueGreenState, template: Mapping[str, Any]) -> None:
+    """A new pod template: start over (pauses, abort, previous analysis gone) and create its ReplicaSet."""
+    sets = state.sets
+    reset_for_update(ctx, 0, back_to_stable=ctx.old.stable_rs == sets.current_hash)
+    for key in ("scaleUpPreviewCheckPoint", "prePromotionAnalysisRunStatus", "postPromotionAnalysisRunStatus"):
+        state.status.pop(key, None)
+    ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
+    if sets.new is None:
+        create_replica_set(ctx, template, sets, pod_metadata=state.strategy.preview_metadata)
+
+
+def _reconcile(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> None:
+    """One step of an update whose ReplicaSet exists, in Argo's order."""
+    _observe_update(ctx, state, new)
+    _judge(ctx, state, new)
+    if state.aborted:
+        state.abort_message = _abort(ctx, state.strategy, state.sets, state.abort_detail)
         return
-
-    if old.promote_full:
+    if ctx.old.promote_full:
         clear_pauses(ctx)
-    halted = ctx.spec.paused or verdict.inconclusive
-    stable = sets.stable
-    if not halted and stable is not None and not sets.stable_is_new:
-        if promoted:
+    state.halted = bool(ctx.spec.paused) or state.verdict.inconclusive
+    size = _hold_sizes(ctx, state, new)
+    if state.initial:
+        _initial_cutover(ctx, state, new)
+        return
+    _promote_when_ready(ctx, state, new, size)
+    _after_cutover(ctx, state)
+
+
+def _observe_update(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> None:
+    """Retry, restart and history first; then what the status says about the cutover so far."""
+    state.aborted = bool(ctx.old.abort)
+    if not state.aborted and note_retry(ctx):
+        state.status.pop("prePromotionAnalysisRunStatus", None)  # a retry runs the analysis again
+        state.status.pop("postPromotionAnalysisRunStatus", None)
+    plan_restart(ctx, state.sets)
+    prune_history(ctx, state.sets.others, ctx.spec.revision_history_limit)
+    active_hash = state.status.get("activeSelector") or ""
+    state.initial = not active_hash or state.sets.stable is None
+    state.within_window = rollback_within_window(ctx, state.sets) or scale_down_deadline(new) is not None
+    state.promoted = active_hash == state.sets.current_hash
+    if active_hash and state.strategy.active_service:
+        switch_service(ctx, state.strategy.active_service, active_hash)  # a hand edit is put back
+
+
+def _judge(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> None:
+    """Pre-promotion analysis once the preview is at size, post-promotion once the active Service switched;
+    a failed run aborts in this same plan."""
+    if state.initial:
+        return
+    previewed = _at_size(new, _new_size(ctx, state.strategy, state.promoted))
+    state.verdict = analysis_planning.reconcile_promotion_analysis(
+        ctx,
+        state.sets,
+        pre=not state.promoted and not state.within_window and previewed,
+        post=state.promoted and not _stable_is_current(ctx),
+        aborted=state.aborted,
+    )
+    if state.verdict.abort_detail is not None and not state.aborted:
+        state.aborted, state.abort_detail = True, state.verdict.abort_detail
+
+
+def _hold_sizes(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> int:
+    """Keep the active side at full size and the new ReplicaSet at its size; returns that size.
+
+    5 replicas, previewReplicaCount 2, not yet promoted: the stable ReplicaSet stays at 5 and the new one is
+    scaled to 2, and the preview Service switches to it once 2 pods are available.
+    """
+    stable, sets = state.sets.stable, state.sets
+    if not state.halted and stable is not None and not sets.stable_is_new:
+        if state.promoted:
             clear_deadline(ctx, stable)
         else:
             # The active side stays at full size (and loses any deadline from an earlier update).
             scale(ctx, stable, ctx.spec.replicas, annotations={SCALE_DOWN_DEADLINE_ANNOTATION: None})
-    size = _new_size(ctx, strategy, promoted or initial)
-    if not halted:
+    size = _new_size(ctx, state.strategy, state.promoted or state.initial)
+    if not state.halted:
         scale_with_revision(ctx, new, size, sets)
-    _point(ctx, strategy.preview_service, new, blue_green, "previewSelector", require=_at_size(new, size))
+    _point(ctx, state.strategy.preview_service, new, state.status, "previewSelector", require=_at_size(new, size))
+    return size
 
-    if initial:
-        _point(
-            ctx, strategy.active_service, new, blue_green, "activeSelector", require=_at_size(new, ctx.spec.replicas)
-        )
-        if blue_green.get("activeSelector") == current_hash:
-            _promote(ctx, sets, "Initial deploy")
-        _finish(ctx, strategy, sets, abort_message=None)
+
+def _initial_cutover(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> None:
+    """The first revision: the active Service switches as soon as every pod is available, no pause."""
+    at_size = _at_size(new, ctx.spec.replicas)
+    _point(ctx, state.strategy.active_service, new, state.status, "activeSelector", require=at_size)
+    if state.status.get("activeSelector") == state.sets.current_hash:
+        _promote(ctx, state.sets, "Initial deploy")
+
+
+def _promote_when_ready(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet, size: int) -> None:
+    """A previewed revision at its size is promoted once allowed: after a passed pre-promotion analysis, then
+    by auto-promotion, a user's promote or a rollback fast track. With previewReplicaCount 1 of 3 it is first
+    scaled to 3 (``scaleUpPreviewCheckPoint``) and the active Service switches on a later reconcile."""
+    if state.promoted or state.halted or not _at_size(new, size):
         return
+    strategy = state.strategy
+    waiting = strategy.pre_promotion_analysis is not None and not state.verdict.pre_promotion_passed
+    if waiting and not state.within_window:
+        return  # wait for the pre-promotion analysis
+    if not (state.within_window or _ready_to_promote(ctx, strategy)):
+        return
+    if size < ctx.spec.replicas:
+        state.status["scaleUpPreviewCheckPoint"] = True
+        scale_with_revision(ctx, new, ctx.spec.replicas, state.sets)
+        return
+    _point(ctx, strategy.active_service, new, state.status, "activeSelector", require=True)
+    state.promoted = state.status.get("activeSelector") == state.sets.current_hash
 
-    if not promoted and not halted and _at_size(new, size):
-        if strategy.pre_promotion_analysis is not None and not verdict.pre_promotion_passed and not within_window:
-            pass  # wait for the pre-promotion analysis
-        elif within_window or _ready_to_promote(ctx, strategy):
-            if size < ctx.spec.replicas:
-                blue_green["scaleUpPreviewCheckPoint"] = True
-                scale_with_revision(ctx, new, ctx.spec.replicas, sets)
-            else:
-                _point(ctx, strategy.active_service, new, blue_green, "activeSelector", require=True)
-                promoted = blue_green.get("activeSelector") == current_hash
-    if promoted:
-        if strategy.post_promotion_analysis is None or verdict.post_promotion_passed:
+
+def _after_cutover(ctx: PlanContext, state: BlueGreenState) -> None:
+    """Promoted: mark stable (after a passed post-promotion analysis) and retire the old ReplicaSets after
+    ``scaleDownDelaySeconds``. Not promoted: a revision neither active nor previewed serves nothing."""
+    strategy, sets = state.strategy, state.sets
+    if state.promoted:
+        if strategy.post_promotion_analysis is None or state.verdict.post_promotion_passed:
             _promote(ctx, sets, "Completed blue-green update")
-        if _stable_is_current(ctx) and not halted:
+        if _stable_is_current(ctx) and not state.halted:
             scale_down_old_after_delay(
                 ctx, sets.others, strategy.scale_down_delay_seconds, strategy.scale_down_delay_revision_limit
             )
-    elif not halted:
+    elif not state.halted:
         for rs in sets.others:
             # A revision that is neither active nor the one being previewed (v2 overtaken by v3) serves nothing.
-            if rs.pod_template_hash != blue_green.get("activeSelector"):
+            if rs.pod_template_hash != state.status.get("activeSelector"):
                 scale(ctx, rs, 0)
-    _finish(ctx, strategy, sets, abort_message=None)
 
 
 def _carry_blue_green(ctx: PlanContext) -> dict[str, Any]:
@@ -274,7 +346,8 @@ def _abort(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, de
     return message
 
 
-def _finish(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, *, abort_message: str | None) -> None:
+def _finish(ctx: PlanContext, state: BlueGreenState) -> None:
+    strategy, sets, abort_message = state.strategy, state.sets, state.abort_message
     status, old = ctx.status, ctx.old
     blue_green = status["blueGreen"]
     active = blue_green.get("activeSelector")
