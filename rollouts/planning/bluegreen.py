@@ -34,6 +34,7 @@ from rollouts.planning.analysis import AnalysisVerdict
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
+from rollouts.planning.outcome import Outcome, finalize
 from rollouts.planning.replicasets import (
     classify_revisions,
     clear_deadline,
@@ -53,7 +54,6 @@ from rollouts.planning.status import (
     add_pause,
     base_status,
     clear_pauses,
-    finalize,
     is_unpausing,
     note_abort,
     note_retry,
@@ -375,8 +375,10 @@ def _finish(ctx: PlanContext, state: BlueGreenState) -> None:
     finalize(
         ctx,
         sets,
-        healthy=healthy,
-        available=status["availableReplicas"] >= replicas,
-        strategy_progress=progress,
-        abort_message=abort_message,
+        Outcome(
+            healthy=healthy,
+            available=status["availableReplicas"] >= replicas,
+            strategy_progress=progress,
+            abort_message=abort_message,
+        ),
     )

@@ -25,6 +25,7 @@ from rollouts.planning.canary_traffic import reconcile_services, reconcile_traff
 from rollouts.planning.context import PlanContext
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
 from rollouts.planning.observed import parse_timestamp
+from rollouts.planning.outcome import Outcome, finalize
 from rollouts.planning.replicasets import (
     classify_revisions,
     create_replica_set,
@@ -38,7 +39,6 @@ from rollouts.planning.status import (
     add_pause,
     base_status,
     clear_pauses,
-    finalize,
     is_unpausing,
     note_abort,
     note_retry,
@@ -287,8 +287,10 @@ def _finish(ctx: PlanContext, state: CanaryState, *, abort_message: str | None, 
     finalize(
         ctx,
         sets,
-        healthy=healthy,
-        available=status["availableReplicas"] >= replicas,
-        strategy_progress=progress,
-        abort_message=abort_message,
+        Outcome(
+            healthy=healthy,
+            available=status["availableReplicas"] >= replicas,
+            strategy_progress=progress,
+            abort_message=abort_message,
+        ),
     )

@@ -1,10 +1,11 @@
-"""The desired Rollout status: carried-forward fields, pause bookkeeping, and the final conditions/phase.
+"""The desired Rollout status: carried-forward fields, pause and abort bookkeeping, and pod counts.
 
 A plan always writes the *complete* status (Argo's camelCase JSON), built from the observed status plus this
-plan's decisions. Everything the controller must remember between reconciles lives here: the pause start times
+plan's decisions. Everything the controller must remember between reconciles lives there: the pause start times
 (so a timed pause survives a restart), ``controllerPause`` (so a cleared pause is recognised as a promotion),
 ``abortedAt``, the step index and step hash, and the Progressing condition's ``lastUpdateTime`` (the
-progress-deadline clock).
+progress-deadline clock). The conditions and phase a plan ends with are written by ``outcome.finalize``; the
+Progressing condition and the progress deadline by ``progress.py``.
 """
 
 from __future__ import annotations
@@ -17,17 +18,6 @@ from rollouts.api.rollout import (
     RolloutAnalysisRunStatus,
     RolloutCondition,
     RolloutStatus,
-)
-from rollouts.planning.conditions import (
-    AVAILABLE_MESSAGE,
-    HEALTHY_MESSAGE,
-    NOT_AVAILABLE_MESSAGE,
-    NOT_HEALTHY_MESSAGE,
-    PAUSED_MESSAGE,
-    RESUMED_MESSAGE,
-    progress_timed_out,
-    rollout_phase,
-    set_condition,
 )
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.observed import format_timestamp
@@ -246,117 +236,3 @@ def _requirement_key(requirement: str) -> str:
         if separator in text:
             return text.split(separator, 1)[0]
     return text
-
-
-def finalize(
-    ctx: PlanContext,
-    sets: RevisionSets,
-    *,
-    healthy: bool,
-    available: bool,
-    strategy_progress: bool,
-    abort_message: str | None,
-) -> None:
-    """Set Progressing/Paused/Available/Healthy/Completed, emit their transition events, then phase/message."""
-    status, old = ctx.status, ctx.old
-    conditions = ctx.conditions
-    conditions.pop(Condition.INVALID_SPEC, None)
-    failure = next((rs.failure for rs in sets.all if rs.failure is not None), None)
-    if failure is not None:
-        set_condition(conditions, Condition.REPLICA_FAILURE, "True", failure[0], failure[1], ctx.now_text)
-    else:
-        conditions.pop(Condition.REPLICA_FAILURE, None)
-    rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
-    paused = is_paused(ctx)
-    was_paused = bool(old.pause_conditions) or _progress_reason(old) == Reason.ROLLOUT_PAUSED
-    now_text = ctx.now_text
-
-    def progressing(cond_status: str, reason: str, message: str, *, touch: bool = False) -> None:
-        set_condition(conditions, Condition.PROGRESSING, cond_status, reason, message, now_text, touch=touch)
-
-    if abort_message is not None:
-        progressing("False", Reason.ROLLOUT_ABORTED, abort_message)
-    elif paused:
-        progressing("Unknown", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE)
-    elif healthy:
-        progressing("True", Reason.NEW_REPLICA_SET_AVAILABLE, f'ReplicaSet "{rs_name}" has successfully progressed.')
-    elif was_paused:
-        progressing("Unknown", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE)
-    elif _made_progress(old, status) or strategy_progress:
-        progressing("True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', touch=True)
-    elif Condition.PROGRESSING not in conditions:
-        progressing("True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.')
-    else:
-        deadline = progress_timed_out(conditions, ctx.spec.progress_deadline_seconds)
-        if deadline is not None and deadline <= ctx.now:
-            message = f'ReplicaSet "{rs_name}" has timed out progressing.'
-            progressing("False", Reason.PROGRESS_DEADLINE_EXCEEDED, message)
-            ctx.event(Event.PROGRESS_DEADLINE_EXCEEDED, message, warning=True)
-            if ctx.spec.progress_deadline_abort:
-                status["abort"] = True
-                ctx.wake(ctx.now)
-        elif deadline is not None:
-            ctx.wake(deadline)
-
-    if paused:
-        set_condition(conditions, Condition.PAUSED, "True", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, now_text)
-    elif Condition.PAUSED in conditions:
-        set_condition(conditions, Condition.PAUSED, "False", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, now_text)
-    if was_paused and not paused and abort_message is None:
-        ctx.event(Event.ROLLOUT_RESUMED, RESUMED_MESSAGE)
-
-    set_condition(
-        conditions,
-        Condition.AVAILABLE,
-        "True" if available else "False",
-        Reason.AVAILABLE,
-        AVAILABLE_MESSAGE if available else NOT_AVAILABLE_MESSAGE,
-        now_text,
-    )
-    set_condition(
-        conditions,
-        Condition.HEALTHY,
-        "True" if healthy else "False",
-        Reason.ROLLOUT_HEALTHY,
-        HEALTHY_MESSAGE if healthy else NOT_HEALTHY_MESSAGE,
-        now_text,
-    )
-    completed = not paused and bool(status.get("stableRS")) and status.get("stableRS") == status.get("currentPodHash")
-    previous = conditions.get(Condition.COMPLETED)
-    if completed or previous is not None:
-        changed = set_condition(
-            conditions,
-            Condition.COMPLETED,
-            "True" if completed else "False",
-            Reason.ROLLOUT_COMPLETED,
-            Reason.ROLLOUT_COMPLETED,
-            now_text,
-        )
-        if changed and not completed and previous is not None and previous.get("status") == "True":
-            ctx.event(
-                Event.ROLLOUT_NOT_COMPLETED,
-                f"Rollout not completed, started update to revision {sets.revision} ({sets.current_hash})",
-            )
-
-    phase, message = rollout_phase(ctx.spec, status, conditions=conditions.values())
-    status["phase"] = str(phase)
-    status["message"] = message
-
-
-def _progress_reason(old: RolloutStatus) -> str | None:
-    for cond in old.conditions or ():
-        if cond.type == Condition.PROGRESSING:
-            return cond.reason
-    return None
-
-
-def _made_progress(old: RolloutStatus, new: Mapping[str, Any]) -> bool:
-    """Argo's ``RolloutProgressing`` for the generic counts (strategy-specific checks are passed in)."""
-    old_replicas, old_updated = old.replicas or 0, old.updated_replicas or 0
-    new_replicas, new_updated = int(new.get("replicas") or 0), int(new.get("updatedReplicas") or 0)
-    return (
-        new_updated != old_updated
-        or (new_replicas - new_updated) < (old_replicas - old_updated)
-        or int(new.get("readyReplicas") or 0) > (old.ready_replicas or 0)
-        or int(new.get("availableReplicas") or 0) > (old.available_replicas or 0)
-    )

@@ -1,0 +1,110 @@
+"""Is the update moving? The Progressing condition, and the decision taken when the progress deadline passes.
+
+Argo keeps the progress clock in the Progressing condition itself: its ``lastUpdateTime`` is refreshed
+("touched") whenever progress is seen, so ``progressDeadlineSeconds`` counts from the last progress and survives
+a controller restart. The condition is decided in Argo's order, the first match wins:
+
+=========================================================  ===========  ==========================
+situation                                                  Progressing  reason
+=========================================================  ===========  ==========================
+the update is aborted                                      False        RolloutAborted (its message)
+paused (a pause condition or ``spec.paused``)              Unknown      RolloutPaused
+healthy                                                    True         NewReplicaSetAvailable
+it was paused and no longer is                             Unknown      RolloutResumed
+replica counts moved, or the strategy made progress        True         ReplicaSetUpdated (touched)
+no Progressing condition yet                               True         ReplicaSetUpdated
+otherwise                                                  the progress deadline decides (below)
+=========================================================  ===========  ==========================
+
+Worked example: ``progressDeadlineSeconds: 600``, last progress at 10:00:00. At 10:04 nothing has moved: the
+plan asks to be woken at 10:10:00. At 10:10:00: Progressing False ProgressDeadlineExceeded ``ReplicaSet
+"web-6d8f9b7c4d" has timed out progressing.`` and a Warning event; with ``progressDeadlineAbort: true`` the
+status also gets ``abort: true`` and the plan asks to run again at once, so the next plan aborts back to stable
+exactly as a user's ``kubectl argo rollouts abort`` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rollouts.api.rollout import RolloutStatus
+from rollouts.planning.conditions import PAUSED_MESSAGE, RESUMED_MESSAGE, progress_timed_out, set_condition
+from rollouts.planning.context import PlanContext, RevisionSets
+from rollouts.planning.status import is_paused
+from rollouts.planning.vocabulary import Condition, Event, Reason
+
+Progressing = tuple[str, str, str, bool]
+"""(condition status, reason, message, touch): the Progressing condition to set."""
+
+
+def reconcile_progressing(
+    ctx: PlanContext, sets: RevisionSets, *, healthy: bool, strategy_progress: bool, abort_message: str | None
+) -> None:
+    """Set the Progressing condition by the table above (the deadline decides when nothing else does)."""
+    rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
+    chosen = _progressing(
+        ctx, rs_name, healthy=healthy, strategy_progress=strategy_progress, abort_message=abort_message
+    )
+    if chosen is None:
+        decide_progress_deadline(ctx, rs_name)
+        return
+    cond_status, reason, message, touch = chosen
+    set_condition(ctx.conditions, Condition.PROGRESSING, cond_status, reason, message, ctx.now_text, touch=touch)
+
+
+def _progressing(
+    ctx: PlanContext, rs_name: str, *, healthy: bool, strategy_progress: bool, abort_message: str | None
+) -> Progressing | None:
+    if abort_message is not None:
+        return "False", Reason.ROLLOUT_ABORTED, abort_message, False
+    if is_paused(ctx):
+        return "Unknown", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, False
+    if healthy:
+        return "True", Reason.NEW_REPLICA_SET_AVAILABLE, f'ReplicaSet "{rs_name}" has successfully progressed.', False
+    if was_paused(ctx.old):
+        return "Unknown", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, False
+    if made_progress(ctx.old, ctx.status) or strategy_progress:
+        return "True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', True
+    if Condition.PROGRESSING not in ctx.conditions:
+        return "True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', False
+    return None
+
+
+def decide_progress_deadline(ctx: PlanContext, rs_name: str) -> None:
+    """Nothing moved: wake at the deadline, or, once it has passed, report it and (with
+    ``progressDeadlineAbort``) abort the update. Paused, aborted, completed or already timed-out updates have no
+    deadline (``progress_timed_out``)."""
+    deadline = progress_timed_out(ctx.conditions, ctx.spec.progress_deadline_seconds)
+    if deadline is None:
+        return
+    if deadline > ctx.now:
+        ctx.wake(deadline)
+        return
+    message = f'ReplicaSet "{rs_name}" has timed out progressing.'
+    set_condition(ctx.conditions, Condition.PROGRESSING, "False", Reason.PROGRESS_DEADLINE_EXCEEDED, message,
+                  ctx.now_text)
+    ctx.event(Event.PROGRESS_DEADLINE_EXCEEDED, message, warning=True)
+    if ctx.spec.progress_deadline_abort:
+        ctx.status["abort"] = True  # the next plan aborts, as a user's abort does
+        ctx.wake(ctx.now)
+
+
+def was_paused(old: RolloutStatus) -> bool:
+    """The observed status was paused: it had pause conditions, or Progressing said RolloutPaused."""
+    if old.pause_conditions:
+        return True
+    return any(c.type == Condition.PROGRESSING and c.reason == Reason.ROLLOUT_PAUSED for c in old.conditions or ())
+
+
+def made_progress(old: RolloutStatus, new: Mapping[str, Any]) -> bool:
+    """Argo's ``RolloutProgressing`` for the generic counts (strategy-specific checks are passed in): 4 updated
+    of 4 before and 4 now with one more available pod (3 -> 4) is progress; the same counts again are not."""
+    old_replicas, old_updated = old.replicas or 0, old.updated_replicas or 0
+    new_replicas, new_updated = int(new.get("replicas") or 0), int(new.get("updatedReplicas") or 0)
+    return (
+        new_updated != old_updated
+        or (new_replicas - new_updated) < (old_replicas - old_updated)
+        or int(new.get("readyReplicas") or 0) > (old.ready_replicas or 0)
+        or int(new.get("availableReplicas") or 0) > (old.available_replicas or 0)
+    )
