@@ -367,7 +367,7 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
         ("Repo:", str(source.get("repoURL", ""))),
         ("Target:", str(source.get("targetRevision", "HEAD"))),
         ("Path:", str(source.get("path", "."))),
-        ("SyncWindow:", "Sync Allowed"),
+        ("SyncWindow:", await _sync_window(client, app, str(spec.get("project", "default")), args.namespace)),
         ("Sync Policy:", ("Automated" + (" (Prune)" if automated.get("prune") else "")) if automated is not None
          else "Manual"),
         ("Sync Status:", f"{sync.get('status', 'Unknown')} to {source.get('targetRevision', 'HEAD')} "
@@ -403,6 +403,30 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
                  (r.get("health") or {}).get("status", ""), (r.get("health") or {}).get("message", "")]
                 for r in resources])
     return 0
+
+
+async def _sync_window(client: Any, raw: dict[str, Any], project: str, namespace: str) -> str:
+    """Argo CD's SyncWindow line: Sync Allowed, Manual Allowed (a deny that lets manual syncs through) or Sync
+    Denied, from the project's windows now."""
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from rollouts.api.application import Application
+    from rollouts.api.appproject import AppProject
+    from rollouts.gitops.windows import can_sync
+    from rollouts.kube.errors import ApiError
+    from rollouts.kube.resources import APPPROJECT
+
+    try:
+        windows = AppProject.model_validate(await client.get(APPPROJECT, project, namespace)).spec.sync_windows
+        app = Application.model_validate(raw)
+    except (ApiError, ValidationError):
+        return "Sync Allowed"
+    now = datetime.now(UTC)
+    if can_sync(windows or (), app, manual=False, now=now).allowed:
+        return "Sync Allowed"
+    return "Manual Allowed" if can_sync(windows or (), app, manual=True, now=now).allowed else "Sync Denied"
 
 
 def _commit_lines(meta: dict[str, Any]) -> list[tuple[str, str]]:

@@ -3,7 +3,8 @@
 Why this module exists: platform teams script ``argocd proj create kuard --dest SERVER,NAMESPACE --src URL
 --allow-cluster-resource '*/*'``; the same lines work here, writing the AppProject object in the
 applications' namespace (``-n``, default the context's). Messages of the list edits are argocd's ("Group
-'apps' and kind 'Deployment' is added to allowed namespaced resources").
+'apps' and kind 'Deployment' is added to allowed namespaced resources"); ``windows add|list`` edit
+``syncWindows`` with argocd's flags and validation.
 """
 
 from __future__ import annotations
@@ -96,7 +97,29 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             cmd.add_argument("resource_name", metavar="NAME", nargs="?", default="")
         cmd.add_argument("-l", "--list", dest="list_type", choices=["allow", "white", "deny", "black"],
                          default=default, help=f"edit the deny or the allow list (default {default})")
+    _add_windows(sub)
     return proj
+
+
+def _add_windows(sub: Any) -> None:
+    windows = subcommand(sub, "windows", "Manage a project's sync windows")
+    wsub = windows.add_subparsers(dest="windows_command", metavar="COMMAND", required=True)
+    add = subcommand(wsub, "add", "Add a sync window")
+    add.add_argument("project", metavar="PROJECT")
+    add.add_argument("-k", "--kind", default="", help="allow or deny")
+    add.add_argument("--schedule", default="", help='cron schedule, e.g. "0 22 * * *"')
+    add.add_argument("--duration", default="", help="e.g. 1h")
+    for name in ("applications", "namespaces", "clusters"):
+        add.add_argument(f"--{name}", type=lambda v: [x for x in v.split(",") if x], default=[],
+                         help=f"{name} the window applies to, comma separated, wildcards supported")
+    add.add_argument("--manual-sync", action="store_true", help="allow manual syncs for both deny and allow windows")
+    add.add_argument("--time-zone", default="UTC", help="time zone of the schedule")
+    add.add_argument("--use-and-operator", action="store_true",
+                     help="match applications AND namespaces AND clusters instead of OR")
+    add.add_argument("--description", default="")
+    lst = subcommand(wsub, "list", "List a project's sync windows")
+    lst.add_argument("project", metavar="PROJECT")
+    lst.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -440,10 +463,78 @@ async def cmd_deny_namespaced(client: Any, args: argparse.Namespace) -> int:
     return await _modify_resources(client, args, allow=False, namespaced=True)
 
 
+def _window_problem(window: dict[str, Any]) -> str | None:
+    """Argo CD's AddWindow/Validate checks, with its messages."""
+    from rollouts.api.appproject import SyncWindow
+    from rollouts.api.common import duration_nanoseconds
+    from rollouts.gitops.windows import parse_schedule
+
+    if not (window["kind"] and window["schedule"] and window["duration"]):
+        return ("cannot create window: require kind, schedule, duration and one or more of applications, "
+                "namespaces and clusters")
+    if window["kind"] not in ("allow", "deny"):
+        return f"kind '{window['kind']}' mismatch: can only be allow or deny"
+    for check, field in ((parse_schedule, "schedule"), (duration_nanoseconds, "duration")):
+        try:
+            check(window[field])
+        except ValueError as exc:
+            return f"cannot parse {field} '{window[field]}': {exc}"
+    if len(window.get("description") or "") > 255:
+        return "description must not exceed 255 characters"
+    SyncWindow.model_validate(window)
+    return None
+
+
+async def cmd_windows(client: Any, args: argparse.Namespace) -> int:
+    project = await _get(client, args.project, args.namespace)
+    spec = project.setdefault("spec", {})
+    if args.windows_command == "list":
+        return _print_windows(spec.get("syncWindows") or [], args.output)
+    window: dict[str, Any] = {"kind": args.kind, "schedule": args.schedule, "duration": args.duration}
+    window.update({k: v for k, v in (("applications", args.applications), ("namespaces", args.namespaces),
+                                     ("clusters", args.clusters)) if v})
+    window.update({"manualSync": args.manual_sync, "timeZone": args.time_zone or "UTC",
+                   "andOperator": args.use_and_operator})
+    if args.description:
+        window["description"] = args.description
+    problem = _window_problem(window)
+    if problem:
+        raise CliError(problem, exit_code=2)
+    spec.setdefault("syncWindows", []).append(window)
+    await _save(client, project, args.namespace)
+    return 0
+
+
+def _print_windows(windows: list[dict[str, Any]], output: str) -> int:
+    from datetime import UTC, datetime
+
+    from rollouts.api.appproject import SyncWindow
+    from rollouts.gitops.windows import is_active
+
+    if output in ("json", "yaml"):
+        print(json.dumps(windows, indent=2) if output == "json" else yaml.safe_dump(windows, sort_keys=False), end=""
+              if output == "yaml" else "\n")
+        return 0
+    rows = []
+    for index, raw in enumerate(windows):
+        try:
+            active = is_active(SyncWindow.model_validate(raw), datetime.now(UTC))
+        except ValueError:
+            active = False
+        rows.append([str(index), "Active" if active else "Inactive", str(raw.get("kind", "")),
+                     str(raw.get("schedule", "")), str(raw.get("duration", "")),
+                     *(",".join(raw.get(k) or []) or "-" for k in ("applications", "namespaces", "clusters")),
+                     "Enabled" if raw.get("manualSync") else "Disabled", str(raw.get("timeZone") or "UTC"),
+                     "Enabled" if raw.get("andOperator") else "Disabled"])
+    table(["ID", "STATUS", "KIND", "SCHEDULE", "DURATION", "APPLICATIONS", "NAMESPACES", "CLUSTERS", "MANUALSYNC",
+           "TIMEZONE", "USEANDOPERATOR"], rows)
+    return 0
+
+
 HANDLERS: dict[str, Handler] = {
     "create": cmd_create, "get": cmd_get, "list": cmd_list, "delete": cmd_delete, "add-source": cmd_add_source,
     "remove-source": cmd_remove_source, "add-destination": cmd_add_destination,
     "remove-destination": cmd_remove_destination, "allow-cluster-resource": cmd_allow_cluster,
     "deny-cluster-resource": cmd_deny_cluster, "allow-namespace-resource": cmd_allow_namespaced,
-    "deny-namespace-resource": cmd_deny_namespaced,
+    "deny-namespace-resource": cmd_deny_namespaced, "windows": cmd_windows,
 }

@@ -11,24 +11,28 @@ runs or a self-heal backoff expires, at once after an operation finished (to sho
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rollouts.api.application import Application, ApplicationConditionType, HealthStatusCode, SyncStatusCode
+from rollouts.api.appproject import SyncWindow
 from rollouts.api.common import format_time
 from rollouts.gitops.autosync import decide_auto_sync
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome, SpecError
 from rollouts.gitops.operation import next_history
 from rollouts.gitops.status import apply_comparison, conditions_with_times, shared_resources, started_at
 from rollouts.gitops.sync import SyncStep
+from rollouts.gitops.windows import can_sync
 
 Obj = dict[str, Any]
 Condition = tuple[str, str]
 AFTER_OPERATION = 0.1
 """Seconds: an operation finished; compare again at once so the status shows the synced state."""
 START_OPERATION = 0.0
+WINDOW_RECHECK = 60.0
+"""Seconds: an automated sync held back by a sync window looks again (windows open on minute boundaries)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +95,15 @@ class _AutoSync:
     conditions: list[Condition]
 
 
-def _auto_sync(app: Application, comparison: Comparison[Any], now: datetime, requeue: float) -> _AutoSync:
+def _auto_sync(app: Application, comparison: Comparison[Any], now: datetime, requeue: float,
+               windows: Sequence[SyncWindow]) -> _AutoSync:
     decision = decide_auto_sync(app, sync_status=comparison.sync_status, revision=comparison.revision,
                                 desired_count=len(comparison.desired()), owned_count=comparison.owned_count(),
                                 now=now)
     conditions = [(ApplicationConditionType.SYNC_ERROR.value, decision.reason)] if decision.error else []
+    if decision.operation is not None and not can_sync(windows, app, manual=False, now=now).allowed:
+        # As Argo CD: the automated sync waits for the window, without a condition; look again in a minute.
+        return _AutoSync(None, min(requeue, WINDOW_RECHECK), conditions)
     if decision.operation is not None:
         return _AutoSync(decision.operation, START_OPERATION, conditions)
     if decision.retry_after is not None:
@@ -119,6 +127,7 @@ def plan_application(
     status: Mapping[str, Any],
     now: datetime,
     poll: PollTiming,
+    sync_windows: Sequence[SyncWindow] = (),
 ) -> ApplicationPlan:
     """The pass's decisions. ``status`` is the stored status (unknown fields are kept as they are).
 
@@ -135,7 +144,7 @@ def plan_application(
     if sync_progress is not None:
         requeue = _operation_status(out, app, sync_progress, now, requeue)
     elif not isinstance(comparison, ComparisonError):
-        auto = _auto_sync(app, comparison, now, requeue)
+        auto = _auto_sync(app, comparison, now, requeue, sync_windows)
         conditions += auto.conditions
         new_operation, requeue = auto.operation, auto.requeue
     _with_conditions(out, conditions, now)

@@ -176,7 +176,8 @@ class ApplicationReconciler:
         except ApiError as exc:
             log.warning("sync step failed, retrying", app=name, error=exc.message)
             return RETRY_AFTER_API_ERROR
-        plan = plan_application(app, comparison, progress, status=obj.get("status") or {}, now=now, poll=poll)
+        plan = plan_application(app, comparison, progress, status=obj.get("status") or {}, now=now, poll=poll,
+                                sync_windows=project.sync_windows or () if project is not None else ())
         await self._execute(obj, plan)
         return plan.requeue
 

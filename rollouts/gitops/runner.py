@@ -76,7 +76,7 @@ class SyncRunner:
             return waiting
         assert state is not None
         observed = await self.observe(app, comparison, state)
-        plan = plan_sync_step(app, comparison, state, observed, project)
+        plan = plan_sync_step(app, comparison, state, observed, project, now=now)
         work = _Work(self, comparison, plan.state)
         step, more = conclude_step(plan, await work.perform(plan.actions), operation, now=now)
         if more:
@@ -135,7 +135,12 @@ class _Work:
         self.client = runner.client
         self.comparison = comparison
         self.state = state
-        self.records = records_of(state) if not isinstance(comparison, ComparisonError) else []
+
+    @property
+    def records(self) -> list[Obj]:
+        """This attempt's records; created only when an action writes one (a plan without actions, such as
+        an operation held by a sync window, leaves operationState as it was)."""
+        return records_of(self.state)
 
     async def perform(self, actions: Sequence[SyncAction], *, best_effort: bool = False) -> Report:
         note = None

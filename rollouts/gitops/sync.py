@@ -59,6 +59,7 @@ from rollouts.gitops.waves import (
     resource_sync_options,
     sync_tasks,
 )
+from rollouts.gitops.windows import can_sync
 
 Obj = dict[str, Any]
 RecordId = tuple[str, str, str, str, str]
@@ -67,6 +68,8 @@ APPLY_REQUEUE = 0.2
 """Seconds after applying a wave before its health is looked at."""
 WAIT_REQUEUE = 1.0
 """Seconds between looks at a wave that is not healthy yet."""
+WINDOW_REQUEUE = 10.0
+"""Seconds between looks at an operation a sync window holds back."""
 
 
 # -- actions: what the runner performs -----------------------------------------------------------------------
@@ -471,6 +474,14 @@ def _walk_waves(ctx: SyncContext, state: Obj, observed: SyncObservation,
     return Succeeded(message)
 
 
+def _window_allows(app: Application, project: AppProjectSpec, now: datetime) -> bool:
+    """Argo CD's syncWindowPreventsSync: a manual operation (not initiated by automation) may pass a window
+    that allows manual syncs; the operation stays Running until the window lets it through."""
+    initiated = app.operation.initiated_by if app.operation else None
+    manual = not (initiated is not None and initiated.automated)
+    return can_sync(project.sync_windows or (), app, manual=manual, now=now).allowed
+
+
 def _refuse_invalid_tasks(ctx: SyncContext, state: Obj) -> Failed:
     """Argo CD's "one or more synchronization tasks are not valid": each forbidden task recorded, none applied."""
     records = state["syncResult"]["resources"]
@@ -482,8 +493,11 @@ def _refuse_invalid_tasks(ctx: SyncContext, state: Obj) -> Failed:
         [f"{t.key.kind}/{t.key.name}: {m}" for t, m in ctx.violations]))
 
 
+BLOCKED_BY_WINDOW = "Sync operation blocked by sync window"
+
+
 def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: SyncObservation,
-                   project: AppProjectSpec | None = None) -> SyncStepPlan:
+                   project: AppProjectSpec | None = None, *, now: datetime | None = None) -> SyncStepPlan:
     """The actions of the current wave and what the step ends as.
 
     Two waves (ConfigMap in wave 0, Deployment in wave 1), nothing recorded yet -> ApplyWave(ConfigMap),
@@ -491,6 +505,8 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
     state of apps/Deployment/ns/web (Progressing: ...) (Sync wave 1)") only if a later wave exists; all
     healthy -> Prune(what left Git, when prune is on), DeleteHooks(HookSucceeded), Succeeded.
     """
+    if project is not None and project.sync_windows and now is not None and not _window_allows(app, project, now):
+        return SyncStepPlan(copy.deepcopy(state), (), Progressing(BLOCKED_BY_WINDOW, WINDOW_REQUEUE))
     if isinstance(comparison, ComparisonError):
         return SyncStepPlan(state, (), Failed(f"{comparison.condition}: {comparison}", run_sync_fail_hooks=False))
     state = copy.deepcopy(state)
