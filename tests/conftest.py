@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# pytest keeps only its last few base temp dirs under one per-user root: several checkouts testing at once on
+# one machine deleted each other's tmp_path (and the logs in it) mid-run. One root per checkout instead.
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(REPO / ".pytest-tmp"))
+(REPO / ".pytest-tmp").mkdir(exist_ok=True)
 KUBECONFIG = REPO / ".cluster" / "kubeconfig"
 
 
