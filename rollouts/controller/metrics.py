@@ -93,18 +93,26 @@ class WorkqueueCollector:
                                        labels=["name"])
         longest = GaugeMetricFamily("workqueue_longest_running_processor_seconds", "How many seconds has the "
                                     "longest running processor for workqueue been running.", labels=["name"])
-        for queue in list(NAMED_QUEUES):
+        totals: dict[str, list[float]] = {}  # name -> adds, retries, depth, unfinished, longest
+        for queue in list(NAMED_QUEUES):  # queues sharing a name (several controllers in a test process) add up
             queued, worked = queue.stats.drain()
             for s in queued:
                 self.queue_seconds.labels(queue.name).observe(s)
             for s in worked:
                 self.work_seconds.labels(queue.name).observe(s)
             running = [now - t for t in queue.in_flight.values()]
-            adds.add_metric([queue.name], queue.stats.adds)
-            retries.add_metric([queue.name], queue.stats.retries)
-            depth.add_metric([queue.name], len(queue))
-            unfinished.add_metric([queue.name], sum(running))
-            longest.add_metric([queue.name], max(running, default=0.0))
+            row = totals.setdefault(queue.name, [0.0, 0.0, 0.0, 0.0, 0.0])
+            row[0] += queue.stats.adds
+            row[1] += queue.stats.retries
+            row[2] += len(queue)
+            row[3] += sum(running)
+            row[4] = max(row[4], max(running, default=0.0))
+        for name, (n_adds, n_retries, n_depth, n_unfinished, n_longest) in sorted(totals.items()):
+            adds.add_metric([name], n_adds)
+            retries.add_metric([name], n_retries)
+            depth.add_metric([name], n_depth)
+            unfinished.add_metric([name], n_unfinished)
+            longest.add_metric([name], n_longest)
         yield from (adds, retries, depth, unfinished, longest)
         yield from self.queue_seconds.collect()
         yield from self.work_seconds.collect()

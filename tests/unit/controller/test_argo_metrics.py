@@ -155,3 +155,14 @@ def test_judge_verdicts_are_exported() -> None:
     assert {s.labels["judged_metric"]: s.labels["label"] for s in verdict.samples} == {"error-rate": "High",
                                                                                       "latency": "Pass"}
     assert [(s.labels["judged_metric"], s.value) for s in detected.samples] == [("error-rate", 7.0)]
+
+
+def test_queues_sharing_a_name_are_one_series() -> None:
+    first: WorkQueue[str] = WorkQueue(name="SharedNameQueue")
+    second: WorkQueue[str] = WorkQueue(name="SharedNameQueue")
+    first.add("a")
+    second.add("b")
+    second.add("c")
+    lines = [line for line in generate_latest(ControllerMetrics().registry).decode().splitlines()
+             if line.startswith('workqueue_adds_total{name="SharedNameQueue"}')]
+    assert lines == ['workqueue_adds_total{name="SharedNameQueue"} 3.0'], "duplicate series make Prometheus drop a scrape"
