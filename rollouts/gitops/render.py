@@ -211,27 +211,7 @@ def _image_entry(spec: str) -> dict[str, str]:
     return entry
 
 
-def kustomize_overlay(relative_path: str, settings: KustomizeSource, app_dir: Path | None = None) -> dict[str, Any]:
-    """A kustomization that wraps the app's one with the source's ``kustomize:`` settings.
-
-    Components and patch files are relative to the app directory (``app_dir``), as in Argo CD; a patch file is
-    inlined, since kustomize would refuse a file outside the overlay's own root. A missing component is a
-    RenderError naming it, unless ``ignoreMissingComponents``."""
-    overlay: dict[str, Any] = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": [relative_path],
-    }
-    if settings.name_prefix:
-        overlay["namePrefix"] = settings.name_prefix
-    if settings.name_suffix:
-        overlay["nameSuffix"] = settings.name_suffix
-    if settings.namespace:
-        overlay["namespace"] = settings.namespace
-    if settings.common_labels:
-        overlay["commonLabels"] = dict(settings.common_labels)
-    if settings.common_annotations:
-        overlay["commonAnnotations"] = dict(settings.common_annotations)
-    if settings.images:
-        overlay["images"] = [_image_entry(i) for i in settings.images]
+def _components(relative_path: str, settings: KustomizeSource, app_dir: Path | None) -> list[str]:
     base = Path(relative_path)
     components = []
     for component in settings.components or ():
@@ -240,8 +220,10 @@ def kustomize_overlay(relative_path: str, settings: KustomizeSource, app_dir: Pa
                 continue
             raise RenderError(f"kustomize component {component!r} does not exist in the application's path")
         components.append((base / component).as_posix())
-    if components:
-        overlay["components"] = components
+    return components
+
+
+def _patches(settings: KustomizeSource, app_dir: Path | None) -> list[dict[str, Any]]:
     patches = []
     for patch in settings.patches or ():
         entry = patch.model_dump(by_alias=True, exclude_none=True)
@@ -252,8 +234,28 @@ def kustomize_overlay(relative_path: str, settings: KustomizeSource, app_dir: Pa
             entry.pop("path")
             entry["patch"] = file.read_text()
         patches.append(entry)
-    if patches:
-        overlay["patches"] = patches
+    return patches
+
+
+def kustomize_overlay(relative_path: str, settings: KustomizeSource, app_dir: Path | None = None) -> dict[str, Any]:
+    """A kustomization that wraps the app's one with the source's ``kustomize:`` settings.
+
+    Components and patch files are relative to the app directory (``app_dir``), as in Argo CD; a patch file is
+    inlined, since kustomize would refuse a file outside the overlay's own root. A missing component is a
+    RenderError naming it, unless ``ignoreMissingComponents``."""
+    overlay: dict[str, Any] = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": [relative_path],
+    }
+    simple: list[tuple[str, Any]] = [
+        ("namePrefix", settings.name_prefix), ("nameSuffix", settings.name_suffix),
+        ("namespace", settings.namespace),
+        ("commonLabels", dict(settings.common_labels) if settings.common_labels else None),
+        ("commonAnnotations", dict(settings.common_annotations) if settings.common_annotations else None),
+        ("images", [_image_entry(i) for i in settings.images] if settings.images else None),
+        ("components", _components(relative_path, settings, app_dir)),
+        ("patches", _patches(settings, app_dir)),
+    ]
+    overlay.update({key: value for key, value in simple if value})
     if settings.replicas:
         overlay["replicas"] = [{"name": r.name, "count": int(r.count)} for r in settings.replicas]
     return overlay
@@ -306,6 +308,22 @@ class KustomizeRenderer:
         return parse_manifests(text, "kustomize build")
 
 
+def _helm_flags(settings: HelmSource, app_dir: Path, cluster: ClusterCapabilities | None) -> list[str]:
+    """skip-crds, the cluster's capabilities and the value files of ``helm template``."""
+    args = ["--skip-crds"] if settings.skip_crds else []
+    # The source's kubeVersion/apiVersions override what the destination cluster reports (as in Argo CD).
+    kube_version = settings.kube_version or (cluster.kube_version if cluster else "")
+    if kube_version:
+        args += ["--kube-version", kube_version]
+    for api_version in settings.api_versions or (cluster.api_versions if cluster else ()):
+        args += ["--api-versions", api_version]
+    for value_file in settings.value_files or ():
+        if settings.ignore_missing_value_files and not (app_dir / value_file).is_file():
+            continue
+        args += ["--values", value_file]
+    return args
+
+
 class HelmRenderer:
     """``helm template`` with the source's value files, inline values and parameters."""
 
@@ -325,19 +343,8 @@ class HelmRenderer:
                               "ROLLOUTS_HELM_PATH), so this Helm chart cannot be rendered (install helm in the "
                               "controller image)")
         settings = source.helm or HelmSource()
-        args = [helm, "template", settings.release_name or release, ".", "--namespace", namespace]
-        if settings.skip_crds:
-            args.append("--skip-crds")
-        # The source's kubeVersion/apiVersions override what the destination cluster reports (as in Argo CD).
-        kube_version = settings.kube_version or (cluster.kube_version if cluster else "")
-        if kube_version:
-            args += ["--kube-version", kube_version]
-        for api_version in settings.api_versions or (cluster.api_versions if cluster else ()):
-            args += ["--api-versions", api_version]
-        for value_file in settings.value_files or ():
-            if settings.ignore_missing_value_files and not (app_dir / value_file).is_file():
-                continue
-            args += ["--values", value_file]
+        args = [helm, "template", settings.release_name or release, ".", "--namespace", namespace,
+                *_helm_flags(settings, app_dir, cluster)]
         with tempfile.TemporaryDirectory(prefix="rollouts-helm-") as tmp:
             inline = settings.values_object if settings.values_object else (
                 yaml.safe_load(settings.values) if settings.values else None)
