@@ -85,6 +85,9 @@ class HealthAssessor:
         except SandboxError as exc:
             reason = f"did not finish within {self.timeout:g}s" if "deadline" in str(exc) else str(exc)
             return self._failed(script, reason)
+        except Exception as exc:  # a broken worker pool (its processes could not start): this resource only
+            self.close()  # the next script starts a fresh pool
+            return self._failed(script, f"the Lua worker failed ({type(exc).__name__}: {exc})")
         if isinstance(outcome, str):
             return self._failed(script, outcome)
         if outcome.returned_nil:
