@@ -17,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from analysis.judges import MetricInput, judge_canary
-from analysis.judges.verdicts import MetricVerdict
 from analysis.measurement import error_measurement
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
 from analysis.providers.prometheus import ProviderError, query_range_sync
 from analysis.sandbox import SandboxError
 from rollouts.api.analysis import AnalysisPhase, JudgeMetricProvider, JudgeMetricQuery, Measurement, Metric
 from rollouts.api.common import parse_duration
+
+if TYPE_CHECKING:
+    from analysis.judges import MetricInput
+    from analysis.judges.verdicts import MetricVerdict
 
 HASH_PLACEHOLDER = "{{variant.hash}}"
 
@@ -60,7 +63,10 @@ class JudgeProvider(ImmediateProvider):
                                    finished_at=self.clock(),
                                    message=f"analysis window shorter than one step ({spec.step})")
             inputs = await asyncio.gather(*(self._series(spec, q, start, end, step) for q in spec.metrics))
-            # the statistics over long series are CPU-bound: they run in the sandbox, off the event loop
+            # the statistics over long series are CPU-bound: they run in the sandbox, off the event loop.
+            # Imported here: scipy costs a second, and the provider registry is also read by `lint`.
+            from analysis.judges import judge_canary
+
             verdict, per_metric = await self.sandbox.run(
                 judge_canary, inputs, mode=spec.mode, alpha=spec.alpha, confidence=spec.confidence,
                 pass_threshold=spec.pass_threshold, marginal_threshold=spec.marginal_threshold,
@@ -91,6 +97,7 @@ class JudgeProvider(ImmediateProvider):
             fetch(query.query, spec.control_hash), fetch(query.query, spec.canary_hash),
             fetch(query.total_query, spec.control_hash), fetch(query.total_query, spec.canary_hash))
         assert control is not None and canary is not None  # query is required
+        from analysis.judges import MetricInput
         if control_total is not None and canary_total is not None:
             control_total, canary_total = _round_counts(control_total), _round_counts(canary_total)
             control = missing_events_as_zero(_round_counts(control), control_total)

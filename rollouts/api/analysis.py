@@ -169,8 +169,10 @@ class MetricProvider(_Model):
     judge: JudgeMetricProvider | None = None
 
     def provider_keys(self) -> list[str]:
-        """Names of the providers set on this metric, including unknown ones kept as extra fields."""
-        known = [k for k in ("prometheus", "web", "job", "judge") if getattr(self, k) is not None]
+        """Names of the providers set on this metric (``provider.<key>``), including unknown ones kept as extra
+        fields. Which of them can run is the provider registry's answer (``analysis.providers.PROVIDERS``)."""
+        fields = type(self).model_fields
+        known = [str(field.alias or name) for name, field in fields.items() if getattr(self, name) is not None]
         return known + sorted((self.model_extra or {}).keys())
 
 

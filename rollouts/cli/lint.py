@@ -84,8 +84,9 @@ def template_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Problems of an AnalysisTemplate or ClusterAnalysisTemplate, with field paths."""
     from pydantic import ValidationError
 
+    from analysis.providers import PROVIDERS
     from analysis.run import validate_metrics
-    from rollouts.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate, Metric, MetricProvider
+    from rollouts.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate, Metric
     from rollouts.api.validation import problems_from_validation_error
 
     model = AnalysisTemplate if doc.get("kind") == "AnalysisTemplate" else ClusterAnalysisTemplate
@@ -97,7 +98,6 @@ def template_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     if not template.spec.metrics:
         found.append(("spec.metrics", "at least one metric is required"))
     declared = {arg.name for arg in template.spec.args}
-    providers = list(MetricProvider.model_fields)
     seen: set[str] = set()
     raw_metrics = (doc.get("spec") or {}).get("metrics") or []
     for i, metric in enumerate(template.spec.metrics):
@@ -113,7 +113,7 @@ def template_problems(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
             probe = Metric.model_validate(_with_placeholders_filled(raw)) if "{{" in repr(raw) else metric
         except ValidationError:
             continue  # the filled-in value does not fit the field; only the real argument can tell
-        problem = validate_metrics([probe], providers)
+        problem = validate_metrics([probe], PROVIDERS)
         if problem:
             found.append((path, problem))
     return found

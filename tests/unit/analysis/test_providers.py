@@ -182,3 +182,25 @@ def test_demo_template_is_valid() -> None:
     template = AnalysisTemplate.model_validate(yaml.safe_load(path.read_text()))
     metrics = [resolve_metric(m, {"stable-hash": "a", "canary-hash": "b"}) for m in template.spec.metrics]
     assert validate_metrics(metrics, PROVIDERS) is None
+
+
+def test_the_registry_and_the_api_schema_name_the_same_providers() -> None:
+    """One list of runnable providers (PROVIDERS); the CRD schema has a typed field for each of them, and a
+    metric's provider key is read from that schema, so a provider added to one and not the other fails here."""
+    from rollouts.api.analysis import MetricProvider
+
+    schema = {str(field.alias or name) for name, field in MetricProvider.model_fields.items()}
+    assert set(PROVIDERS) == schema
+
+
+def test_lint_and_the_reconciler_reject_an_unknown_provider_from_the_registry() -> None:
+    from analysis.run import validate_metrics
+    from rollouts.api.analysis import Metric
+    from rollouts.cli.lint import template_problems
+
+    metric = {"name": "m", "provider": {"datadog": {"query": "q"}}}
+    expected = f"metric 'm': provider 'datadog' is not supported (known: {sorted(PROVIDERS)})"
+    assert validate_metrics([Metric.model_validate(metric)], PROVIDERS) == expected
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate", "metadata": {"name": "t"},
+           "spec": {"metrics": [metric]}}
+    assert template_problems(doc) == [("spec.metrics[0]", expected)]
