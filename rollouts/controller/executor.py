@@ -9,6 +9,7 @@ server's message: the reconciler hands it to the planner as observed state, whic
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,9 +70,24 @@ class Executor:
             await self.perform(event, rollout)
 
     async def perform(self, action: Action, rollout: dict[str, Any], traffic: TrafficView | None = None) -> None:
+        """Carry out one action; each kind of object has its own small method."""
         meta = rollout["metadata"]
         ns: str = meta["namespace"]
-        name: str = meta["name"]
+        match action:
+            case CreateReplicaSet() | ScaleReplicaSet() | DeleteReplicaSet() | SetEphemeralMetadata():
+                await self._replica_set(action, ns)
+            case SetServiceSelector() | SetCanaryWeight():
+                await self._routing(action, ns, str(meta["name"]), traffic)
+            case CreateAnalysisRun() | TerminateAnalysisRun() | DeleteAnalysisRun():
+                await self._analysis_run(action, ns)
+            case EvictPod() | ScaleWorkload():
+                await self._workload(action, ns)
+            case EmitEvent(type=etype, reason=reason, message=message):
+                await self.recorder.record(rollout, type=etype, reason=reason, message=message)
+
+    async def _replica_set(
+        self, action: CreateReplicaSet | ScaleReplicaSet | DeleteReplicaSet | SetEphemeralMetadata, ns: str
+    ) -> None:
         client = self.client
         match action:
             case CreateReplicaSet(manifest=manifest):
@@ -91,60 +107,63 @@ class Executor:
                 except NotFound:
                     log.info("replicaset vanished before scaling", replicaset=rs)
             case DeleteReplicaSet(name=rs):
-                try:
+                with contextlib.suppress(NotFound):
                     await client.delete(REPLICASET, rs, ns)
-                except NotFound:
-                    pass
                 self.caches.replica_sets.forget(ns, rs)
+            case SetEphemeralMetadata(name=rs, pod_template_hash=pod_hash, labels=labels, annotations=annotations,
+                                      record=record):
+                await self._relabel(ns, rs, pod_hash, dict(labels), dict(annotations), record)
+
+    async def _routing(
+        self, action: SetServiceSelector | SetCanaryWeight, ns: str, rollout: str, traffic: TrafficView | None
+    ) -> None:
+        """The Service selector and the routers' changes, both carried out by ``controller.traffic.perform``."""
+        match action:
             case SetServiceSelector(service=svc, pod_template_hash=pod_hash):
                 live = self.caches.services.get(ns, svc)
                 if live is None:
                     raise NotFound(404, "NotFound", f'services "{svc}" not found')
-                change = pin_service_selector(live, rollout=name, pod_template_hash=pod_hash)
+                change = pin_service_selector(live, rollout=rollout, pod_template_hash=pod_hash)
                 if change is not None:
-                    self.caches.services.upsert(await perform(client, change))
+                    self.caches.services.upsert(await perform(self.client, change))
             case SetCanaryWeight(weight=weight, header_routes=routes):
                 if traffic is None:
                     raise ValueError("the plan sets a canary weight but nothing observed the Rollout's routers")
-                changed = await set_weight(client, traffic, weight, routes)
+                changed = await set_weight(self.client, traffic, weight, routes)
                 if changed:
                     log.info("traffic updated", weight=weight, changes=changed)
+
+    async def _analysis_run(self, action: CreateAnalysisRun | TerminateAnalysisRun | DeleteAnalysisRun, ns: str
+                            ) -> None:
+        client = self.client
+        match action:
             case CreateAnalysisRun(manifest=manifest):
-                try:
+                with contextlib.suppress(AlreadyExists):
                     self.caches.analysis_runs.upsert(await client.create(ANALYSISRUN, dict(manifest), ns))
-                except AlreadyExists:
-                    pass
             case TerminateAnalysisRun(name=run):
-                try:
+                with contextlib.suppress(NotFound):
                     await client.patch(ANALYSISRUN, run, {"spec": {"terminate": True}}, ns)
-                except NotFound:
-                    pass
             case DeleteAnalysisRun(name=run):
-                try:
+                with contextlib.suppress(NotFound):
                     await client.delete(ANALYSISRUN, run, ns)
-                except NotFound:
-                    pass
                 self.caches.analysis_runs.forget(ns, run)
+
+    async def _workload(self, action: EvictPod | ScaleWorkload, ns: str) -> None:
+        match action:
             case EvictPod(name=pod):
                 try:
-                    await client.evict(pod, ns)
+                    await self.client.evict(pod, ns)
                 except NotFound:
                     pass
                 except TooManyRequests as exc:  # a PodDisruptionBudget: the plan asked to be run again later
                     log.warning("eviction refused by a PodDisruptionBudget; retrying later", pod=pod,
                                 error=exc.message)
-            case SetEphemeralMetadata(name=rs, pod_template_hash=pod_hash, labels=labels, annotations=annotations,
-                                      record=record):
-                await self._relabel(ns, rs, pod_hash, dict(labels), dict(annotations), record)
             case ScaleWorkload(name=workload, replicas=replicas):
                 try:
                     self.caches.deployments.upsert(
-                        await client.patch(DEPLOYMENT, workload, {"spec": {"replicas": replicas}}, ns))
+                        await self.client.patch(DEPLOYMENT, workload, {"spec": {"replicas": replicas}}, ns))
                 except NotFound:
                     log.info("workloadRef Deployment vanished before scaling", deployment=workload)
-            case EmitEvent(type=etype, reason=reason, message=message):
-                await self.recorder.record(rollout, type=etype, reason=reason, message=message)
-
 
     async def _relabel(self, ns: str, rs: str, pod_hash: str, labels: dict[str, str | None],
                        annotations: dict[str, str | None], record: str | None) -> None:

@@ -114,47 +114,72 @@ class Observation:
 
 
 async def observe(client: KubeClient, caches: Caches, rollout: Rollout) -> Observation:
+    """Everything the planner may know about ``rollout``: its children and references from the caches, its
+    routing objects and (during a restart) pods from the API server."""
     ns = rollout.namespace
     uid = rollout.metadata.uid or ""
     replica_sets = tuple(
         ObservedReplicaSet.from_object(o) for o in owned_by(caches.replica_sets.items(ns), uid)
         if not o["metadata"].get("deletionTimestamp")
     )
+    workload_template, workload_replicas = _workload(caches, rollout)
+    traffic = await observe_rollout_traffic(client, rollout)
+    observed = ObservedRollout(
+        rollout=rollout, replica_sets=replica_sets, services=_services(caches, rollout),
+        analysis_runs=tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid)),
+        analysis_templates=_templates(caches, rollout), workload_template=workload_template,
+        workload_replicas=workload_replicas, traffic=traffic.observed if traffic is not None else None,
+        pods=await _restarting_pods(client, rollout, replica_sets),
+        defaulted_template=await _defaulted_if_needed(client, rollout, replica_sets, workload_template),
+    )
+    return Observation(observed, traffic)
+
+
+def _services(caches: Caches, rollout: Rollout) -> dict[str, ObservedService | None]:
+    """Every Service the strategy names; None for one that does not exist (the planner says InvalidSpec)."""
     services: dict[str, ObservedService | None] = {}
     for name in referenced_services(rollout):
-        svc = caches.services.get(ns, name)
+        svc = caches.services.get(rollout.namespace, name)
         services[name] = ObservedService.from_object(svc) if svc is not None else None
-    runs = tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid))
+    return services
+
+
+def _templates(caches: Caches, rollout: Rollout) -> dict[TemplateKey, Mapping[str, Any] | None]:
     templates: dict[TemplateKey, Mapping[str, Any] | None] = {}
     for name, cluster in referenced_templates(rollout):
         cache = caches.cluster_analysis_templates if cluster else caches.analysis_templates
-        templates[(name, cluster)] = cache.get("" if cluster else ns, name)
-    workload_template: Mapping[str, Any] | None = None
-    workload_replicas: int | None = None
+        templates[(name, cluster)] = cache.get("" if cluster else rollout.namespace, name)
+    return templates
+
+
+def _workload(caches: Caches, rollout: Rollout) -> tuple[Mapping[str, Any] | None, int | None]:
+    """The pod template and spec.replicas of the workloadRef Deployment (None, None without one)."""
     ref = rollout.spec.workload_ref
-    if ref is not None and ref.name:
-        deployment = caches.deployments.get(ns, ref.name)
-        if deployment is not None:
-            workload_template = (deployment.get("spec") or {}).get("template")
-            workload_replicas = int((deployment.get("spec") or {}).get("replicas", 1))
-    pods: tuple[ObservedPod, ...] = ()
-    if restart_pending(rollout):
-        items, _ = await client.list(POD, ns, label_selector=POD_TEMPLATE_HASH_LABEL)
-        hashes = {rs.pod_template_hash for rs in replica_sets}
-        pods = tuple(
-            p for p in (ObservedPod.from_object(o) for o in items) if p.replica_set_hash in hashes
-        )
-    traffic = await observe_rollout_traffic(client, rollout)
+    if ref is None or not ref.name:
+        return None, None
+    deployment = caches.deployments.get(rollout.namespace, ref.name)
+    if deployment is None:
+        return None, None
+    spec = deployment.get("spec") or {}
+    return spec.get("template"), int(spec.get("replicas", 1))
+
+
+async def _restarting_pods(client: KubeClient, rollout: Rollout, replica_sets: tuple[ObservedReplicaSet, ...]
+                           ) -> tuple[ObservedPod, ...]:
+    """The Rollout's pods, read only while a ``spec.restartAt`` restart is pending."""
+    if not restart_pending(rollout):
+        return ()
+    items, _ = await client.list(POD, rollout.namespace, label_selector=POD_TEMPLATE_HASH_LABEL)
+    hashes = {rs.pod_template_hash for rs in replica_sets}
+    return tuple(p for p in (ObservedPod.from_object(o) for o in items) if p.replica_set_hash in hashes)
+
+
+async def _defaulted_if_needed(client: KubeClient, rollout: Rollout, replica_sets: tuple[ObservedReplicaSet, ...],
+                     workload_template: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     template = desired_template(rollout, workload_template)
-    defaulted: Mapping[str, Any] | None = None
     if template and needs_defaulted_template(replica_sets, template, desired_hash(rollout, template)):
-        defaulted = await defaulted_template(client, ns, template)
-    observed = ObservedRollout(
-        rollout=rollout, replica_sets=replica_sets, services=services, analysis_runs=runs,
-        analysis_templates=templates, workload_template=workload_template, workload_replicas=workload_replicas,
-        traffic=traffic.observed if traffic is not None else None, pods=pods, defaulted_template=defaulted,
-    )
-    return Observation(observed, traffic)
+        return await defaulted_template(client, rollout.namespace, template)
+    return None
 
 
 _DEFAULTED_LIMIT = 1024

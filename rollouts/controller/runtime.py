@@ -143,12 +143,7 @@ class Controller:
                 if self.elector.lost.is_set():
                     raise SystemExit("leader election ended before this replica led; exiting")
                 self.metrics.is_leader.set(1)
-            if not self.config.disable_rollouts:
-                acting.append(asyncio.create_task(self.rollouts.queue.run_timers(), name="requeue-timers"))
-                acting += [asyncio.create_task(self.rollouts.worker(), name=f"worker-{n}")
-                           for n in range(self.config.workers)]
-            for name, component in self.config.extra_components:
-                acting.append(asyncio.create_task(component(self.client, self.config, stop), name=name))
+            acting += self._start_acting(stop)
             self.ready.set()
             log.info("controller started", namespace=self.config.namespace or "(all)",
                      workers=0 if self.config.disable_rollouts else self.config.workers,
@@ -170,6 +165,17 @@ class Controller:
             await _cancel(tasks)
             if runner is not None:
                 await runner.cleanup()
+
+    def _start_acting(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """What only the leader runs: the Rollout workers and their timers, then the extra components."""
+        acting: list[asyncio.Task[None]] = []
+        if not self.config.disable_rollouts:
+            acting.append(asyncio.create_task(self.rollouts.queue.run_timers(), name="requeue-timers"))
+            acting += [asyncio.create_task(self.rollouts.worker(), name=f"worker-{n}")
+                       for n in range(self.config.workers)]
+        for name, component in self.config.extra_components:
+            acting.append(asyncio.create_task(component(self.client, self.config, stop), name=name))
+        return acting
 
     async def _start_probes(self) -> web.AppRunner | None:
         cfg = self.config
