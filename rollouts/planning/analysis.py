@@ -144,58 +144,82 @@ def _terminate_stale(ctx: PlanContext, keep: set[str]) -> None:
 def reconcile_canary_analysis(
     ctx: PlanContext, sets: RevisionSets, steps: Sequence[CanaryStep], *, aborted: bool
 ) -> AnalysisVerdict:
-    """Create, read and retire the step and background runs of a canary update."""
+    """Create, read and retire the step and background runs of a canary update.
+
+    Steps ``[setWeight 20, analysis, setWeight 50]`` at index 1 of revision 2: the run ``<rollout>-<hash>-2-1`` is
+    created (or read); Successful -> ``step_passed``, Failed/Error -> ``abort_detail``, Inconclusive ->
+    ``inconclusive``. A background ``analysis`` with ``startingStep: 1`` runs from index 1 until promotion; either
+    run failing aborts.
+    """
     strategy = ctx.spec.strategy.canary
     assert strategy is not None
     if not ctx.observed.analysis_runs and strategy.analysis is None and not any(s.analysis for s in steps):
         return AnalysisVerdict()
     updating = sets.stable is not None and not sets.stable_is_new and not ctx.status.get("promoteFull")
     keep: set[str] = set()
-    detail: str | None = None
-    inconclusive = step_passed = False
-    index = ctx.status.get("currentStepIndex") or 0
-    stable_hash = sets.stable.pod_template_hash if sets.stable is not None else sets.current_hash
-    if updating and not aborted and index < len(steps) and steps[index].analysis is not None:
-        step_analysis = steps[index].analysis
-        assert step_analysis is not None
-        run = ensure_run(
-            ctx,
-            step_analysis,
-            sets=sets,
-            run_type=TYPE_STEP,
-            suffix=f"-{index}",
-            stable_hash=stable_hash,
-            recorded=ctx.status["canary"].get("currentStepAnalysisRunStatus"),
-            step_index=index,
+    verdict = AnalysisVerdict()
+    if updating and not aborted:
+        index = ctx.status.get("currentStepIndex") or 0
+        stable_hash = sets.stable.pod_template_hash if sets.stable is not None else sets.current_hash
+        step = _step_run(ctx, sets, steps, index, stable_hash, keep)
+        background = _background_run(ctx, sets, strategy.analysis, index, stable_hash, keep)
+        verdict = AnalysisVerdict(
+            abort_detail=step.abort_detail or background.abort_detail,
+            inconclusive=step.inconclusive or background.inconclusive,
+            step_passed=step.step_passed,
         )
-        keep.add(run if isinstance(run, str) else run.name)
-        record_run_status(ctx, ctx.status["canary"], "currentStepAnalysisRunStatus", run, TYPE_STEP)
-        detail, inconclusive, step_passed = _judge(ctx, run)
-    background: RolloutAnalysisBackground | None = strategy.analysis
-    if (
-        updating
-        and not aborted
-        and background is not None
-        and background.templates
-        and index >= (background.starting_step or 0)
-    ):
-        run = ensure_run(
-            ctx,
-            background,
-            sets=sets,
-            run_type=TYPE_BACKGROUND,
-            suffix="",
-            stable_hash=stable_hash,
-            recorded=ctx.status["canary"].get("currentBackgroundAnalysisRunStatus"),
-        )
-        keep.add(run if isinstance(run, str) else run.name)
-        record_run_status(ctx, ctx.status["canary"], "currentBackgroundAnalysisRunStatus", run, TYPE_BACKGROUND)
-        bg_detail, bg_inconclusive, _ = _judge(ctx, run)
-        detail = detail or bg_detail
-        inconclusive = inconclusive or bg_inconclusive
     _terminate_stale(ctx, keep)
     prune_runs(ctx, keep)
-    return AnalysisVerdict(abort_detail=detail, inconclusive=inconclusive, step_passed=step_passed)
+    return verdict
+
+
+def _step_run(
+    ctx: PlanContext, sets: RevisionSets, steps: Sequence[CanaryStep], index: int, stable_hash: str, keep: set[str]
+) -> AnalysisVerdict:
+    """The run of the current step when it is an ``analysis`` step."""
+    step_analysis = steps[index].analysis if index < len(steps) else None
+    if step_analysis is None:
+        return AnalysisVerdict()
+    run = ensure_run(
+        ctx,
+        step_analysis,
+        sets=sets,
+        run_type=TYPE_STEP,
+        suffix=f"-{index}",
+        stable_hash=stable_hash,
+        recorded=ctx.status["canary"].get("currentStepAnalysisRunStatus"),
+        step_index=index,
+    )
+    keep.add(run if isinstance(run, str) else run.name)
+    record_run_status(ctx, ctx.status["canary"], "currentStepAnalysisRunStatus", run, TYPE_STEP)
+    detail, inconclusive, passed = _judge(ctx, run)
+    return AnalysisVerdict(abort_detail=detail, inconclusive=inconclusive, step_passed=passed)
+
+
+def _background_run(
+    ctx: PlanContext,
+    sets: RevisionSets,
+    background: RolloutAnalysisBackground | None,
+    index: int,
+    stable_hash: str,
+    keep: set[str],
+) -> AnalysisVerdict:
+    """The background run, from ``startingStep`` on."""
+    if background is None or not background.templates or index < (background.starting_step or 0):
+        return AnalysisVerdict()
+    run = ensure_run(
+        ctx,
+        background,
+        sets=sets,
+        run_type=TYPE_BACKGROUND,
+        suffix="",
+        stable_hash=stable_hash,
+        recorded=ctx.status["canary"].get("currentBackgroundAnalysisRunStatus"),
+    )
+    keep.add(run if isinstance(run, str) else run.name)
+    record_run_status(ctx, ctx.status["canary"], "currentBackgroundAnalysisRunStatus", run, TYPE_BACKGROUND)
+    detail, inconclusive, _ = _judge(ctx, run)
+    return AnalysisVerdict(abort_detail=detail, inconclusive=inconclusive)
 
 
 def prune_runs(ctx: PlanContext, keep: set[str]) -> None:

@@ -116,14 +116,9 @@ def run_manifest(
     sets: RevisionSets,
     stable_hash: str,
 ) -> dict[str, Any]:
-    """An AnalysisRun owned by the Rollout, merged from the referenced templates."""
-    templates: list[Mapping[str, Any]] = []
-    for ref in analysis.templates or ():
-        spec = template_spec(ctx, ref.template_name, ref.cluster_scope)
-        if spec is None:
-            kind = "ClusterAnalysisTemplate" if ref.cluster_scope else "AnalysisTemplate"
-            raise AnalysisArgumentError(f"{kind} {ref.template_name!r} not found")
-        templates.append(spec)
+    """An AnalysisRun owned by the Rollout, merged from the referenced templates: their metrics in template
+    order, the args resolved against the Rollout, and dryRun / measurementRetention from templates and Rollout."""
+    templates = _referenced_templates(ctx, analysis)
     spec_out: dict[str, Any] = {
         "metrics": [m for t in templates for m in t.get("metrics") or ()],
         "args": resolve_args(ctx, analysis, templates, stable_hash=stable_hash, latest_hash=sets.current_hash),
@@ -136,25 +131,41 @@ def run_manifest(
     retention += [r.model_dump(by_alias=True) for r in analysis.measurement_retention or ()]
     if retention:
         spec_out["measurementRetention"] = retention
-    metadata = analysis.analysis_run_metadata
-    all_labels = {**(metadata.labels if metadata and metadata.labels else {}), **labels}
-    annotations = {**(metadata.annotations if metadata and metadata.annotations else {})}
-    annotations[REVISION_ANNOTATION] = str(sets.revision)
-    rollout = ctx.rollout
     return {
         "apiVersion": ANALYSIS_API_VERSION,
         "kind": "AnalysisRun",
-        "metadata": {
-            "name": name,
-            "namespace": rollout.namespace,
-            "labels": all_labels,
-            "annotations": annotations,
-            "ownerReferences": [
-                controller_reference(api_version=API_VERSION, kind=KIND, name=rollout.name,
-                                     uid=rollout.metadata.uid or "")
-            ],
-        },
+        "metadata": _run_metadata(ctx, analysis, name=name, labels=labels, revision=sets.revision),
         "spec": spec_out,
+    }
+
+
+def _referenced_templates(ctx: PlanContext, analysis: RolloutAnalysis) -> list[Mapping[str, Any]]:
+    templates: list[Mapping[str, Any]] = []
+    for ref in analysis.templates or ():
+        spec = template_spec(ctx, ref.template_name, ref.cluster_scope)
+        if spec is None:
+            kind = "ClusterAnalysisTemplate" if ref.cluster_scope else "AnalysisTemplate"
+            raise AnalysisArgumentError(f"{kind} {ref.template_name!r} not found")
+        templates.append(spec)
+    return templates
+
+
+def _run_metadata(
+    ctx: PlanContext, analysis: RolloutAnalysis, *, name: str, labels: Mapping[str, str], revision: int
+) -> dict[str, Any]:
+    """analysisRunMetadata's labels and annotations, ours on top, the revision, and the Rollout as controller."""
+    metadata = analysis.analysis_run_metadata
+    rollout = ctx.rollout
+    annotations = {**(metadata.annotations if metadata and metadata.annotations else {})}
+    annotations[REVISION_ANNOTATION] = str(revision)
+    return {
+        "name": name,
+        "namespace": rollout.namespace,
+        "labels": {**(metadata.labels if metadata and metadata.labels else {}), **labels},
+        "annotations": annotations,
+        "ownerReferences": [
+            controller_reference(api_version=API_VERSION, kind=KIND, name=rollout.name, uid=rollout.metadata.uid or "")
+        ],
     }
 
 

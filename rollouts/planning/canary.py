@@ -63,24 +63,15 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
     current_hash = sets.current_hash  # the found ReplicaSet's label, when it was found by another hash
     ctx.status = base_status(ctx, current_hash)
     facts = spec_facts(ctx.rollout)
-    step_hash = facts.steps_hash
-    ctx.status["currentStepHash"] = step_hash
+    ctx.status["currentStepHash"] = facts.steps_hash
     state = CanaryState(strategy, steps, sets, bool(old.abort), facts.max_surge, facts.max_unavailable)
     _carry_canary_status(ctx)
 
     within_window = rollback_within_window(ctx, sets)
     # A step hash written by this project's earlier versions counts as unchanged steps (upgrade in place).
-    steps_changed = old.current_step_hash not in (step_hash, facts.legacy_steps_hash)
+    steps_changed = old.current_step_hash not in (facts.steps_hash, facts.legacy_steps_hash)
     if old.current_pod_hash != current_hash or steps_changed:
-        back_to_stable = old.stable_rs == current_hash
-        reset_for_update(ctx, len(steps), back_to_stable=back_to_stable or within_window)
-        analysis_planning.reset_canary_runs(ctx)
-        if old.current_pod_hash != current_hash:
-            ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
-            if back_to_stable and steps and old.current_pod_hash:
-                ctx.event("SkipSteps", "Rollback to stable ReplicaSets")
-            elif within_window and steps:
-                ctx.event("SkipSteps", "Rollback to active ReplicaSets within RollbackWindow")
+        _start_update(ctx, state, within_window=within_window)
         if sets.new is None:
             create_replica_set(ctx, template, sets, pod_metadata=_new_pod_metadata(ctx, state))
         _finish(ctx, state, abort_message=None, strategy_progress=True)
@@ -89,15 +80,36 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
         create_replica_set(ctx, template, sets, pod_metadata=_new_pod_metadata(ctx, state))
         _finish(ctx, state, abort_message=None, strategy_progress=False)
         return
+    abort_message = _reconcile(ctx, state, within_window=within_window)
+    _finish(ctx, state, abort_message=abort_message, strategy_progress=False)
 
+
+def _start_update(ctx: PlanContext, state: CanaryState, *, within_window: bool) -> None:
+    """A new pod template or new steps: start the steps over, or skip them when going back to the stable
+    ReplicaSet (or to one still up within ``rollbackWindow``), as Argo's SkipSteps events say."""
+    old, sets, steps = ctx.old, state.sets, state.steps
+    back_to_stable = old.stable_rs == sets.current_hash
+    reset_for_update(ctx, len(steps), back_to_stable=back_to_stable or within_window)
+    analysis_planning.reset_canary_runs(ctx)
+    if old.current_pod_hash == sets.current_hash:
+        return  # only the steps changed
+    ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
+    if back_to_stable and steps and old.current_pod_hash:
+        ctx.event("SkipSteps", "Rollback to stable ReplicaSets")
+    elif within_window and steps:
+        ctx.event("SkipSteps", "Rollback to active ReplicaSets within RollbackWindow")
+
+
+def _reconcile(ctx: PlanContext, state: CanaryState, *, within_window: bool) -> str | None:
+    """One step of an update whose ReplicaSet exists, in Argo's order; returns the abort message if aborted."""
     if not state.aborted and note_retry(ctx):
         analysis_planning.reset_canary_runs(ctx)  # the failed runs are history; a retry runs them again
-    plan_restart(ctx, sets)
-    prune_history(ctx, sets.others, ctx.spec.revision_history_limit)
-    if old.promote_full or within_window:
+    plan_restart(ctx, state.sets)
+    prune_history(ctx, state.sets.others, ctx.spec.revision_history_limit)
+    if ctx.old.promote_full or within_window:
         clear_pauses(ctx)
-        if steps:
-            ctx.status["currentStepIndex"] = len(steps)
+        if state.steps:
+            ctx.status["currentStepIndex"] = len(state.steps)
     # Analysis first: a run that just failed aborts in this same plan, so the Services and the traffic
     # below already go back to stable (not one reconcile later, which left the failed canary serving).
     verdict = analysis_planning.reconcile_canary_analysis(ctx, state.sets, state.steps, aborted=state.aborted)
@@ -107,13 +119,9 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
         abort_detail = verdict.abort_detail
     reconcile_services(ctx, state)
     reconcile_traffic(ctx, state)
-    scaled = False
-    if not verdict.inconclusive:
-        scaled = reconcile_replica_sets(ctx, state)
-        if not scaled:
-            _reconcile_pause(ctx, state)
-    abort_message = _sync_steps(ctx, state, abort_detail=abort_detail, analysis_step_passed=verdict.step_passed)
-    _finish(ctx, state, abort_message=abort_message, strategy_progress=False)
+    if not verdict.inconclusive and not reconcile_replica_sets(ctx, state):
+        _reconcile_pause(ctx, state)
+    return _sync_steps(ctx, state, abort_detail=abort_detail, analysis_step_passed=verdict.step_passed)
 
 
 def _reconcile_pause(ctx: PlanContext, state: CanaryState) -> None:

@@ -98,26 +98,36 @@ def _problems(observed: ObservedRollout, references: References) -> Iterator[Spe
     traffic = observed.traffic
     if traffic is not None and traffic.error and spec.strategy.canary is not None:
         yield SpecProblem("spec.strategy.canary.trafficRouting", traffic.error)
+    yield from _service_problems(observed, references)
+    for ref in references.templates:
+        yield from _template_problems(observed, ref)
+
+
+def _service_problems(observed: ObservedRollout, references: References) -> Iterator[SpecProblem]:
+    """A named Service that does not exist, or that another Rollout already manages."""
     for path, name in references.services:
         service = observed.services.get(name)
         if service is None:
             yield SpecProblem(path, f"Service {name!r} not found")
             continue
         owner = service.annotations.get(MANAGED_BY_ANNOTATION)
-        if owner and owner != rollout.name:
+        if owner and owner != observed.rollout.name:
             yield SpecProblem(path, f"Service {name!r} is managed by another Rollout ({owner})")
-    for ref in references.templates:
-        raw = observed.analysis_templates.get((ref.name, ref.cluster_scope))
-        kind = "ClusterAnalysisTemplate" if ref.cluster_scope else "AnalysisTemplate"
-        if raw is None:
-            yield SpecProblem(ref.path, f"{kind} {ref.name!r} not found")
+
+
+def _template_problems(observed: ObservedRollout, ref: TemplateReference) -> Iterator[SpecProblem]:
+    """A template that does not exist, or an argument it requires that neither it nor the Rollout gives."""
+    raw = observed.analysis_templates.get((ref.name, ref.cluster_scope))
+    kind = "ClusterAnalysisTemplate" if ref.cluster_scope else "AnalysisTemplate"
+    if raw is None:
+        yield SpecProblem(ref.path, f"{kind} {ref.name!r} not found")
+        return
+    spec_raw = raw.get("spec") if "spec" in raw else raw
+    for arg in (spec_raw or {}).get("args") or ():
+        name = arg.get("name")
+        if name in ref.provided_args or "value" in arg or "valueFrom" in arg:
             continue
-        spec_raw = raw.get("spec") if "spec" in raw else raw
-        for arg in (spec_raw or {}).get("args") or ():
-            name = arg.get("name")
-            if name in ref.provided_args or "value" in arg or "valueFrom" in arg:
-                continue
-            yield SpecProblem(
-                ref.path.rsplit(".templates[", 1)[0] + ".args",
-                f"argument {name!r} required by {kind} {ref.name!r} has no value",
-            )
+        yield SpecProblem(
+            ref.path.rsplit(".templates[", 1)[0] + ".args",
+            f"argument {name!r} required by {kind} {ref.name!r} has no value",
+        )

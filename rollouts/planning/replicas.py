@@ -160,22 +160,39 @@ def basic_canary_counts(
         # Older ReplicaSets still hold pods: they are scaled down first, before the canary or stable.
         return CanaryCounts(canary_count, stable_count)
 
-    min_available = replicas - max_unavailable
-    increasing = canary_rs is None or desired_canary >= canary_rs.spec_replicas
+    return _scale_down(
+        max_total=max_total, min_available=replicas - max_unavailable,
+        desired=CanaryCounts(desired_canary, desired_stable), counts=CanaryCounts(canary_count, stable_count),
+        canary_rs=canary_rs, stable_rs=stable_rs if has_stable else None,
+    )
+
+
+def _scale_down(
+    *,
+    max_total: int,
+    min_available: int,
+    desired: CanaryCounts,
+    counts: CanaryCounts,
+    canary_rs: ObservedReplicaSet | None,
+    stable_rs: ObservedReplicaSet | None,
+) -> CanaryCounts:
+    """Shrink the side that is giving way (the stable while the canary grows, else the canary) as far as the
+    available pods above ``min_available`` allow."""
+    canary_count, stable_count = counts.canary, counts.stable
+    increasing = canary_rs is None or desired.canary >= canary_rs.spec_replicas
     countable = replicas_for_scale_down(canary_rs, ignore_availability=not increasing)
-    if has_stable:
+    if stable_rs is not None:
         countable += replicas_for_scale_down(stable_rs, ignore_availability=increasing)
     if countable <= min_available:
-        return CanaryCounts(canary_count, stable_count)
+        return counts
     scale_down = countable - min_available
-
     if not increasing:
-        canary_count = _shrink_towards(canary_rs, desired_canary, scale_down, canary_count)
+        canary_count = _shrink_towards(canary_rs, desired.canary, scale_down, canary_count)
         canary_count, stable_count = _within_limits(
-            canary_rs, stable_rs if has_stable else None, canary_count, stable_count, max_total, min_available
+            canary_rs, stable_rs, canary_count, stable_count, max_total, min_available
         )
-    elif has_stable:
-        stable_count = _shrink_towards(stable_rs, desired_stable, scale_down, stable_count)
+    elif stable_rs is not None:
+        stable_count = _shrink_towards(stable_rs, desired.stable, scale_down, stable_count)
         stable_count, canary_count = _within_limits(
             stable_rs, canary_rs, stable_count, canary_count, max_total, min_available
         )
