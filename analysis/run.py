@@ -310,6 +310,25 @@ def record_measurements(
     status = run.status or AnalysisRunStatus()
     if status.phase.is_completed():
         return status
+    assessed = _assessed_results(run, metrics, taken, secrets)
+    decisive = [r for r in assessed.values() if not r.dry_run]
+    dry = [r for r in assessed.values() if r.dry_run]
+    phase, message = _run_phase(run, assessed, decisive)
+    return AnalysisRunStatus(
+        phase=phase,
+        message=redact(message, secrets) if message else None,
+        metric_results=[assessed[m.name] for m in metrics],
+        started_at=status.started_at or now,
+        run_summary=_summary(decisive),
+        dry_run_summary=_summary(dry) if dry else None,
+    )
+
+
+def _assessed_results(
+    run: AnalysisRun, metrics: Sequence[Metric], taken: Mapping[str, Measurement], secrets: Sequence[str]
+) -> dict[str, MetricResult]:
+    """Each metric's result with its new measurement added, then assessed; a metric that ended the run (or a
+    terminate) makes every other metric's result final too."""
     previous = _results(run)
     results: dict[str, MetricResult] = {}
     for metric in metrics:
@@ -321,24 +340,21 @@ def record_measurements(
     assessed = _assess(run, metrics, results, terminating=run.spec.terminate)
     if run.spec.terminate or any(r.phase in _ENDING and not r.dry_run for r in assessed.values()):
         assessed = _assess(run, metrics, assessed, terminating=True)
-    decisive = [r for r in assessed.values() if not r.dry_run]
-    dry = [r for r in assessed.values() if r.dry_run]
-    phase, message = AnalysisPhase.RUNNING, None
-    if all(r.phase.is_completed() for r in assessed.values()):
-        worst = max(decisive, key=lambda r: _WORSE.index(r.phase), default=None)
-        phase = worst.phase if worst is not None else AnalysisPhase.SUCCESSFUL
-        message = worst.message if worst is not None and worst.phase is not AnalysisPhase.SUCCESSFUL else None
-        if run.spec.terminate and message is None:
-            message = "Run Terminated"
-    ordered = [assessed[m.name] for m in metrics]
-    return AnalysisRunStatus(
-        phase=phase,
-        message=redact(message, secrets) if message else None,
-        metric_results=ordered,
-        started_at=status.started_at or now,
-        run_summary=_summary(decisive),
-        dry_run_summary=_summary(dry) if dry else None,
-    )
+    return assessed
+
+
+def _run_phase(
+    run: AnalysisRun, assessed: Mapping[str, MetricResult], decisive: Sequence[MetricResult]
+) -> tuple[AnalysisPhase, str | None]:
+    """Running until every metric completed; then the worst decisive phase and its message."""
+    if not all(r.phase.is_completed() for r in assessed.values()):
+        return AnalysisPhase.RUNNING, None
+    worst = max(decisive, key=lambda r: _WORSE.index(r.phase), default=None)
+    phase = worst.phase if worst is not None else AnalysisPhase.SUCCESSFUL
+    message = worst.message if worst is not None and worst.phase is not AnalysisPhase.SUCCESSFUL else None
+    if run.spec.terminate and message is None:
+        message = "Run Terminated"
+    return phase, message
 
 
 def error_status(run: AnalysisRun, message: str, *, now: datetime, secrets: Sequence[str] = ()) -> AnalysisRunStatus:

@@ -112,45 +112,48 @@ def duration_nanoseconds(text: str) -> int:
         raise ValueError(f'invalid duration "{original}": a sign must be followed by a number and a unit')
     total = 0
     while text:
-        # integer part
-        i = 0
-        while i < len(text) and text[i].isascii() and text[i].isdigit():
-            i += 1
-        int_digits = text[:i]
-        text = text[i:]
-        frac_digits = ""
-        if text.startswith("."):
-            text = text[1:]
-            j = 0
-            while j < len(text) and text[j].isascii() and text[j].isdigit():
-                j += 1
-            frac_digits = text[:j]
-            text = text[j:]
-            if not int_digits and not frac_digits:
-                raise ValueError(f'invalid duration "{original}": "." must be next to digits')
-        if not int_digits and not frac_digits:
-            raise ValueError(f'invalid duration "{original}": expected a number before "{text}"')
-        k = 0  # like Go, the unit is everything up to the next digit or "."
-        while k < len(text) and text[k] != "." and not (text[k].isascii() and text[k].isdigit()):
-            k += 1
-        unit = text[:k]
-        text = text[k:]
-        if unit == "":
-            raise ValueError(
-                f'invalid duration "{original}": missing unit after "{int_digits}'
-                f'{"." + frac_digits if frac_digits else ""}" (use one of ns, us, ms, s, m, h)'
-            )
-        scale = _NANOS_PER_UNIT.get(unit)
-        if scale is None:
-            raise ValueError(f'invalid duration "{original}": unknown unit "{unit}" (use one of ns, us, ms, s, m, h)')
-        part = int(int_digits or "0") * scale
-        if frac_digits:
-            # exact rational arithmetic, truncated toward zero like Go
-            part += int(frac_digits) * scale // (10 ** len(frac_digits))
+        part, text = _duration_part(text, original)
         total += part
         if total > _MAX_INT64 + (1 if negative else 0):
             raise ValueError(f'invalid duration "{original}": out of range (over about 292 years)')
     return -total if negative else total
+
+
+def _digits(text: str) -> tuple[str, str]:
+    """The leading ASCII digits of ``text`` and the rest."""
+    i = 0
+    while i < len(text) and text[i].isascii() and text[i].isdigit():
+        i += 1
+    return text[:i], text[i:]
+
+
+def _duration_part(text: str, original: str) -> tuple[int, str]:
+    """One ``<decimal><unit>`` part at the start of ``text``, in nanoseconds, and the rest of the text."""
+    int_digits, text = _digits(text)
+    frac_digits = ""
+    if text.startswith("."):
+        frac_digits, text = _digits(text[1:])
+        if not int_digits and not frac_digits:
+            raise ValueError(f'invalid duration "{original}": "." must be next to digits')
+    if not int_digits and not frac_digits:
+        raise ValueError(f'invalid duration "{original}": expected a number before "{text}"')
+    k = 0  # like Go, the unit is everything up to the next digit or "."
+    while k < len(text) and text[k] != "." and not (text[k].isascii() and text[k].isdigit()):
+        k += 1
+    unit, text = text[:k], text[k:]
+    if unit == "":
+        raise ValueError(
+            f'invalid duration "{original}": missing unit after "{int_digits}'
+            f'{"." + frac_digits if frac_digits else ""}" (use one of ns, us, ms, s, m, h)'
+        )
+    scale = _NANOS_PER_UNIT.get(unit)
+    if scale is None:
+        raise ValueError(f'invalid duration "{original}": unknown unit "{unit}" (use one of ns, us, ms, s, m, h)')
+    part = int(int_digits or "0") * scale
+    if frac_digits:
+        # exact rational arithmetic, truncated toward zero like Go
+        part += int(frac_digits) * scale // (10 ** len(frac_digits))
+    return part, text
 
 
 def parse_duration(value: int | str) -> float:

@@ -258,51 +258,70 @@ def _merge_union(
 
 def _convert_typed(node: dict[str, Any], defs: dict[str, Any], path: str, stack: tuple[str, ...]) -> dict[str, Any]:
     kind = node.get("type")
-    out: dict[str, Any] = {}
     if kind is None:
-        if "enum" in node or "const" in node:
-            values = node.get("enum", [node.get("const")])
-            out["type"] = _json_type(values[0], path)
-            return out
-        if _PRESERVE in node or not node.keys() - _DROPPED_KEYS:
-            out[_PRESERVE] = True
-            return out
-        raise SchemaError(f"{path}: schema without a type: {sorted(node)}")
+        return _untyped(node, path)
     if isinstance(kind, list):
         raise SchemaError(f"{path}: multiple types {kind} are not structural")
-    out["type"] = kind
     if kind == "object":
-        properties = node.get("properties")
-        additional = node.get("additionalProperties")
-        if properties:
-            out["properties"] = {name: _convert(sub, defs, f"{path}.{name}", stack) for name, sub in properties.items()}
-            if node.get("required"):
-                out["required"] = list(node["required"])
-        elif isinstance(additional, dict) and additional:
-            out["additionalProperties"] = _convert(additional, defs, f"{path}[*]", stack)
-        else:
-            # dict[str, Any], an empty model or an explicit open object
-            out[_PRESERVE] = True
-        if node.get(_PRESERVE):
-            out[_PRESERVE] = True
-    elif kind == "array":
-        if "prefixItems" in node:
-            raise SchemaError(f"{path}: tuples are not structural; use a list")
-        items = node.get("items")
-        out["items"] = _convert(items, defs, f"{path}[]", stack) if items else {_PRESERVE: True}
-        for key in ("minItems", "maxItems"):
-            if key in node:
-                out[key] = node[key]
+        return _object(node, defs, path, stack)
+    if kind == "array":
+        return _array(node, defs, path, stack)
+    return _scalar(node, kind)
+
+
+def _untyped(node: dict[str, Any], path: str) -> dict[str, Any]:
+    """An enum/const gets the type of its values; an open schema preserves unknown fields."""
+    if "enum" in node or "const" in node:
+        values = node.get("enum", [node.get("const")])
+        return {"type": _json_type(values[0], path)}
+    if _PRESERVE in node or not node.keys() - _DROPPED_KEYS:
+        return {_PRESERVE: True}
+    raise SchemaError(f"{path}: schema without a type: {sorted(node)}")
+
+
+def _object(node: dict[str, Any], defs: dict[str, Any], path: str, stack: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object"}
+    properties = node.get("properties")
+    additional = node.get("additionalProperties")
+    if properties:
+        out["properties"] = {name: _convert(sub, defs, f"{path}.{name}", stack) for name, sub in properties.items()}
+        if node.get("required"):
+            out["required"] = list(node["required"])
+    elif isinstance(additional, dict) and additional:
+        out["additionalProperties"] = _convert(additional, defs, f"{path}[*]", stack)
     else:
-        for key in ("minimum", "maximum", "minLength", "maxLength", "pattern", "multipleOf"):
-            if key in node:
-                out[key] = node[key]
-        for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-            if key in node and not isinstance(node[key], bool):
-                out[bound] = node[key]
-                out[key] = True
-        if node.get("format") in _KEPT_FORMATS:
-            out["format"] = node["format"]
+        # dict[str, Any], an empty model or an explicit open object
+        out[_PRESERVE] = True
+    if node.get(_PRESERVE):
+        out[_PRESERVE] = True
+    return out
+
+
+def _array(node: dict[str, Any], defs: dict[str, Any], path: str, stack: tuple[str, ...]) -> dict[str, Any]:
+    if "prefixItems" in node:
+        raise SchemaError(f"{path}: tuples are not structural; use a list")
+    items = node.get("items")
+    out: dict[str, Any] = {"type": "array"}
+    out["items"] = _convert(items, defs, f"{path}[]", stack) if items else {_PRESERVE: True}
+    for key in ("minItems", "maxItems"):
+        if key in node:
+            out[key] = node[key]
+    return out
+
+
+def _scalar(node: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Bounds, patterns and the formats the API server keeps; JSON Schema's numeric exclusive bounds become
+    OpenAPI v3's boolean form."""
+    out: dict[str, Any] = {"type": kind}
+    for key in ("minimum", "maximum", "minLength", "maxLength", "pattern", "multipleOf"):
+        if key in node:
+            out[key] = node[key]
+    for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if key in node and not isinstance(node[key], bool):
+            out[bound] = node[key]
+            out[key] = True
+    if node.get("format") in _KEPT_FORMATS:
+        out["format"] = node["format"]
     return out
 
 

@@ -60,9 +60,11 @@ from rollouts.api.rollout import (
     BlueGreenStrategy,
     CanaryStep,
     CanaryStrategy,
+    NginxTrafficRouting,
     Rollout,
     RolloutAnalysis,
     RolloutSpec,
+    SetCanaryScale,
     StepKind,
 )
 
@@ -289,31 +291,32 @@ def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
             yield invalid(f"{path}.maxTrafficWeight", routing.max_traffic_weight, INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER)
         if routing.max_traffic_weight <= 0:
             yield invalid(f"{path}.maxTrafficWeight", routing.max_traffic_weight, "must be greater than 0")
-    if routing.nginx is not None and not routing.nginx.ingresses():
+    if routing.nginx is not None:
+        yield from _check_nginx(f"{path}.nginx", routing.nginx)
+    yield from _check_plugins(f"{path}.plugins", canary)
+
+
+def _check_nginx(path: str, nginx: NginxTrafficRouting) -> Iterator[SpecProblem]:
+    if not nginx.ingresses():
         yield required(
-            f"{path}.nginx.stableIngress",
+            f"{path}.stableIngress",
             MISSING_FIELD.format(".spec.strategy.canary.trafficRouting.nginx.stableIngress or stableIngresses"),
         )
-    if routing.nginx is not None and routing.nginx.stable_ingress and routing.nginx.stable_ingresses:
-        yield invalid(
-            f"{path}.nginx.stableIngresses",
-            routing.nginx.stable_ingresses,
-            "set either stableIngress or stableIngresses, not both",
-        )
-    for name, config in (routing.plugins or {}).items():
+    if nginx.stable_ingress and nginx.stable_ingresses:
+        both = "set either stableIngress or stableIngresses, not both"
+        yield invalid(f"{path}.stableIngresses", nginx.stable_ingresses, both)
+
+
+def _check_plugins(path: str, canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    routing = canary.traffic_routing
+    for name, config in (routing.plugins or {} if routing is not None else {}).items():
         if not isinstance(config, Mapping):
-            yield invalid(f"{path}.plugins.{name}", config, "plugin configuration must be an object")
+            yield invalid(f"{path}.{name}", config, "plugin configuration must be an object")
     gateway = _gateway_api_config(canary)
-    if gateway is not None and not (
-        gateway.get("httpRoute")
-        or gateway.get("httpRoutes")
-        or gateway.get("grpcRoute")
-        or gateway.get("grpcRoutes")
-        or gateway.get("tcpRoute")
-        or gateway.get("tcpRoutes")
-    ):
+    route_keys = ("httpRoute", "httpRoutes", "grpcRoute", "grpcRoutes", "tcpRoute", "tcpRoutes")
+    if gateway is not None and not any(gateway.get(key) for key in route_keys):
         yield required(
-            f"{path}.plugins.argoproj-labs/gatewayAPI.httpRoute",
+            f"{path}.argoproj-labs/gatewayAPI.httpRoute",
             MISSING_FIELD.format("...gatewayAPI.httpRoute or httpRoutes"),
         )
 
@@ -334,7 +337,6 @@ def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator
     if len(kinds) > 1:
         found = ", ".join(kinds)
         yield SpecProblem(path, f"Step must have exactly one kind set, found {len(kinds)}: {found}")
-    routing = canary.traffic_routing
     if step.set_weight is not None:
         max_weight = canary.effective_max_traffic_weight()
         if not 0 <= step.set_weight <= max_weight:
@@ -342,24 +344,32 @@ def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator
     if step.pause is not None and step.pause.duration is not None:
         yield from _check_duration(f"{path}.pause.duration", step.pause.duration)
     if step.set_canary_scale is not None:
-        scale = step.set_canary_scale
-        if routing is None:
-            yield required(f"{path}.setCanaryScale", INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY)
-        if scale.replicas is not None and scale.replicas < 0:
-            yield invalid(f"{path}.setCanaryScale.replicas", scale.replicas, NON_NEGATIVE)
-        if scale.weight is not None and not 0 <= scale.weight <= 100:
-            yield invalid(f"{path}.setCanaryScale.weight", scale.weight, "must be between 0 and 100")
-        if scale.replicas is None and scale.weight is None and not scale.match_traffic_weight:
-            yield required(f"{path}.setCanaryScale", "one of replicas, weight or matchTrafficWeight: true")
+        yield from _check_canary_scale(f"{path}.setCanaryScale", step.set_canary_scale, canary)
     if step.set_header_route is not None:
         yield from _check_header_route(f"{path}.setHeaderRoute", step, canary)
     if step.set_mirror_route is not None:
-        if routing is None or routing.istio is None:
-            yield required(f"{path}.setMirrorRoute", INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
-        else:
-            yield from _check_route_is_managed(f"{path}.setMirrorRoute", step.set_mirror_route.get("name"), canary)
+        yield from _check_mirror_route(f"{path}.setMirrorRoute", step.set_mirror_route, canary)
     if step.analysis is not None:
         yield from _check_analysis(f"{path}.analysis", step.analysis)
+
+
+def _check_canary_scale(path: str, scale: SetCanaryScale, canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    if canary.traffic_routing is None:
+        yield required(path, INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY)
+    if scale.replicas is not None and scale.replicas < 0:
+        yield invalid(f"{path}.replicas", scale.replicas, NON_NEGATIVE)
+    if scale.weight is not None and not 0 <= scale.weight <= 100:
+        yield invalid(f"{path}.weight", scale.weight, "must be between 0 and 100")
+    if scale.replicas is None and scale.weight is None and not scale.match_traffic_weight:
+        yield required(path, "one of replicas, weight or matchTrafficWeight: true")
+
+
+def _check_mirror_route(path: str, route: Mapping[str, Any], canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    routing = canary.traffic_routing
+    if routing is None or routing.istio is None:
+        yield required(path, INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
+    else:
+        yield from _check_route_is_managed(path, route.get("name"), canary)
 
 
 def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator[SpecProblem]:

@@ -364,27 +364,9 @@ class KubeClient:
             labels = request_labels("GET", kind.collection_path(namespace), resp.status)
             self.calls[(labels[0], labels[1], labels[2], "Watch", labels[4])] += 1
             if resp.status != 200:
-                raw = await resp.read()
-                try:
-                    decoded = json.loads(raw)
-                except ValueError:
-                    decoded = None
-                raise error_from_status(resp.status, decoded if isinstance(decoded, dict) else None,
-                                        raw.decode(errors="replace")[:500])
-            try:
-                async for line in resp.content:
-                    if not line.strip():
-                        continue
-                    event = json.loads(line)
-                    etype = event.get("type", "")
-                    obj = event.get("object") or {}
-                    if etype == "ERROR":
-                        raise error_from_status(int(obj.get("code") or 500), obj, "watch error")
-                    obj.setdefault("apiVersion", kind.api_version)
-                    obj.setdefault("kind", kind.kind)
-                    yield etype, obj
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                raise Unreachable(0, "Unreachable", f"watch of {kind} interrupted: {exc}") from exc
+                raise await _refused(resp)
+            async for event in _watch_events(resp, kind):
+                yield event
 
     async def resolve(self, api_version: str, kind: str) -> ResourceKind:
         """The ResourceKind for an apiVersion/kind, through API discovery (cached)."""
@@ -450,3 +432,32 @@ def request_labels(method: str, path: str, status: int) -> tuple[str, str, str, 
 
 
 __all__ = ["ApiError", "Impersonation", "KubeClient", "Obj", "request_labels"]
+
+
+async def _refused(resp: Any) -> ApiError:
+    """The error a non-200 answer to a watch request stands for, with the server's Status when it sent one."""
+    raw = await resp.read()
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        decoded = None
+    return error_from_status(resp.status, decoded if isinstance(decoded, dict) else None,
+                             raw.decode(errors="replace")[:500])
+
+
+async def _watch_events(resp: Any, kind: ResourceKind) -> AsyncIterator[tuple[str, Obj]]:
+    """(type, object) per line of a watch stream; an ERROR event (a 410 among them) is raised."""
+    try:
+        async for line in resp.content:
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            etype = event.get("type", "")
+            obj = event.get("object") or {}
+            if etype == "ERROR":
+                raise error_from_status(int(obj.get("code") or 500), obj, "watch error")
+            obj.setdefault("apiVersion", kind.api_version)
+            obj.setdefault("kind", kind.kind)
+            yield etype, obj
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise Unreachable(0, "Unreachable", f"watch of {kind} interrupted: {exc}") from exc

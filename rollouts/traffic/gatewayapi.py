@@ -222,13 +222,23 @@ class GatewayApiRouter:
     def route_patch(
         self, obj: Mapping[str, Any], weight: int, header_routes: Sequence[HeaderRoute]
     ) -> list[dict[str, Any]]:
-        """The JSON-patch operations (without the resourceVersion test) that bring one HTTPRoute in line."""
+        """The JSON-patch operations (without the resourceVersion test) that bring one HTTPRoute in line:
+        the weights, then our header rules (removed before added), then the annotation recording them."""
         self.ctx.check_weight(weight)
-        ref_name = f"{self.route_namespace}/{obj.get('metadata', {}).get('name')}"
-        rules: list[Mapping[str, Any]] = list(obj.get("spec", {}).get("rules") or [])
         managed = self._managed_indices(obj)
+        ops = self._weight_ops(obj, weight, managed)
+        desired = self._desired_header_rules(obj, header_routes)
+        ops += self._header_rule_ops(obj, managed, desired)
+        everything, mine = self._recorded(obj)
+        new_mine = {name: sig for name, (sig, _) in desired.items()}
+        if new_mine != mine:
+            ops += _annotation_ops(obj, everything, self.ctx.name, new_mine)
+        return ops
+
+    def _weight_ops(self, obj: Mapping[str, Any], weight: int, managed: Mapping[int, str]) -> list[dict[str, Any]]:
+        """Canary ref ``weight``, stable ref ``maxTrafficWeight - weight``, in every rule that splits (not ours)."""
         ops: list[dict[str, Any]] = []
-        for i, rule in enumerate(rules):
+        for i, rule in enumerate(obj.get("spec", {}).get("rules") or []):
             if i in managed or not self._splits(rule):
                 continue
             for j, backend_ref in enumerate(rule.get("backendRefs") or []):
@@ -240,20 +250,34 @@ class GatewayApiRouter:
                     continue
                 if backend_ref.get("weight", 1) != want:
                     ops.append({"op": "add", "path": f"/spec/rules/{i}/backendRefs/{j}/weight", "value": want})
+        return ops
 
+    def _desired_header_rules(
+        self, obj: Mapping[str, Any], header_routes: Sequence[HeaderRoute]
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Route name -> (signature, rule) for each header route this HTTPRoute should carry."""
+        if not header_routes:
+            return {}
+        base = self._base_rule(obj)
+        if base is None:
+            raise TrafficConfigError(
+                f"HTTPRoute '{self._name(obj)}' has no rule with backendRefs to both stableService "
+                f"'{self.ctx.stable_service}' and canaryService '{self.ctx.canary_service}'"
+            )
         desired: dict[str, tuple[str, dict[str, Any]]] = {}
-        if header_routes:
-            base = self._base_rule(obj)
-            if base is None:
-                raise TrafficConfigError(
-                    f"HTTPRoute '{ref_name}' has no rule with backendRefs to both stableService "
-                    f"'{self.ctx.stable_service}' and canaryService '{self.ctx.canary_service}'"
-                )
-            for route in header_routes:
-                rule = self.header_rule(base, route)
-                desired[route.name] = (rule_signature(rule), rule)
+        for route in header_routes:
+            rule = self.header_rule(base, route)
+            desired[route.name] = (rule_signature(rule), rule)
+        return desired
+
+    def _header_rule_ops(
+        self, obj: Mapping[str, Any], managed: Mapping[int, str], desired: Mapping[str, tuple[str, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Remove our rules no longer wanted (highest index first), append the missing ones (within 16 rules)."""
+        rules = list(obj.get("spec", {}).get("rules") or [])
         wanted_signatures = {sig for sig, _ in desired.values()}
         present = set(managed.values())
+        ops: list[dict[str, Any]] = []
         for i in sorted(managed, reverse=True):
             if managed[i] not in wanted_signatures:
                 ops.append({"op": "remove", "path": f"/spec/rules/{i}"})
@@ -264,17 +288,15 @@ class GatewayApiRouter:
             present.add(sig)  # two routes with identical matches share one rule
             if remaining >= MAX_RULES:
                 raise TrafficConfigError(
-                    f"HTTPRoute '{ref_name}' cannot take header route '{name}': it would exceed the Gateway API "
-                    f"limit of {MAX_RULES} rules"
+                    f"HTTPRoute '{self._name(obj)}' cannot take header route '{name}': it would exceed the Gateway "
+                    f"API limit of {MAX_RULES} rules"
                 )
             ops.append({"op": "add", "path": "/spec/rules/-", "value": rule})
             remaining += 1
-
-        everything, mine = self._recorded(obj)
-        new_mine = {name: sig for name, (sig, _) in desired.items()}
-        if new_mine != mine:
-            ops += _annotation_ops(obj, everything, self.ctx.name, new_mine)
         return ops
+
+    def _name(self, obj: Mapping[str, Any]) -> str:
+        return f"{self.route_namespace}/{obj.get('metadata', {}).get('name')}"
 
     def desired_changes(
         self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
