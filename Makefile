@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .PHONY: all venv deps cluster cluster-down cluster-status lint typecheck imports crds check unit integration \
-        test bench demo manifests clean conformance
+        test bench demo manifests clean limits conformance
 
 all: test
 
@@ -33,7 +33,7 @@ cluster-status:
 	@$(PYTHON) testbed/cluster.py status
 
 lint: venv
-	$(VENV)/bin/ruff check rollouts analysis tests benchmarks manifests examples testbed
+	$(VENV)/bin/ruff check rollouts analysis tests benchmarks manifests examples testbed tools
 typecheck: venv
 	$(VENV)/bin/mypy
 imports: venv
@@ -43,7 +43,10 @@ crds: venv
 manifests: venv
 	$(PY) manifests/generate.py
 
-check: lint typecheck imports
+limits: venv
+	$(PY) tools/limits.py
+
+check: lint typecheck imports limits
 
 unit: venv
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
