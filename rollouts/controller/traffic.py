@@ -17,7 +17,7 @@ from typing import Any, assert_never
 from rollouts.api.rollout import Rollout, SetHeaderRoute
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Invalid, NotFound
-from rollouts.kube.resources import HTTPROUTE, INGRESS, SERVICE, ResourceKind
+from rollouts.kube.resources import ResourceKind
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.header_routes import header_routes
 from rollouts.traffic.registry import observe_traffic, routers_for
@@ -34,11 +34,11 @@ from rollouts.traffic.router import (
     TrafficRouter,
 )
 
-KINDS: dict[RouteKind, ResourceKind] = {
-    RouteKind.INGRESS: INGRESS,
-    RouteKind.HTTPROUTE: HTTPROUTE,
-    RouteKind.SERVICE: SERVICE,
-}
+
+def resource_kind(kind: RouteKind) -> ResourceKind:
+    """The API resource a router's kind names: Ingress -> networking.k8s.io/v1 ingresses."""
+    group, _, version = kind.api_version.rpartition("/")
+    return ResourceKind(group, version, str(kind), kind.plural)
 
 
 class TrafficConflict(Exception):
@@ -62,7 +62,7 @@ async def fetch_live(client: KubeClient, routers: Sequence[TrafficRouter]) -> di
     live: dict[ObjectRef, Mapping[str, Any]] = {}
     for ref in sorted({ref for r in routers for ref in r.references()}):
         try:
-            live[ref] = await client.get(KINDS[ref.kind], ref.name, ref.namespace)
+            live[ref] = await client.get(resource_kind(ref.kind), ref.name, ref.namespace)
         except NotFound:
             continue
     return live
@@ -98,15 +98,15 @@ async def perform(client: KubeClient, change: TrafficChange) -> dict[str, Any]:
     """Carry out one change; returns the object as the API server stored it."""
     match change:
         case ApplyObject(kind=kind, obj=obj):
-            return await client.apply(KINDS[kind], dict(obj), field_manager=FIELD_MANAGER, force=True)
+            return await client.apply(resource_kind(kind), dict(obj), field_manager=FIELD_MANAGER, force=True)
         case JsonPatch(ref=ref, ops=ops):
             try:
-                return await client.patch(KINDS[ref.kind], ref.name, list(ops), ref.namespace, patch_type="json",
-                                          field_manager=FIELD_MANAGER)
+                return await client.patch(resource_kind(ref.kind), ref.name, list(ops), ref.namespace,
+                                          patch_type="json", field_manager=FIELD_MANAGER)
             except Invalid as exc:
                 raise TrafficConflict(f"{ref} changed while being updated: {exc.message}") from exc
         case MergePatch(ref=ref, body=body):
-            return await client.patch(KINDS[ref.kind], ref.name, dict(body), ref.namespace, patch_type="merge",
+            return await client.patch(resource_kind(ref.kind), ref.name, dict(body), ref.namespace, patch_type="merge",
                                       field_manager=FIELD_MANAGER)
         case _:
             assert_never(change)

@@ -64,7 +64,8 @@ class TrafficConfigError(ValueError):
 
 
 class RouteKind(StrEnum):
-    """The kinds a router reads or writes; the executor maps each to a ``rollouts.kube.resources`` kind."""
+    """The kinds a router reads or writes. The controller addresses each by its API version and plural (this
+    package may not import kube/), so a new kind is one member here and one line in ``_RESOURCES``."""
 
     INGRESS = "Ingress"
     HTTPROUTE = "HTTPRoute"
@@ -72,14 +73,19 @@ class RouteKind(StrEnum):
 
     @property
     def api_version(self) -> str:
-        return _API_VERSIONS[self]
+        return _RESOURCES[self][0]
+
+    @property
+    def plural(self) -> str:
+        return _RESOURCES[self][1]
 
 
-_API_VERSIONS = {
-    RouteKind.INGRESS: "networking.k8s.io/v1",
-    RouteKind.HTTPROUTE: "gateway.networking.k8s.io/v1",
-    RouteKind.SERVICE: "v1",
+_RESOURCES: dict[RouteKind, tuple[str, str]] = {
+    RouteKind.INGRESS: ("networking.k8s.io/v1", "ingresses"),
+    RouteKind.HTTPROUTE: ("gateway.networking.k8s.io/v1", "httproutes"),
+    RouteKind.SERVICE: ("v1", "services"),
 }
+"""(apiVersion, plural) of each kind."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
