@@ -27,4 +27,8 @@ apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | so
 if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
   systemctl stop prometheus || true
 fi
-pkill -x prometheus 2>/dev/null || true
+# Without systemd the package's init script may have started it anyway: stop only that one (the packaged
+# daemon listens on the default 0.0.0.0:9090), never the Prometheus servers tests and the demo run on 127.0.0.1.
+for pid in $(pgrep -x prometheus 2>/dev/null); do
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--web.listen-address=127.0.0.1' || kill "$pid" 2>/dev/null || true
+done
