@@ -160,7 +160,7 @@ async def test_argo_dashboard_and_alert_queries_return_series(kube: KubeClient, 
         failures = []
         for expression in [*dashboard_queries(namespace, "aborted"), *ALERTS]:
             try:
-                await eventually(lambda e=expression: prom.query(e), lambda r: len(r) > 0, timeout=30,
+                await eventually(lambda e=expression: prom.query(e), lambda r: len(r) > 0, timeout=90,
                                  expected=f"series for {expression}")
             except AssertionError as exc:
                 failures.append(str(exc))
