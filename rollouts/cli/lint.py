@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
+
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 LINTED_KINDS = ("Rollout", "AnalysisTemplate", "ClusterAnalysisTemplate")
 _ARG_REFERENCE = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+?)\s*\}\}")
@@ -173,7 +175,7 @@ def reference_problems(rollout: Mapping[str, Any], services: Mapping[str, Mappin
             continue
         selector = _get(service, "spec", "selector") or {}
         for key, value in selector.items() if isinstance(selector, Mapping) else ():
-            if key == "rollouts-pod-template-hash":
+            if key == POD_TEMPLATE_HASH_LABEL:
                 continue
             if not isinstance(labels, Mapping) or labels.get(key) != value:
                 found.append((field, f'Invalid value: "{name}": Service "{name}" has unmatch label "{key}" in rollout'))

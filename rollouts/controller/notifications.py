@@ -33,6 +33,7 @@ from prometheus_client import Histogram
 from prometheus_client.core import Metric
 
 from rollouts.api.common import parse_time
+from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.controller.events import COMPONENT
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
@@ -50,7 +51,6 @@ from rollouts.notifications.subscriptions import NOTIFIED_ANNOTATION
 from rollouts.notifications.variables import rollout_vars
 
 log = structlog.get_logger("rollouts.notifications")
-POD_HASH_LABEL = "rollouts-pod-template-hash"
 REVISION_ANNOTATION = "rollout.argoproj.io/revision"
 
 
@@ -211,7 +211,7 @@ class RolloutNotifier:
         if not pod_hash:
             return []
         runs, _ = await self.client.list(ANALYSISRUN, meta.get("namespace"),
-                                         label_selector=f"{POD_HASH_LABEL}={pod_hash}")
+                                         label_selector=f"{POD_TEMPLATE_HASH_LABEL}={pod_hash}")
         revision = (meta.get("annotations") or {}).get(REVISION_ANNOTATION)
         runs = [r for r in runs if ((r.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION)
                 == revision]
