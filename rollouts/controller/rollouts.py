@@ -1,8 +1,11 @@
 """The Rollout reconciler: observe -> plan -> execute -> one status write -> requeue.
 
 Which keys are enqueued when: a Rollout event enqueues that Rollout; a ReplicaSet or AnalysisRun event
-enqueues its controlling Rollout (by ownerReference); a Service event enqueues the Rollouts of its namespace
-that name it. All decisions are the planner's; this module only moves data between the caches, the planner
+enqueues its controlling Rollout (by ownerReference); a Service, AnalysisTemplate,
+ClusterAnalysisTemplate, Deployment (workloadRef) or routing object event enqueues the Rollouts that
+reference it, so a Rollout applied before its template goes on as soon as the template exists. A Rollout
+with an invalid spec is planned again after 20 s as well, as Argo does (its problem may be timing, or an
+object nothing watches). All decisions are the planner's; this module only moves data between the caches, the planner
 and the executor, and turns failures into backoff (never a crash, never a hot loop).
 """
 
@@ -20,7 +23,7 @@ from rollouts.api.rollout import Rollout
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.executor import Executor, ReplicaSetRejected, status_changed
 from rollouts.controller.metrics import ControllerMetrics
-from rollouts.controller.observe import Caches, ParsedRollouts, observe, referenced_services
+from rollouts.controller.observe import Caches, ParsedRollouts, observe, referenced_services, referenced_templates
 from rollouts.controller.traffic import TrafficConflict
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Conflict, NotFound
@@ -59,6 +62,8 @@ class RolloutReconciler:
         caches.ingresses.add_handler(self._on_routing_object)
         caches.http_routes.add_handler(self._on_routing_object)
         caches.deployments.add_handler(self._on_deployment)
+        caches.analysis_templates.add_handler(self._on_template(cluster=False))
+        caches.cluster_analysis_templates.add_handler(self._on_template(cluster=True))
 
     # -- event routing -------------------------------------------------------------------------------
 
@@ -103,6 +108,20 @@ class RolloutReconciler:
             ref = rollout.spec.workload_ref
             if ref is not None and ref.name == name and (ref.kind or "Deployment") == "Deployment":
                 self.queue.add((ns, rollout.name))
+
+    def _on_template(self, *, cluster: bool) -> Callable[[str, dict[str, Any]], None]:
+        """An (Cluster)AnalysisTemplate changed: re-plan the Rollouts that name it (in its namespace, or in
+        every namespace for a ClusterAnalysisTemplate)."""
+
+        def handler(etype: str, obj: dict[str, Any]) -> None:
+            name = obj["metadata"]["name"]
+            namespace = None if cluster else obj["metadata"].get("namespace", "")
+            for raw in self.caches.rollouts.items(namespace):
+                rollout = self.parsed.typed(raw)
+                if rollout is not None and (name, cluster) in referenced_templates(rollout):
+                    self.queue.add((rollout.namespace, rollout.name))
+
+        return handler
 
     # -- workers ---------------------------------------------------------------------------------------
 

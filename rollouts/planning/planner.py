@@ -52,6 +52,10 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
     return ctx.finish()
 
 
+INVALID_SPEC_RETRY = timedelta(seconds=20)
+"""Argo's requeue of a Rollout with a validation error (rollout/controller.go, enqueueRolloutAfter 20s)."""
+
+
 def desired_template(rollout: Rollout, workload_template: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """The pod template the Rollout asks for: the workloadRef Deployment's, or ``spec.template`` as Argo's
     tolerant decoding reads it (a malformed quantity ends it there: rollouts.planning.tolerant)."""
@@ -80,6 +84,9 @@ def _invalid(ctx: PlanContext, problems: list[SpecProblem]) -> Plan:
         ctx.event(Event.INVALID_SPEC, message, warning=True)
     ctx.status["phase"] = str(RolloutPhase.DEGRADED)
     ctx.status["message"] = f"{Condition.INVALID_SPEC}: {message}"
+    # Argo plans an invalid Rollout again after 20 s: the problem may be timing (the Rollout applied before
+    # its Service) or an object no informer here watches. Events on watched references come sooner.
+    ctx.wake(ctx.now + INVALID_SPEC_RETRY)
     return ctx.finish()
 
 
