@@ -190,6 +190,14 @@ class AnalysisRunReconciler:
         if problem is not None:
             await self._write(raw, run, error_status(run, problem, now=now, secrets=secrets))
             return None
+        if run.status is None or not run.status.phase:
+            # A new run says Running before its first measurement is taken: taking it can take a while (a
+            # Job, a slow provider, the condition sandbox starting) and the Rollout, Argo's e2e suite and a
+            # user look at the run's phase meanwhile (Argo's measurements are taken within milliseconds).
+            started = record_measurements(run, metrics, {}, now=now, secrets=secrets)
+            await self._write(raw, run, started)
+            raw = self.runs.get(namespace, name) or raw
+            run = run.model_copy(update={"status": started})
         due = due_measurements(run, metrics, now=now)
         taken = await take_measurements(run, due, self.providers, clock=self.clock, secrets=secrets) if due else {}
         status = record_measurements(run, metrics, taken, now=now, secrets=secrets)

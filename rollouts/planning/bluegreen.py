@@ -139,7 +139,11 @@ def _reconcile(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet)
 
 def _observe_update(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> None:
     """Retry, restart and history first; then what the status says about the cutover so far."""
-    state.aborted = bool(ctx.old.abort)
+    # A full promotion (or a rollback within the window) lifts an abort, as Argo's RemoveAbort does.
+    state.aborted = bool(ctx.old.abort) and not (ctx.old.promote_full or rollback_within_window(ctx, state.sets))
+    if ctx.old.abort and not state.aborted:
+        ctx.status.pop("abort", None)
+        ctx.status.pop("abortedAt", None)
     if not state.aborted and note_retry(ctx):
         state.status.pop("prePromotionAnalysisRunStatus", None)  # a retry runs the analysis again
         state.status.pop("postPromotionAnalysisRunStatus", None)

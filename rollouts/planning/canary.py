@@ -110,6 +110,11 @@ def _reconcile(ctx: PlanContext, state: CanaryState, *, within_window: bool) -> 
         clear_pauses(ctx)
         if state.steps:
             ctx.status["currentStepIndex"] = len(state.steps)
+        # Argo's RemoveAbort: a full promotion of an aborted update goes on (TestCanaryPromoteFull).
+        if state.aborted:
+            state.aborted = False
+            ctx.status.pop("abort", None)
+            ctx.status.pop("abortedAt", None)
     # Analysis first: a run that just failed aborts in this same plan, so the Services and the traffic
     # below already go back to stable (not one reconcile later, which left the failed canary serving).
     verdict = analysis_planning.reconcile_canary_analysis(ctx, state.sets, state.steps, aborted=state.aborted)

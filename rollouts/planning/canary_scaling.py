@@ -8,8 +8,11 @@ is scaled down ``abortScaleDownDelaySeconds`` after the abort (never, when that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rollouts.planning.canary_state import CanaryState, previous_weight, step_weight
 from rollouts.planning.context import PlanContext
+from rollouts.planning.observed import ObservedReplicaSet
 from rollouts.planning.replicas import (
     CanaryCounts,
     all_desired_available,
@@ -112,14 +115,29 @@ def reconcile_replica_sets(ctx: PlanContext, state: CanaryState) -> bool:
     return _scale_down_old(ctx, state)
 
 
+def _cleanup_unhealthy(ctx: PlanContext, others: Sequence[ObservedReplicaSet]) -> dict[str, int]:
+    """Argo's cleanupUnhealthyReplicas: an old ReplicaSet with pods that are not available is scaled down to
+    its available pods first (oldest first); they serve nothing, and they would block the update (a bad
+    revision replaced by another bad one: TestRolloutGoodToBadUpdate). Returns the sizes after it."""
+    sizes = {rs.name: rs.spec_replicas for rs in others}
+    for rs in sorted(others, key=lambda rs: (rs.created_at, rs.name)):
+        if rs.spec_replicas and rs.available_replicas < rs.spec_replicas:
+            scale(ctx, rs, rs.available_replicas)
+            sizes[rs.name] = rs.available_replicas
+    return sizes
+
+
 def _scale_down_old(ctx: PlanContext, state: CanaryState) -> bool:
-    """Old ReplicaSets: a basic canary drains them within maxUnavailable; a traffic-routed canary keeps the
-    previous stable up until its scale-down deadline and drops intermediate revisions at once."""
+    """Old ReplicaSets: unavailable pods first; then a basic canary drains them within maxUnavailable; a
+    traffic-routed canary keeps the previous stable up until its scale-down deadline and drops intermediate
+    revisions at once."""
     sets = state.sets
+    sizes = _cleanup_unhealthy(ctx, sets.others)
+    cleaned = any(sizes[rs.name] != rs.spec_replicas for rs in sets.others)
     available = sum(rs.available_replicas for rs in sets.all)
     room = available - (ctx.spec.replicas - state.max_unavailable)
     if room <= 0:
-        return False
+        return cleaned
     strategy = state.strategy
     if state.traffic_routed:
         fully_promoted = not state.has_canary
@@ -136,15 +154,17 @@ def _scale_down_old(ctx: PlanContext, state: CanaryState) -> bool:
             if rs.spec_replicas and rs not in delayed:
                 changed = scale(ctx, rs, 0) or changed  # an intermediate revision (v1 -> v2 -> v3): no traffic
         return changed
-    changed = False
+    changed = cleaned
     for rs in sets.others:
-        if rs.spec_replicas == 0:
+        size = sizes[rs.name]
+        if size == 0:
             continue
         if room <= 0:
             break
-        target = max(0, rs.spec_replicas - room)
-        room -= rs.spec_replicas - target
-        changed = scale(ctx, rs, target) or changed
+        target = max(0, size - room)
+        room -= size - target
+        if target != size:
+            changed = scale(ctx, rs, target) or changed
     return changed
 
 

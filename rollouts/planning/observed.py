@@ -187,22 +187,25 @@ class ObservedPod:
     created_at: datetime
     ready: bool
     deleting: bool = False
+    ready_since: datetime | None = None
+    """When the Ready condition last became True (available = ready for minReadySeconds)."""
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> ObservedPod:
         meta = obj.get("metadata") or {}
         status = obj.get("status") or {}
-        ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in status.get("conditions") or []
-            if isinstance(c, Mapping)
+        ready_condition = next(
+            (c for c in status.get("conditions") or []
+             if isinstance(c, Mapping) and c.get("type") == "Ready" and c.get("status") == "True"),
+            None,
         )
         return cls(
             name=str(meta.get("name", "")),
             replica_set_hash=_str_map(meta.get("labels")).get(POD_TEMPLATE_HASH_LABEL, ""),
             created_at=parse_timestamp(meta.get("creationTimestamp")),
-            ready=ready,
+            ready=ready_condition is not None,
             deleting=meta.get("deletionTimestamp") is not None,
+            ready_since=parse_timestamp(ready_condition.get("lastTransitionTime")) if ready_condition else None,
         )
 
 

@@ -8,7 +8,9 @@ a controller restart. The condition is decided in Argo's order, the first match 
 situation                                                  Progressing  reason
 =========================================================  ===========  ==========================
 the update is aborted                                      False        RolloutAborted (its message)
-paused (a pause condition or ``spec.paused``)              Unknown      RolloutPaused
+paused (a pause condition or ``spec.paused``), the update  Unknown      RolloutPaused
+not complete yet
+paused, the update complete (stableRS == currentPodHash)   unchanged    (Argo's checkPausedConditions)
 healthy                                                    True         NewReplicaSetAvailable
 it was paused and no longer is                             Unknown      RolloutResumed
 replica counts moved, or the strategy made progress        True         ReplicaSetUpdated (touched)
@@ -59,6 +61,9 @@ def _progressing(
     if abort_message is not None:
         return "False", Reason.ROLLOUT_ABORTED, abort_message, False
     if is_paused(ctx):
+        old = ctx.old
+        if old.stable_rs and old.stable_rs == old.current_pod_hash:  # TestCanaryWithSpecPause
+            return None
         return "Unknown", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, False
     if healthy:
         return "True", Reason.NEW_REPLICA_SET_AVAILABLE, f'ReplicaSet "{rs_name}" has successfully progressed.', False

@@ -28,6 +28,7 @@ from rollouts.planning.conditions import selector_string
 from rollouts.planning.hashing import legacy_step_hash, revision_hash, step_hash
 from rollouts.planning.references import References, collect_references
 from rollouts.planning.replicas import resolve_surge_and_unavailable
+from rollouts.planning.tolerant import tolerant_template
 
 MEMO_LIMIT = 16_384
 
@@ -103,7 +104,8 @@ def compute_spec_facts(rollout: Rollout) -> SpecFacts:
         steps_hash=steps_hash,
         legacy_steps_hash=legacy_step_hash(raw_steps or []),
         problems=tuple(validate_rollout(rollout)),
-        template_hash=revision_hash(template) if template and rollout.spec.workload_ref is None else "",
+        template_hash=(revision_hash(tolerant_template(template)[0])
+                       if template and rollout.spec.workload_ref is None else ""),
         max_surge=surge,
         max_unavailable=unavailable,
         references=collect_references(rollout),

@@ -17,20 +17,21 @@ containers (volumes, ...) are gone, first bad field "spec.containers[0].resource
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-_QUANTITY = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
+from rollouts.api.podtemplate.gojson import quantity_from_json
+from rollouts.api.podtemplate.quantity import QuantityError
 
 
 def is_quantity(value: Any) -> bool:
-    """Whether Kubernetes' ParseQuantity accepts `value` ("100Mi", "0.5", "1e3", 2; not "invalid", "1.2.3")."""
-    if isinstance(value, bool):
+    """Whether Kubernetes' Quantity.UnmarshalJSON accepts `value` ("100Mi", "0.5", "1e3", 2; not "invalid",
+    "1.2.3"), exactly as apimachinery decides (rollouts.api.podtemplate.quantity, checked against Go)."""
+    try:
+        quantity_from_json(value)
+    except QuantityError:
         return False
-    if isinstance(value, int | float):
-        return True
-    return isinstance(value, str) and bool(_QUANTITY.match(value.strip()))
+    return not isinstance(value, bool | list | dict)
 
 
 class _Malformed(Exception):

@@ -193,8 +193,11 @@ def _go_trim_space(text: str) -> str:
     return text[start:end]
 
 
-def _decode_quantity(value: object, path: str) -> Quantity:
-    """``Quantity.UnmarshalJSON`` gets the raw JSON text: a string is *not* unescaped, only unquoted."""
+def quantity_from_json(value: object) -> Quantity:
+    """``Quantity.UnmarshalJSON`` of a JSON value as the API server spells it (QuantityError if Go refuses).
+
+    The method gets the raw JSON text: a string is unquoted but *not* unescaped, a number is parsed from
+    its Go spelling (``1e-07`` arrives as ``1e-7``), null is the zero quantity."""
     if value is None:
         return ZERO
     if isinstance(value, str):
@@ -203,8 +206,12 @@ def _decode_quantity(value: object, path: str) -> Quantity:
         raw = go_json_number(value)
     else:
         raw = go_json_value(value)
+    return parse_quantity(_go_trim_space(raw))
+
+
+def _decode_quantity(value: object, path: str) -> Quantity:
     try:
-        return parse_quantity(_go_trim_space(raw))
+        return quantity_from_json(value)
     except QuantityError as err:
         raise MalformedTemplate(path, str(err)) from None
 

@@ -1,10 +1,9 @@
 // The Go oracle of Argo Rollouts v1.10.2's hashes and template equality (utils/hash, utils/conditions,
-// k8s controller.ComputeHash, apimachinery equality.Semantic). Built by tests/support/oracles.py.
+// k8s controller.ComputeHash, apimachinery equality.Semantic). Built by tests/support/oracles.py with the Go
+// release Argo v1.10.2 is built with (its docker-publish workflow: go 1.26.10): encoding/json differs by release.
 module rollouts.test/oracles/podhash
 
 go 1.26.10
-
-toolchain go1.27.3
 
 require (
 	github.com/argoproj/argo-rollouts v1.10.2

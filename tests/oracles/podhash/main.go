@@ -4,6 +4,9 @@
 //	{"template": <pod template as stored in a Rollout>, "collisionCount": <int or null>}
 //	{"steps": <spec.strategy.canary.steps>}
 //	{"equal": [<template>, <template>]}
+//	{"tolerant": <template>}      the template as Argo's tolerant informer reads a Rollout that does not
+//	                              convert (utils/tolerantinformer: encoding/json, which stops at the first
+//	                              field it cannot decode), then hashed
 //
 // and prints one JSON object per line with what Argo Rollouts v1.10.2 computes from it:
 //
@@ -20,6 +23,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 
@@ -37,6 +41,7 @@ type input struct {
 	CollisionCount *int32            `json:"collisionCount"`
 	Steps          json.RawMessage   `json:"steps"`
 	Equal          []json.RawMessage `json:"equal"`
+	Tolerant       json.RawMessage   `json:"tolerant"`
 }
 
 type output struct {
@@ -49,6 +54,26 @@ type output struct {
 }
 
 func answer(req input) (res output) {
+	if req.Tolerant != nil {
+		var u map[string]any // numbers kept as written, as client-go's unstructured keeps int64s
+		dec := json.NewDecoder(bytes.NewReader(req.Tolerant))
+		dec.UseNumber()
+		if err := dec.Decode(&u); err != nil {
+			res.Error = err.Error()
+			return
+		}
+		data, err := json.Marshal(u) // as fromUnstructuredViaJSON
+		if err != nil {
+			res.Error = err.Error()
+			return
+		}
+		var tmpl corev1.PodTemplateSpec
+		_ = json.Unmarshal(data, &tmpl) // the error is logged by Argo ("malformed object"); what decoded stays
+		encoded, _ := json.Marshal(&tmpl)
+		res.JSON = string(encoded)
+		res.Hash = argohash.ComputePodTemplateHash(&tmpl, nil)
+		return
+	}
 	if len(req.Equal) == 2 {
 		var a, b corev1.PodTemplateSpec
 		for i, dst := range []*corev1.PodTemplateSpec{&a, &b} {

@@ -113,6 +113,8 @@ class World:
     workload_template: Mapping[str, Any] | None = None
     workload_replicas: int | None = None
     defaulted_template: Mapping[str, Any] | None = None
+    unready_images: set[str] = field(default_factory=set)
+    """Pods of these images are created but never become ready (a bad command, a missing image)."""
     now: datetime = START
     events: list[EmitEvent] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
@@ -260,7 +262,8 @@ class World:
             if rs["status"].get("conditions"):
                 continue  # a failing ReplicaSet (see fail_pods) creates no pods
             spec = rs["spec"]["replicas"]
-            rs["status"] = {"replicas": spec, "readyReplicas": spec, "availableReplicas": spec}
+            up = 0 if rs["spec"]["template"]["spec"]["containers"][0]["image"] in self.unready_images else spec
+            rs["status"] = {"replicas": spec, "readyReplicas": up, "availableReplicas": up}
             pod_hash = rs["metadata"]["labels"]["rollouts-pod-template-hash"]
             mine = [
                 n for n, p in self.pods.items() if p["metadata"]["labels"]["rollouts-pod-template-hash"] == pod_hash
@@ -274,7 +277,7 @@ class World:
                         "labels": {"rollouts-pod-template-hash": pod_hash},
                         "creationTimestamp": format_time(self.now),
                     },
-                    "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                    "status": {"conditions": [{"type": "Ready", "status": "True" if up else "False"}]},
                 }
 
     def fail_pods(self, image: str, message: str) -> None:

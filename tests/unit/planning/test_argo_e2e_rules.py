@@ -1,0 +1,107 @@
+"""Planner rules that Argo Rollouts' own e2e suite (v1.10.2, test/e2e) depends on, one test each, with the
+Argo source they come from. The suite itself runs with `make conformance`; these keep the rules in `make test`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollouts.planning import EvictPod, ObservedPod, ScaleReplicaSet
+from tests.unit.planning.world import World, blue_green_rollout, canary_rollout
+
+
+def conditions(world: World) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in world.status.get("conditions") or []}
+
+
+def test_pausing_a_completed_rollout_leaves_progressing_alone() -> None:
+    """TestCanaryWithSpecPause; rollout/sync.go checkPausedConditions skips a completed Rollout."""
+    world = World(canary_rollout(replicas=3, steps=[{"setWeight": 20}]))
+    world.run()
+    before = conditions(world)["Progressing"]
+    world.rollout["spec"]["paused"] = True
+    world.run()
+    after = conditions(world)["Progressing"]
+    assert (after["status"], after["reason"]) == (before["status"], before["reason"]) == ("True",
+                                                                                        "NewReplicaSetAvailable")
+    assert world.status["phase"] == "Paused"
+
+
+def test_pausing_an_update_in_progress_says_so_in_progressing() -> None:
+    world = World(canary_rollout(replicas=3, steps=[{"setWeight": 20}, {"pause": {}}]))
+    world.run()
+    world.set_template("web:2")
+    world.run()
+    assert (conditions(world)["Progressing"]["status"], conditions(world)["Progressing"]["reason"]) == (
+        "Unknown", "RolloutPaused")
+
+
+def test_a_full_promotion_lifts_an_abort() -> None:
+    """TestCanaryPromoteFull: abort at a pause, then `promote --full` completes the update (canary.go:378
+    RemoveAbort when status.promoteFull)."""
+    world = World(canary_rollout(replicas=2, steps=[{"setWeight": 50}, {"pause": {}}]))
+    world.run()
+    world.set_template("web:2")
+    world.run()
+    world.patch_status(abort=True)
+    world.run()
+    assert world.status["phase"] == "Degraded"
+    world.patch_status(promoteFull=True)
+    world.run()
+    assert world.status["phase"] == "Healthy" and not world.status.get("abort")
+    assert world.counts() == {"web:2": 2}
+
+
+def test_a_full_promotion_lifts_a_blue_green_abort() -> None:
+    world = World(blue_green_rollout(replicas=2, autoPromotionEnabled=False), services={"web-active": {"app": "web"}})
+    world.run()
+    world.set_template("web:2")
+    world.run()
+    world.patch_status(abort=True)
+    world.run()
+    world.patch_status(promoteFull=True)
+    world.run()
+    assert not world.status.get("abort")
+    assert world.selector("web-active")["rollouts-pod-template-hash"] == world.hash_of("web:2")
+
+
+def test_unhealthy_pods_of_an_old_revision_go_first() -> None:
+    """TestRolloutGoodToBadUpdate: good -> bad -> bad again with maxSurge 1, maxUnavailable 0 ends with
+    revision 1: 4, revision 2: 0, revision 3: 1 (rollout/replicaset.go cleanupUnhealthyReplicas)."""
+    world = World(canary_rollout(replicas=4, maxSurge=1, maxUnavailable=0))
+    world.run()
+    world.unready_images = {"web:2", "web:3"}
+    world.set_template("web:2")
+    world.run()
+    assert world.counts() == {"web:1": 4, "web:2": 1}
+    world.set_template("web:3")
+    plan = world.run()
+    assert world.counts() == {"web:1": 4, "web:3": 1}
+    assert not [a for a in plan.actions if isinstance(a, ScaleReplicaSet)]
+
+
+def test_a_restart_replaces_as_many_pods_at_once_as_max_unavailable_allows() -> None:
+    """TestRolloutRestart: 4 replicas, maxUnavailable 75% -> 3 pods evicted at once (rollout/restart.go)."""
+    world = World(canary_rollout(replicas=4, maxUnavailable="75%", steps=[{"setWeight": 25}, {"pause": {}}]))
+    world.run()
+    world.advance(10)
+    world.rollout["spec"]["restartAt"] = "2026-01-01T12:00:05Z"
+    plan = world.plan()
+    evicted = [a for a in plan.actions if isinstance(a, EvictPod)]
+    assert len(evicted) == 3
+    assert plan.requeue_after is not None and plan.requeue_after <= 30
+
+
+def test_a_restart_honours_max_unavailable_zero_one_at_a_time() -> None:
+    world = World(canary_rollout(replicas=3, maxUnavailable=0, maxSurge=1))
+    world.run()
+    world.advance(10)
+    world.rollout["spec"]["restartAt"] = "2026-01-01T12:00:05Z"
+    assert len([a for a in world.plan().actions if isinstance(a, EvictPod)]) == 1
+
+
+def test_pod_availability_counts_min_ready_seconds() -> None:
+    pod = ObservedPod.from_object({"metadata": {"name": "p", "creationTimestamp": "2026-01-01T12:00:00Z"},
+                                   "status": {"conditions": [{"type": "Ready", "status": "True",
+                                                              "lastTransitionTime": "2026-01-01T12:00:03Z"}]}})
+    assert pod.ready and pod.ready_since is not None and pod.ready_since.second == 3
