@@ -27,7 +27,7 @@ from rollouts.planning.conditions import (
     set_condition,
 )
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.progress import reconcile_progressing, was_paused
+from rollouts.planning.progress import ProgressFacts, reconcile_progressing, was_paused
 from rollouts.planning.status import is_paused
 from rollouts.planning.vocabulary import Condition, Event, Reason
 
@@ -47,13 +47,12 @@ def finalize(ctx: PlanContext, sets: RevisionSets, outcome: Outcome) -> None:
     phase and message."""
     ctx.conditions.pop(Condition.INVALID_SPEC, None)
     _replica_failure(ctx, sets)
-    paused = is_paused(ctx)
-    resumed = was_paused(ctx.old) and not paused
-    reconcile_progressing(
-        ctx, sets, healthy=outcome.healthy, strategy_progress=outcome.strategy_progress,
-        abort_message=outcome.abort_message,
-    )
-    _paused(ctx, paused=paused, resumed=resumed and outcome.abort_message is None)
+    paused, previously = is_paused(ctx), was_paused(ctx.old)
+    reconcile_progressing(ctx, sets, ProgressFacts(
+        healthy=outcome.healthy, strategy_progress=outcome.strategy_progress, abort_message=outcome.abort_message,
+        paused=paused, was_paused=previously,
+    ))
+    _paused(ctx, paused=paused, resumed=previously and not paused and outcome.abort_message is None)
     _availability(ctx, outcome)
     _completed(ctx, sets, paused=paused)
     phase, message = rollout_phase(ctx.spec, ctx.status, conditions=ctx.conditions.values())

@@ -28,26 +28,35 @@ exactly as a user's ``kubectl argo rollouts abort`` would.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from rollouts.api.rollout import RolloutStatus
 from rollouts.planning.conditions import PAUSED_MESSAGE, RESUMED_MESSAGE, progress_timed_out, set_condition
 from rollouts.planning.context import PlanContext, RevisionSets
-from rollouts.planning.status import is_paused
 from rollouts.planning.vocabulary import Condition, Event, Reason
 
 Progressing = tuple[str, str, str, bool]
 """(condition status, reason, message, touch): the Progressing condition to set."""
 
 
-def reconcile_progressing(
-    ctx: PlanContext, sets: RevisionSets, *, healthy: bool, strategy_progress: bool, abort_message: str | None
-) -> None:
+@dataclass(frozen=True, slots=True)
+class ProgressFacts:
+    """What the Progressing table is decided from (each computed once per plan by ``outcome.finalize``)."""
+
+    healthy: bool
+    strategy_progress: bool
+    abort_message: str | None
+    paused: bool
+    """Paused now: a pause condition in the planned status, or ``spec.paused``."""
+    was_paused: bool
+    """The observed status was paused (``was_paused(ctx.old)``)."""
+
+
+def reconcile_progressing(ctx: PlanContext, sets: RevisionSets, facts: ProgressFacts) -> None:
     """Set the Progressing condition by the table above (the deadline decides when nothing else does)."""
     rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
-    chosen = _progressing(
-        ctx, rs_name, healthy=healthy, strategy_progress=strategy_progress, abort_message=abort_message
-    )
+    chosen = _progressing(ctx, rs_name, facts)
     if chosen is None:
         decide_progress_deadline(ctx, rs_name)
         return
@@ -55,21 +64,19 @@ def reconcile_progressing(
     set_condition(ctx.conditions, Condition.PROGRESSING, cond_status, reason, message, ctx.now_text, touch=touch)
 
 
-def _progressing(
-    ctx: PlanContext, rs_name: str, *, healthy: bool, strategy_progress: bool, abort_message: str | None
-) -> Progressing | None:
-    if abort_message is not None:
-        return "False", Reason.ROLLOUT_ABORTED, abort_message, False
-    if is_paused(ctx):
+def _progressing(ctx: PlanContext, rs_name: str, facts: ProgressFacts) -> Progressing | None:
+    if facts.abort_message is not None:
+        return "False", Reason.ROLLOUT_ABORTED, facts.abort_message, False
+    if facts.paused:
         old = ctx.old
         if old.stable_rs and old.stable_rs == old.current_pod_hash:  # TestCanaryWithSpecPause
             return None
         return "Unknown", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, False
-    if healthy:
+    if facts.healthy:
         return "True", Reason.NEW_REPLICA_SET_AVAILABLE, f'ReplicaSet "{rs_name}" has successfully progressed.', False
-    if was_paused(ctx.old):
+    if facts.was_paused:
         return "Unknown", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, False
-    if made_progress(ctx.old, ctx.status) or strategy_progress:
+    if facts.strategy_progress or made_progress(ctx.old, ctx.status):
         return "True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', True
     if Condition.PROGRESSING not in ctx.conditions:
         return "True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', False
@@ -99,7 +106,10 @@ def was_paused(old: RolloutStatus) -> bool:
     """The observed status was paused: it had pause conditions, or Progressing said RolloutPaused."""
     if old.pause_conditions:
         return True
-    return any(c.type == Condition.PROGRESSING and c.reason == Reason.ROLLOUT_PAUSED for c in old.conditions or ())
+    for cond in old.conditions or ():
+        if cond.type == Condition.PROGRESSING:
+            return cond.reason == Reason.ROLLOUT_PAUSED
+    return False
 
 
 def made_progress(old: RolloutStatus, new: Mapping[str, Any]) -> bool:
