@@ -29,6 +29,7 @@ from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches
 from rollouts.controller.rollouts import RolloutReconciler
 from rollouts.kube.client import KubeClient
+from rollouts.kube.errors import ApiError, Forbidden
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import (
     ANALYSISRUN,
@@ -119,6 +120,8 @@ class Controller:
                 self.caches.rollouts, self.caches.replica_sets, self.caches.services, self.caches.analysis_runs,
                 self.caches.analysis_templates, self.caches.cluster_analysis_templates, self.caches.ingresses,
                 self.caches.http_routes, self.caches.deployments]
+            if self.config.namespace and not await self._may_read_cluster_templates():
+                informers.remove(self.caches.cluster_analysis_templates)
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.kind.plural}") for i in informers]
             # CRD-backed template kinds may be missing on a cluster; they must not block Rollouts.
             required = [*informers[:4], *informers[-1:]]
@@ -165,6 +168,22 @@ class Controller:
             await _cancel(tasks)
             if runner is not None:
                 await runner.cleanup()
+
+    async def _may_read_cluster_templates(self) -> bool:
+        """Whether a controller limited to one namespace may list ClusterAnalysisTemplates.
+
+        A namespace install has Roles only and cannot read the cluster-scoped kind: as Argo's --namespaced, it
+        then does not watch it (a Rollout naming one reports it as not found) instead of retrying a forbidden
+        watch forever. With cluster rights, --namespace still sees them."""
+        try:
+            await self.client.list(CLUSTERANALYSISTEMPLATE, limit=50)
+        except Forbidden:
+            log.info("ClusterAnalysisTemplates are not readable with namespace rights; not watching them",
+                     namespace=self.config.namespace)
+            return False
+        except ApiError:
+            return True  # not served yet, or unreachable: the informer waits and retries as for any kind
+        return True
 
     def _start_acting(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
         """What only the leader runs: the Rollout workers and their timers, then the extra components."""
