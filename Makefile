@@ -38,8 +38,10 @@ typecheck: venv
 	$(VENV)/bin/mypy
 imports: venv
 	$(VENV)/bin/lint-imports
+# The CRDs are copied into the kustomize bases and the chart: regenerating them regenerates those too.
 crds: venv
 	$(PY) -m rollouts.api.crdgen --out crds
+	$(PY) manifests/generate.py
 manifests: venv
 	$(PY) manifests/generate.py
 

@@ -1,4 +1,6 @@
-"""What each ServiceAccount of install.yaml may do, asked of the real API server (`kubectl auth can-i --list`).
+"""What each ServiceAccount of every install variant may do, asked of the real API server (`kubectl auth can-i
+--list`): install.yaml, rollouts-only.yaml and namespace-install.yaml, each as the bundle, the kustomize overlay
+and the Helm chart render it.
 
 The Rollout controller's rights must be exactly what its features need: the table below is the contract,
 each entry with the feature that needs it, and the test fails on any right beyond it (or missing from it).
@@ -19,6 +21,7 @@ import yaml
 
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import AlreadyExists
+from tests.support.bundles import bundle, generate, helm_template, kustomize_build
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -66,18 +69,24 @@ NEVER = [("create", "pods/exec"), ("delete", "pods"), ("delete", "namespaces"), 
          ("update", "rollouts"), ("create", "clusterrolebindings"), ("get", "configmaps")]
 
 
-async def _apply_rbac(kube: KubeClient) -> None:
-    docs = [d for d in yaml.safe_load_all((REPO / "manifests" / "install.yaml").read_text()) if d]
+async def _apply_rbac(kube: KubeClient, docs: list[dict[str, Any]] | None = None, *,
+                      namespace: str = "rollouts") -> None:
+    """The RBAC objects (and ServiceAccounts) of a variant; namespace-less ones (a namespace install) go to
+    `namespace`. An unbound ServiceAccount there measures what anyone may do anyway."""
+    if docs is None:
+        docs = [d for d in yaml.safe_load_all((REPO / "manifests" / "install.yaml").read_text()) if d]
     for doc in docs:
         if doc["kind"] not in RBAC_KINDS:
             continue
+        if doc["kind"] not in generate.CLUSTER_KINDS and not doc["metadata"].get("namespace"):
+            doc = generate.in_namespace(doc, namespace)
         kind = await kube.resolve(doc["apiVersion"], doc["kind"])
         await kube.apply(kind, doc, field_manager="rbac-test")
     service_account = await kube.resolve("v1", "ServiceAccount")
     try:
         await kube.create(service_account, {"apiVersion": "v1", "kind": "ServiceAccount",
-                                           "metadata": {"name": "rbac-test-nobody", "namespace": "rollouts"}},
-                          "rollouts")
+                                           "metadata": {"name": "rbac-test-nobody", "namespace": namespace}},
+                          namespace)
     except AlreadyExists:
         pass
 
@@ -148,3 +157,53 @@ async def test_the_application_reconciler_has_its_own_identity_with_argo_cds_rig
         assert len(subjects) == 1, f"{binding['metadata']['name']} binds several ServiceAccounts: {subjects}"
         if binding["roleRef"]["name"] == "rollouts-applications":
             assert subjects == {"rollouts-applications"}
+
+
+# A namespace install has Roles only: ClusterAnalysisTemplates (cluster-scoped) are not readable, and nothing
+# at all outside its namespace.
+CLUSTER_SCOPED_RIGHTS = {k for k in CONTROLLER_RIGHTS if k[0] == "clusteranalysistemplates.argoproj.io"}
+SOURCES = ("bundle", "kustomize", "helm")
+
+
+def _variant_docs(variant: Any, source: str, namespace: str) -> list[dict[str, Any]]:
+    if source == "bundle":
+        return bundle(variant.bundle)
+    if source == "kustomize":
+        return kustomize_build(variant.overlay)
+    return helm_template(*variant.chart_values, namespace=namespace if variant.namespaced else "rollouts")
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("overlay", [v.overlay for v in generate.VARIANTS])
+async def test_every_variant_grants_the_rollout_controller_exactly_what_its_features_need(
+    overlay: str, source: str, kube: KubeClient, crds: None, kubectl_bin: str, kubeconfig: Path, namespace: str
+) -> None:
+    variant = next(v for v in generate.VARIANTS if v.overlay == overlay)
+    if not variant.namespaced:
+        await _apply_rbac(kube, _variant_docs(variant, source, "rollouts"))
+        checks = [(namespace, CONTROLLER_RIGHTS),
+                  ("rollouts", {**CONTROLLER_RIGHTS, **LEADER_ELECTION_RIGHTS, **NOTIFICATION_RIGHTS})]
+        user = CONTROLLER
+        nobody = "system:serviceaccount:rollouts:rbac-test-nobody"
+    else:
+        # installed into this test's namespace; `elsewhere` is any other namespace
+        await _apply_rbac(kube, _variant_docs(variant, source, namespace), namespace=namespace)
+        own = {k: v for k, v in CONTROLLER_RIGHTS.items() if k not in CLUSTER_SCOPED_RIGHTS}
+        checks = [(namespace, {**own, **LEADER_ELECTION_RIGHTS, **NOTIFICATION_RIGHTS}), ("default", {})]
+        user = f"system:serviceaccount:{namespace}:rollouts-controller"
+        nobody = f"system:serviceaccount:{namespace}:rbac-test-nobody"
+    for ns, allowed in checks:
+        baseline = _can_i_list(kubectl_bin, kubeconfig, nobody, ns)
+        seen = _can_i_list(kubectl_bin, kubeconfig, user, ns) - baseline
+        assert not _unexpected(seen, allowed), \
+            f"{source} {overlay}: in namespace {ns} the Rollout controller may do what no feature needs: " \
+            f"{_unexpected(seen, allowed)}"
+        assert not _missing(seen, allowed), \
+            f"{source} {overlay}: in namespace {ns} the Rollout controller lacks: {_missing(seen, allowed)}"
+    for verb, resource in NEVER:
+        assert not _can_i(kubectl_bin, kubeconfig, user, verb, resource), \
+            f"{source} {overlay}: the Rollout controller may {verb} {resource}"
+    if variant.namespaced:
+        for verb, resource in (("list", "rollouts"), ("list", "clusteranalysistemplates"), ("watch", "pods")):
+            assert not _can_i(kubectl_bin, kubeconfig, user, verb, resource), \
+                f"{source} {overlay}: a namespace install may {verb} {resource} in every namespace"
