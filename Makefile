@@ -23,14 +23,17 @@ venv: $(STAMP)
 deps:
 	@testbed/system-deps.sh
 
+# NAME=b: a second, independent control plane (.cluster-b, every port + 50) for multi-cluster work.
+CLUSTER_NAME := $(if $(NAME),--name $(NAME))
+
 cluster: deps
-	@$(PYTHON) testbed/cluster.py up
+	@$(PYTHON) testbed/cluster.py up $(CLUSTER_NAME)
 
 cluster-down:
-	@$(PYTHON) testbed/cluster.py down
+	@$(PYTHON) testbed/cluster.py down $(CLUSTER_NAME)
 
 cluster-status:
-	@$(PYTHON) testbed/cluster.py status
+	@$(PYTHON) testbed/cluster.py status $(CLUSTER_NAME)
 
 lint: venv
 	$(VENV)/bin/ruff check rollouts analysis tests benchmarks manifests examples testbed tools

@@ -14,6 +14,16 @@ so `make cluster` works before any virtual environment exists.
     python3 testbed/cluster.py up      # idempotent: reuses a healthy cluster
     python3 testbed/cluster.py down    # stops only what `up` started, removes the state
     python3 testbed/cluster.py status
+
+A second, independent control plane (another etcd, API server, CA and token; for multi-cluster tests) runs
+beside the first with `--name NAME`: its state in <repo>/.cluster-NAME and every port moved by
+ROLLOUTS_PORT_OFFSET (default 50). `--minimal` starts only etcd, the API server and the controller manager's
+ServiceAccount, token, namespace and garbage-collector controllers (no nodes, scheduler or kwok): what a
+destination cluster of Applications needs, at a fraction of the memory. `apiserver-stop` / `apiserver-start`
+take its API server away and bring it back (an unreachable cluster, for the tests that it recovers).
+
+    python3 testbed/cluster.py up --name b --minimal
+    python3 testbed/cluster.py apiserver-stop --name b
 """
 
 from __future__ import annotations
@@ -38,6 +48,10 @@ LOGS = STATE / "logs"
 PIDS = STATE / "pids.json"
 KUBECONFIG = STATE / "kubeconfig"
 ADMIN_TOKEN_FILE = STATE / "admin-token"
+CONTEXT = "testbed"
+MINIMAL = False
+MINIMAL_CONTROLLERS = ("serviceaccount-token-controller", "serviceaccount-controller", "namespace-controller",
+                       "garbage-collector-controller")
 
 HOST = "127.0.0.1"
 PORTS = {
@@ -48,6 +62,21 @@ PORTS = {
     "scheduler": int(os.environ.get("ROLLOUTS_SCHEDULER_PORT", "16259")),
     "kwok": int(os.environ.get("ROLLOUTS_KWOK_PORT", "16280")),
 }
+
+
+def configure(name: str | None, *, minimal: bool = False) -> None:
+    """A named plane: its own state directory, context name and ports (the first plane's + the offset)."""
+    global STATE, LOGS, PIDS, KUBECONFIG, ADMIN_TOKEN_FILE, CONTEXT, MINIMAL
+    MINIMAL = minimal
+    if not name:
+        return
+    offset = int(os.environ.get("ROLLOUTS_PORT_OFFSET", "50"))
+    STATE = REPO / f".cluster-{name}"
+    LOGS, PIDS, KUBECONFIG, ADMIN_TOKEN_FILE = (STATE / "logs", STATE / "pids.json", STATE / "kubeconfig",
+                                               STATE / "admin-token")
+    CONTEXT = f"testbed-{name}"
+    for key in PORTS:
+        PORTS[key] += offset
 NODES = ("kwok-node-0", "kwok-node-1")
 # Node stages come from kwok's own module; pod stages are ours (testbed/kwok/README.md): pods behave as on a
 # kubelet for missing images, failing commands, readiness gates, hook delays and Job scripts.
@@ -189,13 +218,15 @@ def make_pki() -> None:
     ADMIN_TOKEN_FILE.write_text(token)
     # One static token in system:masters for the admin, the controller manager, the scheduler and kwok.
     (pki / "tokens.csv").write_text(f'{token},admin,admin-uid,"system:masters"\n')
+    user = "admin" if CONTEXT == "testbed" else f"admin-{CONTEXT}"
     KUBECONFIG.write_text(
         "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: testbed\n  cluster:\n    server: https://{HOST}:{PORTS['apiserver']}\n"
+        f"clusters:\n- name: {CONTEXT}\n  cluster:\n    server: https://{HOST}:{PORTS['apiserver']}\n"
         f"    certificate-authority: {pki / 'ca.crt'}\n"
-        f"users:\n- name: admin\n  user:\n    token: {token}\n"
-        "contexts:\n- name: testbed\n  context:\n    cluster: testbed\n    user: admin\n    namespace: default\n"
-        "current-context: testbed\n"
+        f"users:\n- name: {user}\n  user:\n    token: {token}\n"
+        f"contexts:\n- name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n    user: {user}\n"
+        "    namespace: default\n"
+        f"current-context: {CONTEXT}\n"
     )
     KUBECONFIG.chmod(0o600)
 
@@ -264,9 +295,11 @@ def refresh_kwok_stages() -> None:
 
 
 def up() -> None:
-    build_tools()  # the tests' Helm and kustomize sources run the real binaries (tests/conftest.py finds them)
+    if not MINIMAL:
+        build_tools()  # the tests' Helm and kustomize sources run the real binaries (tests/conftest.py finds them)
     if healthy():
-        refresh_kwok_stages()
+        if not MINIMAL:
+            refresh_kwok_stages()
         say(f"reusing the running cluster (kubeconfig {KUBECONFIG})")
         return
     if pids():
@@ -278,8 +311,7 @@ def up() -> None:
                  "(set ROLLOUTS_*_PORT to move them)")
     started = time.monotonic()
     binaries = build()
-    v = versions()
-    kwok_dir = go_module_dir(f"sigs.k8s.io/kwok@{v['KWOK_VERSION']}")
+    kwok_dir = None if MINIMAL else go_module_dir(f"sigs.k8s.io/kwok@{versions()['KWOK_VERSION']}")
     STATE.mkdir(parents=True, exist_ok=True)
     make_pki()
     pki = STATE / "pki"
@@ -296,7 +328,31 @@ def up() -> None:
     ])
     wait_for("etcd", lambda: urllib.request.urlopen(f"{etcd_url}/health", timeout=2).status == 200, 30, "etcd")
 
-    spawn("kube-apiserver", [
+    spawn_apiserver(binaries)
+    wait_for("kube-apiserver /readyz", lambda: api("GET", "/readyz", timeout=2)[0] == 200, 90, "kube-apiserver")
+
+    controllers = ",".join(MINIMAL_CONTROLLERS) if MINIMAL else "*,-nodeipam,-cloud-node-lifecycle"
+    spawn("kube-controller-manager", [
+        str(binaries / "kube-controller-manager"), f"--kubeconfig={KUBECONFIG}",
+        f"--authentication-kubeconfig={KUBECONFIG}", f"--authorization-kubeconfig={KUBECONFIG}",
+        f"--bind-address={HOST}", f"--secure-port={PORTS['controller-manager']}", "--leader-elect=false",
+        f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
+        "--use-service-account-credentials=false", f"--controllers={controllers}",
+        "--concurrent-replicaset-syncs=10", "--concurrent-deployment-syncs=10", "--kube-api-qps=400",
+        "--kube-api-burst=800", "--v=1",
+    ])
+    if kwok_dir is not None:
+        start_nodes(binaries, kwok_dir)
+    wait_for("the default ServiceAccount", lambda: api("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0]
+             == 200, 60, "kube-controller-manager")
+    say(f"cluster ready in {time.monotonic() - t0:.1f}s (total {time.monotonic() - started:.1f}s); "
+        f"kubeconfig {KUBECONFIG}")
+
+
+def spawn_apiserver(binaries: Path) -> int:
+    pki = STATE / "pki"
+    etcd_url = f"http://{HOST}:{PORTS['etcd-client']}"
+    return spawn("kube-apiserver", [
         str(binaries / "kube-apiserver"), f"--etcd-servers={etcd_url}",
         f"--bind-address={HOST}", f"--advertise-address={HOST}", f"--secure-port={PORTS['apiserver']}",
         f"--cert-dir={pki}", f"--tls-cert-file={pki / 'apiserver.crt'}",
@@ -309,17 +365,10 @@ def up() -> None:
         "--disable-admission-plugins=ServiceAccount",
         "--endpoint-reconciler-type=none", "--watch-cache=true", "--v=1",
     ])
-    wait_for("kube-apiserver /readyz", lambda: api("GET", "/readyz", timeout=2)[0] == 200, 90, "kube-apiserver")
 
-    spawn("kube-controller-manager", [
-        str(binaries / "kube-controller-manager"), f"--kubeconfig={KUBECONFIG}",
-        f"--authentication-kubeconfig={KUBECONFIG}", f"--authorization-kubeconfig={KUBECONFIG}",
-        f"--bind-address={HOST}", f"--secure-port={PORTS['controller-manager']}", "--leader-elect=false",
-        f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
-        "--use-service-account-credentials=false", "--controllers=*,-nodeipam,-cloud-node-lifecycle",
-        "--concurrent-replicaset-syncs=10", "--concurrent-deployment-syncs=10", "--kube-api-qps=400",
-        "--kube-api-burst=800", "--v=1",
-    ])
+
+def start_nodes(binaries: Path, kwok_dir: Path) -> None:
+    """The scheduler, kwok and the fake nodes it keeps Ready (not on a --minimal plane)."""
     spawn("kube-scheduler", [
         str(binaries / "kube-scheduler"), f"--kubeconfig={KUBECONFIG}",
         f"--authentication-kubeconfig={KUBECONFIG}", f"--authorization-kubeconfig={KUBECONFIG}",
@@ -345,10 +394,32 @@ def up() -> None:
         return len(ready) >= len(NODES)
 
     wait_for("kwok to mark the fake nodes Ready", nodes_ready, 60, "kwok")
-    wait_for("the default ServiceAccount", lambda: api("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0]
-             == 200, 60, "kube-controller-manager")
-    say(f"cluster ready in {time.monotonic() - t0:.1f}s (total {time.monotonic() - started:.1f}s); "
-        f"kubeconfig {KUBECONFIG}")
+
+
+def apiserver_stop() -> None:
+    """Stop the API server only (etcd and the rest keep running): the cluster becomes unreachable."""
+    pid = pids().get("kube-apiserver")
+    if not pid or not alive(pid):
+        say("the API server is not running")
+        return
+    # Killed, not terminated: a graceful shutdown drains watches for up to a minute, and a cluster that goes
+    # away is what the tests need (etcd keeps the data; `apiserver-start` brings the same cluster back).
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    wait_for("the API server's port to be free", lambda: port_free(PORTS["apiserver"]), 20)
+    say("API server stopped")
+
+
+def apiserver_start() -> None:
+    pid = pids().get("kube-apiserver")
+    if pid and alive(pid):
+        say("the API server is running")
+        return
+    spawn_apiserver(build())
+    wait_for("kube-apiserver /readyz", lambda: api("GET", "/readyz", timeout=2)[0] == 200, 90, "kube-apiserver")
+    say("API server started")
 
 
 def down(quiet: bool = False) -> None:
@@ -381,19 +452,23 @@ def status() -> int:
 
 
 def main() -> int:
-    cmd = sys.argv[1] if len(sys.argv) > 1 else "up"
-    if cmd == "up":
-        up()
-        return 0
-    if cmd == "down":
-        down()
-        return 0
-    if cmd == "status":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the local control plane")
+    parser.add_argument("command", nargs="?", default="up",
+                        choices=["up", "down", "status", "build", "apiserver-stop", "apiserver-start"])
+    parser.add_argument("--name", default=os.environ.get("ROLLOUTS_CLUSTER_NAME") or None,
+                        help="a second, independent plane (.cluster-NAME, ports + ROLLOUTS_PORT_OFFSET)")
+    parser.add_argument("--minimal", action="store_true", help="no nodes, scheduler or kwok")
+    args = parser.parse_args()
+    configure(args.name, minimal=args.minimal)
+    if args.command == "status":
         return status()
-    if cmd == "build":
+    if args.command == "build":
         print(build())
         return 0
-    sys.exit(f"usage: {sys.argv[0]} up|down|status|build")
+    {"up": up, "down": down, "apiserver-stop": apiserver_stop, "apiserver-start": apiserver_start}[args.command]()
+    return 0
 
 
 if __name__ == "__main__":

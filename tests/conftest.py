@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,3 +82,80 @@ async def namespace(kube: object, request: pytest.FixtureRequest) -> AsyncIterat
     finally:
         with contextlib.suppress(NotFound):
             await kube.delete(NAMESPACE, name)
+
+
+class SecondPlane:
+    """The testbed's second, independent control plane (`testbed/cluster.py --name b --minimal`): its own
+    etcd, API server, CA and admin token, on the first plane's ports + 50. Destination of multi-cluster tests."""
+
+    NAME = "b"
+
+    def __init__(self) -> None:
+        self.state = REPO / f".cluster-{self.NAME}"
+        self.kubeconfig = self.state / "kubeconfig"
+        self.context = f"testbed-{self.NAME}"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(REPO / "testbed" / "cluster.py"), *args, "--name", self.NAME],
+                              check=False, text=True, capture_output=True)
+
+    @property
+    def server(self) -> str:
+        import yaml
+
+        doc = yaml.safe_load(self.kubeconfig.read_text())
+        return str(doc["clusters"][0]["cluster"]["server"])
+
+    @property
+    def token(self) -> str:
+        return (self.state / "admin-token").read_text().strip()
+
+    @property
+    def ca_data(self) -> str:
+        import base64
+
+        return base64.b64encode((self.state / "pki" / "ca.crt").read_bytes()).decode()
+
+    def running(self) -> bool:
+        return self._run("status").returncode == 0
+
+    def up(self) -> None:
+        res = self._run("up", "--minimal")
+        if res.returncode != 0:
+            pytest.fail(f"the second control plane could not be started:\n{res.stderr[-3000:]}")
+
+    def down(self) -> None:
+        self._run("down")
+
+    def stop_apiserver(self) -> None:
+        res = self._run("apiserver-stop")
+        assert res.returncode == 0, res.stderr
+
+    def start_apiserver(self) -> None:
+        res = self._run("apiserver-start")
+        assert res.returncode == 0, res.stderr
+
+
+@pytest.fixture(scope="session")
+def second_plane(kubeconfig: Path) -> Iterator[SecondPlane]:
+    """Started when a test needs it (and stopped at the end of the session if this session started it)."""
+    plane = SecondPlane()
+    started = not plane.running()
+    if started:
+        plane.up()
+    try:
+        yield plane
+    finally:
+        if started:
+            plane.down()
+
+
+@pytest.fixture(scope="session")
+async def second_kube(second_plane: SecondPlane) -> AsyncIterator[object]:
+    from rollouts.kube.client import KubeClient
+
+    client = await KubeClient.connect(str(second_plane.kubeconfig))
+    try:
+        yield client
+    finally:
+        await client.close()
