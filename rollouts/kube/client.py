@@ -69,18 +69,46 @@ class KubeClient:
         # Seconds a single (non-watch) request may take; None waits as long as the server does.
         self.request_timeout: float | None = 60
         self.trace: RequestTrace | None = None
+        # Impersonate-User sent with every request of this client (``impersonating``); None: as itself.
+        self.acting_as: str | None = None
 
-    def guarded(self, write_guard: WriteGuard) -> KubeClient:
-        """A client on the same connection whose every write first asks `write_guard` (leader fencing:
-        a replica that cannot prove it holds the lease refuses to write, checked as late as possible, right
-        before the request is sent). Reads are never guarded, so a standby keeps its caches warm."""
+    def _sibling(self, write_guard: WriteGuard | None) -> KubeClient:
+        """A client on the same connection pool, discovery table and counters."""
         sibling = KubeClient(self._api, field_manager=self.field_manager, write_guard=write_guard)
         sibling._discovered = self._discovered
         sibling.requests = self.requests
         sibling.request_timeout = self.request_timeout
         sibling.trace = self.trace
         sibling.calls = self.calls
+        sibling.acting_as = self.acting_as
         return sibling
+
+    def impersonating(self, user: str) -> KubeClient:
+        """A client on the same connection that acts as ``user`` (an ``Impersonate-User`` header on every
+        request, kubectl's ``--as``): the API server authorises each request as that user, so it can do
+        no more than that user may. For AppProject ``destinationServiceAccounts`` the user is
+        ``system:serviceaccount:<namespace>:<name>``, whose groups the API server adds by itself. The
+        connection's own identity needs the ``impersonate`` verb on that user (or ServiceAccount)."""
+        sibling = self._sibling(self._write_guard)
+        sibling.acting_as = user
+        return sibling
+
+    def with_timeout(self, seconds: float) -> KubeClient:
+        """A client on the same connection whose requests give up after ``seconds`` (reachability probes)."""
+        sibling = self._sibling(self._write_guard)
+        sibling.request_timeout = seconds
+        return sibling
+
+    async def version(self) -> Obj:
+        """``GET /version``: the cheapest request that proves the API server answers and accepts our credentials."""
+        result: Obj = await self._request("GET", "/version")
+        return result
+
+    def guarded(self, write_guard: WriteGuard) -> KubeClient:
+        """A client on the same connection whose every write first asks `write_guard` (leader fencing:
+        a replica that cannot prove it holds the lease refuses to write, checked as late as possible, right
+        before the request is sent). Reads are never guarded, so a standby keeps its caches warm."""
+        return self._sibling(write_guard)
 
     @classmethod
     async def connect(
@@ -162,6 +190,8 @@ class KubeClient:
             self._write_guard()
         self.requests[method] += 1
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        if self.acting_as is not None:
+            headers["Impersonate-User"] = self.acting_as
         started = time.monotonic()
         try:
             resp = await self._api.call_api(
@@ -309,10 +339,13 @@ class KubeClient:
         *,
         propagation: Literal["Background", "Foreground", "Orphan"] = "Background",
         preconditions: Mapping[str, str] | None = None,
+        dry_run: bool = False,
     ) -> None:
         body: Obj = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
         if preconditions:
             body["preconditions"] = dict(preconditions)
+        if dry_run:
+            body["dryRun"] = ["All"]
         await self._request("DELETE", kind.object_path(name, namespace), body=body)
 
     async def evict(self, name: str, namespace: str) -> None:
@@ -347,10 +380,13 @@ class KubeClient:
             query.append(("fieldSelector", field_selector))
         self.requests["WATCH"] += 1
         started = time.monotonic()
+        headers = {"Accept": "application/json"}
+        if self.acting_as is not None:
+            headers["Impersonate-User"] = self.acting_as
         try:
             resp = await self._api.call_api(
                 kind.collection_path(namespace), "GET", query_params=query,
-                header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+                header_params=headers, auth_settings=["BearerToken"],
                 _preload_content=False,
                 _request_timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=10, sock_read=timeout_seconds + 30
