@@ -528,10 +528,12 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
         app = Application.model_validate(raw)
     except ValidationError as exc:
         raise CliError(f"application '{args.name}' is invalid: {exc.errors()[0]['msg']}") from None
+    cluster, target = await _destination_client(client, app, args.namespace)
     cache = Path(tempfile.mkdtemp(prefix="kubectl-rollouts-diff-"))
-    live = LiveState(client, lambda _name: None)
+    live = LiveState(target, lambda _name: None, namespaces=cluster.namespaces,
+                     cluster_resources=cluster.cluster_resources)
     try:
-        comparer = Comparer(client, Sources(cache), live, namespace=args.namespace)
+        comparer = Comparer(target, Sources(cache), live, namespace=args.namespace, cluster=cluster, control=client)
         try:
             comparison = await comparer.compare_app(app, fetch=True, revision=args.revision, fresh=True)
         except ComparisonError as exc:
@@ -551,8 +553,8 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
                 continue
             group, version = item.get("group", ""), item.get("version", "")
             try:
-                kind = await client.resolve(f"{group}/{version}" if group else version, item["kind"])
-                obj = await client.get(kind, item["name"], item.get("namespace"))
+                kind = await target.resolve(f"{group}/{version}" if group else version, item["kind"])
+                obj = await target.get(kind, item["name"], item.get("namespace"))
             except (NotFound, ApiError):
                 continue
             changed += 1
@@ -563,7 +565,29 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
         return 1 if changed else 0
     finally:
         await live.close()
+        if target is not client:
+            await target.close()
         shutil.rmtree(cache, ignore_errors=True)
+
+
+async def _destination_client(client: Any, app: Any, namespace: str) -> tuple[Any, Any]:
+    """(the application's destination cluster, a client on it) from the cluster Secrets, as the reconciler
+    resolves it; the local cluster is the CLI's own connection."""
+    from rollouts.gitops.clusters import CLUSTER_SECRET_SELECTOR, Clusters, kubeconfig, resolve_destination
+    from rollouts.kube.client import KubeClient
+    from rollouts.kube.errors import ApiError
+    from rollouts.kube.resources import SECRET
+
+    secrets, _ = await client.list(SECRET, namespace, label_selector=CLUSTER_SECRET_SELECTOR)
+    cluster = resolve_destination(app.spec.destination, Clusters.from_secrets(secrets))
+    if isinstance(cluster, str):
+        raise CliError(cluster, exit_code=2)
+    if cluster.is_local:
+        return cluster, client
+    try:
+        return cluster, await KubeClient.from_config(kubeconfig(cluster), field_manager="kubectl-rollouts")
+    except ApiError as exc:
+        raise CliError(f"cannot connect to cluster {cluster.server}: {exc.message}", exit_code=2) from None
 
 
 async def cmd_history(client: Any, args: argparse.Namespace) -> int:

@@ -20,13 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollouts.api.application import (
-    IN_CLUSTER_NAME,
-    IN_CLUSTER_SERVER,
-    Application,
-    ApplicationSource,
-    ResourceIgnoreDifferences,
-)
+from rollouts.api.application import Application, ApplicationSource, ResourceIgnoreDifferences
+from rollouts.gitops.clusters import LOCAL, Cluster, unmanaged
 from rollouts.gitops.comparison import Comparison, ComparisonError, ResourceState, SourceError
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.diff import ResourceDiff, compare
@@ -60,19 +55,6 @@ def _slim(obj: Obj) -> Obj:
     return obj
 
 
-def check_destination(app: Application, api_host: str) -> str:
-    """The destination namespace; raises ComparisonError for a cluster this controller does not manage."""
-    dest = app.spec.destination
-    local_servers = {IN_CLUSTER_SERVER, api_host.rstrip("/")}
-    if dest.server and dest.server.rstrip("/") not in local_servers:
-        raise ComparisonError(
-            f"destination server {dest.server!r} is not managed here: only the cluster this controller runs in "
-            f"({IN_CLUSTER_SERVER}) is supported")
-    if not dest.server and dest.name and dest.name != IN_CLUSTER_NAME:
-        raise ComparisonError(f"destination cluster {dest.name!r} is not known: only {IN_CLUSTER_NAME!r} is")
-    return dest.namespace or ""
-
-
 class Comparer:
     """Observe step: desired (Git) vs live (cluster) for one application."""
 
@@ -87,8 +69,14 @@ class Comparer:
         dry_run_cache_size: int = 20_000,
         concurrency: int = 8,
         health: HealthAssessor | None = None,
+        cluster: Cluster = LOCAL,
+        control: KubeClient | None = None,
     ) -> None:
         self.concurrency = concurrency
+        self.cluster = cluster
+        """The destination cluster this comparer reads and dry-runs against (``client`` is connected to it)."""
+        self.control = control or client
+        """The cluster where the Applications and repository Secrets live (the controller's own)."""
         self.health = health or HealthAssessor()
         self._cluster: tuple[float, ClusterCapabilities | None] = (float("-inf"), None)
         self.client = client
@@ -110,7 +98,7 @@ class Comparer:
         listed_at, secrets = self._secrets
         if time.monotonic() - listed_at > 30:
             try:
-                secrets, _ = await self.client.list(SECRET, self.namespace, label_selector=SECRET_TYPE_LABEL)
+                secrets, _ = await self.control.list(SECRET, self.namespace, label_selector=SECRET_TYPE_LABEL)
             except ApiError:
                 return None
             self._secrets = (time.monotonic(), secrets)
@@ -264,7 +252,7 @@ class Comparer:
 
         ``fresh`` reads live objects from the API instead of the watch cache (sync waits, CLI diff).
         """
-        namespace = check_destination(app, self.client.host)
+        namespace = app.spec.destination.namespace or ""
         source = source or app.spec.source
         commit = await self.resolve_revision(source, fetch=fetch, revision=revision, newer_than=newer_than)
         rendered = await self.render(app, source, commit, namespace)
@@ -276,6 +264,7 @@ class Comparer:
                 skip_dry_run=option_enabled(options, "SkipDryRunOnMissingResource"))
         except ValueError as exc:
             raise ComparisonError(str(exc)) from None
+        self._check_managed(prepared)
         split = _split(prepared, {**pending, **unverified})
         rules: list[ResourceIgnoreDifferences] = list(app.spec.ignore_differences or ())
         fresh = fresh or any(r.managed_fields_managers for r in rules)
@@ -296,6 +285,16 @@ class Comparer:
         metadata = await self.sources.for_source(source).metadata(source, commit)
         return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending, metadata,
                           unverified)
+
+    def _check_managed(self, prepared: Sequence[tuple[ResourceKind | None, Obj]]) -> None:
+        """A cluster restricted to some namespaces holds nothing elsewhere (gitops-engine's live state load)."""
+        for kind, obj in prepared:
+            meta = obj.get("metadata") or {}
+            namespace = str(meta.get("namespace") or "") if kind is None or kind.namespaced else ""
+            problem = unmanaged(self.cluster, kind=str(obj.get("kind")), name=str(meta.get("name")),
+                                namespace=namespace)
+            if problem is not None:
+                raise ComparisonError(f"Failed to load live state: {problem}")
 
     async def _compare_one(self, kind: ResourceKind, obj: Obj, key: ResourceKey, wave: int, *,
                            rules: Sequence[ResourceIgnoreDifferences], fresh: bool) -> ResourceState[ResourceKind]:

@@ -41,6 +41,12 @@ class SpecError(ComparisonError):
     condition = ApplicationConditionType.INVALID_SPEC_ERROR
 
 
+class ClusterError(ComparisonError):
+    """The destination cluster does not answer or cannot be connected to; the message names it. Sync and health
+    are Unknown until it answers again (Argo CD: "Any Apps deploying to this cluster will go to health status
+    Unknown")."""
+
+
 class SourceError(ComparisonError):
     """A source type could not read its repository (unreachable, unknown revision); the message is safe to show."""
 

@@ -20,7 +20,7 @@ from rollouts.api.application import Application, ApplicationConditionType, Heal
 from rollouts.api.appproject import SyncWindow
 from rollouts.api.common import format_time
 from rollouts.gitops.autosync import decide_auto_sync
-from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome, SpecError
+from rollouts.gitops.comparison import ClusterError, Comparison, ComparisonError, Outcome, SpecError
 from rollouts.gitops.operation import next_history
 from rollouts.gitops.status import apply_comparison, conditions_with_times, shared_resources, started_at
 from rollouts.gitops.sync import SyncStep
@@ -67,7 +67,7 @@ class ApplicationPlan:
 def _comparison_status(status: Obj, app: Application, comparison: Outcome) -> list[Condition]:
     if isinstance(comparison, ComparisonError):
         status["sync"] = {**(status.get("sync") or {}), "status": SyncStatusCode.UNKNOWN.value}
-        if isinstance(comparison, SpecError) or not status.get("health"):
+        if isinstance(comparison, SpecError | ClusterError) or not status.get("health"):
             status["health"] = {"status": HealthStatusCode.UNKNOWN.value}
         return [(comparison.condition.value, message) for message in comparison.messages or (str(comparison),)]
     apply_comparison(status, app, comparison)

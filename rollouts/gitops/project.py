@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from rollouts.api.application import IN_CLUSTER_NAME, IN_CLUSTER_SERVER, Application, ApplicationDestination
 from rollouts.api.appproject import AppProjectSpec, ClusterResourceRestrictionItem, GroupKind, default_project_body
+from rollouts.gitops.clusters import Cluster
 
 _SSH_URL = re.compile(r"^(ssh://)?([^/:]*?)@[^@]+$")
 
@@ -100,6 +101,11 @@ def glob_match(pattern: str, value: str, separators: str = "") -> bool:
     return compiled is not None and compiled.fullmatch(value) is not None
 
 
+def is_valid_glob(pattern: str) -> bool:
+    """gobwas/glob compiles ``pattern`` (an unclosed ``[`` or ``{``, a trailing ``\\`` do not)."""
+    return _compiled(pattern, "", True, "!") is not None
+
+
 def filepath_match(pattern: str, name: str) -> bool:
     """Go's ``path/filepath.Match`` (``*`` stops at ``/``, classes negate with ``^``); invalid: no match."""
     compiled = _compiled(pattern, "/", False, "^")
@@ -147,11 +153,12 @@ def is_source_permitted(spec: AppProjectSpec, repo_url: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Cluster:
-    """The destination cluster as Argo CD resolves it: both its server URL and its name are known."""
+class ResolvedDestination:
+    """An application's destination as its project's rules see it: the cluster resolved from the cluster
+    Secrets (server and name), and the clusters scoped to the project (for permitOnlyProjectScopedClusters)."""
 
-    server: str = IN_CLUSTER_SERVER
-    name: str = IN_CLUSTER_NAME
+    cluster: Cluster
+    scoped: tuple[Cluster, ...] = ()
 
 
 def _destination_verdict(item: ApplicationDestination, cluster: Cluster, namespace: str) -> bool | None:
@@ -170,14 +177,19 @@ def _destination_verdict(item: ApplicationDestination, cluster: Cluster, namespa
     return None
 
 
-def is_destination_permitted(spec: AppProjectSpec, cluster: Cluster, namespace: str) -> bool:
-    """Some entry matches (server or name, and namespace) and no negated entry excludes it first."""
+def is_destination_permitted(spec: AppProjectSpec, cluster: Cluster, namespace: str,
+                             scoped: Sequence[Cluster] = ()) -> bool:
+    """Some entry matches (server or name, and namespace) and no negated entry excludes it first; with
+    ``permitOnlyProjectScopedClusters``, the cluster must also be one of the project's own (``scoped``: the
+    cluster Secrets whose ``project`` names it), matched by name or server as Argo CD matches them."""
     matched = False
     for item in spec.destinations or ():
         verdict = _destination_verdict(item, cluster, namespace)
         if verdict is False:
             return False
         matched = matched or bool(verdict)
+    if matched and spec.permit_only_project_scoped_clusters:
+        return any(c.name == cluster.name or c.server == cluster.server for c in scoped)
     return matched
 
 
@@ -222,9 +234,9 @@ def source_violation(spec: AppProjectSpec, project: str, repo_url: str) -> str |
 
 
 def destination_violation(spec: AppProjectSpec, project: str, destination: ApplicationDestination,
-                          cluster: Cluster) -> str | None:
+                          cluster: Cluster, scoped: Sequence[Cluster] = ()) -> str | None:
     namespace = destination.namespace or ""
-    if is_destination_permitted(spec, cluster, namespace):
+    if is_destination_permitted(spec, cluster, namespace, scoped):
         return None
     server = cluster.name if destination.name else cluster.server
     return (f"application destination server '{server}' and namespace '{namespace}' do not match any of the "
@@ -232,11 +244,11 @@ def destination_violation(spec: AppProjectSpec, project: str, destination: Appli
 
 
 def resource_violation(spec: AppProjectSpec, project: str, cluster: Cluster, *, group: str, kind: str, name: str,
-                       namespace: str, namespaced: bool) -> str | None:
+                       namespace: str, namespaced: bool, scoped: Sequence[Cluster] = ()) -> str | None:
     """Why the sync may not write this object (Argo CD's permission validator), or None."""
     if not is_kind_permitted(spec, group=group, kind=kind, name=name, namespaced=namespaced):
         return f"resource {group}:{kind} is not permitted in project {project}"
-    if namespaced and not is_destination_permitted(spec, cluster, namespace):
+    if namespaced and not is_destination_permitted(spec, cluster, namespace, scoped):
         return f"namespace {namespace} is not permitted in project '{project}'"
     return None
 
@@ -248,16 +260,27 @@ PERMISSIVE = AppProjectSpec.model_validate(default_project_body("")["spec"])
 
 
 def destination_cluster(destination: ApplicationDestination) -> Cluster:
-    """The cluster an application names, with both server and name (only the local cluster is served)."""
+    """The local cluster under the name or server the application gives (when no resolved cluster is known)."""
     return Cluster(server=destination.server or IN_CLUSTER_SERVER,
                    name=destination.name or IN_CLUSTER_NAME)
 
 
-def application_violations(app: Application, project: AppProjectSpec | None) -> tuple[str, ...]:
-    """Argo CD's InvalidSpecError messages for ``app`` in its project (``None``: the project does not exist)."""
+def with_scoped_clusters(spec: AppProjectSpec, scoped: Sequence[ApplicationDestination]) -> AppProjectSpec:
+    """The project as Argo CD's controller reads it (``GetAppProjectByName``): its project-scoped clusters'
+    destinations (server and ``*``, or their namespaces) added to ``destinations``."""
+    if not scoped:
+        return spec
+    return spec.model_copy(update={"destinations": [*(spec.destinations or ()), *scoped]})
+
+
+def application_violations(app: Application, project: AppProjectSpec | None, cluster: Cluster | None = None,
+                           scoped: Sequence[Cluster] = ()) -> tuple[str, ...]:
+    """Argo CD's InvalidSpecError messages for ``app`` in its project (``None``: the project does not exist),
+    with ``cluster`` the destination as resolved from the cluster Secrets (its server and name)."""
     name = app.spec.project
     if project is None:
         return (missing_project_message(name),)
+    cluster = cluster or destination_cluster(app.spec.destination)
     found = [source_violation(project, name, app.spec.source.repo_url),
-             destination_violation(project, name, app.spec.destination, destination_cluster(app.spec.destination))]
+             destination_violation(project, name, app.spec.destination, cluster, scoped)]
     return tuple(v for v in found if v is not None)

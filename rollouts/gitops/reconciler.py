@@ -30,11 +30,18 @@ from pydantic import ValidationError
 
 from rollouts.api.application import REFRESH_ANNOTATION, Application
 from rollouts.api.appproject import DEFAULT_PROJECT, AppProject, AppProjectSpec, default_project_body
-from rollouts.gitops.compare import Comparer
-from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome, SpecError
+from rollouts.gitops.clusters import (
+    IN_CLUSTER_ENABLED_KEY,
+    Clusters,
+    resolve_destination,
+    scoped_destinations,
+    unreachable_message,
+)
+from rollouts.gitops.comparison import ClusterError, Comparison, ComparisonError, Outcome, SpecError
+from rollouts.gitops.connections import ClusterConnection, ConnectionContext, Connections, Unavailable
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.health.customizations import SETTINGS_CONFIGMAP, parse_customizations
-from rollouts.gitops.live import LiveState
+from rollouts.gitops.impersonation import ImpersonationSettings, SyncIdentity, impersonation_settings, sync_identity
 from rollouts.gitops.plan import (
     ApplicationPlan,
     ClearRefreshAnnotation,
@@ -42,9 +49,16 @@ from rollouts.gitops.plan import (
     plan_application,
     plan_invalid_spec,
 )
-from rollouts.gitops.project import PERMISSIVE, application_violations
+from rollouts.gitops.project import (
+    PERMISSIVE,
+    ResolvedDestination,
+    application_violations,
+    missing_project_message,
+    source_violation,
+    with_scoped_clusters,
+)
 from rollouts.gitops.refresh import Jitter, Monotonic, PollSchedule, Refresh
-from rollouts.gitops.runner import SyncRunner
+from rollouts.gitops.renderers import ManifestCache
 from rollouts.gitops.sources import Sources
 from rollouts.gitops.spec import parse_application
 from rollouts.gitops.sync import SyncStep
@@ -65,8 +79,23 @@ PROJECTS_SYNC_TIMEOUT = 10.0
 """Seconds to wait for the AppProject watch at start; without the CRD only the built-in default exists."""
 
 
+FINALIZE_RETRY = 5.0
+"""Seconds before a deleted application whose cluster does not answer is looked at again."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one application deploys, found before anything is compared: the connection to its cluster, the
+    destination its project rules see, whom a sync writes as; or the condition saying why it cannot deploy."""
+
+    connection: ClusterConnection | None = None
+    destination: ResolvedDestination | None = None
+    problem: ComparisonError | None = None
+    identity: SyncIdentity | None = None
 
 
 @dataclass
@@ -98,10 +127,16 @@ class ApplicationReconciler:
             cache_dir = Path(self._tmp.name)
         self.sources = Sources(cache_dir)
         self.queue: WorkQueue[str] = WorkQueue(name="Applications")
-        self.live = LiveState(client, self.queue.add)
         self.health = HealthAssessor()
-        self.comparer = Comparer(client, self.sources, self.live, namespace=config.namespace, health=self.health)
-        self.runner = SyncRunner(client, self.live, on_applied=self.comparer.remember, health=self.health)
+        self.connections = Connections(
+            ConnectionContext(control=client, namespace=config.namespace, sources=self.sources,
+                              manifests=ManifestCache(), health=self.health, wake=self.queue.add),
+            on_change=self._on_clusters_changed)
+        # The local cluster's connection (the other clusters' are made on first use, from their Secrets).
+        self.live = self.connections.local.live
+        self.comparer = self.connections.local.comparer
+        self.runner = self.connections.local.runner
+        self.impersonation = ImpersonationSettings()
         self.apps = Informer(client, APPLICATION, namespace=config.namespace, handler=self._on_app_event)
         # argocd-cm, as in Argo CD: user health checks (resource.customizations.health.<group_kind>).
         self.settings = Informer(client, CONFIGMAP, namespace=config.namespace, handler=self._on_settings_event)
@@ -119,13 +154,30 @@ class ApplicationReconciler:
     def _on_settings_event(self, etype: str, obj: Obj) -> None:
         if (obj.get("metadata") or {}).get("name") != SETTINGS_CONFIGMAP:
             return
-        customizations = parse_customizations({} if etype == "DELETED" else obj.get("data") or {})
+        data = {} if etype == "DELETED" else obj.get("data") or {}
+        customizations = parse_customizations(data)
         for problem in customizations.problems:
             log.warning("argocd-cm health customization ignored", problem=problem)
-        if self.health.configure(customizations):
+        changed = self.health.configure(customizations)
+        if changed:
             log.info("health customizations changed", scripts=sorted(customizations.scripts))
-            for item in self.apps.items(self.config.namespace):
-                self.queue.add(str((item.get("metadata") or {}).get("name") or ""))
+        impersonation = impersonation_settings(data)
+        in_cluster = data.get(IN_CLUSTER_ENABLED_KEY) != "false"
+        if impersonation != self.impersonation or in_cluster != self.connections.in_cluster_enabled:
+            log.info("sync settings changed", impersonation=impersonation.enabled, enforced=impersonation.enforced,
+                     in_cluster_enabled=in_cluster)
+            self.impersonation, self.connections.in_cluster_enabled = impersonation, in_cluster
+            changed = True
+        if changed:
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        for item in self.apps.items(self.config.namespace):
+            self.queue.add(str((item.get("metadata") or {}).get("name") or ""))
+
+    def _on_clusters_changed(self) -> None:
+        """A cluster Secret was added, edited or deleted: every application resolves its destination again."""
+        self._wake_all()
 
     def _on_project_event(self, etype: str, obj: Obj) -> None:
         """A project changed: its applications are evaluated again (a tightened rule applies at once)."""
@@ -134,15 +186,21 @@ class ApplicationReconciler:
             if str((app.get("spec") or {}).get("project") or DEFAULT_PROJECT) == project:
                 self.queue.add(str(app["metadata"]["name"]))
 
-    def project_of(self, app: Application) -> tuple[AppProjectSpec | None, str | None]:
-        """(the project's spec, a problem with it); the ``default`` project is permissive until it exists."""
+    def project_of(self, app: Application,
+                   clusters: Clusters | None = None) -> tuple[AppProjectSpec | None, str | None]:
+        """(the project's spec, a problem with it); the ``default`` project is permissive until it exists.
+        Clusters scoped to the project add their destinations to it, as in Argo CD."""
         raw = self.projects.get(self.config.namespace, app.spec.project)
         if raw is None:
-            return (PERMISSIVE if app.spec.project == DEFAULT_PROJECT else None), None
-        try:
-            return AppProject.model_validate(raw).spec, None
-        except ValidationError as exc:
-            return None, f"project {app.spec.project} is invalid: {exc.errors()[0]['msg']}"
+            spec = PERMISSIVE if app.spec.project == DEFAULT_PROJECT else None
+        else:
+            try:
+                spec = AppProject.model_validate(raw).spec
+            except ValidationError as exc:
+                return None, f"project {app.spec.project} is invalid: {exc.errors()[0]['msg']}"
+        if spec is not None and clusters is not None:
+            spec = with_scoped_clusters(spec, scoped_destinations(clusters.project_clusters(app.spec.project)))
+        return spec, None
 
     def refresh(self, name: str) -> None:
         """Fetch Git for this application on its next pass (webhook, CLI)."""
@@ -167,13 +225,17 @@ class ApplicationReconciler:
             await self._execute(obj, plan_invalid_spec(obj.get("status") or {}, problem, now))
             return None
         refresh = self.polls.decide(name, (app.metadata.annotations or {}).get(REFRESH_ANNOTATION))
-        project, project_problem = self.project_of(app)
-        comparison = await self._observe(app, refresh, project, project_problem)
+        clusters = self.connections.clusters()
+        project, project_problem = self.project_of(app, clusters)
+        placement = await self._place(app, project, project_problem, clusters)
+        comparison = await self._observe(app, refresh, placement)
         poll = PollTiming(refresh.fetch, self.polls.next_poll_in(name, fetched=refresh.fetch),
                           clear_refresh_annotation=refresh.annotated)
         try:
-            progress = await self._advance_operation(app, comparison, now, project)
+            progress = await self._advance_operation(app, comparison, now, project, placement)
         except ApiError as exc:
+            if exc.status == 0 and placement.connection is not None:
+                placement.connection.mark_down(exc.message)
             log.warning("sync step failed, retrying", app=name, error=exc.message)
             return RETRY_AFTER_API_ERROR
         plan = plan_application(app, comparison, progress, status=obj.get("status") or {}, now=now, poll=poll,
@@ -181,57 +243,76 @@ class ApplicationReconciler:
         await self._execute(obj, plan)
         return plan.requeue
 
-    async def _observe(self, app: Application, refresh: Refresh, project: AppProjectSpec | None,
-                       project_problem: str | None) -> Outcome:
-        violations = (project_problem,) if project_problem else application_violations(app, project)
+    async def _place(self, app: Application, project: AppProjectSpec | None, project_problem: str | None,
+                     clusters: Clusters) -> Placement:
+        """Where the application deploys: its cluster resolved from the cluster Secrets, checked against the
+        project (Argo CD's ValidatePermissions order: source, destination cluster, destination rules), and
+        the connection to that cluster; or the condition that says why there is none."""
+        if project_problem is not None:
+            return Placement(problem=SpecError(project_problem))
+        if project is None:
+            return Placement(problem=SpecError(missing_project_message(app.spec.project)))
+        source = source_violation(project, app.spec.project, app.spec.source.repo_url)
+        cluster = resolve_destination(app.spec.destination, clusters)
+        if isinstance(cluster, str):
+            return Placement(problem=SpecError(*(m for m in (source, cluster) if m)))
+        destination = ResolvedDestination(cluster, tuple(clusters.project_clusters(app.spec.project)))
+        violations = application_violations(app, project, cluster, destination.scoped)
         if violations:
-            return SpecError(*violations)
-        if refresh.hard:
-            self.comparer.invalidate(app.metadata.name or "")
-        await self._watch_status_kinds(app)
+            return Placement(destination=destination, problem=SpecError(*violations))
         try:
-            return await self.comparer.compare_app(app, fetch=refresh.fetch, newer_than=refresh.newer_than)
+            connection = await self.connections.get(cluster)
+        except Unavailable as exc:
+            return Placement(destination=destination, problem=ClusterError(str(exc)))
+        identity = sync_identity(self.impersonation, project, app, cluster.server)
+        return Placement(connection, destination, identity=identity)
+
+    async def _observe(self, app: Application, refresh: Refresh, placement: Placement) -> Outcome:
+        if placement.problem is not None:
+            return placement.problem
+        connection = placement.connection
+        assert connection is not None
+        if connection.down is not None:
+            connection.waits(app.metadata.name or "")
+            return ClusterError(connection.down)
+        if refresh.hard:
+            connection.comparer.invalidate(app.metadata.name or "")
+        try:
+            await self._watch_status_kinds(app, connection)
+            return await connection.comparer.compare_app(app, fetch=refresh.fetch, newer_than=refresh.newer_than)
         except ComparisonError as exc:
             return exc
         except ApiError as exc:
-            return ComparisonError(f"cannot compare with the cluster: {exc.message}")
+            if exc.status == 0 and not connection.cluster.is_local:
+                connection.mark_down(exc.message)
+                connection.waits(app.metadata.name or "")
+                return ClusterError(unreachable_message(connection.cluster, exc.message))
+            where = "" if connection.cluster.is_local else f" {connection.cluster.server}"
+            return ComparisonError(f"cannot compare with the cluster{where}: {exc.message}")
 
     async def _advance_operation(self, app: Application, comparison: Outcome, now: datetime,
-                                 project: AppProjectSpec | None) -> SyncStep | None:
+                                 project: AppProjectSpec | None, placement: Placement) -> SyncStep | None:
         """One step of the running sync operation, if any (the runner performs its actions)."""
         if app.operation is None or app.operation.sync is None:
             return None
+        connection = placement.connection or self.connections.local
         if not isinstance(comparison, SpecError):
-            comparison = await self._operation_comparison(app, comparison)
-        return await self.runner.step(app, comparison, now=now, project=project)
+            comparison = await self._operation_comparison(app, comparison, connection)
+        return await connection.runner.step(app, comparison, now=now, project=project,
+                                            destination=placement.destination, identity=placement.identity)
 
     async def _finalize(self, obj: Obj) -> float | None:
-        """Cascade deletion, as Argo CD's resources finalizer: delete what the app owns, then let it go."""
+        """Cascade deletion, as Argo CD's resources finalizer: delete what the app owns, then let it go. An
+        app whose cluster is no longer defined is let go at once; one whose cluster does not answer waits."""
         meta = obj["metadata"]
         name = str(meta["name"])
         finalizers = list(meta.get("finalizers") or [])
         if RESOURCES_FINALIZER not in finalizers:
             return None
-        remaining = 0
-        found: dict[tuple[str, str, str, str], tuple[Any, Obj]] = {}
-        for res in (obj.get("status") or {}).get("resources") or []:
-            group, version = str(res.get("group") or ""), str(res.get("version") or "")
-            if not version:
-                continue
-            with contextlib.suppress(ApiError, TimeoutError):
-                kind = await self.client.resolve(f"{group}/{version}" if group else version, str(res["kind"]))
-                await self.live.ensure(kind)
-        for kind, key, live in self.live.owned_by(name):
-            found[(key.group, key.kind, key.namespace, key.name)] = (kind, live)
-        for kind, live in found.values():
-            live_meta = live.get("metadata") or {}
-            remaining += 1
-            if live_meta.get("deletionTimestamp"):
-                continue
-            with contextlib.suppress(NotFound):
-                await self.client.delete(kind, str(live_meta["name"]), live_meta.get("namespace"),
-                                         propagation="Foreground")
-        if remaining:
+        target = await self._deletion_target(obj)
+        if isinstance(target, float):
+            return target
+        if target is not None and await self._delete_owned(name, obj, *target):
             return 1.0
         finalizers.remove(RESOURCES_FINALIZER)
         with contextlib.suppress(NotFound):
@@ -241,31 +322,86 @@ class ApplicationReconciler:
                 self.config.namespace, patch_type="json")
         return None
 
-    async def _operation_comparison(self, app: Application, comparison: Outcome) -> Outcome:
+    async def _deletion_target(self, obj: Obj) -> tuple[ClusterConnection, KubeClient] | float | None:
+        """(the cluster's connection, the client that deletes) for a deleted app; None: its cluster is not
+        defined (nothing can be deleted); seconds to wait: the cluster does not answer or no one may delete."""
+        app, _ = parse_application(obj)
+        if app is None:
+            return self.connections.local, self.client
+        clusters = self.connections.clusters()
+        cluster = resolve_destination(app.spec.destination, clusters)
+        if isinstance(cluster, str):
+            log.warning("unable to get destination cluster; releasing the application", app=app.metadata.name,
+                        error=cluster)
+            return None
+        try:
+            connection = await self.connections.get(cluster)
+        except Unavailable:
+            return FINALIZE_RETRY
+        if connection.down is not None:
+            connection.waits(app.metadata.name or "")
+            return FINALIZE_RETRY
+        project, _ = self.project_of(app, clusters)
+        identity = sync_identity(self.impersonation, project, app, cluster.server)
+        if identity.refusal is not None:
+            log.warning("cannot delete the application's resources", app=app.metadata.name, error=identity.refusal)
+            return FINALIZE_RETRY
+        client = connection.client.impersonating(identity.user) if identity.user else connection.client
+        return connection, client
+
+    async def _delete_owned(self, name: str, obj: Obj, connection: ClusterConnection, client: KubeClient) -> int:
+        """Delete (foreground) every object the app owns; how many still exist."""
+        remaining = 0
+        found: dict[tuple[str, str, str, str], tuple[Any, Obj]] = {}
+        for res in (obj.get("status") or {}).get("resources") or []:
+            group, version = str(res.get("group") or ""), str(res.get("version") or "")
+            if not version:
+                continue
+            with contextlib.suppress(ApiError, TimeoutError):
+                kind = await connection.client.resolve(f"{group}/{version}" if group else version, str(res["kind"]))
+                await connection.live.ensure(kind)
+        for kind, key, live in connection.live.owned_by(name):
+            found[(key.group, key.kind, key.namespace, key.name)] = (kind, live)
+        for kind, live in found.values():
+            live_meta = live.get("metadata") or {}
+            remaining += 1
+            if live_meta.get("deletionTimestamp"):
+                continue
+            with contextlib.suppress(NotFound):
+                await client.delete(kind, str(live_meta["name"]), live_meta.get("namespace"), propagation="Foreground")
+        return remaining
+
+    async def _operation_comparison(self, app: Application, comparison: Outcome,
+                                    connection: ClusterConnection) -> Outcome:
         """The comparison at the operation's revision/source (a rollback names an older commit)."""
         assert app.operation is not None and app.operation.sync is not None
         sync = app.operation.sync
-        if sync.source is None and isinstance(comparison, Comparison) and (
+        if isinstance(comparison, ClusterError) or (sync.source is None and isinstance(comparison, Comparison) and (
                 not sync.revision or comparison.revision.startswith(sync.revision)
-                or sync.revision == app.spec.source.target_revision):
+                or sync.revision == app.spec.source.target_revision)):
             return comparison
         try:
-            return await self.comparer.compare_app(app, fetch=False, revision=sync.revision, source=sync.source)
+            return await connection.comparer.compare_app(app, fetch=False, revision=sync.revision,
+                                                         source=sync.source)
         except ComparisonError as exc:
             return exc
         except ApiError as exc:
             return ComparisonError(f"cannot compare with the cluster: {exc.message}")
 
-    async def _watch_status_kinds(self, app: Application) -> None:
+    async def _watch_status_kinds(self, app: Application, connection: ClusterConnection) -> None:
         """Watch every kind this application had, so objects that left Git are still found for pruning."""
         for res in (app.status.resources or []) if app.status else []:
             api_version = f"{res.group}/{res.version}" if res.group else res.version
             if not res.version:
                 continue
             try:
-                kind = await self.client.resolve(api_version, res.kind)
-                await self.live.ensure(kind)
-            except (ApiError, TimeoutError):
+                kind = await connection.client.resolve(api_version, res.kind)
+                await connection.live.ensure(kind)
+            except ApiError as exc:
+                if exc.status == 0:
+                    raise
+                continue
+            except TimeoutError:
                 continue
 
     async def _execute(self, obj: Obj, plan: ApplicationPlan) -> None:
@@ -325,6 +461,7 @@ class ApplicationReconciler:
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks = [asyncio.create_task(self.apps.run(), name="gitops-applications"),
+                 asyncio.create_task(self.connections.secrets.run(), name="gitops-cluster-secrets"),
                  asyncio.create_task(self.settings.run(), name="gitops-settings"),
                  asyncio.create_task(self.projects.run(), name="gitops-projects"),
                  asyncio.create_task(self.queue.run_timers(), name="gitops-timers")]
@@ -338,6 +475,7 @@ class ApplicationReconciler:
                 await runner.setup()
                 await web.TCPSite(runner, self.config.webhook_bind, self.config.webhook_port).start()
             await self.apps.synced.wait()
+            await self.connections.secrets.synced.wait()
             with contextlib.suppress(TimeoutError):  # user health checks before the first pass, if readable
                 await asyncio.wait_for(self.settings.synced.wait(), 10)
             await self._default_project()
@@ -352,7 +490,7 @@ class ApplicationReconciler:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            await self.live.close()
+            await self.connections.close()
             self.health.close()
             if runner is not None:
                 await runner.cleanup()

@@ -12,6 +12,7 @@ whole pass); errors on writes become the step's failure, which the planner turns
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,11 +24,14 @@ from rollouts.gitops.compare import FIELD_MANAGER
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.hooks import hook_name, hook_object, hooks_with_policy
+from rollouts.gitops.impersonation import SyncIdentity
 from rollouts.gitops.live import LiveState
+from rollouts.gitops.project import ResolvedDestination
 from rollouts.gitops.sync import (
     ApplyWave,
     CreateNamespace,
     DeleteHooks,
+    DryRun,
     Prune,
     Report,
     RunHooks,
@@ -45,7 +49,7 @@ from rollouts.gitops.sync import (
 from rollouts.gitops.tracking import ResourceKey, key_of
 from rollouts.gitops.waves import HookDeletePolicy, SyncPhase, SyncTask, delete_policies
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import AlreadyExists, ApiError, NotFound
+from rollouts.kube.errors import AlreadyExists, ApiError, Forbidden, NotFound
 from rollouts.kube.resources import NAMESPACE, ResourceKind
 
 Obj = dict[str, Any]
@@ -58,15 +62,30 @@ def _base_record(task: SyncTask) -> Obj:
 
 
 class SyncRunner:
+    """Reads with ``client`` and writes with ``writer``: the same client, or one acting as the ServiceAccount
+    the project names (``acting_as``), so the API server judges every write by that account's rights."""
+
     def __init__(self, client: KubeClient, live: LiveState, on_applied: Applied | None = None,
-                 health: HealthAssessor | None = None) -> None:
+                 health: HealthAssessor | None = None, *, namespace_scoped: bool = False) -> None:
         self.client = client
+        self.writer = client
         self.health = health or HealthAssessor()
         self.live = live
         self.on_applied = on_applied
+        self.namespace_scoped = namespace_scoped
+        """The cluster's credentials reach only some namespaces: Namespaces themselves may not be readable."""
+
+    def acting_as(self, user: str | None) -> SyncRunner:
+        """This runner, writing as ``user`` (None: as itself)."""
+        if user is None:
+            return self
+        sibling = copy.copy(self)
+        sibling.writer = self.client.impersonating(user)
+        return sibling
 
     async def step(self, app: Application, comparison: Outcome, *, now: datetime,
-                   project: AppProjectSpec | None = None) -> SyncStep:
+                   project: AppProjectSpec | None = None, destination: ResolvedDestination | None = None,
+                   identity: SyncIdentity | None = None) -> SyncStep:
         """Advance ``app``'s sync operation by one step: observe -> plan -> perform -> conclude."""
         operation = app.operation
         if operation is None or operation.sync is None:
@@ -76,11 +95,13 @@ class SyncRunner:
             return waiting
         assert state is not None
         observed = await self.observe(app, comparison, state)
-        plan = plan_sync_step(app, comparison, state, observed, project, now=now)
-        work = _Work(self, comparison, plan.state)
+        plan = plan_sync_step(app, comparison, state, observed, project, now=now, destination=destination,
+                              identity=identity)
+        runner = self.acting_as(identity.user if identity is not None else None)
+        work = _Work(runner, comparison, plan.state)
         step, more = conclude_step(plan, await work.perform(plan.actions), operation, now=now)
         if more:
-            await _Work(self, comparison, step.state).perform(more, best_effort=True)
+            await _Work(runner, comparison, step.state).perform(more, best_effort=True)
         return step
 
     # -- observe ---------------------------------------------------------------------------------------
@@ -105,6 +126,10 @@ class SyncRunner:
             await self.client.get(NAMESPACE, namespace)
         except NotFound:
             return False, None
+        except Forbidden:
+            if self.namespace_scoped:  # credentials for some namespaces only: writes will tell
+                return True, None
+            raise
         except ApiError as exc:
             return False, exc.message
         return True, None
@@ -132,7 +157,7 @@ class _Work:
 
     def __init__(self, runner: SyncRunner, comparison: Outcome, state: Obj) -> None:
         self.runner = runner
-        self.client = runner.client
+        self.client = runner.writer
         self.comparison = comparison
         self.state = state
 
@@ -149,6 +174,8 @@ class _Work:
             match action:
                 case CreateNamespace(name=name):
                     failure = await self._create_namespace(name)
+                case DryRun():
+                    failure = await self._dry_run(action)
                 case ApplyWave():
                     note = await self._apply_wave(action)
                 case Prune(keys=keys):
@@ -173,6 +200,46 @@ class _Work:
         except ApiError as exc:
             return exc.message
         return None
+
+    async def _dry_run_one(self, task: SyncTask, limit: asyncio.Semaphore) -> str | None:
+        """The API server's refusal of this write as a dry run, or None."""
+        async with limit:
+            try:
+                if task.is_hook:
+                    await self.client.create(self._hook_kind(task), hook_object(task, hook_name(task, self.state)),
+                                             task.key.namespace or None, dry_run=True)
+                    return None
+                kind = await self.runner.kind_of(task, self._comparison)
+                if kind is not None:
+                    await self.client.apply(kind, task.obj, field_manager=FIELD_MANAGER, force=True, dry_run=True)
+            except AlreadyExists:
+                return None
+            except ApiError as exc:
+                self.records.append({**_base_record(task), "name": task.key.name,
+                                     "status": ResultCode.SYNC_FAILED.value, "message": exc.message[:500]})
+                return f"{task.key.kind}/{task.key.name}: {exc.message}"
+        return None
+
+    async def _dry_run_prune(self, key: ResourceKey) -> str | None:
+        kind = self._comparison.kinds.get(key)
+        if kind is None:
+            return None
+        try:
+            await self.client.delete(kind, key.name, key.namespace or None, propagation="Foreground", dry_run=True)
+        except NotFound:
+            return None
+        except ApiError as exc:
+            return f"{key.kind}/{key.name} (prune): {exc.message}"
+        return None
+
+    async def _dry_run(self, action: DryRun) -> str | None:
+        """gitops-engine's dry run before the first write (here server-side, as the writing identity)."""
+        limit = asyncio.Semaphore(8)
+        refused = [r for r in await asyncio.gather(*(self._dry_run_one(t, limit) for t in action.tasks),
+                                                   *(self._dry_run_prune(k) for k in action.prune)) if r]
+        if not refused:
+            return None
+        return "one or more objects failed to apply (dry run): " + summary(refused)
 
     def _hook_kind(self, task: SyncTask) -> ResourceKind:
         return {key_of(obj): kind for kind, obj in self._comparison.hooks}[task.key]

@@ -41,8 +41,9 @@ from rollouts.api.common import format_time
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
 from rollouts.gitops.health import Health, resource_health
 from rollouts.gitops.hooks import hook_record_id, sync_fail_tasks
+from rollouts.gitops.impersonation import SyncIdentity
 from rollouts.gitops.operation import can_retry, retry_delay
-from rollouts.gitops.project import destination_cluster, resource_violation
+from rollouts.gitops.project import ResolvedDestination, destination_cluster, resource_violation
 from rollouts.gitops.prune import PrunePlan, plan_prune
 from rollouts.gitops.status import shared_resources
 from rollouts.gitops.tracking import ResourceKey
@@ -117,7 +118,17 @@ class DeleteHooks:
     policy: HookDeletePolicy
 
 
-SyncAction = CreateNamespace | ApplyWave | Prune | RunHooks | DeleteHooks
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    """Before the first write of an impersonated sync: a server-side dry run of every write as the account
+    (apply, hook creation, prune), so a right the account lacks fails the sync with the API server's message
+    before anything is applied. Objects whose Namespace or CRD comes with this sync are left out."""
+
+    tasks: tuple[SyncTask, ...]
+    prune: tuple[ResourceKey, ...] = ()
+
+
+SyncAction = CreateNamespace | DryRun | ApplyWave | Prune | RunHooks | DeleteHooks
 
 
 # -- outcomes: what the step ends as when every action succeeded --------------------------------------------
@@ -141,6 +152,8 @@ class Failed:
     message: str
     run_sync_fail_hooks: bool = True
     """False when there is no comparison to take the SyncFail hooks from."""
+    phase: OperationPhase = OperationPhase.FAILED
+    """Error (Argo CD's phase for an operation that could not start, e.g. no account to impersonate)."""
 
 
 StepOutcome = Progressing | Succeeded | Failed
@@ -248,20 +261,22 @@ class SyncContext:
         return option_enabled(self.options, option)
 
 
-def _violations(app: Application, tasks: Sequence[SyncTask],
-                project: AppProjectSpec | None) -> tuple[tuple[SyncTask, str], ...]:
+def _violations(app: Application, tasks: Sequence[SyncTask], project: AppProjectSpec | None,
+                destination: ResolvedDestination | None) -> tuple[tuple[SyncTask, str], ...]:
     if project is None:
         return ()
-    cluster = destination_cluster(app.spec.destination)
-    found = ((t, resource_violation(project, app.spec.project, cluster, group=t.key.group, kind=t.key.kind,
-                                    name=t.key.name, namespace=t.key.namespace, namespaced=bool(t.key.namespace)))
+    destination = destination or ResolvedDestination(destination_cluster(app.spec.destination))
+    found = ((t, resource_violation(project, app.spec.project, destination.cluster, group=t.key.group,
+                                    kind=t.key.kind, name=t.key.name, namespace=t.key.namespace,
+                                    namespaced=bool(t.key.namespace), scoped=destination.scoped))
              for t in tasks)
     return tuple((t, v) for t, v in found if v is not None)
 
 
-def sync_context(app: Application, comparison: Comparison[Any], project: AppProjectSpec | None = None) -> SyncContext:
+def sync_context(app: Application, comparison: Comparison[Any], project: AppProjectSpec | None = None,
+                 destination: ResolvedDestination | None = None) -> SyncContext:
     """Tasks, waves, options and the prune plan of ``app``'s operation against ``comparison``; with the
-    application's ``project``, the tasks it does not permit."""
+    application's ``project``, the tasks it does not permit at ``destination`` (default: the local cluster)."""
     operation = app.operation
     assert operation is not None and operation.sync is not None
     policy = app.spec.sync_policy
@@ -287,7 +302,7 @@ def sync_context(app: Application, comparison: Comparison[Any], project: AppProj
         task_error=task_error, waves=tuple(group_waves(tasks)),
         in_sync=frozenset(r.key for r in comparison.desired() if not r.diff.modified), prune=prune,
         hook_manifests=tuple(comparison.hook_manifests()), prune_enabled=operation.sync.prune,
-        violations=_violations(app, tasks, project))
+        violations=_violations(app, tasks, project, destination))
 
 
 # -- begin ------------------------------------------------------------------------------------------------------
@@ -497,7 +512,9 @@ BLOCKED_BY_WINDOW = "Sync operation blocked by sync window"
 
 
 def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: SyncObservation,
-                   project: AppProjectSpec | None = None, *, now: datetime | None = None) -> SyncStepPlan:
+                   project: AppProjectSpec | None = None, *, now: datetime | None = None,
+                   destination: ResolvedDestination | None = None,
+                   identity: SyncIdentity | None = None) -> SyncStepPlan:
     """The actions of the current wave and what the step ends as.
 
     Two waves (ConfigMap in wave 0, Deployment in wave 1), nothing recorded yet -> ApplyWave(ConfigMap),
@@ -509,6 +526,9 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
         return SyncStepPlan(copy.deepcopy(state), (), Progressing(BLOCKED_BY_WINDOW, WINDOW_REQUEUE))
     if isinstance(comparison, ComparisonError):
         return SyncStepPlan(state, (), Failed(f"{comparison.condition}: {comparison}", run_sync_fail_hooks=False))
+    if identity is not None and identity.refusal is not None:
+        return SyncStepPlan(copy.deepcopy(state), (), Failed(identity.refusal, run_sync_fail_hooks=False,
+                                                             phase=OperationPhase.ERROR))
     state = copy.deepcopy(state)
     result = state.setdefault("syncResult", {"revision": comparison.revision})
     result["revision"] = comparison.revision
@@ -519,7 +539,7 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
     done = _plan(state, comparison)
     if operation.sync.dry_run:
         return done((), Succeeded("successfully synced (dry run: nothing applied)"))
-    ctx = sync_context(app, comparison, project)
+    ctx = sync_context(app, comparison, project, destination)
     if ctx.violations:
         return done((), _refuse_invalid_tasks(ctx, state), ctx.hook_manifests)
     shared = shared_resources(app, comparison)
@@ -530,8 +550,23 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
         failure = ctx.task_error
     if failure is not None:
         return done(actions, Failed(failure), ctx.hook_manifests)
+    if identity is not None and identity.user is not None and not state["syncResult"]["resources"]:
+        actions.append(_dry_run(ctx))
     outcome = _walk_waves(ctx, state, observed, actions)
     return done(actions, outcome, ctx.hook_manifests)
+
+
+def _dry_run(ctx: SyncContext) -> DryRun:
+    """Every write of the operation, except objects whose Namespace or CRD is created by this sync (the API
+    server cannot judge them before it exists) and unchanged objects under ApplyOutOfSyncOnly."""
+    created = {t.key.name for t in ctx.tasks if t.key.kind == "Namespace" and t.key.group == "" and not t.is_hook}
+    crds = {(str((t.obj.get("spec") or {}).get("group") or ""), str(((t.obj.get("spec") or {}).get("names") or {})
+                                                                       .get("kind") or ""))
+            for t in ctx.tasks if t.key.kind == "CustomResourceDefinition"}
+    unchanged = ctx.in_sync if ctx.enabled("ApplyOutOfSyncOnly") else frozenset()
+    tasks = tuple(t for t in ctx.tasks if t.key.namespace not in created and (t.key.group, t.key.kind) not in crds
+                  and t.key not in unchanged)
+    return DryRun(tasks, tuple(ctx.prune.prune) if ctx.prune_enabled else ())
 
 
 def _plan(state: Obj, comparison: Comparison[Any]) -> Callable[..., SyncStepPlan]:
@@ -564,7 +599,8 @@ def conclude_step(plan: SyncStepPlan, report: Report, operation: Operation, *,
         outcome = Failed(failure)
     if isinstance(outcome, Failed):
         return fail_operation(operation, state, outcome.message, now,
-                              sync_fail_hooks=plan.sync_fail_hooks if outcome.run_sync_fail_hooks else None)
+                              sync_fail_hooks=plan.sync_fail_hooks if outcome.run_sync_fail_hooks else None,
+                              phase=outcome.phase)
     if isinstance(outcome, Progressing):
         state["message"] = outcome.message if outcome.message is not None else (report.note or "")
         return SyncStep(state, done=False, requeue=outcome.requeue), ()
@@ -576,6 +612,7 @@ def conclude_step(plan: SyncStepPlan, report: Report, operation: Operation, *,
 
 def fail_operation(
     operation: Operation, state: Obj, message: str, now: datetime, *, sync_fail_hooks: Sequence[SyncTask] | None,
+    phase: OperationPhase = OperationPhase.FAILED,
 ) -> tuple[SyncStep, tuple[SyncAction, ...]]:
     """Retry after a backoff while the policy allows; otherwise Failed, with the SyncFail hooks to create
     and the HookFailed ones to delete (``sync_fail_hooks`` None: no comparison, no hooks)."""
@@ -590,5 +627,5 @@ def fail_operation(
     actions: tuple[SyncAction, ...] = ()
     if sync_fail_hooks is not None:
         actions = (RunHooks(tuple(sync_fail_hooks)), DeleteHooks(HookDeletePolicy.HOOK_FAILED))
-    state.update({"phase": OperationPhase.FAILED.value, "message": message[:2000], "finishedAt": format_time(now)})
+    state.update({"phase": phase.value, "message": message[:2000], "finishedAt": format_time(now)})
     return SyncStep(state, done=True), actions
