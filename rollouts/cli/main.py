@@ -35,6 +35,7 @@ GROUPS: dict[str, tuple[str, str, str]] = {
     "proj": ("rollouts.cli.proj", "add_parser", "Manage AppProjects (see 'proj --help')"),
     "repo": ("rollouts.cli.repo", "add_parser", "Manage repositories (see 'repo --help')"),
     "repocreds": ("rollouts.cli.repo", "add_creds_parser", "Manage repository credential templates"),
+    "cluster": ("rollouts.cli.cluster", "add_parser", "Manage destination clusters (see 'cluster --help')"),
     # Argo Rollouts' notifications tools (the notifications engine's command group)
     "notifications": ("rollouts.cli.notifications", "add_parser",
                       "Preview and test notifications (see 'notifications --help')"),

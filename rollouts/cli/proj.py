@@ -79,6 +79,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     rm_dest.add_argument("project", metavar="PROJECT")
     rm_dest.add_argument("server", metavar="SERVER")
     rm_dest.add_argument("dest_namespace", metavar="NAMESPACE")
+    for verb, text in (("add-destination-service-account", "Add project destination's default service account"),
+                       ("remove-destination-service-account",
+                        "Remove default destination service account from the project")):
+        dsa = subcommand(sub, verb, text)
+        for dest, metavar in (("project", "PROJECT"), ("server", "SERVER"), ("dest_namespace", "NAMESPACE"),
+                              ("service_account", "SERVICE_ACCOUNT")):
+            dsa.add_argument(dest, metavar=metavar)
+        if verb.startswith("add"):
+            dsa.add_argument("--service-account-namespace", default="",
+                             help="namespace where the service account is present")
 
     for verb, text, default in (
             ("allow-cluster-resource", "Add a cluster-scoped kind to the allow list (or remove it from the deny list)",
@@ -531,10 +541,43 @@ def _print_windows(windows: list[dict[str, Any]], output: str) -> int:
     return 0
 
 
+async def cmd_add_destination_service_account(client: Any, args: argparse.Namespace) -> int:
+    """argocd's checks: no wildcards in the account or its namespace, no duplicate entry."""
+    if "*" in args.service_account_namespace:
+        raise CliError("service-account-namespace for DestinationServiceAccount must not contain wildcards")
+    if "*" in args.service_account:
+        raise CliError("ServiceAccount for DestinationServiceAccount must not contain wildcards")
+    account = (f"{args.service_account_namespace}:{args.service_account}" if args.service_account_namespace
+               else args.service_account)
+    project = await _get(client, args.project, args.namespace)
+    entries: list[dict[str, Any]] = project.setdefault("spec", {}).setdefault("destinationServiceAccounts", [])
+    for entry in entries:
+        if (entry.get("namespace", "") == args.dest_namespace and args.server and entry.get("server") == args.server
+                and entry.get("defaultServiceAccount") == account):
+            raise CliError("Specified destination service account is already defined in project")
+    entries.append({"server": args.server, "namespace": args.dest_namespace, "defaultServiceAccount": account})
+    await _save(client, project, args.namespace)
+    return 0
+
+
+async def cmd_remove_destination_service_account(client: Any, args: argparse.Namespace) -> int:
+    project = await _get(client, args.project, args.namespace)
+    entries: list[dict[str, Any]] = (project.get("spec") or {}).get("destinationServiceAccounts") or []
+    kept = [e for e in entries if not (e.get("namespace", "") == args.dest_namespace and e.get("server") == args.server
+                                       and e.get("defaultServiceAccount") == args.service_account)]
+    if len(kept) == len(entries):
+        raise CliError("Specified destination service account does not exist in project")
+    project["spec"]["destinationServiceAccounts"] = kept
+    await _save(client, project, args.namespace)
+    return 0
+
+
 HANDLERS: dict[str, Handler] = {
     "create": cmd_create, "get": cmd_get, "list": cmd_list, "delete": cmd_delete, "add-source": cmd_add_source,
     "remove-source": cmd_remove_source, "add-destination": cmd_add_destination,
     "remove-destination": cmd_remove_destination, "allow-cluster-resource": cmd_allow_cluster,
     "deny-cluster-resource": cmd_deny_cluster, "allow-namespace-resource": cmd_allow_namespaced,
     "deny-namespace-resource": cmd_deny_namespaced, "windows": cmd_windows,
+    "add-destination-service-account": cmd_add_destination_service_account,
+    "remove-destination-service-account": cmd_remove_destination_service_account,
 }

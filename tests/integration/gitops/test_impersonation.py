@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from rollouts.cli import proj
 from rollouts.gitops.reconciler import ApplicationReconciler
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
@@ -69,9 +70,17 @@ async def test_a_sync_writes_as_the_projects_service_account(
                                   "data": {"application.sync.impersonation.enabled": "true"}}, namespace)
     await kube.create(APPPROJECT, {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": "team", "namespace": namespace},
-        "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
-                 "destinationServiceAccounts": [{"server": IN_CLUSTER, "namespace": namespace,
-                                                 "defaultServiceAccount": "deployer"}]}}, namespace)
+        "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]}}, namespace)
+    # argocd proj add-destination-service-account, as a platform team sets it up
+    for argv in (["add-destination-service-account", "team", IN_CLUSTER, namespace, "deployer"],
+                 ["add-destination-service-account", "team", IN_CLUSTER, "spare", "x", "--service-account-namespace",
+                  "ops"],
+                 ["remove-destination-service-account", "team", IN_CLUSTER, "spare", "ops:x"]):
+        assert await proj.main([*argv, "-n", namespace], client=kube) == 0, argv
+    assert await proj.main(["add-destination-service-account", "team", IN_CLUSTER, namespace, "deployer", "-n",
+                            namespace], client=kube) == 1
+    assert (await kube.get(APPPROJECT, "team", namespace))["spec"]["destinationServiceAccounts"] == [
+        {"server": IN_CLUSTER, "namespace": namespace, "defaultServiceAccount": "deployer"}]
     repo.write("allowed/cm.yaml", cm("allowed"))
     repo.write("forbidden/cm.yaml", cm("would-be-half-applied"))
     repo.write("forbidden/secret.yaml", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "not-mine"},
