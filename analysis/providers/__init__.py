@@ -14,7 +14,10 @@ from analysis.providers.base import (
     MeasurementContext,
     MetricProvider,
     ProviderDeps,
+    SecretReader,
 )
+from analysis.providers.datadog import DatadogProvider
+from analysis.providers.graphite import GraphiteProvider
 from analysis.providers.job import JobProvider
 from analysis.providers.judge import JudgeProvider
 from analysis.providers.prometheus import PrometheusProvider
@@ -27,6 +30,8 @@ PROVIDERS: dict[str, ProviderFactory] = {
     "web": WebProvider,
     "job": JobProvider,
     "judge": JudgeProvider,
+    "datadog": DatadogProvider,
+    "graphite": GraphiteProvider,
 }
 """Registry by provider key (the key under `metric.provider`)."""
 
@@ -37,6 +42,6 @@ def build_providers(deps: ProviderDeps) -> dict[str, MetricProvider]:
 
 
 __all__ = [
-    "PROVIDERS", "JobClient", "MeasurementContext", "MetricProvider", "ProviderDeps", "ProviderFactory",
+    "PROVIDERS", "JobClient", "MeasurementContext", "MetricProvider", "ProviderDeps", "ProviderFactory", "SecretReader",
     "build_providers",
 ]

@@ -12,11 +12,14 @@ The job provider needs Kubernetes, but analysis/ must not import rollouts.kube: 
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from analysis.redaction import remember
 from analysis.sandbox import InlineSandbox, Sandbox
 from rollouts.api.analysis import Measurement, Metric
 
@@ -67,6 +70,23 @@ class JobClient(Protocol):
     async def delete_job(self, namespace: str, name: str) -> None: ...
 
 
+class SecretReader(Protocol):
+    """Reads one Secret by name (the vendor providers' credentials); None when it does not exist. The
+    controller implements it on KubeClient; `data` values come base64-encoded, as the API returns them."""
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+
+def controller_namespace() -> str:
+    """Where provider credential Secrets live: the controller's own namespace, as Argo's
+    defaults.Namespace() (POD_NAMESPACE, else argo-rollouts)."""
+    return os.environ.get("POD_NAMESPACE") or "argo-rollouts"
+
+
+class CredentialsError(Exception):
+    """A provider's credentials could not be read; the message names the Secret (never a value)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderDeps:
     """Everything a provider factory may need. `job_client` is None where Jobs are not available (the
@@ -78,6 +98,29 @@ class ProviderDeps:
     sandbox: Sandbox = field(default_factory=InlineSandbox)
     """Where conditions, JSONPath and judges run: the controller passes a ProcessSandbox (off the loop,
     with a deadline); the CLI and unit tests run them inline."""
+    secret_reader: SecretReader | None = None
+    """Where vendor providers read their credentials (None: no cluster, so credentials cannot be read)."""
+    namespace: str = field(default_factory=controller_namespace)
+    """The controller's namespace: where Argo looks for the datadog, newrelic, influxdb, ... Secrets."""
+
+    async def secret_data(self, name: str, *, credentials: tuple[str, ...], namespace: str | None = None
+                          ) -> dict[str, str]:
+        """The decoded data of Secret `name` (in the controller's namespace unless told); the values of the
+        `credentials` keys are registered for redaction (not an address or a region: "us" would be redacted
+        from every log line). CredentialsError worded as the API server's NotFound when it is missing."""
+        where = namespace or self.namespace
+        if self.secret_reader is None:
+            raise CredentialsError(f"cannot read secret {name!r}: no Kubernetes API available")
+        secret = await self.secret_reader.get_secret(where, name)
+        if secret is None:
+            raise CredentialsError(f'secrets "{name}" not found')
+        data: dict[str, str] = {}
+        for key, value in (secret.get("data") or {}).items():
+            data[key] = base64.b64decode(value).decode("utf-8", errors="replace") if value else ""
+        for key, value in (secret.get("stringData") or {}).items():
+            data.setdefault(key, str(value))
+        remember(data[key] for key in credentials if key in data)  # every log line and event redacts them
+        return data
 
 
 class ImmediateProvider:

@@ -6,8 +6,8 @@ integers only after argument substitution (analysis.templating). The `judge` pro
 statistical canary judge of analysis/judges, described in `JudgeMetricProvider`.
 
 Unknown fields are kept (extra="allow") rather than rejected so that templates written for a newer Argo
-(providers we do not implement, e.g. datadog) still parse; the run then reports an Error measurement
-naming the unsupported provider instead of the object being unreadable.
+(providers we do not implement) still parse; the run then reports an Error measurement naming the
+unsupported provider instead of the object being unreadable.
 """
 
 from __future__ import annotations
@@ -158,8 +158,127 @@ class JudgeMetricProvider(_Model):
     headers: list[WebMetricHeader] = Field(default_factory=list)
 
 
+class SecretRef(_Model):
+    """Datadog's `secretRef`: a Secret in the controller's namespace, or (`namespaced`) in the run's."""
+
+    name: str = ""
+    namespaced: bool = False
+
+
+class DatadogMetric(_Model):
+    """Argo's datadog provider: a v1 `query`, or v2 `query` / `queries` + `formula` (scalar query API)."""
+
+    interval: str = Field(default="5m", description="Time window queried (to: now, from: now - interval).")
+    query: str = ""
+    queries: dict[str, str] = Field(default_factory=dict, description="v2: name -> query, used by `formula`.")
+    formula: str = ""
+    api_version: Literal["v1", "v2"] = "v1"
+    aggregator: Literal["", "avg", "min", "max", "sum", "last", "percentile", "mean", "l2norm", "area"] = ""
+    secret_ref: SecretRef = Field(default_factory=SecretRef)
+    request_timeout: str = "10s"
+
+
+class NewRelicMetric(_Model):
+    """NRQL through NerdGraph; `profile` names the Secret (default `newrelic`) in the controller's namespace."""
+
+    profile: str = ""
+    query: str
+    timeout: int | None = Field(default=None, description="NRQL timeout in seconds (default 5).")
+
+
+class WavefrontMetric(_Model):
+    """`address` also names the key of the `wavefront-api-tokens` Secret that holds its token."""
+
+    address: str = ""
+    query: str = ""
+
+
+class GraphiteMetric(_Model):
+    address: str = ""
+    query: str = ""
+
+
+class InfluxdbMetric(_Model):
+    """A Flux query; `profile` names the Secret (default `influxdb`: authToken, org, address)."""
+
+    profile: str = ""
+    query: str = ""
+
+
+class SkyWalkingMetric(_Model):
+    address: str = ""
+    query: str = ""
+    interval: str = ""
+
+
+class KayentaThreshold(_Model):
+    pass_: int = Field(alias="pass")
+    marginal: int
+
+
+class KayentaScopeDetail(_Model):
+    scope: str
+    region: str
+    step: int
+    start: str = ""
+    end: str = ""
+
+
+class KayentaScope(_Model):
+    name: str
+    control_scope: KayentaScopeDetail
+    experiment_scope: KayentaScopeDetail
+
+
+class KayentaMetric(_Model):
+    address: str
+    application: str
+    canary_config_name: str
+    metrics_account_name: str
+    configuration_account_name: str
+    storage_account_name: str
+    threshold: KayentaThreshold
+    scopes: list[KayentaScope]
+    lookback: bool = False
+
+
+class CloudWatchDimension(_Model):
+    name: str = ""
+    value: str = ""
+
+
+class CloudWatchMetricStatMetric(_Model):
+    dimensions: list[CloudWatchDimension] = Field(default_factory=list)
+    metric_name: str = ""
+    namespace: str | None = None
+
+
+class CloudWatchMetricStat(_Model):
+    metric: CloudWatchMetricStatMetric = Field(default_factory=CloudWatchMetricStatMetric)
+    period: IntOrString = 0
+    stat: str = ""
+    unit: str = ""
+
+
+class CloudWatchMetricDataQuery(_Model):
+    id: str = ""
+    expression: str | None = None
+    label: str | None = None
+    metric_stat: CloudWatchMetricStat | None = None
+    period: IntOrString | None = None
+    return_data: bool | None = None
+
+
+class CloudWatchMetric(_Model):
+    """GetMetricData over the last `interval` (default 5m), signed with SigV4 (credentials from the
+    environment chain, region from AWS_REGION / AWS_DEFAULT_REGION)."""
+
+    interval: str = "5m"
+    metric_data_queries: list[CloudWatchMetricDataQuery]
+
+
 class MetricProvider(_Model):
-    # Providers we do not implement (datadog, newRelic, plugin, ...) must survive the API server's
+    # Providers we do not implement (plugin, ...) must survive the API server's
     # pruning so the run can say "provider 'datadog' is not supported" instead of "no provider".
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
 
@@ -167,6 +286,8 @@ class MetricProvider(_Model):
     web: WebMetric | None = None
     job: JobMetric | None = None
     judge: JudgeMetricProvider | None = None
+    datadog: DatadogMetric | None = None
+    graphite: GraphiteMetric | None = None
 
     def provider_keys(self) -> list[str]:
         """Names of the providers set on this metric (``provider.<key>``), including unknown ones kept as extra

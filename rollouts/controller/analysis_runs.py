@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -65,6 +66,16 @@ class KubeJobClient:
             await self.client.delete(JOB, name, namespace, propagation="Background")
         except NotFound:
             return
+
+
+class KubeSecretReader:
+    """The vendor providers' SecretReader (their credential Secrets) on top of KubeClient."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self.client = client
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.client.get_or_none(SECRET, name, namespace)
 
 
 _FIELD_STEP = re.compile(r"\.?([A-Za-z0-9_-]+)|\[['\"]([^'\"]+)['\"]\]")
@@ -143,9 +154,9 @@ class AnalysisRunReconciler:
         self.runs = runs
         self.clock = clock
         self.queue: WorkQueue[Key] = WorkQueue(name="AnalysisRuns")
-        deps = ProviderDeps(clock=clock, job_client=KubeJobClient(client))
+        deps = ProviderDeps(clock=clock, job_client=KubeJobClient(client), secret_reader=KubeSecretReader(client))
         if sandbox is not None:
-            deps = ProviderDeps(clock=clock, job_client=deps.job_client, sandbox=sandbox)
+            deps = dataclasses.replace(deps, sandbox=sandbox)
         self.providers = dict(providers) if providers is not None else build_providers(deps)
         self.recorder = recorder
         runs.add_handler(self._on_run)
@@ -257,5 +268,5 @@ async def run_analysis_runs(client: KubeClient, config: Any, stop: asyncio.Event
         await asyncio.to_thread(sandbox.close)
 
 
-__all__ = ["AnalysisRunReconciler", "KubeJobClient", "resolve_arguments", "run_analysis_runs"]
+__all__ = ["AnalysisRunReconciler", "KubeJobClient", "KubeSecretReader", "resolve_arguments", "run_analysis_runs"]
 

@@ -162,7 +162,7 @@ async def test_a_failing_provider_gives_an_error_measurement_and_others_still_ru
 
 
 def test_registry_has_every_documented_provider() -> None:
-    assert set(PROVIDERS) == {"prometheus", "web", "job", "judge"}
+    assert set(PROVIDERS) == {"prometheus", "web", "job", "judge", "datadog", "graphite"}
 
 
 def test_missing_error_series_with_requests_means_zero_errors() -> None:
@@ -198,8 +198,8 @@ def test_lint_and_the_reconciler_reject_an_unknown_provider_from_the_registry() 
     from rollouts.api.analysis import Metric
     from rollouts.cli.lint import template_problems
 
-    metric = {"name": "m", "provider": {"datadog": {"query": "q"}}}
-    expected = f"metric 'm': provider 'datadog' is not supported (known: {sorted(PROVIDERS)})"
+    metric = {"name": "m", "provider": {"appdynamics": {"query": "q"}}}
+    expected = f"metric 'm': provider 'appdynamics' is not supported (known: {sorted(PROVIDERS)})"
     assert validate_metrics([Metric.model_validate(metric)], PROVIDERS) == expected
     doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate", "metadata": {"name": "t"},
            "spec": {"metrics": [metric]}}

@@ -247,7 +247,7 @@ def test_template_errors(fields: dict[str, Any], args: dict[str, str], error: st
         pytest.param([metric(count=3)], "interval must be set", id="count-without-interval"),
         pytest.param([metric(), metric()], "used twice", id="duplicate-name"),
         pytest.param([], "no metrics", id="no-metrics"),
-        pytest.param([Metric.model_validate({"name": "d", "provider": {"datadog": {}}})], "not supported",
+        pytest.param([Metric.model_validate({"name": "d", "provider": {"appdynamics": {}}})], "not supported",
                      id="unknown-provider"),
         pytest.param([Metric.model_validate({"name": "d", "provider": {}})], "exactly one provider",
                      id="no-provider"),

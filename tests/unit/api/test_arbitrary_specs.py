@@ -190,7 +190,7 @@ metrics = st.lists(maybe(st.fixed_dictionaries({"name": st.sampled_from(["m", "n
                                                                           "query": st.just("up")}))}),
         st.fixed_dictionaries({"web": maybe(st.fixed_dictionaries({"url": st.just("http://w")}, optional={
             "jsonPath": st.sampled_from(["{$.a}", "{$.[", "$"])}))}),
-        st.fixed_dictionaries({"job": json_values}), st.just({}), st.fixed_dictionaries({"datadog": json_values}),
+        st.fixed_dictionaries({"job": json_values}), st.just({}), st.fixed_dictionaries({"appdynamics": json_values}),
     )),
 })), max_size=3)
 templates = st.fixed_dictionaries({
