@@ -48,6 +48,17 @@ INVALID_PING_PONG: Final = "Ping service and Pong service must to be set to use 
 DUPLICATED_PING_PONG: Final = (
     "This rollout uses the same service for the ping and pong services, but two different services are required."
 )
+MISSED_ALB_ROOT_SERVICE: Final = (
+    "Root service field is required for the configuration with ALB and ping-pong feature enabled"
+)
+PING_PONG_WITH_ROUTER_ONLY: Final = "Ping-pong feature works with the ALB, Istio, and plugin-based traffic routers only"
+INVALID_SET_HEADER_ROUTE_ALB_VALUE: Final = "SetHeaderRoute match value invalid. ALB supports 'exact' value only"
+INVALID_STRING_MATCH_MISSED_VALUE: Final = (
+    "StringMatch value missed, match value must have one of the following: exact, regex, prefix"
+)
+ALB_BOTH_INGRESSES: Final = "Either Ingress or Ingresses must be configured. Both are configured."
+ALB_NO_INGRESS: Final = "Either Ingress or Ingresses must be configured. Neither are configured."
+ALB_STICKINESS_DURATION: Final = "TargetGroupStickinessConfig's duration must be between 1 and 604800 seconds (7 days)!"
 SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT: Final = (
     "This rollout's revision history limit can not be smaller than the rollout's scale down limit"
 )

@@ -295,6 +295,31 @@ class NginxTrafficRouting(ApiModel):
         return names + [name for name in self.stable_ingresses or [] if name not in names]
 
 
+class StickinessConfig(ApiModel):
+    """``alb.stickinessConfig``: duration-based stickiness of the ALB target groups (AWS allows 1..604800 s)."""
+
+    enabled: bool = False
+    duration_seconds: int = 0
+
+
+class AlbTrafficRouting(ApiModel):
+    """``canary.trafficRouting.alb``: weights written into the AWS Load Balancer Controller's action annotation
+    on the user's Ingress(es) (``rollouts.traffic.alb``)."""
+
+    ingress: str | None = None
+    ingresses: list[str] | None = None
+    service_port: int = 0
+    root_service: str | None = None
+    annotation_prefix: str | None = None
+    stickiness_config: StickinessConfig | None = None
+
+    def names(self) -> list[str]:
+        """Every Ingress the rollout manages: ``ingresses`` when set (as Argo), else ``ingress``."""
+        if self.ingresses is not None:
+            return list(self.ingresses)
+        return [self.ingress] if self.ingress else []
+
+
 class ManagedRoute(ApiModel):
     name: str
 
@@ -308,7 +333,7 @@ class RolloutTrafficRouting(ApiModel):
     plugins: dict[str, OpenDict] | None = None
     istio: OpenDict | None = None
     smi: OpenDict | None = None
-    alb: OpenDict | None = None
+    alb: AlbTrafficRouting | None = None
     ambassador: OpenDict | None = None
     app_mesh: OpenDict | None = None
     traefik: OpenDict | None = None

@@ -22,6 +22,9 @@ from pydantic import ValidationError
 
 from rollouts.api.common import is_percent, parse_duration, resolve_int_or_percent
 from rollouts.api.problems import (
+    ALB_BOTH_INGRESSES,
+    ALB_NO_INGRESS,
+    ALB_STICKINESS_DURATION,
     DUPLICATED_PING_PONG,
     DUPLICATED_SERVICES_BLUE_GREEN,
     DUPLICATED_SERVICES_CANARY,
@@ -36,15 +39,19 @@ from rollouts.api.problems import (
     INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER,
     INVALID_PING_PONG,
     INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY,
+    INVALID_SET_HEADER_ROUTE_ALB_VALUE,
     INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY,
     INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY,
     INVALID_SET_WEIGHT,
     INVALID_STEP,
     INVALID_STRATEGY,
     INVALID_STRING_MATCH,
+    INVALID_STRING_MATCH_MISSED_VALUE,
     INVALID_TRAFFIC_ROUTING,
+    MISSED_ALB_ROOT_SERVICE,
     MISSING_FIELD,
     NON_NEGATIVE,
+    PING_PONG_WITH_ROUTER_ONLY,
     ROUTE_NOT_IN_MANAGED_ROUTES,
     SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT,
     SELECT_ALL,
@@ -57,6 +64,7 @@ from rollouts.api.problems import (
     required,
 )
 from rollouts.api.rollout import (
+    AlbTrafficRouting,
     BlueGreenStrategy,
     CanaryStep,
     CanaryStrategy,
@@ -269,6 +277,11 @@ def _check_canary_services(canary: CanaryStrategy) -> Iterator[SpecProblem]:
             yield required(f"{_CANARY}.pingPong", INVALID_PING_PONG)
         elif ping_pong.ping_service == ping_pong.pong_service:
             yield invalid(f"{_CANARY}.pingPong.pingService", ping_pong.ping_service, DUPLICATED_PING_PONG)
+        routing = canary.traffic_routing
+        if routing is not None and routing.alb is None and routing.istio is None and not routing.plugins:
+            yield invalid(f"{_CANARY}.trafficRouting.alb", None, PING_PONG_WITH_ROUTER_ONLY)
+        if routing is not None and routing.alb is not None and not routing.alb.root_service:
+            yield invalid(f"{_CANARY}.trafficRouting.alb.rootService", "", MISSED_ALB_ROOT_SERVICE)
 
 
 def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -293,6 +306,8 @@ def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
             yield invalid(f"{path}.maxTrafficWeight", routing.max_traffic_weight, "must be greater than 0")
     if routing.nginx is not None:
         yield from _check_nginx(f"{path}.nginx", routing.nginx)
+    if routing.alb is not None:
+        yield from _check_alb(f"{path}.alb", routing.alb)
     yield from _check_plugins(f"{path}.plugins", canary)
 
 
@@ -305,6 +320,16 @@ def _check_nginx(path: str, nginx: NginxTrafficRouting) -> Iterator[SpecProblem]
     if nginx.stable_ingress and nginx.stable_ingresses:
         both = "set either stableIngress or stableIngresses, not both"
         yield invalid(f"{path}.stableIngresses", nginx.stable_ingresses, both)
+
+
+def _check_alb(path: str, alb: AlbTrafficRouting) -> Iterator[SpecProblem]:
+    if alb.ingress and alb.ingresses is not None:
+        yield SpecProblem(path, f"Internal error: {ALB_BOTH_INGRESSES}")
+    elif not alb.names():
+        yield SpecProblem(path, f"Internal error: {ALB_NO_INGRESS}")
+    sticky = alb.stickiness_config
+    if sticky is not None and sticky.enabled and not 1 <= sticky.duration_seconds <= 604800:
+        yield invalid(f"{path}.stickinessConfig.durationSeconds", sticky.duration_seconds, ALB_STICKINESS_DURATION)
 
 
 def _check_plugins(path: str, canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -380,8 +405,16 @@ def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> 
         yield required(path, INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY)
         return
     yield from _check_route_is_managed(path, route.name, canary)
+    alb = canary.traffic_routing.alb is not None
     for index, match in enumerate(route.match or []):
         value = match.header_value
+        if alb:
+            if value is None:
+                yield invalid(f"{path}.match[{index}]", None, INVALID_STRING_MATCH_MISSED_VALUE)
+            elif not value.exact or value.regex or value.prefix:
+                yield invalid(f"{path}.match[{index}]", value.model_dump(exclude_none=True),
+                              INVALID_SET_HEADER_ROUTE_ALB_VALUE)
+            continue
         given = [] if value is None else [v for v in (value.exact, value.regex, value.prefix) if v]
         if len(given) != 1:
             shown = value.model_dump(exclude_none=True) if value is not None else None

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from rollouts.api.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutTrafficRouting
 from rollouts.planning.observed import ObservedTraffic
+from rollouts.traffic.alb import AlbRouter
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.router import LiveObjects, RolloutContext, TrafficConfigError, TrafficRouter
@@ -31,6 +32,7 @@ PLUGINS = "plugins/"
 
 ROUTERS: dict[str, RouterFactory] = {
     "nginx": NginxRouter.from_config,
+    "alb": AlbRouter.from_config,
     PLUGINS + PLUGIN_NAME: GatewayApiRouter.from_config,
 }
 

@@ -37,7 +37,7 @@ def test_several_routers_at_once() -> None:
     [
         ({"istio": {}}, "trafficRouting.istio is not supported"),
         ({"plugins": {"acme/mesh": {}}}, "trafficRouting.plugins.acme/mesh is not supported"),
-        ({"nginx": {}, "alb": {}}, "alb is not supported.*needs stableIngress"),
+        ({"nginx": {}, "ambassador": {}}, "ambassador is not supported.*needs stableIngress"),
         ({"maxTrafficWeight": 0, "nginx": {"stableIngress": "w"}}, "maxTrafficWeight must be a positive integer"),
         ({"managedRoutes": []}, "names no traffic provider"),
     ],
