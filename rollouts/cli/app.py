@@ -64,6 +64,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     create.add_argument("name", metavar="APPNAME")
     create.add_argument("--repo", required=True, help="repository URL")
     create.add_argument("--path", default=".", help="path in the repository (default: the root)")
+    create.add_argument("--helm-chart", default=None, help="Helm chart name (with --repo a Helm chart repository)")
     create.add_argument("--revision", default="HEAD", help="branch, tag or commit SHA to follow (default HEAD)")
     create.add_argument("--dest-server", default=None, help="cluster URL (https://kubernetes.default.svc)")
     create.add_argument("--dest-name", default=None, help="cluster name (in-cluster)")
@@ -299,6 +300,8 @@ async def cmd_create(client: Any, args: argparse.Namespace) -> int:
     from rollouts.kube.resources import APPLICATION
 
     source: dict[str, Any] = {"repoURL": args.repo, "path": args.path, "targetRevision": args.revision}
+    if args.helm_chart:  # a chart repository: the chart and its version (or constraint), no path
+        source = {"repoURL": args.repo, "chart": args.helm_chart, "targetRevision": args.revision}
     if args.directory_recurse:
         source["directory"] = {"recurse": True}
     helm = _helm_source(args)

@@ -148,17 +148,24 @@ def _secret(name: str, namespace: str, secret_type: str, data: dict[str, str]) -
 
 
 async def _check_connection(data: dict[str, str]) -> None:
-    """``git ls-remote``-like: fetch HEAD with these credentials; the error is redacted."""
+    """``git ls-remote``-like: fetch HEAD (Git) or ``index.yaml`` (Helm) with these credentials; the error
+    is redacted. OCI repositories are stored unchecked (no source type reads them yet)."""
+    from rollouts.gitops.chart_repository import HelmRepositories
+    from rollouts.gitops.comparison import SourceError
     from rollouts.gitops.source import GitError, GitSource, credentials_for
 
-    if data.get("type", "git") != "git":
+    kind = data.get("type", "git")
+    if kind not in ("git", "helm"):
         return
     creds = credentials_for(data["url"], [{"metadata": {"labels": {SECRET_TYPE_LABEL: "repository"}},
                                             "stringData": data}])
     with tempfile.TemporaryDirectory(prefix="kubectl-rollouts-repo-") as tmp:
         try:
-            await GitSource(Path(tmp), timeout=60).fetch(data["url"], creds)
-        except GitError as exc:
+            if kind == "helm":
+                await HelmRepositories(Path(tmp), timeout=60).check(data["url"], creds)
+            else:
+                await GitSource(Path(tmp), timeout=60).fetch(data["url"], creds)
+        except (GitError, SourceError) as exc:
             raise CliError(f"unable to connect to repository {data['url']}: {exc}") from None
 
 

@@ -126,8 +126,9 @@ class Comparer:
             rendered = await render_source(checkout, source, commit=commit, release=app.metadata.name or "",
                                            namespace=namespace, cache=self.manifests, cluster=cluster)
         except (SourceError, RenderError) as exc:
-            raise ComparisonError(f"rpc error: failed to generate manifests for {source.path!r} at "
-                                  f"{commit[:10]}: {exc}") from None
+            what = f"chart {source.chart!r}" if source.chart is not None else repr(source.path)
+            raise ComparisonError(f"rpc error: failed to generate manifests for {what} at {commit[:10]}: "
+                                  f"{exc}") from None
         self._render_keys.setdefault(app.metadata.name or "", set()).add(
             cache_key(commit, source, release=app.metadata.name or "", namespace=namespace, cluster=cluster))
         return rendered

@@ -121,7 +121,8 @@ async def render_source(
         hit = cache.get(key)
         if hit is not None:
             return hit
-    app_dir = resolve_app_path(checkout, source.path)
+    # A chart source's files are the chart itself; Argo CD ignores ``path`` there.
+    app_dir = resolve_app_path(checkout, source.path if source.chart is None else ".")
     tool = choose_renderer(app_dir, source, renderers)
     manifests = await tool.render(app_dir, source, release=release, namespace=namespace, cluster=cluster)
     rendered = Rendered(tuple(manifests), tool.name)

@@ -4,8 +4,8 @@ Why this module exists: ``spec.source`` can name a Git repository (``repoURL`` +
 repository (``repoURL`` + ``chart``), an OCI registry (``oci://...``). Each is one ``SourceType``: it says which
 sources it reads (``claims``), turns a revision into an immutable one (a commit SHA, a chart version) and
 hands back a directory holding the files of that revision; a renderer (``renderers.py``) then turns the
-directory into manifests. A source that no registered type claims is refused by name with a SpecError
-(Argo CD's InvalidSpecError) *before* anything is fetched: treating a chart repository's URL as a Git
+directory into manifests. A source that no registered type claims is refused by name with a ComparisonError
+*before* anything is fetched: treating a chart repository's URL as a Git
 remote would fail later with a misleading Git error.
 
 Adding a source type is one module with a class implementing ``SourceType`` plus one line in
@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from rollouts.api.application import ApplicationSource, RevisionMetadata
-from rollouts.gitops.comparison import SpecError
+from rollouts.gitops.chart_repository import HelmRepositories
+from rollouts.gitops.comparison import ComparisonError
 from rollouts.gitops.source import GitRepositories, RepoCredentials
 
 
@@ -50,31 +51,47 @@ class SourceType(Protocol):
 SourceTypeFactory = Callable[[Path], SourceType]
 """Builds a source type around its cache directory."""
 
+# Order matters: Git claims whatever names no chart, so the types that read a chart come first.
 SOURCE_TYPES: dict[str, SourceTypeFactory] = {
+    "Helm": HelmRepositories,
     "Git": GitRepositories,
 }
 
+_SUPPORTED = ("Git repositories (spec.source.path) and HTTP(S) Helm chart repositories (spec.source.chart with an "
+              "http:// or https:// repoURL)")
+
+
+def _oci(source: ApplicationSource) -> str | None:
+    if source.repo_url.startswith("oci://"):
+        return f"spec.source.repoURL {source.repo_url!r}: an OCI registry"
+    if source.chart is not None and "://" not in source.repo_url:
+        return (f"spec.source.chart {source.chart!r} with spec.source.repoURL {source.repo_url!r}: a Helm OCI "
+                "registry")
+    return None
+
+
+def _chart_elsewhere(source: ApplicationSource) -> str | None:
+    if source.chart is not None:
+        return f"spec.source.chart {source.chart!r} with spec.source.repoURL {source.repo_url!r}: a chart repository " \
+               "that is not HTTP(S)"
+    return None
+
+
 # Source shapes Argo CD reads that no type here claims yet, so a refusal can say what was asked for.
-_SHAPES: tuple[tuple[Callable[[ApplicationSource], str | None], str], ...] = (
-    (lambda s: f"spec.source.chart {s.chart!r}" if s.chart is not None else None, "a Helm chart repository"),
-    (lambda s: f"spec.source.repoURL {s.repo_url!r}" if s.repo_url.startswith("oci://") else None,
-     "an OCI registry"),
-)
+_SHAPES: tuple[Callable[[ApplicationSource], str | None], ...] = (_oci, _chart_elsewhere)
 
 
 def describe_unclaimed(source: ApplicationSource) -> str:
-    """The InvalidSpecError message for a source no type claims, naming the field that makes its shape.
+    """The ComparisonError message for a source no type claims, naming the field that makes its shape.
 
-    chart "nginx" -> "spec.source.chart 'nginx': a Helm chart repository is not a supported source type yet
-    (supported: Git repositories with spec.source.path)".
+    repoURL "oci://r.example.com/charts/nginx" -> "spec.source.repoURL 'oci://r.example.com/charts/nginx': an
+    OCI registry is not a supported source type (supported: Git repositories (spec.source.path) and ...)".
     """
-    supported = ", ".join(SOURCE_TYPES)
-    for field_of, shape in _SHAPES:
-        named = field_of(source)
+    for shape_of in _SHAPES:
+        named = shape_of(source)
         if named is not None:
-            return (f"{named}: {shape} is not a supported source type yet (supported: {supported} "
-                    "repositories with spec.source.path)")
-    return f"spec.source.repoURL {source.repo_url!r}: no source type reads this source (supported: {supported})"
+            return f"{named} is not a supported source type (supported: {_SUPPORTED})"
+    return f"spec.source.repoURL {source.repo_url!r}: no source type reads this source (supported: {_SUPPORTED})"
 
 
 class Sources(Mapping[str, SourceType]):
@@ -93,8 +110,8 @@ class Sources(Mapping[str, SourceType]):
         return len(self._types)
 
     def for_source(self, source: ApplicationSource) -> SourceType:
-        """The type that reads ``source``; a SpecError naming the shape when none does."""
+        """The type that reads ``source``; a ComparisonError naming the shape when none does."""
         for kind in self._types.values():
             if kind.claims(source):
                 return kind
-        raise SpecError(describe_unclaimed(source))
+        raise ComparisonError(describe_unclaimed(source))

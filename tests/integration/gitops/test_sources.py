@@ -1,7 +1,9 @@
-"""An Application whose source no source type reads is refused with InvalidSpecError, and nothing is applied.
+"""An Application whose source no source type reads is refused with a ComparisonError naming the shape, and
+nothing is fetched or applied.
 
 Before, ``spec.source.chart`` was treated as a Git directory: the chart repository's URL went to ``git`` and
-the user saw a misleading "repository ... is not reachable" ComparisonError.
+the user saw a misleading "repository ... is not reachable" ComparisonError. Charts from HTTP(S) repositories
+are read by the Helm source type now (test_chart_repository.py); OCI registries are still refused by name.
 """
 
 from __future__ import annotations
@@ -20,21 +22,23 @@ from tests.unit.gitops.gitrepo import GitRepo
 pytestmark = pytest.mark.integration
 
 
-async def test_helm_chart_repository_source_is_an_invalid_spec_error(
+async def test_oci_chart_source_is_refused_by_name(
         kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
-    body = application("chart", repo, namespace, automated={"prune": True})
-    body["spec"]["source"] = {"repoURL": "https://charts.example.com", "chart": "nginx", "targetRevision": "15.0.0"}
+    body = application("oci", repo, namespace, automated={"prune": True})
+    body["spec"]["source"] = {"repoURL": "oci://registry.example.com/charts", "chart": "nginx",
+                              "targetRevision": "15.0.0"}
     await kube.create(APPLICATION, body, namespace)
 
     def refused(app: dict[str, Any]) -> bool:
-        return any(c["type"] == "InvalidSpecError" for c in status_of(app).get("conditions", []))
+        return any(c["type"] == "ComparisonError" for c in status_of(app).get("conditions", []))
 
-    app = await eventually(app_probe(kube, "chart", namespace), refused, timeout=60,
-                           expected="an InvalidSpecError condition for spec.source.chart")
+    app = await eventually(app_probe(kube, "oci", namespace), refused, timeout=60,
+                           expected="a ComparisonError condition for the OCI repoURL")
     st = status_of(app)
     (condition,) = st["conditions"]
     assert condition["message"].startswith(
-        "spec.source.chart 'nginx': a Helm chart repository is not a supported source type yet"), condition
+        "spec.source.repoURL 'oci://registry.example.com/charts': an OCI registry is not a supported source type"), \
+        condition
     assert "git" not in condition["message"].replace("Git repositories", ""), "the URL must not reach git"
     assert st["sync"]["status"] == "Unknown" and st["health"]["status"] == "Unknown"
     assert app.get("operation") is None and "operationState" not in st, "nothing may be synced"

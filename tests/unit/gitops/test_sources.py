@@ -1,7 +1,8 @@
 """Source types and renderers are chosen from registries; a shape no entry reads is refused by name.
 
 Before, ``spec.source.chart`` (a Helm chart repository) was handed to ``git`` as if its URL were a Git
-remote, and a ``plugin:`` block was rendered as a plain directory.
+remote, and a ``plugin:`` block was rendered as a plain directory. Charts from HTTP(S) repositories are read
+by the Helm source type now; OCI registries are refused by name.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rollouts.api.application import ApplicationSource
-from rollouts.gitops.comparison import SpecError
+from rollouts.gitops.comparison import ComparisonError
 from rollouts.gitops.render import RenderError
 from rollouts.gitops.renderers import RENDERERS, choose_renderer
 from rollouts.gitops.sources import SOURCE_TYPES, Sources
@@ -21,28 +22,44 @@ def source(**fields: object) -> ApplicationSource:
     return ApplicationSource.model_validate({"repoURL": "https://git.example.com/org/app.git", **fields})
 
 
+SUPPORTED = ("(supported: Git repositories (spec.source.path) and HTTP(S) Helm chart repositories "
+             "(spec.source.chart with an http:// or https:// repoURL))")
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        pytest.param({"chart": "nginx", "repoURL": "https://charts.example.com", "targetRevision": "15.0.0"},
-                     "spec.source.chart 'nginx': a Helm chart repository is not a supported source type yet",
-                     id="helm-chart-repository"),
         pytest.param({"repoURL": "oci://registry.example.com/charts/nginx"},
                      "spec.source.repoURL 'oci://registry.example.com/charts/nginx': an OCI registry is not a "
-                     "supported source type yet", id="oci-registry"),
+                     "supported source type", id="oci-registry"),
+        pytest.param({"repoURL": "oci://registry.example.com/charts", "chart": "nginx"},
+                     "spec.source.repoURL 'oci://registry.example.com/charts': an OCI registry is not a "
+                     "supported source type", id="oci-chart"),
+        pytest.param({"repoURL": "registry.example.com:5000/charts", "chart": "nginx"},
+                     "spec.source.chart 'nginx' with spec.source.repoURL 'registry.example.com:5000/charts': a Helm "
+                     "OCI registry is not a supported source type", id="helm-oci-without-scheme"),
+        pytest.param({"repoURL": "file:///srv/charts", "chart": "nginx"},
+                     "spec.source.chart 'nginx' with spec.source.repoURL 'file:///srv/charts': a chart repository "
+                     "that is not HTTP(S) is not a supported source type", id="chart-from-file-url"),
     ],
 )
 def test_unsupported_source_shapes_are_refused_by_name(tmp_path: Path, fields: dict[str, object],
                                                         message: str) -> None:
-    with pytest.raises(SpecError) as raised:
+    with pytest.raises(ComparisonError) as raised:
         Sources(tmp_path).for_source(source(**fields))
-    assert str(raised.value).startswith(message)
-    assert raised.value.condition.value == "InvalidSpecError"
+    assert str(raised.value) == f"{message} {SUPPORTED}"
+    assert raised.value.condition.value == "ComparisonError"
+
+
+def test_a_chart_is_read_by_the_helm_source_type_never_by_git(tmp_path: Path) -> None:
+    chart = source(repoURL="https://charts.example.com/stable", chart="nginx", targetRevision="^15")
+    assert Sources(tmp_path).for_source(chart).name == "Helm"
+    assert not Sources(tmp_path)["Git"].claims(chart)
 
 
 def test_a_git_path_is_read_by_the_git_source_type(tmp_path: Path) -> None:
     assert Sources(tmp_path).for_source(source(path="apps/web")).name == "Git"
-    assert list(Sources(tmp_path)) == list(SOURCE_TYPES) == ["Git"]
+    assert list(Sources(tmp_path)) == list(SOURCE_TYPES) == ["Helm", "Git"]
 
 
 @pytest.mark.parametrize(
