@@ -33,7 +33,7 @@ DUPLICATED_SERVICES_CANARY: Final = (
 INVALID_TRAFFIC_ROUTING: Final = "Canary service and Stable service must to be set to use Traffic Routing"
 INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY: Final = "SetCanaryScale requires TrafficRouting to be set"
 INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY: Final = "SetHeaderRoute requires TrafficRouting to be set"
-INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY: Final = "SetMirrorRoute requires TrafficRouting, supports Istio only"
+INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY: Final = "SetMirrorRoute requires TrafficRouting, supports Istio and Plugins"
 ROUTE_NOT_IN_MANAGED_ROUTES: Final = (
     "Steps define a route that does not exist in spec.strategy.canary.trafficRouting.managedRoutes"
 )

@@ -246,6 +246,23 @@ class SetHeaderRoute(ApiModel):
     match: list[HeaderRoutingMatch] | None = None
 
 
+class RouteMatch(ApiModel):
+    """One ``setMirrorRoute.match`` entry: all given parts must match (Istio's HTTPMatchRequest subset)."""
+
+    method: StringMatch | None = None
+    path: StringMatch | None = None
+    headers: dict[str, StringMatch] | None = None
+
+
+class SetMirrorRoute(ApiModel):
+    """``setMirrorRoute``: mirror ``percentage`` (default 100) of the requests matching ``match`` to the canary;
+    without ``match`` the step removes the mirror route of that ``name``."""
+
+    name: str
+    match: list[RouteMatch] | None = None
+    percentage: int | None = None
+
+
 class CanaryStep(ApiModel):
     """One canary step. Exactly one kind is set; an unknown key stays visible in ``model_extra``."""
 
@@ -255,7 +272,7 @@ class CanaryStep(ApiModel):
     analysis: RolloutAnalysis | None = None
     set_canary_scale: SetCanaryScale | None = None
     set_header_route: SetHeaderRoute | None = None
-    set_mirror_route: OpenDict | None = None
+    set_mirror_route: SetMirrorRoute | None = None
     plugin: OpenDict | None = None
 
     def kinds(self) -> list[StepKind]:
@@ -324,6 +341,48 @@ class ManagedRoute(ApiModel):
     name: str
 
 
+class IstioTlsRoute(ApiModel):
+    """A TLS route of the VirtualService to weight, found by its match's single ``port`` and ``sniHosts``."""
+
+    port: int = 0
+    sni_hosts: list[str] | None = None
+
+
+class IstioTcpRoute(ApiModel):
+    """A TCP route of the VirtualService to weight, found by its match's single ``port``."""
+
+    port: int = 0
+
+
+class IstioVirtualService(ApiModel):
+    """A VirtualService (``name`` or ``name.namespace``) and the routes of it to weight (omitted: the single one)."""
+
+    name: str
+    routes: list[str] | None = None
+    tls_routes: list[IstioTlsRoute] | None = None
+    tcp_routes: list[IstioTcpRoute] | None = None
+
+
+class IstioDestinationRule(ApiModel):
+    """Subset-level splitting: the subsets whose ``rollouts-pod-template-hash`` label follows canary and stable."""
+
+    name: str = ""
+    canary_subset_name: str = ""  # required as in Argo's CRD; validation reports it missing
+    stable_subset_name: str = ""
+    additional_subset_names: list[str] | None = None
+
+
+class IstioTrafficRouting(ApiModel):
+    virtual_service: IstioVirtualService | None = None
+    virtual_services: list[IstioVirtualService] | None = None
+    destination_rule: IstioDestinationRule | None = None
+
+
+class SmiTrafficRouting(ApiModel):
+    root_service: str | None = None
+    traffic_split_name: str | None = None
+
+
 class RolloutTrafficRouting(ApiModel):
     """``canary.trafficRouting``. nginx is typed; plugin configurations (``plugins["argoproj-labs/gatewayAPI"]``)
     are open, as in Argo's CRD, and belong to the router that reads them (``rollouts.traffic.gatewayapi``); other
@@ -331,8 +390,8 @@ class RolloutTrafficRouting(ApiModel):
 
     nginx: NginxTrafficRouting | None = None
     plugins: dict[str, OpenDict] | None = None
-    istio: OpenDict | None = None
-    smi: OpenDict | None = None
+    istio: IstioTrafficRouting | None = None
+    smi: SmiTrafficRouting | None = None
     alb: AlbTrafficRouting | None = None
     ambassador: OpenDict | None = None
     app_mesh: OpenDict | None = None

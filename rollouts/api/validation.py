@@ -68,11 +68,13 @@ from rollouts.api.rollout import (
     BlueGreenStrategy,
     CanaryStep,
     CanaryStrategy,
+    IstioTrafficRouting,
     NginxTrafficRouting,
     Rollout,
     RolloutAnalysis,
     RolloutSpec,
     SetCanaryScale,
+    SetMirrorRoute,
     StepKind,
 )
 
@@ -267,7 +269,7 @@ def _check_int_or_percent(path: str, value: int | str) -> Iterator[SpecProblem]:
 def _check_canary_services(canary: CanaryStrategy) -> Iterator[SpecProblem]:
     if canary.canary_service and canary.canary_service == canary.stable_service:
         yield invalid(f"{_CANARY}.stableService", canary.stable_service, DUPLICATED_SERVICES_CANARY)
-    if canary.traffic_routing is not None and canary.ping_pong is None:
+    if _services_required(canary):
         for name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
             if not value:
                 yield invalid(f"{_CANARY}.{name}", value or "", INVALID_TRAFFIC_ROUTING)
@@ -282,6 +284,34 @@ def _check_canary_services(canary: CanaryStrategy) -> Iterator[SpecProblem]:
             yield invalid(f"{_CANARY}.trafficRouting.alb", None, PING_PONG_WITH_ROUTER_ONLY)
         if routing is not None and routing.alb is not None and not routing.alb.root_service:
             yield invalid(f"{_CANARY}.trafficRouting.alb.rootService", "", MISSED_ALB_ROOT_SERVICE)
+
+
+def _services_required(canary: CanaryStrategy) -> bool:
+    """Argo's requireCanaryStableServices: traffic routing needs both Services, except with pingPong and except
+    Istio subset-level splitting (a DestinationRule) where the VirtualService names subsets, not Services."""
+    routing = canary.traffic_routing
+    if routing is None or canary.ping_pong is not None:
+        return False
+    subset_level_only = routing.istio is not None and routing.istio.destination_rule is not None
+    return not subset_level_only or any(p != "istio" for p in routing.providers())
+
+
+def _check_istio(path: str, istio: IstioTrafficRouting) -> Iterator[SpecProblem]:
+    """Argo's ValidateRolloutVirtualServicesConfig, and the fields its CRD requires."""
+    if (istio.virtual_service is None) == (istio.virtual_services is None):
+        yield SpecProblem(path, "either VirtualService or VirtualServices must be configured")
+    services = [istio.virtual_service] if istio.virtual_service else list(istio.virtual_services or [])
+    for index, service in enumerate(services):
+        where = f"{path}.virtualService" if istio.virtual_service else f"{path}.virtualServices[{index}]"
+        if not service.name:
+            yield required(f"{where}.name", MISSING_FIELD.format(f"{where}.name"))
+    rule = istio.destination_rule
+    if rule is not None:
+        for field_name, value in (("name", rule.name), ("canarySubsetName", rule.canary_subset_name),
+                                  ("stableSubsetName", rule.stable_subset_name)):
+            if not value:
+                yield required(f"{path}.destinationRule.{field_name}",
+                               MISSING_FIELD.format(f"{path}.destinationRule.{field_name}"))
 
 
 def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -308,6 +338,8 @@ def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
         yield from _check_nginx(f"{path}.nginx", routing.nginx)
     if routing.alb is not None:
         yield from _check_alb(f"{path}.alb", routing.alb)
+    if routing.istio is not None:
+        yield from _check_istio(f"{path}.istio", routing.istio)
     yield from _check_plugins(f"{path}.plugins", canary)
 
 
@@ -389,12 +421,19 @@ def _check_canary_scale(path: str, scale: SetCanaryScale, canary: CanaryStrategy
         yield required(path, "one of replicas, weight or matchTrafficWeight: true")
 
 
-def _check_mirror_route(path: str, route: Mapping[str, Any], canary: CanaryStrategy) -> Iterator[SpecProblem]:
+def _check_mirror_route(path: str, route: SetMirrorRoute, canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    """Argo's rules: Istio or a plugin routes it, each match part sets one of exact/regex/prefix, and its name is
+    one of ``managedRoutes``."""
     routing = canary.traffic_routing
-    if routing is None or routing.istio is None:
-        yield required(path, INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
-    else:
-        yield from _check_route_is_managed(path, route.get("name"), canary)
+    if routing is None or (routing.istio is None and not routing.plugins):
+        yield invalid(path, route.model_dump(by_alias=True, exclude_none=True), INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
+    for index, match in enumerate(route.match or []):
+        for value in (match.method, match.path):
+            given = [] if value is None else [v for v in (value.exact, value.regex, value.prefix) if v]
+            if value is not None and len(given) != 1:
+                yield invalid(f"{path}.match[{index}]", value.model_dump(exclude_none=True), INVALID_STRING_MATCH)
+    if routing is not None:
+        yield from _check_route_is_managed(path, route.name, canary)
 
 
 def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator[SpecProblem]:

@@ -126,10 +126,10 @@ class Executor:
                 change = pin_service_selector(live, rollout=rollout, pod_template_hash=pod_hash)
                 if change is not None:
                     self.caches.services.upsert(await perform(self.client, change))
-            case SetCanaryWeight(weight=weight, header_routes=routes):
+            case SetCanaryWeight(weight=weight):
                 if traffic is None:
                     raise ValueError("the plan sets a canary weight but nothing observed the Rollout's routers")
-                changed = await set_weight(self.client, traffic, weight, routes)
+                changed = await set_weight(self.client, traffic, action)
                 if changed:
                     log.info("traffic updated", weight=weight, changes=changed)
 

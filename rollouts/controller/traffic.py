@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
-from rollouts.api.rollout import Rollout, SetHeaderRoute
+from rollouts.api.rollout import Rollout
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Invalid, NotFound
 from rollouts.kube.resources import ResourceKind
 from rollouts.planning.observed import ObservedTraffic
-from rollouts.traffic.header_routes import header_routes
+from rollouts.planning.plan import SetCanaryWeight
+from rollouts.traffic.header_routes import header_routes, mirror_routes
 from rollouts.traffic.registry import observe_traffic, routers_for
 from rollouts.traffic.router import (
     FIELD_MANAGER,
@@ -28,6 +29,7 @@ from rollouts.traffic.router import (
     LiveObjects,
     MergePatch,
     ObjectRef,
+    PodHashes,
     RouteKind,
     TrafficChange,
     TrafficConfigError,
@@ -83,12 +85,16 @@ async def observe_rollout_traffic(client: KubeClient, rollout: Rollout) -> Traff
     return TrafficView(observe_traffic(routers, live), tuple(routers), live)
 
 
-async def set_weight(client: KubeClient, view: TrafficView, weight: int, routes: Sequence[SetHeaderRoute]) -> list[str]:
-    """Make every router realise ``weight`` and the header routes; returns summaries of what changed."""
-    wanted = header_routes(routes)
+async def set_weight(client: KubeClient, view: TrafficView, request: SetCanaryWeight) -> list[str]:
+    """Make every router realise the request's weight, managed routes and pod hashes; returns summaries of what
+    changed."""
+    wanted = header_routes(request.header_routes)
+    mirrors = mirror_routes(request.mirror_routes)
+    hashes = PodHashes(canary=request.canary_hash, stable=request.stable_hash)
     done: list[str] = []
     for router in view.routers:
-        for change in router.desired_changes(weight, wanted, view.live):
+        for change in router.desired_changes(request.weight, wanted, view.live, mirror_routes=mirrors,
+                                             pod_hashes=hashes):
             await perform(client, change)
             done.append(change.summary or type(change).__name__)
     return done

@@ -58,6 +58,9 @@ NODE = ResourceKind("", "v1", "Node", "nodes", namespaced=False)
 EVENT = ResourceKind("", "v1", "Event", "events")
 INGRESS = ResourceKind("networking.k8s.io", "v1", "Ingress", "ingresses")
 HTTPROUTE = ResourceKind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")
+# Istio, at the API version Argo Rollouts uses by default (--istio-api-version v1alpha3; every Istio serves it).
+VIRTUALSERVICE = ResourceKind("networking.istio.io", "v1alpha3", "VirtualService", "virtualservices")
+DESTINATIONRULE = ResourceKind("networking.istio.io", "v1alpha3", "DestinationRule", "destinationrules")
 JOB = ResourceKind("batch", "v1", "Job", "jobs")
 LEASE = ResourceKind("coordination.k8s.io", "v1", "Lease", "leases")
 CRD = ResourceKind(
@@ -67,5 +70,5 @@ CRD = ResourceKind(
 BUILTIN: tuple[ResourceKind, ...] = (
     ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT, REPLICASET, DEPLOYMENT,
     STATEFULSET, DAEMONSET, POD, SERVICE, SECRET, CONFIGMAP, NAMESPACE, NODE, EVENT, INGRESS, HTTPROUTE,
-    JOB, LEASE, CRD,
+    VIRTUALSERVICE, DESTINATIONRULE, JOB, LEASE, CRD,
 )

@@ -172,7 +172,7 @@ def _step_completed(ctx: PlanContext, state: CanaryState, step: CanaryStep, anal
         return True
     if step.analysis is not None:
         return analysis_step_passed
-    return step.set_header_route is not None
+    return step.set_header_route is not None or step.set_mirror_route is not None
 
 
 def _should_promote(ctx: PlanContext, state: CanaryState) -> str | None:

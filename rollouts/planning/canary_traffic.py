@@ -17,9 +17,7 @@ from rollouts.planning.replicas import (
     all_desired_available,
 )
 from rollouts.planning.services import switch_service
-from rollouts.planning.steps import (
-    header_routes_in_force,
-)
+from rollouts.planning.steps import header_routes_in_force, mirror_routes_in_force
 from rollouts.planning.vocabulary import Event
 
 
@@ -54,11 +52,10 @@ def reconcile_traffic(ctx: PlanContext, state: CanaryState) -> None:
     if weight > previous and not _canary_pods_ready(ctx, state):
         # Traffic moves up only once the canary has the pods for it.
         weight = previous
-    routes = (
-        ()
-        if state.aborted or not state.has_canary
-        else header_routes_in_force(state.steps, ctx.status.get("currentStepIndex"))
-    )
+    ended = state.aborted or not state.has_canary
+    index = ctx.status.get("currentStepIndex")
+    routes = () if ended else header_routes_in_force(state.steps, index)
+    mirrors = () if ended else mirror_routes_in_force(state.steps, index)
     max_weight = strategy.effective_max_traffic_weight()
     stable_hash = sets.stable.pod_template_hash if sets.stable is not None else sets.current_hash
     ctx.status["canary"]["weights"] = {
@@ -73,13 +70,44 @@ def reconcile_traffic(ctx: PlanContext, state: CanaryState) -> None:
             **({"serviceName": strategy.stable_service} if strategy.stable_service else {}),
         },
     }
-    traffic = ctx.observed.traffic
-    route_names = tuple(sorted(route.name for route in routes))
-    in_effect = traffic is not None and traffic.weight == weight and tuple(sorted(traffic.header_routes)) == route_names
-    if not in_effect:
-        ctx.act(SetCanaryWeight(weight, routes))
+    request = SetCanaryWeight(weight, routes, mirrors, canary_hash=sets.current_hash, stable_hash=stable_hash)
+    if not _in_effect(ctx, request) and not _delay_subset_switch(ctx, state, request):
+        ctx.act(request)
     if weight != previous:
         ctx.event(Event.TRAFFIC_WEIGHT_UPDATED, f"Traffic weight updated from {previous} to {weight}")
+
+
+def _in_effect(ctx: PlanContext, request: SetCanaryWeight) -> bool:
+    """Do the routing objects already realise ``request``? Hashes count only for routers that select by hash."""
+    traffic = ctx.observed.traffic
+    if traffic is None or traffic.weight != request.weight:
+        return False
+    if tuple(sorted(traffic.header_routes)) != tuple(sorted(r.name for r in request.header_routes)):
+        return False
+    if tuple(sorted(traffic.mirror_routes)) != tuple(sorted(r.name for r in request.mirror_routes)):
+        return False
+    return traffic.pod_hashes is None or traffic.pod_hashes == (request.canary_hash, request.stable_hash)
+
+
+def _delay_subset_switch(ctx: PlanContext, state: CanaryState, request: SetCanaryWeight) -> bool:
+    """Argo's shouldDelayDestinationRuleUpdate (argo-rollouts#2507): with neither canary nor stable Service, the
+    subsets are the only thing selecting pods, so they do not move to a hash while a scaled-up ReplicaSet of the
+    canary or stable hash still has unavailable pods (the canary after an abort excepted). The RS becoming
+    available re-plans the Rollout."""
+    traffic = ctx.observed.traffic
+    if state.strategy.canary_service or state.strategy.stable_service or traffic is None:
+        return False
+    wanted = (request.canary_hash, request.stable_hash)
+    if traffic.pod_hashes is None or traffic.pod_hashes == wanted:
+        return False
+    for rs in ctx.observed.replica_sets:
+        if rs.spec_replicas == 0 or rs.pod_template_hash not in wanted:
+            continue
+        if state.aborted and rs.pod_template_hash == request.canary_hash:
+            continue
+        if rs.available_replicas < rs.spec_replicas:
+            return True
+    return False
 
 
 def _canary_pods_ready(ctx: PlanContext, state: CanaryState) -> bool:

@@ -213,14 +213,18 @@ class ObservedPod:
 class ObservedTraffic:
     """What the traffic router reports as in effect now.
 
-    ``weight`` is the canary weight the router reads back (None when it could not tell), ``header_routes`` the
-    names of managed header routes present, ``error`` a router validation error (e.g. the stable Ingress has
-    no rule for stableService), which the planner turns into InvalidSpec.
+    ``weight`` is the canary weight the router reads back (None when it could not tell), ``header_routes`` and
+    ``mirror_routes`` the names of managed header and mirror routes present, ``error`` a router validation error
+    (e.g. the stable Ingress has no rule for stableService), which the planner turns into InvalidSpec.
     """
 
     weight: int | None = None
     header_routes: tuple[str, ...] = ()
     error: str | None = None
+    mirror_routes: tuple[str, ...] = ()
+    pod_hashes: tuple[str, str] | None = None
+    """(canary, stable) hashes the routing objects select (Istio DestinationRule subsets); None when no router
+    selects pods by hash."""
 
 
 TemplateKey = tuple[str, bool]

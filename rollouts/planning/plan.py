@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rollouts.api.rollout import SetHeaderRoute
+from rollouts.api.rollout import SetHeaderRoute, SetMirrorRoute
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +73,17 @@ class SetServiceSelector:
 class SetCanaryWeight:
     """Ask the traffic router to send ``weight`` percent (of maxTrafficWeight) to the canary.
 
-    ``header_routes`` are the ``setHeaderRoute`` steps in effect (each with a ``match``); an empty tuple means no
-    managed header routes should exist.
+    ``header_routes`` and ``mirror_routes`` are the ``setHeaderRoute`` / ``setMirrorRoute`` steps in effect (each
+    with a ``match``); an empty tuple means no managed routes of that kind should exist. ``canary_hash`` and
+    ``stable_hash`` are the pod-template hashes a router that selects pods by hash (Istio DestinationRule
+    subsets) must point at.
     """
 
     weight: int
     header_routes: tuple[SetHeaderRoute, ...] = ()
+    mirror_routes: tuple[SetMirrorRoute, ...] = ()
+    canary_hash: str = ""
+    stable_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,6 @@ def collect_references(rollout: Rollout) -> References:
             for kind, value in (
                 ("experiment", step.experiment),
                 ("plugin", step.plugin),
-                ("setMirrorRoute", step.set_mirror_route),
             ):
                 if value is not None:
                     unsupported.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rollouts.api.common import format_duration
-from rollouts.api.rollout import CanaryStep, CanaryStrategy, SetCanaryScale, SetHeaderRoute
+from rollouts.api.rollout import CanaryStep, CanaryStrategy, SetCanaryScale, SetHeaderRoute, SetMirrorRoute
 
 
 def current_step(steps: Sequence[CanaryStep], index: int | None) -> CanaryStep | None:
@@ -79,6 +79,25 @@ def header_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tu
     return tuple(routes[name] for name in sorted(routes))
 
 
+def mirror_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tuple[SetMirrorRoute, ...]:
+    """The ``setMirrorRoute`` steps reached so far, by name, as :func:`header_routes_in_force` (Argo sets a route
+    at its step and removes every managed route at the end of the update): ``[mirror m, setWeight 20]`` at
+    index 1 -> ``(m,)``; none once all steps are done."""
+    i = index or 0
+    if i >= len(steps):
+        return ()
+    routes: dict[str, SetMirrorRoute] = {}
+    for step in steps[: i + 1]:
+        route = step.set_mirror_route
+        if route is None:
+            continue
+        if route.match:
+            routes[route.name] = route
+        else:
+            routes.pop(route.name, None)
+    return tuple(routes[name] for name in sorted(routes))
+
+
 def step_text(step: CanaryStep) -> str:
     """How Argo names a step in RolloutStepCompleted events."""
     if step.set_weight is not None:
@@ -100,4 +119,6 @@ def step_text(step: CanaryStep) -> str:
             return f"setCanaryScale{{replicas: {scale.replicas}}}"
     if step.set_header_route is not None:
         return f"setHeaderRoute: {step.set_header_route.name}"
+    if step.set_mirror_route is not None:
+        return f"setMirrorRoute: {step.set_mirror_route.name}"
     return "invalid"

@@ -50,7 +50,9 @@ from rollouts.traffic.router import (
     JsonPatch,
     LiveObjects,
     MatchKind,
+    MirrorRoute,
     ObjectRef,
+    PodHashes,
     RolloutContext,
     RouteKind,
     TrafficChange,
@@ -243,8 +245,15 @@ class AlbRouter:
         return weight, present, partial
 
     def desired_changes(
-        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
+        self,
+        weight: int,
+        header_routes: Sequence[HeaderRoute],
+        live: LiveObjects,
+        *,
+        mirror_routes: Sequence[MirrorRoute] = (),
+        pod_hashes: PodHashes | None = None,
     ) -> list[TrafficChange]:
+        del mirror_routes, pod_hashes  # ALB actions name Services; mirror routes are refused by registry.routers_for
         self.ctx.check_weight(weight)
         changes: list[TrafficChange] = []
         for name in self.ingresses:

@@ -47,7 +47,9 @@ from rollouts.traffic.router import (
     JsonPatch,
     LiveObjects,
     MatchKind,
+    MirrorRoute,
     ObjectRef,
+    PodHashes,
     RolloutContext,
     RouteKind,
     TrafficChange,
@@ -299,8 +301,15 @@ class GatewayApiRouter:
         return f"{self.route_namespace}/{obj.get('metadata', {}).get('name')}"
 
     def desired_changes(
-        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
+        self,
+        weight: int,
+        header_routes: Sequence[HeaderRoute],
+        live: LiveObjects,
+        *,
+        mirror_routes: Sequence[MirrorRoute] = (),
+        pod_hashes: PodHashes | None = None,
     ) -> list[TrafficChange]:
+        del mirror_routes, pod_hashes  # HTTPRoutes name Services, and mirror routes are refused by registry.routers_for
         changes: list[TrafficChange] = []
         for route in self.routes:
             ref = self._ref(route)

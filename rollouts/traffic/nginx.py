@@ -49,7 +49,9 @@ from rollouts.traffic.router import (
     InEffect,
     LiveObjects,
     MatchKind,
+    MirrorRoute,
     ObjectRef,
+    PodHashes,
     RolloutContext,
     RouteKind,
     TrafficChange,
@@ -233,8 +235,15 @@ class NginxRouter:
         return result
 
     def desired_changes(
-        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
+        self,
+        weight: int,
+        header_routes: Sequence[HeaderRoute],
+        live: LiveObjects,
+        *,
+        mirror_routes: Sequence[MirrorRoute] = (),
+        pod_hashes: PodHashes | None = None,
     ) -> list[TrafficChange]:
+        del mirror_routes, pod_hashes  # NGINX routes to Services, and cannot mirror (refused by registry.routers_for)
         self.ctx.check_weight(weight)
         if len(header_routes) > 1:
             names = ", ".join(r.name for r in header_routes)

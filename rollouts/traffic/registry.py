@@ -41,10 +41,10 @@ def rollout_context(rollout: Rollout) -> RolloutContext:
     """The fields every router needs; TrafficConfigError when the services are missing."""
     canary = _canary(rollout)
     routing = canary.traffic_routing or RolloutTrafficRouting()
-    stable, canary_service = canary.stable_service, canary.canary_service
-    if not stable or not canary_service:
+    stable, canary_service = canary.stable_service or "", canary.canary_service or ""
+    if (not stable or not canary_service) and not _subset_level_only(routing):
         raise TrafficConfigError("trafficRouting requires both canary.stableService and canary.canaryService")
-    if stable == canary_service:
+    if stable and stable == canary_service:
         raise TrafficConfigError(f"canaryService and stableService must differ (both are '{stable}')")
     max_set = "max_traffic_weight" in routing.model_fields_set
     if max_set and routing.max_traffic_weight < 1:
@@ -72,6 +72,7 @@ def routers_for(rollout: Rollout) -> list[TrafficRouter]:
     ctx = rollout_context(rollout)
     configured = routing.providers() + sorted(str(key) for key in routing.model_extra or {})
     problems = [_unsupported(name) for name in configured if name not in ROUTERS]
+    problems += _mirror_problems(routing, canary.steps or ())
     routers: list[TrafficRouter] = []
     for name in configured:
         if name in ROUTERS:
@@ -84,6 +85,25 @@ def routers_for(rollout: Rollout) -> list[TrafficRouter]:
     if not routers:
         raise TrafficConfigError("trafficRouting names no traffic provider")
     return routers
+
+
+def _subset_level_only(routing: RolloutTrafficRouting) -> bool:
+    """Istio subset-level splitting alone: the VirtualService names DestinationRule subsets, not Services, so
+    (as in Argo) neither canaryService nor stableService is required."""
+    return routing.providers() == ["istio"] and routing.istio is not None and routing.istio.destination_rule is not None
+
+
+def _mirror_problems(routing: RolloutTrafficRouting, steps: Sequence[CanaryStep]) -> list[str]:
+    """A setMirrorRoute needs a router that mirrors; of ours only Istio does (a plugin passes Argo's validation
+    but the Gateway API router cannot realise it, so it is refused here rather than silently ignored)."""
+    if routing.istio is not None:
+        return []
+    return [
+        f"steps[{index}]: setMirrorRoute '{step.set_mirror_route.name}' needs trafficRouting.istio "
+        "(no other configured router mirrors traffic)"
+        for index, step in enumerate(steps)
+        if step.set_mirror_route is not None
+    ]
 
 
 def _unsupported(name: str) -> str:
@@ -110,4 +130,9 @@ def observe_traffic(routers: Sequence[TrafficRouter], live: LiveObjects) -> Obse
     weights = {state.weight for state in seen}
     weight = weights.pop() if len(weights) == 1 else None
     routes = sorted({name for state in seen for name in state.header_routes})
-    return ObservedTraffic(weight=weight, header_routes=tuple(routes))
+    mirrors = sorted({name for state in seen for name in state.mirror_routes})
+    hashes = {(state.pod_hashes.canary, state.pod_hashes.stable) for state in seen if state.pod_hashes is not None}
+    # Two routers pinning different hashes: report a pair no plan asks for, so the plan re-applies both.
+    pod_hashes = (hashes.pop() if len(hashes) == 1 else ("", "")) if hashes else None
+    return ObservedTraffic(weight=weight, header_routes=tuple(routes), mirror_routes=tuple(mirrors),
+                           pod_hashes=pod_hashes)

@@ -70,6 +70,8 @@ class RouteKind(StrEnum):
     INGRESS = "Ingress"
     HTTPROUTE = "HTTPRoute"
     SERVICE = "Service"
+    VIRTUALSERVICE = "VirtualService"
+    DESTINATIONRULE = "DestinationRule"
 
     @property
     def api_version(self) -> str:
@@ -84,6 +86,8 @@ _RESOURCES: dict[RouteKind, tuple[str, str]] = {
     RouteKind.INGRESS: ("networking.k8s.io/v1", "ingresses"),
     RouteKind.HTTPROUTE: ("gateway.networking.k8s.io/v1", "httproutes"),
     RouteKind.SERVICE: ("v1", "services"),
+    RouteKind.VIRTUALSERVICE: ("networking.istio.io/v1alpha3", "virtualservices"),
+    RouteKind.DESTINATIONRULE: ("networking.istio.io/v1alpha3", "destinationrules"),
 }
 """(apiVersion, plural) of each kind."""
 
@@ -179,15 +183,54 @@ class HeaderRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class ValueMatch:
+    """How one string of a request matches (a setMirrorRoute method or path): ``kind`` against ``value``."""
+
+    kind: MatchKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorMatch:
+    """One ``match`` entry of a setMirrorRoute step; every part given must match."""
+
+    method: ValueMatch | None = None
+    path: ValueMatch | None = None
+    headers: tuple[tuple[str, ValueMatch], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorRoute:
+    """A managed mirror route in effect: ``percentage`` of the requests matching any of ``matches`` are copied to
+    the canary, while they are still answered as the weighted route answers them."""
+
+    name: str
+    matches: tuple[MirrorMatch, ...]
+    percentage: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PodHashes:
+    """The ``rollouts-pod-template-hash`` values a router pins (Istio DestinationRule subsets): canary, stable."""
+
+    canary: str
+    stable: str
+
+
+@dataclass(frozen=True, slots=True)
 class InEffect:
-    """What the live objects say is in effect now: the canary weight and the managed header routes present.
+    """What the live objects say is in effect now: the canary weight and the managed routes present.
 
     ``weight`` is None when it cannot be told (a base object is missing, or the managed objects disagree,
     e.g. someone hand-edited one of two canary Ingresses); the controller then simply re-applies.
+    ``pod_hashes`` is None for a router that does not select pods by hash (most), else the hashes its objects
+    select now.
     """
 
     weight: int | None
     header_routes: tuple[str, ...] = ()
+    mirror_routes: tuple[str, ...] = ()
+    pod_hashes: PodHashes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +265,11 @@ class TrafficRouter(Protocol):
       HTTPRoute, no rule for stableService, a name taken by an object we do not control). Non-empty means
       InvalidSpec and no writes at all.
     * ``in_effect(live)``: the weight and header routes the live objects realise now.
-    * ``desired_changes(weight, header_routes, live)``: the writes that make the live objects realise
-      ``weight`` (0..maxTrafficWeight) and exactly ``header_routes`` (others are removed); ``[]`` if in sync.
+    * ``desired_changes(weight, header_routes, live, mirror_routes=..., pod_hashes=...)``: the writes that make
+      the live objects realise ``weight`` (0..maxTrafficWeight) and exactly ``header_routes`` and
+      ``mirror_routes`` (others are removed); ``[]`` if in sync. ``pod_hashes`` are the canary and stable
+      ReplicaSets' hashes, for routers that select pods by hash (others ignore them; a router that cannot
+      mirror refuses a setMirrorRoute at configuration time, ``registry.routers_for``).
       After promotion or abort the controller calls it with ``(0, [])``. Objects a router creates carry the
       Rollout's controller ownerReference (``RolloutContext.owner_reference``), so the garbage collector removes
       them with the Rollout; objects the user owns are only patched.
@@ -239,6 +285,12 @@ class TrafficRouter(Protocol):
     def in_effect(self, live: LiveObjects) -> InEffect: ...
 
     def desired_changes(
-        self, weight: int, header_routes: Sequence[HeaderRoute], live: LiveObjects
+        self,
+        weight: int,
+        header_routes: Sequence[HeaderRoute],
+        live: LiveObjects,
+        *,
+        mirror_routes: Sequence[MirrorRoute] = (),
+        pod_hashes: PodHashes | None = None,
     ) -> list[TrafficChange]: ...
 

@@ -304,6 +304,58 @@ INVALID: list[tuple[str, dict[str, Any], Mutation, str, str]] = [
         f"{C}.steps[3].setHeaderRoute.match[0].headerValue",
         "exactly one of the following: exact, regex, prefix",
     ),
+    (
+        "mirror-route-without-istio",  # validation.go InvalidSetMirrorRouteTrafficPolicy (Argo v1.10.2)
+        CANARY,
+        _set(f"{S}.steps.3", {"setMirrorRoute": {"name": "hdr", "match": [{"method": {"exact": "GET"}}]}}),
+        f"{C}.steps[3].setMirrorRoute",
+        "SetMirrorRoute requires TrafficRouting, supports Istio and Plugins",
+    ),
+    (
+        "mirror-route-two-matchers",
+        CANARY,
+        _both(_set(f"{S}.trafficRouting", {"istio": {"virtualService": {"name": "vs"}}, "managedRoutes": [
+            {"name": "hdr"}]}), _set(f"{S}.steps.3", {"setMirrorRoute": {"name": "hdr", "match": [
+                {"path": {"exact": "/a", "prefix": "/"}}]}})),
+        f"{C}.steps[3].setMirrorRoute.match[0]",
+        "exactly one of the following: exact, regex, prefix",
+    ),
+    (
+        "mirror-route-not-managed",
+        CANARY,
+        _both(_set(f"{S}.trafficRouting", {"istio": {"virtualService": {"name": "vs"}}, "managedRoutes": [
+            {"name": "other"}]}), _set(f"{S}.steps.3", {"setMirrorRoute": {"name": "hdr"}})),
+        f"{C}.steps[3].setMirrorRoute",
+        "does not exist in spec.strategy.canary.trafficRouting.managedRoutes",
+    ),
+    (
+        "istio-both-virtual-service-forms",  # validation_references.go ValidateRolloutVirtualServicesConfig
+        CANARY,
+        _set(f"{S}.trafficRouting", {"istio": {"virtualService": {"name": "a"}, "virtualServices": [{"name": "b"}]}}),
+        f"{C}.trafficRouting.istio",
+        "either VirtualService or VirtualServices must be configured",
+    ),
+    (
+        "istio-no-virtual-service",
+        CANARY,
+        _set(f"{S}.trafficRouting", {"istio": {"destinationRule": {"name": "dr"}}}),
+        f"{C}.trafficRouting.istio",
+        "either VirtualService or VirtualServices must be configured",
+    ),
+    (
+        "istio-destination-rule-without-subsets",
+        CANARY,
+        _set(f"{S}.trafficRouting", {"istio": {"virtualService": {"name": "a"}, "destinationRule": {"name": "dr"}}}),
+        f"{C}.trafficRouting.istio.destinationRule.canarySubsetName",
+        "missing field",
+    ),
+    (
+        "istio-host-level-needs-services",  # validation.go requireCanaryStableServices
+        CANARY,
+        _both(_set(f"{S}.trafficRouting", {"istio": {"virtualService": {"name": "a"}}}), _delete(f"{S}.canaryService")),
+        f"{C}.canaryService",
+        "Canary service and Stable service must to be set to use Traffic Routing",
+    ),
     ("negative-replicas", CANARY, _set("replicas", -1), "spec.replicas", "must be greater than or equal to 0"),
     (
         "surge-and-unavailable-zero",
@@ -402,6 +454,21 @@ def test_invalid_spec_is_reported_at_its_field(
     matching = [p for p in problems if p.field == field]
     assert matching, f"expected a problem at {field}, got {problems}"
     assert any(fragment in p.message for p in matching), f"expected {fragment!r} in {matching}"
+
+
+def test_istio_subset_level_splitting_needs_no_services() -> None:
+    """Argo's requireCanaryStableServices: Istio with a destinationRule needs neither canary nor stable Service."""
+    raw = copy.deepcopy(CANARY)
+    canary = raw["spec"]["strategy"]["canary"]
+    del canary["stableService"], canary["canaryService"]
+    canary["trafficRouting"] = {
+        "istio": {"virtualService": {"name": "vs", "routes": ["primary"]},
+                  "destinationRule": {"name": "dr", "canarySubsetName": "canary", "stableSubsetName": "stable"}},
+        "managedRoutes": [{"name": "hdr"}, {"name": "mirror"}],
+    }
+    canary["steps"].append({"setMirrorRoute": {"name": "mirror", "percentage": 50, "match": [
+        {"method": {"exact": "GET"}, "path": {"prefix": "/"}, "headers": {"x": {"regex": "y.*"}}}]}})
+    assert check_rollout(raw)[1] == []
 
 
 @pytest.mark.parametrize("base", [pytest.param(CANARY, id="canary"), pytest.param(BLUE_GREEN, id="blue-green")])

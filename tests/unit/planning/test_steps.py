@@ -12,6 +12,7 @@ from rollouts.planning.steps import (
     canary_scale_in_force,
     current_step,
     header_routes_in_force,
+    mirror_routes_in_force,
     set_weight_in_force,
     step_text,
 )
@@ -73,6 +74,25 @@ def test_header_routes_accumulate_and_a_route_without_match_removes_it() -> None
     assert jsonable(header_routes_in_force(raw, 0)[0]) == {"name": "a", "match": match}
 
 
+def test_mirror_routes_in_force_are_set_at_their_step_and_removed_by_a_step_without_match() -> None:
+    """As Argo's MirrorRoute e2e: set at its step, kept through later steps, removed by a step without match."""
+    match = [{"method": {"exact": "GET"}, "path": {"prefix": "/"}}]
+    raw = steps(
+        {"setWeight": 20},
+        {"setMirrorRoute": {"name": "m1", "percentage": 35, "match": match}},
+        {"setHeaderRoute": {"name": "h", "match": [{"headerName": "x", "headerValue": {"exact": "y"}}]}},
+        {"setMirrorRoute": {"name": "m2", "match": match}},
+        {"setMirrorRoute": {"name": "m1"}},
+        {"pause": {}},
+    )
+    assert mirror_routes_in_force(raw, 0) == ()
+    assert [(r.name, r.percentage) for r in mirror_routes_in_force(raw, 2)] == [("m1", 35)]
+    assert [r.name for r in mirror_routes_in_force(raw, 3)] == ["m1", "m2"]
+    assert [r.name for r in mirror_routes_in_force(raw, 5)] == ["m2"]
+    assert mirror_routes_in_force(raw, 6) == ()
+    assert [r.name for r in header_routes_in_force(raw, 5)] == ["h"]
+
+
 @pytest.mark.parametrize(
     ("raw", "text"),
     [
@@ -83,6 +103,9 @@ def test_header_routes_accumulate_and_a_route_without_match_removes_it() -> None
         pytest.param({"setCanaryScale": {"weight": 10}}, "setCanaryScale{weight: 10}", id="scale-weight"),
         pytest.param({"setCanaryScale": {"replicas": 2}}, "setCanaryScale{replicas: 2}", id="scale-replicas"),
         pytest.param({"analysis": {"templates": [{"templateName": "x"}]}}, "analysis", id="analysis"),
+        pytest.param({"setHeaderRoute": {"name": "h"}}, "setHeaderRoute: h", id="header-route"),
+        # utils/rollout/rolloututil.go StepLabel (Argo v1.10.2)
+        pytest.param({"setMirrorRoute": {"name": "m"}}, "setMirrorRoute: m", id="mirror-route"),
     ],
 )
 def test_step_text_matches_argo(raw: dict[str, Any], text: str) -> None:

@@ -227,7 +227,7 @@ def test_a_hand_edited_weight_is_corrected() -> None:
     world.run()
     world.weight = 70  # someone edited the Ingress
     plan = world.plan()
-    assert SetCanaryWeight(20, ()) in plan.actions
+    assert SetCanaryWeight(20, (), canary_hash=world.hash_of("web:2"), stable_hash=world.hash_of("web:1")) in plan.actions
     world.run()
     assert world.weight == 20
 
