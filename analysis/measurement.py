@@ -110,6 +110,17 @@ def go_float(value: float) -> str:
     return format(Decimal(repr(value)).normalize(), "f")
 
 
+def with_shown_value(measurement: Measurement, shown: str, *, secrets: Sequence[str] = (), on_error: bool = False
+                     ) -> Measurement:
+    """`measurement` showing `shown` (a provider's own formatting of its result, as Argo's writes it) as its
+    value, redacted then cut as `format_value` does. An Error measurement (a condition that could not be
+    evaluated) keeps its value only with `on_error`: most of Argo's providers set the value after the
+    verdict, Graphite's before it."""
+    if measurement.phase is AnalysisPhase.ERROR and not on_error:
+        return measurement.model_copy(update={"value": None})
+    return measurement.model_copy(update={"value": redact_then_cut(shown, secrets, MAX_VALUE_LENGTH)})
+
+
 def verdict(success: str | None, failure: str | None, result: Value, secrets: Sequence[str] = ()
             ) -> tuple[AnalysisPhase, str | None, str]:
     """Phase, message and shown value of a result: the pure, CPU-bound half, run in a sandbox."""

@@ -18,9 +18,13 @@ from analysis.providers.base import (
 )
 from analysis.providers.datadog import DatadogProvider
 from analysis.providers.graphite import GraphiteProvider
+from analysis.providers.influxdb import InfluxdbProvider
 from analysis.providers.job import JobProvider
 from analysis.providers.judge import JudgeProvider
+from analysis.providers.newrelic import NewRelicProvider
 from analysis.providers.prometheus import PrometheusProvider
+from analysis.providers.skywalking import SkyWalkingProvider
+from analysis.providers.wavefront import WavefrontProvider
 from analysis.providers.web import WebProvider
 
 ProviderFactory = Callable[[ProviderDeps], MetricProvider]
@@ -32,6 +36,10 @@ PROVIDERS: dict[str, ProviderFactory] = {
     "judge": JudgeProvider,
     "datadog": DatadogProvider,
     "graphite": GraphiteProvider,
+    "newRelic": NewRelicProvider,
+    "wavefront": WavefrontProvider,
+    "influxdb": InfluxdbProvider,
+    "skywalking": SkyWalkingProvider,
 }
 """Registry by provider key (the key under `metric.provider`)."""
 

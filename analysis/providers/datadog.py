@@ -23,7 +23,7 @@ from typing import Any
 
 from analysis.conditions import Value
 from analysis.expr.gotime import TimeError, parse_duration
-from analysis.measurement import error_measurement, go_float, measurement_from_result
+from analysis.measurement import error_measurement, go_float, measurement_from_result, with_shown_value
 from analysis.providers.base import Clock, CredentialsError, ImmediateProvider, MeasurementContext, ProviderDeps
 from analysis.providers.http import HttpError, HttpResponse, error_body, json_body, request, with_query
 from rollouts.api.analysis import DatadogMetric, Measurement, Metric
@@ -181,6 +181,4 @@ class DatadogProvider(ImmediateProvider):
         value: Value = result
         measurement = await measurement_from_result(metric, value, sandbox=self.sandbox, started_at=started,
                                                     finished_at=self.clock(), secrets=context.secrets)
-        if measurement.phase is measurement.phase.ERROR:
-            return measurement  # Argo sets the value only once the conditions are judged
-        return measurement.model_copy(update={"value": shown})
+        return with_shown_value(measurement, shown, secrets=context.secrets)

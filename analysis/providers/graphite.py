@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from analysis.conditions import Value, float64_vector
-from analysis.measurement import error_measurement, measurement_from_result
+from analysis.measurement import error_measurement, measurement_from_result, with_shown_value
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
 from analysis.providers.http import HttpError, error_body, request, with_query
 from rollouts.api.analysis import Measurement, Metric
@@ -123,4 +123,4 @@ class GraphiteProvider(ImmediateProvider):
         result: Value = float64_vector(values)
         measurement = await measurement_from_result(metric, result, sandbox=self.sandbox, started_at=started,
                                                     finished_at=self.clock(), secrets=context.secrets)
-        return measurement.model_copy(update={"value": shown(values)})
+        return with_shown_value(measurement, shown(values), secrets=context.secrets, on_error=True)

@@ -43,6 +43,12 @@ class HttpResponse:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def status_line(self) -> str:
+        """Go's Response.Status: "401 Unauthorized"."""
+        return f"{self.status} {self.reason}".strip()
 
     @property
     def ok(self) -> bool:
@@ -152,7 +158,8 @@ async def request(
             allow_redirects=True,
         ) as response:
             raw = await _read(response)
-            return HttpResponse(status=response.status, body=raw, headers=dict(response.headers))
+            return HttpResponse(status=response.status, body=raw, headers=dict(response.headers),
+                                reason=response.reason or "")
     except HttpError as exc:
         raise HttpError(redact(str(exc), secrets)) from None
     except (aiohttp.ClientError, TimeoutError, ValueError, OSError) as exc:

@@ -288,6 +288,10 @@ class MetricProvider(_Model):
     judge: JudgeMetricProvider | None = None
     datadog: DatadogMetric | None = None
     graphite: GraphiteMetric | None = None
+    new_relic: NewRelicMetric | None = None
+    wavefront: WavefrontMetric | None = None
+    influxdb: InfluxdbMetric | None = None
+    skywalking: SkyWalkingMetric | None = None
 
     def provider_keys(self) -> list[str]:
         """Names of the providers set on this metric (``provider.<key>``), including unknown ones kept as extra
