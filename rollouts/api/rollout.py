@@ -422,6 +422,10 @@ class PodTemplateMetadata(ApiModel):
     annotations: dict[str, str] | None = None
 
 
+PING: Final = "ping"
+PONG: Final = "pong"
+
+
 class PingPongSpec(ApiModel):
     ping_service: str
     pong_service: str
@@ -462,6 +466,15 @@ class CanaryStrategy(ApiModel):
 
     def effective_max_traffic_weight(self) -> int:
         return self.traffic_routing.max_traffic_weight if self.traffic_routing else DEFAULT_MAX_TRAFFIC_WEIGHT
+
+    def ping_pong_services(self, stable_ping_pong: str | None) -> tuple[str, str] | None:
+        """(stable, canary) of a ping-pong canary, from ``status.canary.stablePingPong`` (Argo's
+        ``GetStableAndCanaryServices``): "ping" -> (ping, pong); "pong" or unset -> (pong, ping). The first
+        promotion (the initial deploy) flips an unset value to "ping", so ping starts as the stable."""
+        if self.ping_pong is None:
+            return None
+        ping, pong = self.ping_pong.ping_service, self.ping_pong.pong_service
+        return (ping, pong) if stable_ping_pong == PING else (pong, ping)
 
 
 class BlueGreenStrategy(ApiModel):

@@ -92,6 +92,11 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    help="do not run the Rollout controller (with --disable-analysis: the Application reconciler "
                         "alone, under its own ServiceAccount)")
     p.add_argument("--identity", default=_env("identity"), help="leader-election identity (default: host name)")
+    p.add_argument("--aws-verify-target-group", "--alb-verify-weight", action="store_true",
+                   default=_env_bool("aws-verify-target-group"),
+                   help="as Argo: verify ALB target-group weights through AWS before a step completes (off by "
+                        "default). This controller has no AWS client, so ALB Rollouts then stop with InvalidSpec "
+                        "saying so")
     n = p.add_argument_group("notifications")
     n.add_argument("--disable-notifications", action="store_true", default=_env_bool("disable-notifications"),
                    help="do not send notifications (argo-rollouts-notification-configmap)")
@@ -141,7 +146,7 @@ def run_controller_command(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port, healthz_port=args.healthz_port, bind_address=args.bind_address,
         disable_applications=args.disable_applications, disable_analysis=args.disable_analysis,
         identity=args.identity, lease_timings=timings, disable_rollouts=args.disable_rollouts,
-        evaluation_deadline=args.evaluation_deadline,
+        evaluation_deadline=args.evaluation_deadline, aws_verify_target_group=args.aws_verify_target_group,
     )
     gitops = GitopsOptions(
         namespace=args.applications_namespace, poll_interval=args.git_poll_interval,

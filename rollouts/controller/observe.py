@@ -43,6 +43,7 @@ from rollouts.planning.observed import (
 from rollouts.planning.planner import desired_hash, desired_template
 from rollouts.planning.replicasets import needs_defaulted_template
 from rollouts.planning.spec_facts import spec_facts
+from rollouts.traffic.router import RouterOptions
 
 
 @dataclass
@@ -113,7 +114,8 @@ class Observation:
     traffic: TrafficView | None
 
 
-async def observe(client: KubeClient, caches: Caches, rollout: Rollout) -> Observation:
+async def observe(client: KubeClient, caches: Caches, rollout: Rollout,
+                  router_options: RouterOptions | None = None) -> Observation:
     """Everything the planner may know about ``rollout``: its children and references from the caches, its
     routing objects and (during a restart) pods from the API server."""
     ns = rollout.namespace
@@ -123,7 +125,7 @@ async def observe(client: KubeClient, caches: Caches, rollout: Rollout) -> Obser
         if not o["metadata"].get("deletionTimestamp")
     )
     workload_template, workload_replicas = _workload(caches, rollout)
-    traffic = await observe_rollout_traffic(client, rollout)
+    traffic = await observe_rollout_traffic(client, rollout, router_options)
     observed = ObservedRollout(
         rollout=rollout, replica_sets=replica_sets, services=_services(caches, rollout),
         analysis_runs=tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid)),

@@ -33,6 +33,7 @@ from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
 from rollouts.planning.tolerant import tolerant_template
+from rollouts.traffic.router import RouterOptions
 
 Key = tuple[str, str]
 log = structlog.get_logger("rollouts.controller")
@@ -47,6 +48,7 @@ class RolloutReconciler:
         metrics: ControllerMetrics,
         recorder: EventRecorder,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        router_options: RouterOptions | None = None,
     ) -> None:
         self.client = client
         self.caches = caches
@@ -54,6 +56,7 @@ class RolloutReconciler:
         self.metrics = metrics
         self.executor = Executor(client, caches, recorder)
         self.clock = clock
+        self.router_options = router_options or RouterOptions()
         self.parsed = ParsedRollouts()
         caches.rollouts.add_handler(self._on_rollout)
         caches.replica_sets.add_handler(self._on_owned)
@@ -151,7 +154,7 @@ class RolloutReconciler:
         if malformed:  # Argo's words: its tolerant informer logs the same and goes on without the field
             bound.warning("malformed object: the pod template is used up to this field, as Argo decodes it",
                           field=f"spec.template.{malformed}")
-        observation = await observe(self.client, self.caches, rollout)
+        observation = await observe(self.client, self.caches, rollout, self.router_options)
         plan = plan_rollout(observation.rollout, now=now)
         if plan.mutations:
             bound.debug("executing plan", actions=[type(a).__name__ for a in plan.actions])

@@ -42,6 +42,7 @@ from rollouts.kube.resources import (
     ROLLOUT,
     SERVICE,
 )
+from rollouts.traffic.router import RouterOptions
 
 log = structlog.get_logger("rollouts.runtime")
 
@@ -72,6 +73,8 @@ class ControllerConfig:
     extra_components: list[tuple[str, Component]] = field(default_factory=list)
     collectors: list[Any] = field(default_factory=list)
     """Prometheus collectors of the extra components (notifications), served on /metrics with ours."""
+    aws_verify_target_group: bool = False
+    """Argo's ``--aws-verify-target-group`` (off by default): see ``rollouts.traffic.alb``."""
 
 
 class Controller:
@@ -100,7 +103,9 @@ class Controller:
             self.metrics.registry.register(collector)
         self.recorder = EventRecorder(client, instance=self.elector.identity if self.elector else config.identity,
                                       on_record=self.metrics.count_event)
-        self.rollouts = RolloutReconciler(client, self.caches, metrics=self.metrics, recorder=self.recorder)
+        self.rollouts = RolloutReconciler(
+            client, self.caches, metrics=self.metrics, recorder=self.recorder,
+            router_options=RouterOptions(verify_alb_target_groups=config.aws_verify_target_group))
         self.synced = asyncio.Event()
         self.ready = asyncio.Event()
 

@@ -31,6 +31,7 @@ from rollouts.traffic.router import (
     ObjectRef,
     PodHashes,
     RouteKind,
+    RouterOptions,
     TrafficChange,
     TrafficConfigError,
     TrafficRouter,
@@ -70,13 +71,14 @@ async def fetch_live(client: KubeClient, routers: Sequence[TrafficRouter]) -> di
     return live
 
 
-async def observe_rollout_traffic(client: KubeClient, rollout: Rollout) -> TrafficView | None:
+async def observe_rollout_traffic(client: KubeClient, rollout: Rollout,
+                                  options: RouterOptions | None = None) -> TrafficView | None:
     """What the routers report for this Rollout, or None when it has no traffic routing."""
     canary = rollout.spec.strategy.canary
     if canary is None or canary.traffic_routing is None:
         return None
     try:
-        routers = routers_for(rollout)
+        routers = routers_for(rollout, options)
     except TrafficConfigError as exc:
         return TrafficView(ObservedTraffic(error=str(exc)))
     if not routers:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from rollouts.api.rollout import CanaryStep, PodTemplateMetadata, WeightDestination
+from rollouts.api.rollout import PING, PONG, CanaryStep, PodTemplateMetadata, WeightDestination
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.canary_scaling import at_desired_counts, reconcile_replica_sets
 from rollouts.planning.canary_state import CanaryState, desired_weight
@@ -208,6 +208,8 @@ def _sync_steps(
             status.pop("currentStepIndex", None)
         if status.get("stableRS") != state.sets.current_hash:
             status["stableRS"] = state.sets.current_hash
+            if state.strategy.ping_pong is not None:  # the canary ping/pong Service becomes the stable one
+                status["canary"]["stablePingPong"] = PONG if status["canary"].get("stablePingPong") == PING else PING
             ctx.event(
                 Event.ROLLOUT_COMPLETED,
                 f"Rollout completed update to revision {revision_label(state.sets)}: {reason}",
@@ -236,6 +238,8 @@ def _carry_canary_status(ctx: PlanContext) -> None:
     ctx.status["canary"] = {}
     if canary is None:
         return
+    if canary.stable_ping_pong:
+        ctx.status["canary"]["stablePingPong"] = canary.stable_ping_pong
     weights = canary.weights
     if weights is not None:
         ctx.status["canary"]["weights"] = {

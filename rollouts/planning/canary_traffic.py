@@ -41,6 +41,11 @@ def reconcile_services(ctx: PlanContext, state: CanaryState) -> None:
     if state.aborted or not state.has_canary:
         canary_target = stable
     _point_service(ctx, state.strategy.canary_service, canary_target)
+    ping_pong = state.strategy.ping_pong_services(ctx.status["canary"].get("stablePingPong"))
+    if ping_pong is not None and state.has_canary and sets.new is not None:
+        # Argo's reconcilePingAndPongService: until the update is fully promoted the canary ping/pong Service
+        # selects the new revision, without waiting for availability; the stable one is left as it is.
+        switch_service(ctx, ping_pong[1], sets.new.pod_template_hash)
 
 
 def reconcile_traffic(ctx: PlanContext, state: CanaryState) -> None:

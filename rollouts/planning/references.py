@@ -45,6 +45,9 @@ def collect_references(rollout: Rollout) -> References:
     if canary is not None:
         base = "spec.strategy.canary"
         services += [(f"{base}.stableService", canary.stable_service), (f"{base}.canaryService", canary.canary_service)]
+        if canary.ping_pong is not None:
+            services += [(f"{base}.pingPong.pingService", canary.ping_pong.ping_service),
+                         (f"{base}.pingPong.pongService", canary.ping_pong.pong_service)]
         analyses.append((f"{base}.analysis", canary.analysis))
         for i, step in enumerate(canary.steps or ()):
             analyses.append((f"{base}.steps[{i}].analysis", step.analysis))

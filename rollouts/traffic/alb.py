@@ -24,8 +24,10 @@ instead of being overwritten. ``in_effect`` reads the weight back from the annot
 the annotation is exactly what we would write for it, so a hand edit (a weight, the stickiness, a port) is
 corrected at the next reconcile.
 
-Target-group verification (Argo's ``--aws-verify-target-group``, off by default) would read the weights back
-from the AWS ELBv2 API; that is not done by this router, which only knows the Ingress.
+Target-group verification (Argo's ``--aws-verify-target-group``, off by default as in Argo) reads the weights back
+from the AWS ELBv2 API before a setWeight step completes. This controller has no AWS client, so when the flag is
+given it cannot keep that promise: rather than advance unverified, every ALB Rollout stops with InvalidSpec
+naming the flag (``VERIFY_UNAVAILABLE``), and the controller keeps serving every other Rollout.
 
 Worked example (Argo's ``TestSetInitialDesiredWeight``, rollout/trafficrouting/alb/alb_test.go): Ingress ``ingress``
 with a ``stable-svc`` use-annotation path and no annotations, ``servicePort: 443``, weight 10 ->
@@ -65,6 +67,10 @@ USE_ANNOTATION = "use-annotation"
 MAX_STICKINESS_SECONDS = 604800
 STICKINESS_ERROR = "TargetGroupStickinessConfig's duration must be between 1 and 604800 seconds (7 days)!"
 ALB_EXACT_ONLY = "SetHeaderRoute match value invalid. ALB supports 'exact' value only"
+VERIFY_UNAVAILABLE = (
+    "the controller runs with --aws-verify-target-group, but cannot verify ALB target-group weights: it has no "
+    "AWS ELBv2 client; run it without --aws-verify-target-group (Argo's default) to route by the Ingress alone"
+)
 
 
 def go_json(value: Any) -> str:
@@ -171,9 +177,16 @@ class AlbRouter:
             forward["TargetGroupStickinessConfig"] = {"Enabled": True, "DurationSeconds": self.stickiness_seconds}
         return go_json({"Type": "forward", "ForwardConfig": forward})
 
+    @property
+    def services(self) -> tuple[str, str]:
+        """(stable, canary) target groups: the ping/pong Services when pingPong is set (Argo's ALB prefers them
+        over stableService/canaryService), else stableService and canaryService."""
+        return self.ctx.ping_pong or (self.ctx.stable_service, self.ctx.canary_service)
+
     def weight_action(self, weight: int) -> str:
         """``w`` to the canary, ``100 - w`` to the stable (ALB weights are 0..999; Argo uses percentages)."""
-        return self.forward_action([(self.ctx.canary_service, weight), (self.ctx.stable_service, 100 - weight)])
+        stable, canary = self.services
+        return self.forward_action([(canary, weight), (stable, 100 - weight)])
 
     @staticmethod
     def conditions(route: HeaderRoute) -> str:
@@ -199,7 +212,7 @@ class AlbRouter:
         return [self._ref(name) for name in self.ingresses]
 
     def validate(self, live: LiveObjects) -> list[str]:
-        problems: list[str] = []
+        problems: list[str] = [f"alb: {VERIFY_UNAVAILABLE}"] if self.ctx.options.verify_alb_target_groups else []
         field = "alb.ingresses" if len(self.ingresses) > 1 else "alb.ingress"
         for name in self.ingresses:
             ingress = live.get(self._ref(name))
@@ -230,7 +243,7 @@ class AlbRouter:
     def _read(self, ingress: Mapping[str, Any]) -> tuple[int | None, set[str], bool]:
         """(canary weight if the action is exactly ours, header routes present, some route only half present)."""
         annotations = _annotations(ingress)
-        weight = _canary_weight(annotations.get(self.action_key(self.action_service)), self.ctx.canary_service)
+        weight = _canary_weight(annotations.get(self.action_key(self.action_service)), self.services[1])
         if weight is not None and annotations[self.action_key(self.action_service)] != self.weight_action(weight):
             weight = None
         present: set[str] = set()
@@ -291,7 +304,7 @@ class AlbRouter:
         wanted = {route.name: route for route in header_routes}
         rules = copy.deepcopy(list((ingress.get("spec") or {}).get("rules") or []))
         for route in header_routes:
-            annotations[self.action_key(route.name)] = self.forward_action([(self.ctx.canary_service, 100)])
+            annotations[self.action_key(route.name)] = self.forward_action([(self.services[1], 100)])
             annotations[self.condition_key(route.name)] = self.conditions(route)
             added += [self.action_key(route.name), self.condition_key(route.name)]
             _insert_route_path(rules, route.name)

@@ -22,7 +22,7 @@ from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.alb import AlbRouter
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.nginx import NginxRouter
-from rollouts.traffic.router import LiveObjects, RolloutContext, TrafficConfigError, TrafficRouter
+from rollouts.traffic.router import LiveObjects, RolloutContext, RouterOptions, TrafficConfigError, TrafficRouter
 
 RouterFactory = Callable[[RolloutContext, RolloutTrafficRouting, Sequence[CanaryStep]], TrafficRouter]
 """(rollout context, the trafficRouting block, the canary steps) -> router; raises TrafficConfigError.
@@ -37,11 +37,15 @@ ROUTERS: dict[str, RouterFactory] = {
 }
 
 
-def rollout_context(rollout: Rollout) -> RolloutContext:
+def rollout_context(rollout: Rollout, options: RouterOptions | None = None) -> RolloutContext:
     """The fields every router needs; TrafficConfigError when the services are missing."""
     canary = _canary(rollout)
     routing = canary.traffic_routing or RolloutTrafficRouting()
     stable, canary_service = canary.stable_service or "", canary.canary_service or ""
+    ping_pong = canary.ping_pong_services(rollout.status_or_empty.canary.stable_ping_pong
+                                          if rollout.status_or_empty.canary is not None else None)
+    if ping_pong is not None and not stable and not canary_service:
+        stable, canary_service = ping_pong  # a ping-pong-only canary: the routers use ping and pong
     if (not stable or not canary_service) and not _subset_level_only(routing):
         raise TrafficConfigError("trafficRouting requires both canary.stableService and canary.canaryService")
     if stable and stable == canary_service:
@@ -60,16 +64,18 @@ def rollout_context(rollout: Rollout) -> RolloutContext:
         max_traffic_weight=routing.max_traffic_weight,
         max_traffic_weight_set=max_set,
         managed_routes=tuple(route.name for route in routing.managed_routes or ()),
+        ping_pong=ping_pong,
+        options=options or RouterOptions(),
     )
 
 
-def routers_for(rollout: Rollout) -> list[TrafficRouter]:
+def routers_for(rollout: Rollout, options: RouterOptions | None = None) -> list[TrafficRouter]:
     """The routers a Rollout configures (``[]`` without trafficRouting); all config problems in one error."""
     canary = rollout.spec.strategy.canary
     routing = canary.traffic_routing if canary is not None else None
     if canary is None or routing is None or not (routing.model_fields_set or routing.model_extra):
         return []  # no trafficRouting, or an empty one (which validation reports as InvalidSpec)
-    ctx = rollout_context(rollout)
+    ctx = rollout_context(rollout, options)
     configured = routing.providers() + sorted(str(key) for key in routing.model_extra or {})
     problems = [_unsupported(name) for name in configured if name not in ROUTERS]
     problems += _mirror_problems(routing, canary.steps or ())

@@ -234,6 +234,14 @@ class InEffect:
 
 
 @dataclass(frozen=True, slots=True)
+class RouterOptions:
+    """Controller-wide settings the routers obey (command-line flags, the same for every Rollout)."""
+
+    verify_alb_target_groups: bool = False
+    """``--aws-verify-target-group``: confirm ALB weights through the AWS ELBv2 API before a step completes."""
+
+
+@dataclass(frozen=True, slots=True)
 class RolloutContext:
     """The parts of a Rollout every router needs, read once from the raw Rollout dict."""
 
@@ -245,6 +253,9 @@ class RolloutContext:
     max_traffic_weight: int = DEFAULT_MAX_TRAFFIC_WEIGHT
     max_traffic_weight_set: bool = False
     managed_routes: tuple[str, ...] = field(default_factory=tuple)
+    ping_pong: tuple[str, str] | None = None
+    """(stable, canary) ping/pong Services when ``canary.pingPong`` is set (ALB routes between these)."""
+    options: RouterOptions = field(default_factory=RouterOptions)
 
     @property
     def owner_reference(self) -> OwnerReferenceBody:

@@ -106,3 +106,29 @@ async def test_alb_weights_header_route_and_hand_edit(kube: KubeClient, namespac
     await wait_weights(kube, namespace, {"shop-canary": 0, "shop-stable": 100})
     managed = json.loads((await kube.get(INGRESS, "alb-b", namespace))["metadata"]["annotations"][MANAGED_ANNOTATIONS])
     assert managed == {"shop": [f"{A}/actions.action1"]}
+
+
+async def test_alb_ping_pong_alternates_services(kube: KubeClient, namespace: str, controller: Controller) -> None:
+    # Argo's e2e TestALBPingPongUpdate (test/e2e/aws_test.go) with its weights.
+    ingress = alb_ingress("alb-a")
+    ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "root"
+    await kube.create(INGRESS, ingress, namespace)
+    await create_services(kube, namespace, "shop", "ping", "pong", "root")
+    manifest = canary_rollout("shop", replicas=2, steps=[{"setWeight": 25}, {"pause": {}}],
+                              pingPong={"pingService": "ping", "pongService": "pong"},
+                              trafficRouting={"alb": {"ingress": "alb-a", "rootService": "root", "servicePort": 80}})
+    await kube.create(ROLLOUT, manifest, namespace)
+    await wait_phase(kube, namespace, "shop", "Healthy")
+
+    async def wait_ping_pong(ping: int, pong: int) -> None:
+        await eventually(lambda: weights(kube, namespace, "alb-a", "root"),
+                         lambda got: got == {"ping": ping, "pong": pong}, expected=f"ping {ping} pong {pong}")
+
+    await wait_ping_pong(100, 0)
+    for image, during, after in (("example/app:green", (75, 25), (0, 100)), ("example/app:blue", (25, 75), (100, 0))):
+        await set_image(kube, namespace, "shop", image)
+        await wait_phase(kube, namespace, "shop", "Paused", step=1)
+        await wait_ping_pong(*during)
+        await promote(kube, namespace)
+        await wait_phase(kube, namespace, "shop", "Healthy", timeout=90)
+        await wait_ping_pong(*after)

@@ -275,3 +275,31 @@ def test_previous_stable_kept_for_its_delay_is_scaled_down_even_when_the_next_up
     world.now += timedelta(seconds=31)
     world.run()
     assert world.counts().get("web:1", 0) == 0
+
+
+def test_ping_pong_alternates_the_stable_service_as_argos_alb_ping_pong_e2e() -> None:
+    # Argo's e2e TestALBPingPongUpdate (functional/alb-pingpong-rollout.yaml): the initial deploy makes ping
+    # the stable; an update points the canary (pong) at the new revision; promotion makes pong the stable,
+    # and the next update points ping at the newest revision.
+    world = World(
+        canary_rollout(replicas=2, steps=[{"setWeight": 25}, {"pause": {}}],
+                       pingPong={"pingService": "ping", "pongService": "pong"},
+                       trafficRouting={"alb": {"ingress": "i", "rootService": "root", "servicePort": 80}}),
+        services={"ping": {"app": "web"}, "pong": {"app": "web"}},
+        traffic_routed=True,
+    )
+    world.run()
+    assert world.status["canary"]["stablePingPong"] == "ping"
+    assert world.selector("ping") == {"app": "web"} and world.selector("pong") == {"app": "web"}
+    world.set_template("web:2")
+    world.run()
+    assert world.selector("pong")["rollouts-pod-template-hash"] == world.hash_of("web:2")
+    assert world.selector("ping") == {"app": "web"}
+    assert world.weight == 25 and world.status["canary"]["stablePingPong"] == "ping"
+    promote(world)
+    world.run()
+    assert world.status["canary"]["stablePingPong"] == "pong"
+    world.set_template("web:3")
+    world.run()
+    assert world.selector("ping")["rollouts-pod-template-hash"] == world.hash_of("web:3")
+    assert world.selector("pong")["rollouts-pod-template-hash"] == world.hash_of("web:2")

@@ -336,3 +336,59 @@ def test_typed_model_round_trips() -> None:
     canary = parsed.spec.strategy.canary
     assert canary is not None and canary.traffic_routing is not None and canary.traffic_routing.alb is not None
     assert canary.traffic_routing.alb.model_dump(by_alias=True, exclude_unset=True) == raw
+
+
+def ping_pong_router(stable_ping_pong: str | None) -> AlbRouter:
+    manifest = rollout({"alb": {"ingress": "ingress", "servicePort": 443, "rootService": "root-service"}},
+                       name="rollout", stable="", canary="").model_dump(by_alias=True, exclude_none=True)
+    manifest["spec"]["strategy"]["canary"]["pingPong"] = {"pingService": "ping-service", "pongService": "pong-service"}
+    if stable_ping_pong is not None:
+        manifest["status"] = {"canary": {"stablePingPong": stable_ping_pong}}
+    (found,) = routers_for(Rollout.model_validate(manifest))
+    assert isinstance(found, AlbRouter)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("stable_ping_pong", "stable", "canary"),
+    [("pong-service", "pong-service", "ping-service"),  # TestSetWeightPingPong: not "ping" -> pong is stable
+     ("ping", "ping-service", "pong-service"), ("pong", "pong-service", "ping-service"),
+     (None, "pong-service", "ping-service")],
+    ids=["argo-test-value", "ping", "pong", "unset"],
+)
+def test_ping_pong_weights_go_to_ping_and_pong(stable_ping_pong: str | None, stable: str, canary: str) -> None:
+    r = ping_pong_router(stable_ping_pong)
+    live = {ref(): alb_ingress(service="root-service", annotations={})}
+    after = apply(live, r.desired_changes(10, [], live))
+    assert after[ref()]["metadata"]["annotations"][f"{A}/actions.root-service"] == action(10, canary=canary,
+                                                                                         stable=stable)
+    assert r.in_effect(after) == InEffect(weight=10)
+
+
+@pytest.mark.parametrize(
+    ("routing", "message"),
+    [({"nginx": {"stableIngress": "w"}},
+      "spec.strategy.canary.trafficRouting.alb: Invalid value: null: "
+      "Ping-pong feature works with the ALB, Istio, and plugin-based traffic routers only"),
+     ({"alb": {"ingress": "i", "servicePort": 80}},
+      'spec.strategy.canary.trafficRouting.alb.rootService: Invalid value: "": '
+      "Root service field is required for the configuration with ALB and ping-pong feature enabled")],
+    ids=["nginx", "alb-without-root-service"],
+)
+def test_ping_pong_validation_in_argos_words(routing: dict[str, Any], message: str) -> None:
+    manifest = rollout(routing, stable="", canary="").model_dump(by_alias=True, exclude_none=True)
+    manifest["spec"]["strategy"]["canary"]["pingPong"] = {"pingService": "ping", "pongService": "pong"}
+    assert message in [str(p) for p in check_rollout(manifest)[1]]
+
+
+def test_target_group_verification_asked_for_is_a_clear_problem_and_nothing_is_written() -> None:
+    from rollouts.traffic.alb import VERIFY_UNAVAILABLE
+    from rollouts.traffic.registry import observe_traffic
+    from rollouts.traffic.router import RouterOptions
+
+    spec = rollout({"alb": {"ingress": "ingress", "servicePort": 443}}, name="rollout", stable="stable-svc",
+                   canary="canary-svc")
+    live = {ref(): argo_ingress(10)}
+    assert observe_traffic(routers_for(spec), live).error is None
+    observed = observe_traffic(routers_for(spec, RouterOptions(verify_alb_target_groups=True)), live)
+    assert observed.error == f"alb: {VERIFY_UNAVAILABLE}"
