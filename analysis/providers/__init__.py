@@ -21,6 +21,7 @@ from analysis.providers.graphite import GraphiteProvider
 from analysis.providers.influxdb import InfluxdbProvider
 from analysis.providers.job import JobProvider
 from analysis.providers.judge import JudgeProvider
+from analysis.providers.kayenta import KayentaProvider
 from analysis.providers.newrelic import NewRelicProvider
 from analysis.providers.prometheus import PrometheusProvider
 from analysis.providers.skywalking import SkyWalkingProvider
@@ -40,6 +41,7 @@ PROVIDERS: dict[str, ProviderFactory] = {
     "wavefront": WavefrontProvider,
     "influxdb": InfluxdbProvider,
     "skywalking": SkyWalkingProvider,
+    "kayenta": KayentaProvider,
 }
 """Registry by provider key (the key under `metric.provider`)."""
 

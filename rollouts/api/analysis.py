@@ -292,6 +292,7 @@ class MetricProvider(_Model):
     wavefront: WavefrontMetric | None = None
     influxdb: InfluxdbMetric | None = None
     skywalking: SkyWalkingMetric | None = None
+    kayenta: KayentaMetric | None = None
 
     def provider_keys(self) -> list[str]:
         """Names of the providers set on this metric (``provider.<key>``), including unknown ones kept as extra
