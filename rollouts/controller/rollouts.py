@@ -64,6 +64,8 @@ class RolloutReconciler:
         caches.services.add_handler(self._on_service)
         caches.ingresses.add_handler(self._on_routing_object)
         caches.http_routes.add_handler(self._on_routing_object)
+        for informer in caches.routing:
+            informer.add_handler(self._on_routing_object)
         caches.deployments.add_handler(self._on_deployment)
         caches.analysis_templates.add_handler(self._on_template(cluster=False))
         caches.cluster_analysis_templates.add_handler(self._on_template(cluster=True))

@@ -34,13 +34,16 @@ from rollouts.kube.informer import Informer
 from rollouts.kube.resources import (
     ANALYSISRUN,
     ANALYSISTEMPLATE,
+    APISIXROUTE,
     CLUSTERANALYSISTEMPLATE,
     DEPLOYMENT,
     HTTPROUTE,
     INGRESS,
+    MAPPING,
     REPLICASET,
     ROLLOUT,
     SERVICE,
+    TRAEFIKSERVICE,
 )
 from rollouts.traffic.router import RouterOptions
 
@@ -97,6 +100,7 @@ class Controller:
             ingresses=Informer(client, INGRESS, namespace=ns),
             http_routes=Informer(client, HTTPROUTE, namespace=ns),
             deployments=Informer(client, DEPLOYMENT, namespace=ns),
+            routing=tuple(Informer(client, kind, namespace=ns) for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING)),
         )
         self.metrics = ControllerMetrics(self.caches, client)
         for collector in config.collectors:
@@ -124,7 +128,7 @@ class Controller:
             informers = [] if self.config.disable_rollouts else [
                 self.caches.rollouts, self.caches.replica_sets, self.caches.services, self.caches.analysis_runs,
                 self.caches.analysis_templates, self.caches.cluster_analysis_templates, self.caches.ingresses,
-                self.caches.http_routes, self.caches.deployments]
+                self.caches.http_routes, *self.caches.routing, self.caches.deployments]
             if self.config.namespace and not await self._may_read_cluster_templates():
                 informers.remove(self.caches.cluster_analysis_templates)
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.kind.plural}") for i in informers]

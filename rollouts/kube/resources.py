@@ -61,6 +61,10 @@ HTTPROUTE = ResourceKind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httpro
 # Istio, at the API version Argo Rollouts uses by default (--istio-api-version v1alpha3; every Istio serves it).
 VIRTUALSERVICE = ResourceKind("networking.istio.io", "v1alpha3", "VirtualService", "virtualservices")
 DESTINATIONRULE = ResourceKind("networking.istio.io", "v1alpha3", "DestinationRule", "destinationrules")
+# Traefik, APISIX and Ambassador (Emissary) at the API versions Argo Rollouts v1.10 uses by default.
+TRAEFIKSERVICE = ResourceKind("traefik.io", "v1alpha1", "TraefikService", "traefikservices")
+APISIXROUTE = ResourceKind("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes")
+MAPPING = ResourceKind("getambassador.io", "v2", "Mapping", "mappings")
 JOB = ResourceKind("batch", "v1", "Job", "jobs")
 LEASE = ResourceKind("coordination.k8s.io", "v1", "Lease", "leases")
 CRD = ResourceKind(
@@ -70,5 +74,5 @@ CRD = ResourceKind(
 BUILTIN: tuple[ResourceKind, ...] = (
     ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT, REPLICASET, DEPLOYMENT,
     STATEFULSET, DAEMONSET, POD, SERVICE, SECRET, CONFIGMAP, NAMESPACE, NODE, EVENT, INGRESS, HTTPROUTE,
-    VIRTUALSERVICE, DESTINATIONRULE, JOB, LEASE, CRD,
+    VIRTUALSERVICE, DESTINATIONRULE, TRAEFIKSERVICE, APISIXROUTE, MAPPING, JOB, LEASE, CRD,
 )

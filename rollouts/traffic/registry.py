@@ -23,6 +23,7 @@ from rollouts.traffic.alb import AlbRouter
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.router import LiveObjects, RolloutContext, RouterOptions, TrafficConfigError, TrafficRouter
+from rollouts.traffic.traefik import TraefikRouter
 
 RouterFactory = Callable[[RolloutContext, RolloutTrafficRouting, Sequence[CanaryStep]], TrafficRouter]
 """(rollout context, the trafficRouting block, the canary steps) -> router; raises TrafficConfigError.
@@ -33,6 +34,7 @@ PLUGINS = "plugins/"
 ROUTERS: dict[str, RouterFactory] = {
     "nginx": NginxRouter.from_config,
     "alb": AlbRouter.from_config,
+    "traefik": TraefikRouter.from_config,
     PLUGINS + PLUGIN_NAME: GatewayApiRouter.from_config,
 }
 

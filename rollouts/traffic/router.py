@@ -72,6 +72,9 @@ class RouteKind(StrEnum):
     SERVICE = "Service"
     VIRTUALSERVICE = "VirtualService"
     DESTINATIONRULE = "DestinationRule"
+    TRAEFIKSERVICE = "TraefikService"
+    APISIXROUTE = "ApisixRoute"
+    MAPPING = "Mapping"
 
     @property
     def api_version(self) -> str:
@@ -88,6 +91,9 @@ _RESOURCES: dict[RouteKind, tuple[str, str]] = {
     RouteKind.SERVICE: ("v1", "services"),
     RouteKind.VIRTUALSERVICE: ("networking.istio.io/v1alpha3", "virtualservices"),
     RouteKind.DESTINATIONRULE: ("networking.istio.io/v1alpha3", "destinationrules"),
+    RouteKind.TRAEFIKSERVICE: ("traefik.io/v1alpha1", "traefikservices"),
+    RouteKind.APISIXROUTE: ("apisix.apache.org/v2", "apisixroutes"),
+    RouteKind.MAPPING: ("getambassador.io/v2", "mappings"),
 }
 """(apiVersion, plural) of each kind."""
 

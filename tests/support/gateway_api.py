@@ -27,19 +27,19 @@ MODULE = "sigs.k8s.io/gateway-api"
 FIELD_MANAGER = "rollouts-tests"
 
 
-def pinned_version() -> str:
+def pinned_version(name: str = "GATEWAY_API_VERSION") -> str:
     for line in (REPO / "testbed" / "versions.env").read_text().splitlines():
         key, _, value = line.partition("=")
-        if key.strip() == "GATEWAY_API_VERSION":
+        if key.strip() == name:
             return value.strip()
-    raise RuntimeError("GATEWAY_API_VERSION is not set in testbed/versions.env")
+    raise RuntimeError(f"{name} is not set in testbed/versions.env")
 
 
-def module_dir(version: str) -> Path:
+def module_dir(version: str, module: str = MODULE) -> Path:
     """The unpacked module directory (``go mod download -json``), downloading it on first use."""
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
     res = subprocess.run(
-        ["go", "mod", "download", "-json", f"{MODULE}@{version}"],
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
         cwd=REPO / "testbed",
         env=env,
         check=False,
@@ -49,7 +49,7 @@ def module_dir(version: str) -> Path:
     )
     info: dict[str, Any] = json.loads(res.stdout) if res.stdout.strip() else {}
     if res.returncode != 0 or not info.get("Dir"):
-        raise RuntimeError(f"go mod download {MODULE}@{version} failed: {info.get('Error') or res.stderr.strip()}")
+        raise RuntimeError(f"go mod download {module}@{version} failed: {info.get('Error') or res.stderr.strip()}")
     return Path(info["Dir"])
 
 
@@ -65,6 +65,11 @@ def standard_crds(version: str) -> list[dict[str, Any]]:
 async def install_gateway_api_crds(client: KubeClient, *, timeout: float = 60.0) -> list[str]:
     """Apply the standard-channel CRDs and wait until each is Established; returns their names."""
     crds = await asyncio.to_thread(standard_crds, pinned_version())
+    return await install_crds(client, crds, timeout=timeout)
+
+
+async def install_crds(client: KubeClient, crds: list[dict[str, Any]], *, timeout: float = 60.0) -> list[str]:
+    """Apply CRDs, wait until each is Established and its kind is served; returns their names."""
     for crd in crds:
         await client.apply(CRD, crd, field_manager=FIELD_MANAGER)
     names = [str(crd["metadata"]["name"]) for crd in crds]
@@ -76,7 +81,7 @@ async def install_gateway_api_crds(client: KubeClient, *, timeout: float = 60.0)
             if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
-            raise AssertionError(f"Gateway API CRDs not Established after {timeout:.0f}s: {sorted(pending)}")
+            raise AssertionError(f"CRDs not Established after {timeout:.0f}s: {sorted(pending)}")
         if pending:
             await asyncio.sleep(0.2)
     client.forget_discovery()

@@ -21,6 +21,7 @@ from rollouts.kube.client import KubeClient
 from rollouts.notifications.config import ARGOCD_CONFIGMAP, ROLLOUTS_CONFIGMAP, parse_config
 from rollouts.notifications.delivery import Deliverer
 from tests.support.gateway_api import install_gateway_api_crds
+from tests.support.router_crds import install_router_crds
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,9 @@ def test_there_are_examples() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[str(p.relative_to(REPO / "examples")) for p in EXAMPLES])
 async def test_example_validates_and_applies(path: Path, kube: KubeClient, namespace: str, crds: None) -> None:
     await install_gateway_api_crds(kube)
+    for router in ("traefik", "apisix", "ambassador"):
+        if router in path.name:
+            await install_router_crds(kube, router)
     docs = documents(path)
     assert docs, f"{path} has no documents"
     for index, doc in enumerate(docs):

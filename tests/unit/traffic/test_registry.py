@@ -112,8 +112,18 @@ def test_observe_traffic_combines_routers() -> None:
 def test_every_route_kind_is_an_api_resource_the_controller_knows() -> None:
     """The controller addresses a router's kind by apiVersion and plural; they must be the API server's."""
     from rollouts.controller.traffic import resource_kind
-    from rollouts.kube.resources import DESTINATIONRULE, HTTPROUTE, INGRESS, SERVICE, VIRTUALSERVICE
+    from rollouts.kube.resources import (
+        APISIXROUTE,
+        DESTINATIONRULE,
+        HTTPROUTE,
+        INGRESS,
+        MAPPING,
+        SERVICE,
+        TRAEFIKSERVICE,
+        VIRTUALSERVICE,
+    )
 
     assert {kind: resource_kind(kind) for kind in RouteKind} == {
         RouteKind.INGRESS: INGRESS, RouteKind.HTTPROUTE: HTTPROUTE, RouteKind.SERVICE: SERVICE,
-        RouteKind.VIRTUALSERVICE: VIRTUALSERVICE, RouteKind.DESTINATIONRULE: DESTINATIONRULE}
+        RouteKind.VIRTUALSERVICE: VIRTUALSERVICE, RouteKind.DESTINATIONRULE: DESTINATIONRULE,
+        RouteKind.TRAEFIKSERVICE: TRAEFIKSERVICE, RouteKind.APISIXROUTE: APISIXROUTE, RouteKind.MAPPING: MAPPING}

@@ -1,0 +1,58 @@
+"""The routing CRDs of Traefik, APISIX and Ambassador (Emissary) for the router integration tests.
+
+Each router writes objects of a kind the testbed does not have; the API server stores and validates them without
+any data plane once the genuine CRD is installed, so the routers are tested against the real schema:
+
+* ``TraefikService`` (traefik.io/v1alpha1) from the ``github.com/traefik/traefik/v3`` module at TRAEFIK_VERSION;
+* ``ApisixRoute`` (apisix.apache.org/v2) from Argo Rollouts' own ``test/e2e/crds/apisix.yaml``;
+* ``Mapping`` (getambassador.io, storage version v2) from the ``github.com/emissary-ingress/emissary/v3`` module
+  at EMISSARY_VERSION. Its CRD converts versions through Emissary's webhook, which the testbed does not run;
+  objects are read and written as v2, the storage version, so no conversion is ever asked for and the fixture
+  sets the strategy to None (the schema is untouched).
+
+Modules come through the Go module proxy like the rest of the testbed (a warm cache is offline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rollouts.kube.client import KubeClient
+from tests.support.argo_source import argo_rollouts_dir
+from tests.support.gateway_api import install_crds, module_dir, pinned_version
+
+
+def _crds(path: Path, *kinds: str) -> list[dict[str, Any]]:
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "CustomResourceDefinition"]
+    found = [d for d in docs if not kinds or d["spec"]["names"]["kind"] in kinds]
+    if not found:
+        raise RuntimeError(f"no CustomResourceDefinition {kinds} in {path}")
+    return found
+
+
+def traefik_crds() -> list[dict[str, Any]]:
+    root = module_dir(pinned_version("TRAEFIK_VERSION"), "github.com/traefik/traefik/v3")
+    return _crds(root / "docs" / "content" / "reference" / "dynamic-configuration" / "traefik.io_traefikservices.yaml")
+
+
+def apisix_crds() -> list[dict[str, Any]]:
+    return _crds(argo_rollouts_dir() / "test" / "e2e" / "crds" / "apisix.yaml", "ApisixRoute")
+
+
+def ambassador_crds() -> list[dict[str, Any]]:
+    root = module_dir(pinned_version("EMISSARY_VERSION"), "github.com/emissary-ingress/emissary/v3")
+    crds = _crds(root / "pkg" / "api" / "getambassador.io" / "crds.yaml", "Mapping")
+    for crd in crds:
+        crd["spec"]["conversion"] = {"strategy": "None"}
+    return crds
+
+
+async def install_router_crds(client: KubeClient, which: str) -> list[str]:
+    """Install the CRDs of ``which`` ("traefik", "apisix" or "ambassador"); returns their names."""
+    loaders = {"traefik": traefik_crds, "apisix": apisix_crds, "ambassador": ambassador_crds}
+    crds = await asyncio.to_thread(loaders[which])
+    return await install_crds(client, crds)
