@@ -25,7 +25,6 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from analysis.conditions import Value, evaluate_condition, failure_message
@@ -98,16 +97,6 @@ def _format(result: Any) -> str:
     if isinstance(result, list):
         return "[" + ",".join(_format(item) for item in result) + "]"
     return json.dumps(result, separators=(",", ":"), sort_keys=True, default=str)
-
-
-def go_float(value: float) -> str:
-    """strconv.FormatFloat(value, 'f', -1, 64), how Argo's vendor providers write a value: the shortest
-    digits that read back exactly, never an exponent (0.5 -> "0.5", 1e21 -> "1000000000000000000000")."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return format(Decimal(repr(value)).normalize(), "f")
 
 
 def with_shown_value(measurement: Measurement, shown: str, *, secrets: Sequence[str] = (), on_error: bool = False

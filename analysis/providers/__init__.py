@@ -16,6 +16,7 @@ from analysis.providers.base import (
     ProviderDeps,
     SecretReader,
 )
+from analysis.providers.cloudwatch import CloudWatchProvider
 from analysis.providers.datadog import DatadogProvider
 from analysis.providers.graphite import GraphiteProvider
 from analysis.providers.influxdb import InfluxdbProvider
@@ -42,6 +43,7 @@ PROVIDERS: dict[str, ProviderFactory] = {
     "influxdb": InfluxdbProvider,
     "skywalking": SkyWalkingProvider,
     "kayenta": KayentaProvider,
+    "cloudWatch": CloudWatchProvider,
 }
 """Registry by provider key (the key under `metric.provider`)."""
 

@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.conditions import Value
+from analysis.expr.gofmt import format_float
 from analysis.expr.gotime import TimeError, parse_duration
-from analysis.measurement import error_measurement, go_float, measurement_from_result, with_shown_value
+from analysis.measurement import error_measurement, measurement_from_result, with_shown_value
 from analysis.providers.base import Clock, CredentialsError, ImmediateProvider, MeasurementContext, ProviderDeps
 from analysis.providers.http import HttpError, HttpResponse, error_body, json_body, request, with_query
 from rollouts.api.analysis import DatadogMetric, Measurement, Metric
@@ -133,7 +134,7 @@ def result_v1(body: Any) -> tuple[float | None, str]:
     if not isinstance(point, list) or len(point) != 2:
         raise DatadogError("Datapoint does not have 2 values")
     value = float(point[1])
-    return value, go_float(value)
+    return value, format_float(value, "f")
 
 
 def result_v2(body: Any) -> tuple[float | None, str]:
@@ -150,7 +151,7 @@ def result_v2(body: Any) -> tuple[float | None, str]:
         shaped = None if columns is None else [{"Values": c.get("values")} for c in columns]
         return None, json.dumps({"Columns": shaped}, separators=(",", ":"))
     value = float(values[0])
-    return value, go_float(value)
+    return value, format_float(value, "f")
 
 
 class DatadogProvider(ImmediateProvider):

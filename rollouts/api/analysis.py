@@ -293,6 +293,7 @@ class MetricProvider(_Model):
     influxdb: InfluxdbMetric | None = None
     skywalking: SkyWalkingMetric | None = None
     kayenta: KayentaMetric | None = None
+    cloud_watch: CloudWatchMetric | None = None
 
     def provider_keys(self) -> list[str]:
         """Names of the providers set on this metric (``provider.<key>``), including unknown ones kept as extra
