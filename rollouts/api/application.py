@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rollouts.api.common import ApiModel, ObjectMeta, OpenDict, Time
 from rollouts.api.crdgen import AGE_COLUMN, CrdSpec, PrinterColumn
@@ -108,6 +108,14 @@ class ApplicationSource(ApiModel):
     kustomize: KustomizeSource | None = None
     helm: HelmSource | None = None
     chart: str | None = None
+    ref: str | None = None
+    """Multi-source: the name other sources use as ``$<ref>/path`` in Helm value files."""
+
+    def renders_nothing(self) -> bool:
+        """In a multi-source application, a source with neither ``path`` nor ``chart`` renders no manifests
+        (typically a ``ref`` source that only lends value files to others), as in Argo CD. Argo CD tells them
+        apart by an empty ``path``; here ``path`` defaults to ".", so "not given" is what counts."""
+        return self.chart is None and "path" not in self.model_fields_set
 
 
 class ApplicationDestination(ApiModel):
@@ -150,12 +158,31 @@ class ResourceIgnoreDifferences(ApiModel):
 
 
 class ApplicationSpec(ApiModel):
-    source: ApplicationSource
+    source: ApplicationSource | None = None
+    sources: list[ApplicationSource] | None = None
+    """Multi-source (Argo CD 2.6+): when set, ``source`` is ignored."""
     destination: ApplicationDestination
     project: str = "default"
     sync_policy: SyncPolicy | None = None
     ignore_differences: list[ResourceIgnoreDifferences] | None = None
     revision_history_limit: int = 10
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ApplicationSpec:
+        if not self.sources and self.source is None:
+            raise ValueError("spec.source or spec.sources is required")
+        return self
+
+    @property
+    def has_multiple_sources(self) -> bool:
+        return bool(self.sources)
+
+    def source_list(self) -> list[ApplicationSource]:
+        """Every source, in order: ``spec.sources``, or the single ``spec.source``."""
+        if self.sources:
+            return list(self.sources)
+        assert self.source is not None
+        return [self.source]
 
 
 # -- operation ------------------------------------------------------------------------------
@@ -170,6 +197,9 @@ class SyncOperationResource(ApiModel):
 
 class SyncOperation(ApiModel):
     revision: str | None = None
+    revisions: list[str] | None = None
+    """Multi-source: one revision per source, in the order of ``spec.sources``."""
+    sources: list[ApplicationSource] | None = None
     prune: bool = False
     dry_run: bool = False
     sync_options: list[str] | None = None
@@ -234,7 +264,8 @@ class HookType(StrEnum):
 
 
 class ComparedTo(ApiModel):
-    source: ApplicationSource
+    source: ApplicationSource | None = None
+    sources: list[ApplicationSource] | None = None
     destination: ApplicationDestination
 
 
@@ -252,6 +283,7 @@ class RevisionMetadata(ApiModel):
 class SyncStatus(ApiModel):
     status: SyncStatusCode = SyncStatusCode.UNKNOWN
     revision: str | None = None
+    revisions: list[str] | None = None
     compared_to: ComparedTo | None = None
     revision_metadata: RevisionMetadata | None = None
 
@@ -288,8 +320,10 @@ class ResourceResult(ApiModel):
 
 
 class SyncOperationResult(ApiModel):
-    revision: str
+    revision: str = ""
     source: ApplicationSource | None = None
+    revisions: list[str] | None = None
+    sources: list[ApplicationSource] | None = None
     resources: list[ResourceResult] | None = None
 
 
@@ -305,10 +339,12 @@ class OperationState(ApiModel):
 
 class RevisionHistory(ApiModel):
     id: int
-    revision: str
+    revision: str = ""
     deployed_at: Time
     deploy_started_at: Time | None = None
     source: ApplicationSource | None = None
+    revisions: list[str] | None = None
+    sources: list[ApplicationSource] | None = None
     initiated_by: OperationInitiator | None = None
     revision_metadata: RevisionMetadata | None = None
 
@@ -338,6 +374,7 @@ class ApplicationStatus(ApiModel):
     reconciled_at: Time | None = None
     conditions: list[ApplicationCondition] | None = None
     source_type: str | None = None
+    source_types: list[str] | None = None
     summary: OpenDict | None = None
 
 

@@ -215,6 +215,41 @@ def _print_obj(obj: Any, output: str) -> None:
         print(yaml.safe_dump(obj, sort_keys=False), end="")
 
 
+def _primary_source(spec: dict[str, Any]) -> dict[str, Any]:
+    """The single source, or the first of ``spec.sources`` (Argo CD's ``GetSource``)."""
+    return dict(spec.get("source") or (spec.get("sources") or [{}])[0] or {})
+
+
+def _source_lines(spec: dict[str, Any], sync: dict[str, Any]) -> list[tuple[str, str]]:
+    """One source: Repo/Target/Path (and Chart). Several: Argo CD v3's "Sources:" block, one "- Repo:" entry
+    per source with Target, Path, Ref, Helm Values and Name Prefix when set, plus (ours) the Chart and the
+    revision each source is synced to (``status.sync.revisions``)."""
+    sources = spec.get("sources") or []
+    if not sources:
+        source = spec.get("source") or {}
+        lines = [("Repo:", str(source.get("repoURL", ""))), ("Target:", str(source.get("targetRevision", "HEAD")))]
+        if source.get("chart"):
+            return [*lines, ("Chart:", str(source["chart"]))]
+        return [*lines, ("Path:", str(source.get("path", ".")))]
+    revisions = sync.get("revisions") or []
+    lines = [("Sources:", "")]
+    for index, source in enumerate(sources):
+        helm, kustomize = source.get("helm") or {}, source.get("kustomize") or {}
+        entry = [("- Repo:", str(source.get("repoURL", ""))), ("  Target:", str(source.get("targetRevision", "")))]
+        entry += [(label, str(value)) for label, value in (
+            ("  Path:", source.get("path")), ("  Chart:", source.get("chart")), ("  Ref:", source.get("ref")),
+            ("  Helm Values:", ",".join(helm.get("valueFiles") or [])),
+            ("  Name Prefix:", kustomize.get("namePrefix")),
+            ("  Revision:", revisions[index] if index < len(revisions) else "")) if value]
+        lines += entry
+    return lines
+
+
+def _synced_revision(result: dict[str, Any]) -> str:
+    """syncResult's revision, or a multi-source sync's revisions joined with ", "."""
+    return ", ".join(str(r) for r in result.get("revisions") or []) or str(result.get("revision") or "")
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -358,7 +393,7 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
         _print_obj(app, args.output)
         return 0
     spec, status = app.get("spec") or {}, _status(app)
-    source, dest = spec.get("source") or {}, spec.get("destination") or {}
+    source, dest = _primary_source(spec), spec.get("destination") or {}
     sync, health = status.get("sync") or {}, status.get("health") or {}
     policy = spec.get("syncPolicy") or {}
     automated = policy.get("automated")
@@ -367,14 +402,12 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
         ("Project:", str(spec.get("project", "default"))),
         ("Server:", str(dest.get("server") or dest.get("name") or "")),
         ("Namespace:", str(dest.get("namespace") or "")),
-        ("Repo:", str(source.get("repoURL", ""))),
-        ("Target:", str(source.get("targetRevision", "HEAD"))),
-        ("Path:", str(source.get("path", "."))),
+        *_source_lines(spec, sync),
         ("SyncWindow:", await _sync_window(client, app, str(spec.get("project", "default")), args.namespace)),
         ("Sync Policy:", ("Automated" + (" (Prune)" if automated.get("prune") else "")) if automated is not None
          else "Manual"),
-        ("Sync Status:", f"{sync.get('status', 'Unknown')} to {source.get('targetRevision', 'HEAD')} "
-                         f"({str(sync.get('revision', ''))[:7]})"),
+        ("Sync Status:", f"{sync.get('status', 'Unknown')} to {source.get('targetRevision', 'HEAD')}"
+                         + (f" ({str(sync['revision'])[:7]})" if sync.get("revision") else "")),
         ("Health Status:", str(health.get("status", "Unknown")) + (f" ({health['message']})"
                                                                    if health.get("message") else "")),
         *_commit_lines(sync.get("revisionMetadata") or {}),
@@ -384,7 +417,7 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
     state = status.get("operationState")
     if state:
         print(f"\n{'Operation:':<15}Sync\n{'Sync Revision:':<15}"
-              f"{(state.get('syncResult') or {}).get('revision', '')}\n{'Phase:':<15}{state.get('phase')}\n"
+              f"{_synced_revision(state.get('syncResult') or {})}\n{'Phase:':<15}{state.get('phase')}\n"
               f"{'Start:':<15}{state.get('startedAt', '')}\n{'Finished:':<15}{state.get('finishedAt', '')}\n"
               f"{'Message:':<15}{state.get('message', '')}")
     conditions = status.get("conditions") or []
@@ -464,7 +497,7 @@ async def cmd_list(client: Any, args: argparse.Namespace) -> int:
     rows = []
     for app in sorted(apps, key=lambda a: str(a["metadata"]["name"])):
         spec, status = app.get("spec") or {}, _status(app)
-        dest, source = spec.get("destination") or {}, spec.get("source") or {}
+        dest, source = spec.get("destination") or {}, _primary_source(spec)
         automated = (spec.get("syncPolicy") or {}).get("automated")
         rows.append([f"{app['metadata'].get('namespace')}/{app['metadata']['name']}",
                      str(dest.get("server") or dest.get("name") or ""), str(dest.get("namespace") or ""),
@@ -599,6 +632,9 @@ async def cmd_history(client: Any, args: argparse.Namespace) -> int:
     if args.output:
         _print_obj(history, args.output)
         return 0
+    if any(h.get("sources") for h in history):
+        _history_by_source(history)
+        return 0
     _table(["ID", "DATE", "REVISION", "AUTHOR", "COMMITTED", "TAGS", "MESSAGE"],
            [[str(h.get("id")), str(h.get("deployedAt", "")),
              f"{(h.get('source') or {}).get('targetRevision', '')} ({str(h.get('revision', ''))[:7]})",
@@ -608,6 +644,26 @@ async def cmd_history(client: Any, args: argparse.Namespace) -> int:
              _summary_line(h.get("revisionMetadata") or {})]
             for h in history])
     return 0
+
+
+def _history_by_source(history: Sequence[dict[str, Any]]) -> None:
+    """Argo CD's history of a multi-source application: one table per repository ("SOURCE <url>"), each
+    row the target revision and, for a commit, its first 7 characters."""
+    by_repo: dict[str, list[list[str]]] = {}
+    for entry in history:
+        pairs = list(zip(entry.get("sources") or [entry.get("source") or {}],
+                         entry.get("revisions") or [entry.get("revision") or ""], strict=False))
+        for source, revision in pairs:
+            shown = str(source.get("targetRevision", ""))
+            if len(revision) >= 7:
+                shown += f" ({revision[:7]})"
+            by_repo.setdefault(str(source.get("repoURL", "")), []).append(
+                [str(entry.get("id")), str(entry.get("deployedAt", "")), shown])
+    for index, (repo, rows) in enumerate(by_repo.items()):
+        if index:
+            print()
+        print(f"SOURCE  {repo}")
+        _table(["ID", "DATE", "REVISION"], rows)
 
 
 async def cmd_rollback(client: Any, args: argparse.Namespace) -> int:
@@ -626,12 +682,18 @@ async def cmd_rollback(client: Any, args: argparse.Namespace) -> int:
         if entry is None:
             ids = ", ".join(str(h.get("id")) for h in history) or "none"
             raise CliError(f"application '{args.name}' has no history entry {args.id} (ids: {ids})")
-    sync: dict[str, Any] = {"revision": entry["revision"], "prune": bool(args.prune)}
-    if entry.get("source"):
-        sync["source"] = entry["source"]
+    sync: dict[str, Any] = {"prune": bool(args.prune)}
+    if entry.get("revisions"):  # multi-source: every source back to its revision of that sync
+        sync.update({"revisions": entry["revisions"], "sources": entry.get("sources") or []})
+        what = ", ".join(str(r)[:7] for r in entry["revisions"])
+    else:
+        sync["revision"] = entry["revision"]
+        if entry.get("source"):
+            sync["source"] = entry["source"]
+        what = str(entry["revision"])[:7]
     await _request_operation(client, args.name, args.namespace, {"sync": sync, "initiatedBy": _initiator()})
     if args.no_wait:
-        print(f"rollback of application '{args.name}' to {entry['revision'][:7]} requested")
+        print(f"rollback of application '{args.name}' to {what} requested")
         return 0
     return await _wait_operation(client, args.name, args.namespace, args.timeout)
 

@@ -10,6 +10,7 @@ everything unless ``allowEmpty``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from rollouts.api.application import (
     SyncPolicyAutomated,
     SyncStatusCode,
 )
+from rollouts.gitops.comparison import joint_revision
 from rollouts.gitops.prune import wipes_everything
 
 SELF_HEAL_ATTEMPTS_FIELD = "selfHealAttemptsCount"  # kept in operation.sync, as Argo CD does
@@ -52,7 +54,10 @@ def _last_sync(state: OperationState | None) -> tuple[SyncOperation | None, str 
     """The last operation's sync and the commit it really synced (a manual sync may name a branch or nothing)."""
     last_sync = state.operation.sync if state is not None else None
     if state is not None and state.sync_result is not None:
-        return last_sync, state.sync_result.revision
+        result = state.sync_result
+        return last_sync, joint_revision(result.revisions) if result.revisions else result.revision
+    if last_sync is not None and last_sync.revisions:
+        return last_sync, joint_revision(last_sync.revisions)
     return last_sync, last_sync.revision if last_sync is not None else None
 
 
@@ -90,8 +95,10 @@ def _self_heal(state: OperationState, last_sync: SyncOperation, automated: SyncP
     return attempts + 1
 
 
-def _operation(policy: SyncPolicy, automated: SyncPolicyAutomated, revision: str, attempts: int) -> dict[str, Any]:
-    sync: dict[str, Any] = {"revision": revision, "prune": automated.prune}
+def _operation(policy: SyncPolicy, automated: SyncPolicyAutomated, revision: str, attempts: int,
+               revisions: Sequence[str]) -> dict[str, Any]:
+    sync: dict[str, Any] = {"revisions": list(revisions)} if revisions else {"revision": revision}
+    sync["prune"] = automated.prune
     if policy.sync_options:
         sync["syncOptions"] = list(policy.sync_options)
     if attempts:
@@ -110,8 +117,10 @@ def decide_auto_sync(
     desired_count: int,
     owned_count: int,
     now: datetime,
+    revisions: Sequence[str] = (),
 ) -> AutoSyncDecision:
-    """Whether to start an automated sync of ``revision`` now, and with which operation.
+    """Whether to start an automated sync of ``revision`` now, and with which operation (a multi-source
+    application passes its ``revisions``, and ``revision`` is their joint key).
 
     OutOfSync at abc123, last sync to abc123 Failed -> no ("failed previous sync attempt"); last sync Succeeded,
     selfHeal on, 2 self-heals already, finished 0.5s ago -> no, retry after 1.5s (backoff 2s); the same but
@@ -133,5 +142,5 @@ def decide_auto_sync(
         if isinstance(healed, AutoSyncDecision):
             return healed
         attempts = healed
-    return AutoSyncDecision(_operation(policy, automated, revision, attempts),
+    return AutoSyncDecision(_operation(policy, automated, revision, attempts, revisions),
                             f"auto-sync to {revision}" + (" (self-heal)" if attempts else ""))

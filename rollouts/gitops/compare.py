@@ -18,17 +18,18 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from rollouts.api.application import Application, ApplicationSource, ResourceIgnoreDifferences
+from rollouts.api.application import Application, ApplicationSource, ResourceIgnoreDifferences, RevisionMetadata
 from rollouts.gitops.clusters import LOCAL, Cluster, unmanaged
-from rollouts.gitops.comparison import Comparison, ComparisonError, ResourceState, SourceError
+from rollouts.gitops.comparison import Comparison, ComparisonError, ResourceState, SourceError, joint_revision
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.diff import ResourceDiff, compare
 from rollouts.gitops.health import resource_health
 from rollouts.gitops.live import LiveState
 from rollouts.gitops.render import ClusterCapabilities, RenderError
-from rollouts.gitops.renderers import ManifestCache, cache_key, render_source
+from rollouts.gitops.renderers import ManifestCache, cache_key, render_source, with_ref_value_files
 from rollouts.gitops.rollout_fields import with_rollout_fields
 from rollouts.gitops.source import SECRET_TYPE_LABEL, RepoCredentials, credentials_for
 from rollouts.gitops.sources import Sources
@@ -119,8 +120,13 @@ class Comparer:
             self._secrets = (float("-inf"), [])  # a fixed Secret must be seen by the next attempt
             raise
 
-    async def render(self, app: Application, source: ApplicationSource, commit: str, namespace: str) -> Any:
+    async def render(self, app: Application, source: ApplicationSource, commit: str, namespace: str, *,
+                     refs: Mapping[str, Path] | None = None) -> Any:
+        """The manifests of ``source`` at ``commit``; ``refs`` (multi-source) are the checkouts of the ``ref``
+        sources by ``$name``, for ``$name/...`` Helm value files."""
         try:
+            if refs is not None:
+                source = with_ref_value_files(source, refs)
             checkout = await self.sources.for_source(source).files(source, commit)
             cluster = await self._capabilities() if self._renders_with_helm(source) else None
             rendered = await render_source(checkout, source, commit=commit, release=app.metadata.name or "",
@@ -248,20 +254,26 @@ class Comparer:
         source: ApplicationSource | None = None,
         fresh: bool = False,
         newer_than: float | None = None,
+        revisions: Sequence[str] | None = None,
+        sources: Sequence[ApplicationSource] | None = None,
     ) -> Comparison[ResourceKind]:
-        """Full comparison at ``revision`` (default: the source's targetRevision) of ``source`` (default: spec).
+        """Full comparison at ``revision`` (default: the source's targetRevision) of ``source`` (default: spec);
+        for a multi-source application at ``revisions`` of ``sources`` (by position; default: the spec's).
 
         ``fresh`` reads live objects from the API instead of the watch cache (sync waits, CLI diff).
         """
         namespace = app.spec.destination.namespace or ""
-        source = source or app.spec.source
-        commit = await self.resolve_revision(source, fetch=fetch, revision=revision, newer_than=newer_than)
-        rendered = await self.render(app, source, commit, namespace)
+        if app.spec.has_multiple_sources:
+            desired = await self._desired_sources(app, fetch=fetch, revisions=revisions, sources=sources,
+                                                  newer_than=newer_than)
+        else:
+            desired = await self._desired_source(app, source or app.spec.source, fetch=fetch, revision=revision,
+                                                 newer_than=newer_than)
         app_name = app.metadata.name or ""
         try:
             options = parse_sync_options(app.spec.sync_policy.sync_options if app.spec.sync_policy else None)
             prepared, pending, unverified = await self._prepare(
-                list(rendered.manifests), namespace, app_name,
+                desired.manifests, namespace, app_name,
                 skip_dry_run=option_enabled(options, "SkipDryRunOnMissingResource"))
         except ValueError as exc:
             raise ComparisonError(str(exc)) from None
@@ -283,9 +295,50 @@ class Comparer:
             kinds[key] = kind
             resources.append(ResourceState(key, kind, None, live_obj, ResourceDiff(key, True),
                                            await self.health.health(live_obj), 0))
+        return Comparison(desired.revision, desired.source, desired.source_type, resources, split.hooks, kinds,
+                          pending, desired.metadata, unverified, desired.revisions, desired.sources,
+                          desired.source_types)
+
+    async def _desired_source(self, app: Application, source: ApplicationSource | None, *, fetch: bool,
+                              revision: str | None, newer_than: float | None) -> _Desired:
+        assert source is not None
+        commit = await self.resolve_revision(source, fetch=fetch, revision=revision, newer_than=newer_than)
+        rendered = await self.render(app, source, commit, app.spec.destination.namespace or "")
         metadata = await self.sources.for_source(source).metadata(source, commit)
-        return Comparison(commit, source, rendered.source_type, resources, split.hooks, kinds, pending, metadata,
-                          unverified)
+        return _Desired(commit, source, rendered.source_type, list(rendered.manifests), metadata)
+
+    async def _desired_sources(self, app: Application, *, fetch: bool, revisions: Sequence[str] | None,
+                               sources: Sequence[ApplicationSource] | None, newer_than: float | None) -> _Desired:
+        """Multi-source (Argo CD 2.6+): every source resolved (``revisions`` overrides them by position, as a
+        sync operation's ``revisions`` do), the ``ref`` sources checked out for ``$ref/...`` value files, and
+        the manifests of every source that has a ``path`` or a ``chart``, in order."""
+        chosen = list(sources or app.spec.sources or ())
+        wanted = list(revisions or ())
+        commits = [await self.resolve_revision(s, fetch=fetch, newer_than=newer_than,
+                                               revision=wanted[i] if i < len(wanted) and wanted[i] else None)
+                   for i, s in enumerate(chosen)]
+        refs: dict[str, Path] = {}
+        for s, commit in zip(chosen, commits, strict=True):
+            if s.ref:
+                if s.chart is not None:
+                    raise ComparisonError(f"source ref {s.ref!r}: source has a 'chart' field defined, but Helm charts "
+                                          "are not yet not supported for 'ref' sources")
+                try:
+                    refs[f"${s.ref}"] = await self.sources.for_source(s).files(s, commit)
+                except SourceError as exc:
+                    raise ComparisonError(f"failed to get git client for repo {s.repo_url}: {exc}") from None
+        manifests: list[Obj] = []
+        types: list[str] = []
+        namespace = app.spec.destination.namespace or ""
+        for s, commit in zip(chosen, commits, strict=True):
+            if s.renders_nothing():
+                types.append("")
+                continue
+            rendered = await self.render(app, s, commit, namespace, refs=refs)
+            manifests += rendered.manifests
+            types.append(rendered.source_type)
+        return _Desired(joint_revision(commits), chosen[0], next((t for t in types if t), ""), manifests, None,
+                        tuple(commits), tuple(chosen), tuple(types))
 
     def _check_managed(self, prepared: Sequence[tuple[ResourceKind | None, Obj]]) -> None:
         """A cluster restricted to some namespaces holds nothing elsewhere (gitops-engine's live state load)."""
@@ -313,6 +366,20 @@ class Comparer:
             except ValueError as exc:
                 raise ComparisonError(str(exc)) from None
         return ResourceState(key, kind, obj, live, diff, await self.health.health(live), wave, message)
+
+
+@dataclass(frozen=True, slots=True)
+class _Desired:
+    """What the sources say the application is: revision(s), source(s), tool(s), manifests, commit metadata."""
+
+    revision: str
+    source: ApplicationSource
+    source_type: str
+    manifests: list[Obj]
+    metadata: RevisionMetadata | None
+    revisions: tuple[str, ...] = ()
+    sources: tuple[ApplicationSource, ...] = ()
+    source_types: tuple[str, ...] = ()
 
 
 @dataclass

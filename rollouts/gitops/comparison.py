@@ -9,6 +9,7 @@ needs for API paths); the pure layers never look inside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -88,6 +89,16 @@ class Comparison(Generic[K]):
     unverified_kinds: dict[ResourceKey, str] = field(default_factory=dict)
     """``SkipDryRunOnMissingResource=true`` objects of a kind the API server does not serve: compared as
     missing, and an apply that still finds no such kind fails with this message (no CRD here will come)."""
+    revisions: tuple[str, ...] = ()
+    """Multi-source only: the resolved revision of each source, in ``spec.sources`` order (``revision`` is
+    then their ``joint_revision``, the key automated sync compares)."""
+    sources: tuple[ApplicationSource, ...] = ()
+    source_types: tuple[str, ...] = ()
+    """Multi-source only: each source's tool ("" for a source that renders nothing), as ``status.sourceTypes``."""
+
+    @property
+    def multi_source(self) -> bool:
+        return bool(self.revisions)
 
     @property
     def sync_status(self) -> SyncStatusCode:
@@ -111,6 +122,11 @@ class Comparison(Generic[K]):
 
     def hook_manifests(self) -> list[Obj]:
         return [obj for _, obj in self.hooks]
+
+
+def joint_revision(revisions: Sequence[str]) -> str:
+    """One comparable key for the revisions of a multi-source application: ["abc", "1.2.0"] -> "abc,1.2.0"."""
+    return ",".join(revisions)
 
 
 Outcome = Comparison[Any] | ComparisonError

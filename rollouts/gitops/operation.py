@@ -49,14 +49,21 @@ def next_history(
     initiated_by: OperationInitiator | None,
     limit: int,
     metadata: RevisionMetadata | None = None,
+    revisions: Sequence[str] = (),
+    sources: Sequence[ApplicationSource] = (),
 ) -> list[dict[str, Any]]:
-    """History after a successful sync: ids keep growing, only the last ``limit`` entries are kept."""
+    """History after a successful sync: ids keep growing, only the last ``limit`` entries are kept. A
+    multi-source sync (``revisions``) is recorded as Argo CD does: ``revisions`` and ``sources``, no
+    ``revision``/``source``."""
     next_id = max((h.id for h in history), default=-1) + 1
     entries = [h.model_dump(by_alias=True, exclude_none=True, mode="json") for h in history]
-    entry: dict[str, Any] = {
-        "id": next_id, "revision": revision, "deployedAt": format_time(deployed_at),
-        "source": source.model_dump(by_alias=True, exclude_none=True, mode="json"),
-    }
+    entry: dict[str, Any] = {"id": next_id, "deployedAt": format_time(deployed_at)}
+    if revisions:
+        entry.update({"revisions": list(revisions),
+                      "sources": [s.model_dump(by_alias=True, exclude_none=True, mode="json") for s in sources]})
+    else:
+        entry.update({"revision": revision,
+                      "source": source.model_dump(by_alias=True, exclude_none=True, mode="json")})
     if started_at is not None:
         entry["deployStartedAt"] = format_time(started_at)
     if initiated_by is not None:

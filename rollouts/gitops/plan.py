@@ -82,7 +82,8 @@ def _operation_status(status: Obj, app: Application, step: SyncStep, now: dateti
         status["history"] = next_history(
             app.status.history or [] if app.status else [], revision=step.revision, source=step.source,
             deployed_at=now, started_at=started_at(step.state), initiated_by=app.operation.initiated_by,
-            limit=app.spec.revision_history_limit, metadata=step.revision_metadata)
+            limit=app.spec.revision_history_limit, metadata=step.revision_metadata, revisions=step.revisions,
+            sources=step.sources)
     if step.done:
         return AFTER_OPERATION
     return min(requeue, step.requeue) if step.requeue is not None else requeue
@@ -99,7 +100,7 @@ def _auto_sync(app: Application, comparison: Comparison[Any], now: datetime, req
                windows: Sequence[SyncWindow]) -> _AutoSync:
     decision = decide_auto_sync(app, sync_status=comparison.sync_status, revision=comparison.revision,
                                 desired_count=len(comparison.desired()), owned_count=comparison.owned_count(),
-                                now=now)
+                                now=now, revisions=comparison.revisions)
     conditions = [(ApplicationConditionType.SYNC_ERROR.value, decision.reason)] if decision.error else []
     if decision.operation is not None and not can_sync(windows, app, manual=False, now=now).allowed:
         # As Argo CD: the automated sync waits for the window, without a condition; look again in a minute.

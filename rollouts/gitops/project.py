@@ -281,6 +281,6 @@ def application_violations(app: Application, project: AppProjectSpec | None, clu
     if project is None:
         return (missing_project_message(name),)
     cluster = cluster or destination_cluster(app.spec.destination)
-    found = [source_violation(project, name, app.spec.source.repo_url),
+    found = [*(source_violation(project, name, s.repo_url) for s in app.spec.source_list()),
              destination_violation(project, name, app.spec.destination, cluster, scoped)]
     return tuple(v for v in found if v is not None)

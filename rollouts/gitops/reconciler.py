@@ -28,7 +28,7 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from rollouts.api.application import REFRESH_ANNOTATION, Application
+from rollouts.api.application import REFRESH_ANNOTATION, Application, SyncOperation
 from rollouts.api.appproject import DEFAULT_PROJECT, AppProject, AppProjectSpec, default_project_body
 from rollouts.gitops.clusters import (
     IN_CLUSTER_ENABLED_KEY,
@@ -112,6 +112,20 @@ class GitopsConfig:
     webhook_secret: str | None = None
     webhook_max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024
     """Push payloads above this are answered 413 (GitHub sends up to 25 MB)."""
+
+
+def _operation_matches(app: Application, comparison: Outcome, sync: SyncOperation) -> bool:
+    """Whether the spec's comparison already is the one the operation asks for (no other revision or source)."""
+    if not isinstance(comparison, Comparison):
+        return False
+    if app.spec.has_multiple_sources:
+        wanted = sync.revisions or []
+        return sync.sources is None and all(
+            not want or have.startswith(want) or want == source.target_revision
+            for want, have, source in zip(wanted, comparison.revisions, app.spec.source_list(), strict=False))
+    assert app.spec.source is not None
+    return sync.source is None and (not sync.revision or comparison.revision.startswith(sync.revision)
+                                    or sync.revision == app.spec.source.target_revision)
 
 
 class ApplicationReconciler:
@@ -252,10 +266,10 @@ class ApplicationReconciler:
             return Placement(problem=SpecError(project_problem))
         if project is None:
             return Placement(problem=SpecError(missing_project_message(app.spec.project)))
-        source = source_violation(project, app.spec.project, app.spec.source.repo_url)
+        sources = [source_violation(project, app.spec.project, s.repo_url) for s in app.spec.source_list()]
         cluster = resolve_destination(app.spec.destination, clusters)
         if isinstance(cluster, str):
-            return Placement(problem=SpecError(*(m for m in (source, cluster) if m)))
+            return Placement(problem=SpecError(*(m for m in (*sources, cluster) if m)))
         destination = ResolvedDestination(cluster, tuple(clusters.project_clusters(app.spec.project)))
         violations = application_violations(app, project, cluster, destination.scoped)
         if violations:
@@ -376,13 +390,12 @@ class ApplicationReconciler:
         """The comparison at the operation's revision/source (a rollback names an older commit)."""
         assert app.operation is not None and app.operation.sync is not None
         sync = app.operation.sync
-        if isinstance(comparison, ClusterError) or (sync.source is None and isinstance(comparison, Comparison) and (
-                not sync.revision or comparison.revision.startswith(sync.revision)
-                or sync.revision == app.spec.source.target_revision)):
+        if isinstance(comparison, ClusterError) or _operation_matches(app, comparison, sync):
             return comparison
         try:
             return await connection.comparer.compare_app(app, fetch=False, revision=sync.revision,
-                                                         source=sync.source)
+                                                         source=sync.source, revisions=sync.revisions,
+                                                         sources=sync.sources)
         except ComparisonError as exc:
             return exc
         except ApiError as exc:
@@ -452,11 +465,14 @@ class ApplicationReconciler:
         await run_worker(self.queue, self.reconcile, kind="application", log=log, fields=lambda name: {"app": name})
 
     def _webhook_targets(self) -> list[tuple[str, str, str]]:
+        """(app, repoURL, targetRevision) for every source of every application (a push to any source
+        refreshes a multi-source application)."""
         out = []
         for obj in self.apps.items():
-            source = (obj.get("spec") or {}).get("source") or {}
-            out.append((str(obj["metadata"]["name"]), str(source.get("repoURL") or ""),
-                        str(source.get("targetRevision") or "HEAD")))
+            spec = obj.get("spec") or {}
+            for source in spec.get("sources") or [spec.get("source") or {}]:
+                out.append((str(obj["metadata"]["name"]), str(source.get("repoURL") or ""),
+                            str(source.get("targetRevision") or "HEAD")))
         return out
 
     async def run(self, stop: asyncio.Event) -> None:

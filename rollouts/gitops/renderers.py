@@ -61,6 +61,36 @@ def choose_renderer(
     raise RenderError(f"no renderer reads {app_dir.name!r} (supported tools: {', '.join(renderers)})")
 
 
+def with_ref_value_files(source: ApplicationSource, refs: Mapping[str, Path]) -> ApplicationSource:
+    """``source`` with its ``$<ref>/path`` Helm value files made absolute inside the checkout of the source
+    named ``<ref>`` (multi-source, as Argo CD resolves them); errors are Argo CD's messages.
+
+    ``$values/envs/prod.yaml`` with refs {"$values": /cache/checkouts/abc} -> /cache/checkouts/abc/envs/prod.yaml;
+    ``$values/../../etc/passwd`` -> RenderError (outside the referenced repository)."""
+    files = source.helm.value_files if source.helm is not None else None
+    if not files or not any(f.startswith("$") for f in files):
+        return source
+    resolved = []
+    for value_file in files:
+        if not value_file.startswith("$"):
+            resolved.append(value_file)
+            continue
+        ref, _, rest = value_file.partition("/")
+        root = refs.get(ref)
+        if root is None:
+            if not refs:
+                raise RenderError(f'source referenced "{ref}", but no source has a \'ref\' field defined')
+            raise RenderError(f'source referenced "{ref}", which is not one of the available sources '
+                              f"({', '.join(sorted(refs))})")
+        target = (root / rest).resolve()
+        if target != root.resolve() and root.resolve() not in target.parents:
+            raise RenderError(f"error resolving value file path: value file {value_file!r} resolved to outside "
+                              "the referenced repository root")
+        resolved.append(str(target))
+    assert source.helm is not None
+    return source.model_copy(update={"helm": source.helm.model_copy(update={"value_files": resolved})})
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     manifests: tuple[Manifest, ...]

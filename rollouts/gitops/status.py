@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rollouts.api.application import Application
+from rollouts.api.application import Application, ApplicationSource
 from rollouts.api.common import format_time
 from rollouts.gitops.comparison import Comparison
 from rollouts.gitops.tracking import owning_app
@@ -53,12 +53,15 @@ def resource_statuses(comparison: Comparison[Any]) -> list[Obj]:
 def apply_comparison(status: Obj, app: Application, comparison: Comparison[Any]) -> None:
     """Fill sync, health, resources and sourceType of ``status`` from a comparison (in place)."""
     health = comparison.health
-    status["sync"] = {
-        "status": comparison.sync_status.value, "revision": comparison.revision,
-        "comparedTo": {"source": app.spec.source.model_dump(by_alias=True, exclude_none=True, mode="json"),
-                       "destination": app.spec.destination.model_dump(by_alias=True, exclude_none=True,
-                                                                      mode="json")},
-    }
+    destination = app.spec.destination.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if comparison.multi_source:  # Argo CD: revisions and comparedTo.sources, one per source; no revision
+        status["sync"] = {"status": comparison.sync_status.value, "revisions": list(comparison.revisions),
+                          "comparedTo": {"sources": [_dump(s) for s in app.spec.source_list()],
+                                         "destination": destination}}
+    else:
+        status["sync"] = {"status": comparison.sync_status.value, "revision": comparison.revision,
+                          "comparedTo": {"source": _dump(app.spec.source or comparison.source),
+                                         "destination": destination}}
     if comparison.revision_metadata is not None:
         status["sync"]["revisionMetadata"] = comparison.revision_metadata.model_dump(
             by_alias=True, exclude_none=True, mode="json")
@@ -66,7 +69,16 @@ def apply_comparison(status: Obj, app: Application, comparison: Comparison[Any])
     if health.message:
         status["health"]["message"] = health.message[:500]
     status["resources"] = resource_statuses(comparison)
-    status["sourceType"] = comparison.source_type
+    if comparison.multi_source:
+        status.pop("sourceType", None)
+        status["sourceTypes"] = list(comparison.source_types)
+    else:
+        status.pop("sourceTypes", None)
+        status["sourceType"] = comparison.source_type
+
+
+def _dump(source: ApplicationSource) -> Obj:
+    return source.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def started_at(state: Obj) -> datetime | None:

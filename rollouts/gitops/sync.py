@@ -169,6 +169,9 @@ class SyncStepPlan:
     revision: str | None = None
     source: ApplicationSource | None = None
     revision_metadata: RevisionMetadata | None = None
+    revisions: tuple[str, ...] = ()
+    """Multi-source: what was synced, per source (then ``revision`` is their joint key)."""
+    sources: tuple[ApplicationSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,8 @@ class SyncStep:
     revision: str | None = None
     source: ApplicationSource | None = None
     revision_metadata: RevisionMetadata | None = None
+    revisions: tuple[str, ...] = ()
+    sources: tuple[ApplicationSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,8 +536,12 @@ def plan_sync_step(app: Application, comparison: Outcome, state: Obj, observed: 
                                                              phase=OperationPhase.ERROR))
     state = copy.deepcopy(state)
     result = state.setdefault("syncResult", {"revision": comparison.revision})
-    result["revision"] = comparison.revision
-    result["source"] = _dump(comparison.source)
+    if comparison.multi_source:  # as Argo CD writes it: revision "", revisions and sources per source
+        result.update({"revision": "", "revisions": list(comparison.revisions),
+                       "sources": [_dump(s) for s in comparison.sources]})
+    else:
+        result["revision"] = comparison.revision
+        result["source"] = _dump(comparison.source)
     result.setdefault("resources", [])
     operation = app.operation
     assert operation is not None and operation.sync is not None
@@ -572,7 +581,8 @@ def _dry_run(ctx: SyncContext) -> DryRun:
 def _plan(state: Obj, comparison: Comparison[Any]) -> Callable[..., SyncStepPlan]:
     def done(actions: Sequence[SyncAction], outcome: StepOutcome, hooks: Sequence[Obj] = ()) -> SyncStepPlan:
         return SyncStepPlan(state, tuple(actions), outcome, sync_fail_tasks(hooks), comparison.revision,
-                            comparison.source, comparison.revision_metadata)
+                            comparison.source, comparison.revision_metadata, comparison.revisions,
+                            comparison.sources)
     return done
 
 
@@ -607,7 +617,7 @@ def conclude_step(plan: SyncStepPlan, report: Report, operation: Operation, *,
     state.update({"phase": OperationPhase.SUCCEEDED.value, "message": outcome.message,
                   "finishedAt": format_time(now)})
     return SyncStep(state, done=True, succeeded=True, revision=plan.revision, source=plan.source,
-                    revision_metadata=plan.revision_metadata), ()
+                    revision_metadata=plan.revision_metadata, revisions=plan.revisions, sources=plan.sources), ()
 
 
 def fail_operation(

@@ -5,15 +5,11 @@ testbed's ``helm repo index``, charts packaged by ``helm package``) behind basic
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from aiohttp import web
 
 from rollouts.cli import app as app_cli
 from rollouts.cli import repo as repo_cli
@@ -21,70 +17,19 @@ from rollouts.gitops.reconciler import ApplicationReconciler
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
 from rollouts.kube.resources import APPLICATION, CONFIGMAP, SECRET
+from tests.integration.gitops.chart_server import ChartRepository, serve_charts
 from tests.integration.gitops.conftest import app_probe, status_of, synced_at
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
 USER, PASSWORD = "charts", "s3cret-chart-pass"
-TEMPLATES = {
-    "config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n"
-                   "data:\n  color: {{ .Values.color | quote }}\n  chart: {{ .Chart.Version | quote }}\n",
-    "extra.yaml": "{{- if .Values.extra }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
-                  "  name: {{ .Release.Name }}-extra\ndata:\n  on: \"yes\"\n{{- end }}\n",
-}
-
-
-class ChartRepository:
-    """A directory of packaged charts and its index, served with basic auth (what ChartMuseum or a static
-    server in front of `helm repo index` output gives a Helm user)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.charts = root / "repo"
-        self.charts.mkdir(parents=True)
-        self.url = ""
-        self.requests: list[str] = []
-        helm = os.environ.get("ROLLOUTS_HELM_PATH") or "helm"
-        self.helm = str(Path(helm) / "helm") if Path(helm).is_dir() else helm
-
-    def publish(self, version: str, *, color: str, extra: bool) -> None:
-        src = self.root / "src" / version / "web"
-        (src / "templates").mkdir(parents=True)
-        (src / "Chart.yaml").write_text(yaml.safe_dump({"apiVersion": "v2", "name": "web", "version": version}))
-        (src / "values.yaml").write_text(yaml.safe_dump({"color": color, "extra": extra}))
-        for name, text in TEMPLATES.items():
-            (src / "templates" / name).write_text(text)
-        for args in ([self.helm, "package", str(src), "-d", str(self.charts)],
-                     [self.helm, "repo", "index", str(self.charts)]):
-            subprocess.run(args, check=True, capture_output=True)
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(request.path)
-        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-        if request.headers.get("Authorization") != expected:
-            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="charts"'})
-        path = self.charts / request.match_info["name"]
-        if not path.is_file():
-            return web.Response(status=404)
-        return web.FileResponse(path)
 
 
 @pytest.fixture
 async def charts(tmp_path: Path) -> AsyncIterator[ChartRepository]:
-    repository = ChartRepository(tmp_path / "charts")
-    app = web.Application()
-    app.router.add_get("/stable/{name}", repository.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    repository.url = f"http://127.0.0.1:{port}/stable"
-    try:
+    async with serve_charts(ChartRepository(tmp_path / "charts", user=USER, password=PASSWORD)) as repository:
         yield repository
-    finally:
-        await runner.cleanup()
 
 
 def condition_with(text: str) -> Any:

@@ -164,17 +164,22 @@ def test_reconciled_at_moves_only_when_git_was_read() -> None:
 
 def test_unreadable_application_gets_an_invalid_spec_condition_only() -> None:
     app, problem = parse_application({"metadata": {"name": "a"}, "spec": {"destination": {}}})
-    assert app is None and problem == "invalid Application spec: spec.source: Field required"
+    assert app is None and problem == "invalid Application spec: spec.source or spec.sources is required"
     plan = plan_invalid_spec({"sync": {"status": "Synced"}}, problem, NOW)
     assert plan.status == {"sync": {"status": "Synced"}, "conditions": [
         {"type": "InvalidSpecError", "message": problem, "lastTransitionTime": "2024-05-01T12:00:00Z"}]}
     assert plan.requeue is None and plan.new_operation is None
 
 
-def test_multi_source_is_refused_by_name() -> None:
+def test_multi_source_is_read_in_order_and_ref_only_sources_render_nothing() -> None:
     app, problem = parse_application({"metadata": {"name": "a"}, "spec": {
-        "sources": [{"repoURL": "file:///r", "path": "a"}], "destination": {}}})
-    assert app is None and "spec.sources: multi-source applications are not supported" in problem
+        "sources": [{"repoURL": "file:///values", "ref": "values"},
+                    {"repoURL": "https://charts.example.com", "chart": "web", "targetRevision": "^1",
+                     "helm": {"valueFiles": ["$values/prod.yaml"]}},
+                    {"repoURL": "file:///r", "path": "."}], "destination": {}}})
+    assert app is not None and problem == ""
+    assert app.spec.has_multiple_sources and app.spec.source is None
+    assert [s.renders_nothing() for s in app.spec.source_list()] == [True, False, False]
 
 
 class Clock:

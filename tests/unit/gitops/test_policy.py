@@ -120,6 +120,22 @@ def test_auto_sync_operation_carries_prune_options_retry_and_attempts() -> None:
         "initiatedBy": {"automated": True}, "retry": {"limit": 2}}
 
 
+@pytest.mark.parametrize(("synced", "starts"), [
+    pytest.param({"syncResult": {"revision": "", "revisions": ["abc", "1.2.0"]}}, False, id="same-revisions"),
+    pytest.param({"syncResult": {"revision": "", "revisions": ["abc", "1.1.0"]}}, True, id="chart-moved-on"),
+    pytest.param({"operation": {"sync": {"revisions": ["abc", "1.2.0"]}}}, False, id="operation-revisions"),
+])
+def test_multi_source_auto_sync_compares_and_requests_revisions(synced: dict[str, Any], starts: bool) -> None:
+    state = op_state("Succeeded", "")["operationState"]
+    multi = app({"prune": True}, {"operationState": {**state, **synced}})
+    decision = decide_auto_sync(multi, sync_status=SyncStatusCode.OUT_OF_SYNC, revision="abc,1.2.0",
+                                desired_count=1, owned_count=1, now=NOW, revisions=("abc", "1.2.0"))
+    assert (decision.operation is not None) is starts, decision.reason
+    if starts:
+        assert decision.operation is not None and decision.operation["sync"]["revisions"] == ["abc", "1.2.0"]
+        assert "revision" not in decision.operation["sync"]
+
+
 def test_auto_sync_refuses_to_wipe_everything_unless_allow_empty() -> None:
     refused = decide_auto_sync(app({"prune": True}), sync_status=SyncStatusCode.OUT_OF_SYNC, revision="abc",
                                desired_count=0, owned_count=3, now=NOW)

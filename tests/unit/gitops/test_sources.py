@@ -7,6 +7,7 @@ by the Helm source type now; OCI registries are refused by name.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from rollouts.api.application import ApplicationSource
 from rollouts.gitops.comparison import ComparisonError
 from rollouts.gitops.render import RenderError
-from rollouts.gitops.renderers import RENDERERS, choose_renderer
+from rollouts.gitops.renderers import RENDERERS, choose_renderer, with_ref_value_files
 from rollouts.gitops.sources import SOURCE_TYPES, Sources
 
 
@@ -83,3 +84,27 @@ def test_a_plugin_block_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match=r"spec.source.plugin: config management plugins are not supported"):
         choose_renderer(tmp_path, source(plugin={"name": "cdk8s"}))
     assert list(RENDERERS) == ["Helm", "Kustomize", "Directory"]
+
+
+def test_ref_value_files_resolve_inside_the_referenced_checkout(tmp_path: Path) -> None:
+    checkout = tmp_path / "values-abc"
+    (checkout / "envs").mkdir(parents=True)
+    chart = source(chart="web", repoURL="https://charts.example.com",
+                   helm={"valueFiles": ["values.yaml", "$values/envs/prod.yaml"], "releaseName": "r"})
+    resolved = with_ref_value_files(chart, {"$values": checkout})
+    assert resolved.helm is not None and resolved.helm.value_files == [
+        "values.yaml", str(checkout.resolve() / "envs" / "prod.yaml")]
+    assert resolved.helm.release_name == "r" and chart.helm is not None and chart.helm.value_files[1].startswith("$")
+
+
+@pytest.mark.parametrize(("value_file", "refs", "message"), [
+    ("$values/../../etc/passwd", {"$values": "v"}, "resolved to outside the referenced repository root"),
+    ("$nope/a.yaml", {"$values": "v", "$base": "b"},
+     'source referenced "$nope", which is not one of the available sources ($base, $values)'),
+    ("$nope/a.yaml", {}, "source referenced \"$nope\", but no source has a 'ref' field defined"),
+], ids=["traversal", "unknown-ref", "no-refs"])
+def test_ref_value_file_errors_are_argo_cd_s(tmp_path: Path, value_file: str, refs: dict[str, str],
+                                             message: str) -> None:
+    chart = source(path="chart", helm={"valueFiles": [value_file]})
+    with pytest.raises(RenderError, match=re.escape(message)):
+        with_ref_value_files(chart, {k: tmp_path / v for k, v in refs.items()})
