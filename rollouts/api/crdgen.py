@@ -39,6 +39,7 @@ VERSION: Final = "v1alpha1"
 
 CRD_MODULES: Final[tuple[str, ...]] = (
     "rollouts.api.rollout", "rollouts.api.application", "rollouts.api.appproject", "rollouts.api.analysis",
+    "rollouts.api.experiment",
 )
 """API modules that define a ``CRD`` registration, in the order their files are listed."""
 

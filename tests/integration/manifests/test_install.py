@@ -120,7 +120,7 @@ def test_helm_install_of_a_cluster_wide_release_passes_the_servers_dry_run(
         assert kinds.count("ServiceMonitor") == 2
     crds = [d for d in helm_template(*values) if d["kind"] == "CustomResourceDefinition"]
     assert len(_dry_run(kubectl_bin, kubeconfig, yaml.safe_dump_all(crds))) == len(crds) == \
-        (4 if "applications.enabled=false" in values else 6)
+        (5 if "applications.enabled=false" in values else 7)  # 5 Rollout-side kinds (with Experiment), 2 of Argo CD
 
 
 def test_helm_installs_and_uninstalls_the_namespace_scoped_chart_for_real(
