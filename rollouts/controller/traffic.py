@@ -16,7 +16,7 @@ from typing import Any, assert_never
 
 from rollouts.api.rollout import Rollout
 from rollouts.kube.client import KubeClient
-from rollouts.kube.errors import Invalid, NotFound
+from rollouts.kube.errors import Conflict, Invalid, NotFound
 from rollouts.kube.resources import ResourceKind
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.planning.plan import SetCanaryWeight
@@ -25,6 +25,7 @@ from rollouts.traffic.registry import observe_traffic, routers_for
 from rollouts.traffic.router import (
     FIELD_MANAGER,
     ApplyObject,
+    DeleteObject,
     JsonPatch,
     LiveObjects,
     MergePatch,
@@ -113,6 +114,14 @@ async def perform(client: KubeClient, change: TrafficChange) -> dict[str, Any]:
                                           patch_type="json", field_manager=FIELD_MANAGER)
             except Invalid as exc:
                 raise TrafficConflict(f"{ref} changed while being updated: {exc.message}") from exc
+        case DeleteObject(ref=ref, uid=uid):
+            try:
+                await client.delete(resource_kind(ref.kind), ref.name, ref.namespace, preconditions={"uid": uid})
+            except NotFound:
+                pass
+            except Conflict as exc:
+                raise TrafficConflict(f"{ref} was replaced while being deleted: {exc.message}") from exc
+            return {}
         case MergePatch(ref=ref, body=body):
             return await client.patch(resource_kind(ref.kind), ref.name, dict(body), ref.namespace, patch_type="merge",
                                       field_manager=FIELD_MANAGER)

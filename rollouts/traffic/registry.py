@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from rollouts.api.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutTrafficRouting
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.alb import AlbRouter
+from rollouts.traffic.apisix import ApisixRouter
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.router import LiveObjects, RolloutContext, RouterOptions, TrafficConfigError, TrafficRouter
@@ -35,6 +36,7 @@ ROUTERS: dict[str, RouterFactory] = {
     "nginx": NginxRouter.from_config,
     "alb": AlbRouter.from_config,
     "traefik": TraefikRouter.from_config,
+    "apisix": ApisixRouter.from_config,
     PLUGINS + PLUGIN_NAME: GatewayApiRouter.from_config,
 }
 

@@ -151,7 +151,18 @@ class MergePatch:
     summary: str = ""
 
 
-TrafficChange = ApplyObject | JsonPatch | MergePatch
+@dataclass(frozen=True, slots=True)
+class DeleteObject:
+    """Delete ``ref``, an object the router created and no longer wants (an Ambassador canary Mapping at weight 0,
+    an APISIX header-route ApisixRoute), with a precondition on ``uid`` so only the object that was read, ours,
+    is deleted; already gone is success."""
+
+    ref: ObjectRef
+    uid: str
+    summary: str = ""
+
+
+TrafficChange = ApplyObject | JsonPatch | MergePatch | DeleteObject
 """Every write a router (or the Service selector builder) may ask for; ``controller.traffic.perform`` does each."""
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from rollouts.controller.runtime import Controller
 from rollouts.kube.client import KubeClient
-from rollouts.kube.resources import ROLLOUT, TRAEFIKSERVICE
+from rollouts.kube.errors import NotFound
+from rollouts.kube.resources import APISIXROUTE, ROLLOUT, TRAEFIKSERVICE
 from tests.support.rollouts import canary_rollout, create_services, patch_status, set_image, wait_phase
 from tests.support.wait import eventually
 
@@ -54,3 +55,47 @@ async def test_traefik_weighted_service(kube: KubeClient, namespace: str, contro
     await promote(kube, namespace)
     await wait_phase(kube, namespace, "shop", "Healthy", timeout=90)
     await wait_weights([100, 0])
+
+
+async def test_apisix_weights_and_header_route(kube: KubeClient, namespace: str, controller: Controller,
+                                               apisix_crds: list[str]) -> None:
+    backends = [{"serviceName": "shop-stable", "servicePort": 80, "weight": 100},
+                {"serviceName": "shop-canary", "servicePort": 80, "weight": 0}]
+    await kube.create(APISIXROUTE, {
+        "apiVersion": "apisix.apache.org/v2", "kind": "ApisixRoute", "metadata": {"name": "shop"},
+        "spec": {"http": [{"name": "main", "match": {"paths": ["/*"]}, "backends": backends}]}}, namespace)
+    steps: list[dict[str, Any]] = [
+        {"setHeaderRoute": {"name": "set-header",
+                            "match": [{"headerName": "trace", "headerValue": {"exact": "debug"}}]}},
+        {"pause": {}}, {"setWeight": 5}, {"pause": {}}, {"setHeaderRoute": {"name": "set-header"}}, {"pause": {}}]
+
+    async def weights() -> list[int]:
+        obj = await kube.get(APISIXROUTE, "shop", namespace)
+        return [int(b.get("weight", -1)) for b in obj["spec"]["http"][0]["backends"]]
+
+    async def header_route() -> dict[str, Any] | None:
+        try:
+            return await kube.get(APISIXROUTE, "set-header", namespace)
+        except NotFound:
+            return None
+
+    await start(kube, namespace, {"managedRoutes": [{"name": "set-header"}],
+                                  "apisix": {"route": {"name": "shop", "rules": ["main"]}}}, steps)
+    await set_image(kube, namespace, "shop", "example/app:green")
+    await wait_phase(kube, namespace, "shop", "Paused", step=1)
+    route = await eventually(header_route, lambda got: got is not None, expected="ApisixRoute set-header created")
+    assert route is not None
+    rule = route["spec"]["http"][0]
+    assert rule["backends"] == [{"serviceName": "shop-canary", "servicePort": 80, "weight": 100}]
+    assert rule["match"]["exprs"] == [{"subject": {"scope": "Header", "name": "trace"}, "op": "Equal",
+                                       "value": "debug"}]
+    assert rule["priority"] == 1 and route["metadata"]["ownerReferences"][0]["name"] == "shop"
+    await promote(kube, namespace)
+    await wait_phase(kube, namespace, "shop", "Paused", step=3, timeout=90)
+    await eventually(weights, lambda got: got == [95, 5], expected="ApisixRoute weights stable/canary 95/5")
+    await promote(kube, namespace)
+    await wait_phase(kube, namespace, "shop", "Paused", step=5, timeout=90)
+    await eventually(header_route, lambda got: got is None, expected="ApisixRoute set-header deleted")
+    await promote(kube, namespace)
+    await wait_phase(kube, namespace, "shop", "Healthy", timeout=90)
+    await eventually(weights, lambda got: got == [100, 0], expected="ApisixRoute weights back to 100/0")

@@ -24,6 +24,7 @@ from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.registry import routers_for
 from rollouts.traffic.router import (
     ApplyObject,
+    DeleteObject,
     HeaderMatch,
     HeaderRoute,
     InEffect,
@@ -236,7 +237,11 @@ async def test_every_traffic_change_type_is_performed(kube: KubeClient, namespac
         ApplyObject: ApplyObject(RouteKind.SERVICE, obj),
         JsonPatch: JsonPatch(ref, ({"op": "add", "path": "/metadata/annotations", "value": {"json": "yes"}},)),
         MergePatch: MergePatch(ref, {"metadata": {"labels": {"merged": "yes"}}}),
+        DeleteObject: DeleteObject(ObjectRef(RouteKind.SERVICE, namespace, "doomed"), ""),
     }
+    doomed = await kube.create(SERVICE, service("doomed", "shop"), namespace)
+    examples[DeleteObject] = DeleteObject(ObjectRef(RouteKind.SERVICE, namespace, "doomed"),
+                                          doomed["metadata"]["uid"])
     assert set(examples) == set(typing.get_args(TrafficChange)), "a new change type needs an example here"
     for change in examples.values():
         await controller_traffic.perform(kube, change)
@@ -244,3 +249,6 @@ async def test_every_traffic_change_type_is_performed(kube: KubeClient, namespac
     assert live["metadata"]["labels"].get("applied") == "yes"
     assert live["metadata"]["labels"].get("merged") == "yes"
     assert live["metadata"]["annotations"] == {"json": "yes"}
+    with pytest.raises(NotFound):
+        await kube.get(SERVICE, "doomed", namespace)
+    await controller_traffic.perform(kube, examples[DeleteObject])  # already gone: nothing to do
