@@ -60,7 +60,8 @@ class Caches:
     http_routes: Informer
     # workloadRef: the referenced Deployment's pod template is the Rollout's template.
     deployments: Informer
-    # The other routing kinds (TraefikService, ApisixRoute, Mapping), watched for the same reason as Ingresses.
+    # The other routing kinds (TraefikService, ApisixRoute, Mapping, VirtualService, DestinationRule), watched
+    # for the same reason as Ingresses.
     # Their CRDs may be absent; an informer of a kind the API server does not serve simply stays empty.
     routing: tuple[Informer, ...] = ()
 

@@ -33,7 +33,8 @@ from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
 from rollouts.planning.tolerant import tolerant_template
-from rollouts.traffic.router import RouterOptions
+from rollouts.traffic.registry import routers_for
+from rollouts.traffic.router import RouterOptions, TrafficConfigError
 
 Key = tuple[str, str]
 log = structlog.get_logger("rollouts.controller")
@@ -95,16 +96,22 @@ class RolloutReconciler:
                 self.queue.add((ns, rollout.name))
 
     def _on_routing_object(self, etype: str, obj: dict[str, Any]) -> None:
-        """An Ingress or HTTPRoute changed: re-plan the traffic-routed Rollouts of its namespace.
+        """A routing object (Ingress, HTTPRoute, VirtualService, DestinationRule) changed: re-plan the
+        traffic-routed Rollouts of its namespace, and those of other namespaces whose routers read it (an Istio
+        ``virtualService: {name: shop.mesh}`` lives in namespace ``mesh``).
 
-        Which Rollout owns which routing object is the routers' knowledge, and re-planning an unaffected
-        Rollout is a cheap no-op, so every traffic-routed Rollout of the namespace is enqueued.
+        Re-planning an unaffected Rollout of the same namespace is a cheap no-op, so all of those are enqueued;
+        across namespaces the routers' own ``references()`` say who reads the object.
         """
-        ns = obj["metadata"].get("namespace", "")
-        for rollout in self._rollouts_in(ns):
-            canary = rollout.spec.strategy.canary
-            if canary is not None and canary.traffic_routing is not None:
-                self.queue.add((ns, rollout.name))
+        meta = obj["metadata"]
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        for raw in self.caches.rollouts.items(None):
+            rollout = self.parsed.typed(raw)
+            canary = rollout.spec.strategy.canary if rollout is not None else None
+            if rollout is None or canary is None or canary.traffic_routing is None:
+                continue
+            if rollout.namespace == ns or (ns, name) in _referenced_objects(rollout):
+                self.queue.add((rollout.namespace, rollout.name))
 
     def _on_deployment(self, etype: str, obj: dict[str, Any]) -> None:
         """A Deployment changed: re-plan the Rollouts whose workloadRef names it (its template is theirs)."""
@@ -186,3 +193,11 @@ class RolloutReconciler:
 
 
 __all__ = ["RolloutReconciler", "referenced_services"]
+
+
+def _referenced_objects(rollout: Rollout) -> set[tuple[str, str]]:
+    """(namespace, name) of every routing object the Rollout's routers read; empty when its config is invalid."""
+    try:
+        return {(ref.namespace, ref.name) for router in routers_for(rollout) for ref in router.references()}
+    except TrafficConfigError:
+        return set()

@@ -37,6 +37,7 @@ from rollouts.kube.resources import (
     APISIXROUTE,
     CLUSTERANALYSISTEMPLATE,
     DEPLOYMENT,
+    DESTINATIONRULE,
     HTTPROUTE,
     INGRESS,
     MAPPING,
@@ -44,6 +45,7 @@ from rollouts.kube.resources import (
     ROLLOUT,
     SERVICE,
     TRAEFIKSERVICE,
+    VIRTUALSERVICE,
 )
 from rollouts.traffic.router import RouterOptions
 
@@ -100,7 +102,8 @@ class Controller:
             ingresses=Informer(client, INGRESS, namespace=ns),
             http_routes=Informer(client, HTTPROUTE, namespace=ns),
             deployments=Informer(client, DEPLOYMENT, namespace=ns),
-            routing=tuple(Informer(client, kind, namespace=ns) for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING)),
+            routing=tuple(Informer(client, kind, namespace=ns)
+                          for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING, VIRTUALSERVICE, DESTINATIONRULE)),
         )
         self.metrics = ControllerMetrics(self.caches, client)
         for collector in config.collectors:

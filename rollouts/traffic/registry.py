@@ -22,6 +22,7 @@ from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.alb import AlbRouter
 from rollouts.traffic.apisix import ApisixRouter
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
+from rollouts.traffic.istio import IstioRouter
 from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.router import LiveObjects, RolloutContext, RouterOptions, TrafficConfigError, TrafficRouter
 from rollouts.traffic.traefik import TraefikRouter
@@ -35,6 +36,7 @@ PLUGINS = "plugins/"
 ROUTERS: dict[str, RouterFactory] = {
     "nginx": NginxRouter.from_config,
     "alb": AlbRouter.from_config,
+    "istio": IstioRouter.from_config,
     "traefik": TraefikRouter.from_config,
     "apisix": ApisixRouter.from_config,
     PLUGINS + PLUGIN_NAME: GatewayApiRouter.from_config,

@@ -5,6 +5,8 @@ any data plane once the genuine CRD is installed, so the routers are tested agai
 
 * ``TraefikService`` (traefik.io/v1alpha1) from the ``github.com/traefik/traefik/v3`` module at TRAEFIK_VERSION;
 * ``ApisixRoute`` (apisix.apache.org/v2) from Argo Rollouts' own ``test/e2e/crds/apisix.yaml``;
+* ``VirtualService`` and ``DestinationRule`` (networking.istio.io) from Argo's ``test/e2e/crds/istio.yaml`` (only
+  these two of its dozen Istio CRDs, so the fixture stays lean);
 * ``Mapping`` (getambassador.io, storage version v2) from the ``github.com/emissary-ingress/emissary/v3`` module
   at EMISSARY_VERSION. Its CRD converts versions through Emissary's webhook, which the testbed does not run;
   objects are read and written as v2, the storage version, so no conversion is ever asked for and the fixture
@@ -43,6 +45,10 @@ def apisix_crds() -> list[dict[str, Any]]:
     return _crds(argo_rollouts_dir() / "test" / "e2e" / "crds" / "apisix.yaml", "ApisixRoute")
 
 
+def istio_crds() -> list[dict[str, Any]]:
+    return _crds(argo_rollouts_dir() / "test" / "e2e" / "crds" / "istio.yaml", "VirtualService", "DestinationRule")
+
+
 def ambassador_crds() -> list[dict[str, Any]]:
     root = module_dir(pinned_version("EMISSARY_VERSION"), "github.com/emissary-ingress/emissary/v3")
     crds = _crds(root / "pkg" / "api" / "getambassador.io" / "crds.yaml", "Mapping")
@@ -52,7 +58,7 @@ def ambassador_crds() -> list[dict[str, Any]]:
 
 
 async def install_router_crds(client: KubeClient, which: str) -> list[str]:
-    """Install the CRDs of ``which`` ("traefik", "apisix" or "ambassador"); returns their names."""
-    loaders = {"traefik": traefik_crds, "apisix": apisix_crds, "ambassador": ambassador_crds}
+    """Install the CRDs of ``which`` ("traefik", "apisix", "ambassador" or "istio"); returns their names."""
+    loaders = {"traefik": traefik_crds, "apisix": apisix_crds, "ambassador": ambassador_crds, "istio": istio_crds}
     crds = await asyncio.to_thread(loaders[which])
     return await install_crds(client, crds)

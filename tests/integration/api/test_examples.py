@@ -51,7 +51,7 @@ def test_there_are_examples() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[str(p.relative_to(REPO / "examples")) for p in EXAMPLES])
 async def test_example_validates_and_applies(path: Path, kube: KubeClient, namespace: str, crds: None) -> None:
     await install_gateway_api_crds(kube)
-    for router in ("traefik", "apisix", "ambassador"):
+    for router in ("traefik", "apisix", "ambassador", "istio"):
         if router in path.name:
             await install_router_crds(kube, router)
     docs = documents(path)

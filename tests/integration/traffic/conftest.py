@@ -1,4 +1,5 @@
-"""Traffic integration fixtures: the Gateway API, Traefik, APISIX and Ambassador CRDs, installed once per session."""
+"""Traffic integration fixtures: the Gateway API, Traefik, APISIX, Ambassador and Istio CRDs, installed once per
+session."""
 
 from __future__ import annotations
 
@@ -27,3 +28,8 @@ async def apisix_crds(kube: KubeClient) -> list[str]:
 @pytest.fixture(scope="session")
 async def ambassador_crds(kube: KubeClient) -> list[str]:
     return await install_router_crds(kube, "ambassador")
+
+
+@pytest.fixture(scope="session")
+async def istio_crds(kube: KubeClient) -> list[str]:
+    return await install_router_crds(kube, "istio")

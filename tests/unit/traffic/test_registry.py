@@ -35,13 +35,14 @@ def test_several_routers_at_once() -> None:
 @pytest.mark.parametrize(
     ("routing", "message"),
     [
-        ({"istio": {}}, "trafficRouting.istio is not supported"),
+        ({"appMesh": {}}, "trafficRouting.appMesh is not supported"),
+        ({"istio": {}}, "trafficRouting.istio: either VirtualService or VirtualServices must be configured"),
         ({"plugins": {"acme/mesh": {}}}, "trafficRouting.plugins.acme/mesh is not supported"),
         ({"nginx": {}, "ambassador": {}}, "ambassador is not supported.*needs stableIngress"),
         ({"maxTrafficWeight": 0, "nginx": {"stableIngress": "w"}}, "maxTrafficWeight must be a positive integer"),
         ({"managedRoutes": []}, "names no traffic provider"),
     ],
-    ids=["istio", "unknown-plugin", "all-problems-at-once", "bad-max-weight", "no-provider"],
+    ids=["unsupported", "istio-without-virtual-service", "unknown-plugin", "all-problems-at-once", "bad-max-weight", "no-provider"],
 )
 def test_config_errors(routing: dict[str, Any], message: str) -> None:
     with pytest.raises(TrafficConfigError, match=message):
