@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from rollouts.api.labels import SCALE_DOWN_DEADLINE_ANNOTATION
-from rollouts.api.rollout import BlueGreenStrategy
+from rollouts.api.rollout import BlueGreenStrategy, PodTemplateMetadata
 from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.analysis import AnalysisVerdict
 from rollouts.planning.context import PlanContext, RevisionSets
@@ -102,7 +102,7 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
     if ctx.old.current_pod_hash != current_hash:
         _start_update(ctx, state, template)
     elif sets.new is None:
-        create_replica_set(ctx, template, sets, pod_metadata=strategy.preview_metadata)
+        create_replica_set(ctx, template, sets, pod_metadata=_new_pod_metadata(strategy, sets))
     else:
         _reconcile(ctx, state, sets.new)
     _finish(ctx, state)
@@ -116,7 +116,21 @@ def _start_update(ctx: PlanContext, state: BlueGreenState, template: Mapping[str
         state.status.pop(key, None)
     ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
     if sets.new is None:
-        create_replica_set(ctx, template, sets, pod_metadata=state.strategy.preview_metadata)
+        create_replica_set(ctx, template, sets, pod_metadata=_new_pod_metadata(state.strategy, sets))
+
+
+def _new_pod_metadata(strategy: BlueGreenStrategy, sets: RevisionSets) -> PodTemplateMetadata | None:
+    """previewMetadata for a revision created next to a stable one; activeMetadata for the first revision,
+    which goes live without a preview and will be the stable one (Argo's getNewReplicaSet)."""
+    return strategy.active_metadata if sets.stable is None else strategy.preview_metadata
+
+
+def _role_metadata(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets) -> PodTemplateMetadata | None:
+    """activeMetadata once the current revision is the stable one (or none is yet), else previewMetadata: the
+    role follows status.stableRS, not the active Service, as Argo's reconcileEphemeralMetadata."""
+    if not ctx.old.stable_rs or ctx.old.stable_rs == sets.current_hash:
+        return strategy.active_metadata
+    return strategy.preview_metadata
 
 
 def _reconcile(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> None:
@@ -356,9 +370,9 @@ def _finish(ctx: PlanContext, state: BlueGreenState) -> None:
     blue_green = status["blueGreen"]
     active = blue_green.get("activeSelector")
     if sets.new is not None and not ctx.spec.paused:
-        # previewMetadata while the revision is previewed, activeMetadata once it is active (in place)
-        role = strategy.active_metadata if sets.new.pod_template_hash == active else strategy.preview_metadata
-        sync_ephemeral_metadata(ctx, sets.new, role)
+        # previewMetadata while the revision is previewed, activeMetadata once it is the stable one (in place,
+        # as Argo's reconcileEphemeralMetadata: the role follows status.stableRS, not the active Service)
+        sync_ephemeral_metadata(ctx, sets.new, _role_metadata(ctx, strategy, sets))
     set_counts(status, sets, active=active or sets.current_hash)
     replicas = ctx.spec.replicas
     current = status["currentPodHash"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rollouts.planning import EvictPod, ObservedPod, ScaleReplicaSet
+from rollouts.planning import CreateReplicaSet, EvictPod, ObservedPod, ScaleReplicaSet
 from tests.unit.planning.world import World, blue_green_rollout, canary_rollout
 
 
@@ -105,3 +105,21 @@ def test_pod_availability_counts_min_ready_seconds() -> None:
                                    "status": {"conditions": [{"type": "Ready", "status": "True",
                                                               "lastTransitionTime": "2026-01-01T12:00:03Z"}]}})
     assert pod.ready and pod.ready_since is not None and pod.ready_since.second == 3
+
+
+def test_the_first_blue_green_revision_is_created_with_active_metadata() -> None:
+    """BlueGreenSuite/TestEphemeralMetadata checks the pods as soon as status.replicas=2: the first ReplicaSet is
+    created with activeMetadata (rollout/sync.go getNewReplicaSet: no stable RS -> ActiveMetadata), a later
+    one with previewMetadata, which becomes activeMetadata once it is status.stableRS."""
+    world = World(blue_green_rollout(replicas=2, autoPromotionEnabled=False,
+                                     previewMetadata={"labels": {"role": "preview"}},
+                                     activeMetadata={"labels": {"role": "active"}}),
+                  services={"web-active": {"app": "web"}})
+    plan = world.step(settle=False)
+    created = [a.manifest for a in plan.actions if isinstance(a, CreateReplicaSet)]
+    assert [m["spec"]["template"]["metadata"]["labels"].get("role") for m in created] == ["active"]
+    world.run()
+    world.set_template("web:2")
+    plan = world.step(settle=False)
+    created = [a.manifest for a in plan.actions if isinstance(a, CreateReplicaSet)]
+    assert [m["spec"]["template"]["metadata"]["labels"].get("role") for m in created] == ["preview"]
