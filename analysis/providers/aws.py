@@ -101,8 +101,8 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-async def _web_identity(env: Mapping[str, str], role_arn: str | None = None) -> AwsCredentials | None:
-    token_file, role = env.get("AWS_WEB_IDENTITY_TOKEN_FILE"), role_arn or env.get("AWS_ROLE_ARN")
+async def _web_identity(env: Mapping[str, str]) -> AwsCredentials | None:
+    token_file, role = env.get("AWS_WEB_IDENTITY_TOKEN_FILE"), env.get("AWS_ROLE_ARN")
     if not token_file or not role:
         return None
     try:
@@ -118,9 +118,29 @@ async def _web_identity(env: Mapping[str, str], role_arn: str | None = None) -> 
     if not response.ok:
         raise AwsError(f"failed to retrieve credentials, operation error STS: AssumeRoleWithWebIdentity, "
                        f"https response error StatusCode: {response.status}, {_xml_error(response.text)}")
-    found = {el.tag.rsplit("}", 1)[-1]: el.text or "" for el in ET.fromstring(response.text).iter()}
+    return _sts_credentials(response.text)
+
+
+def _sts_credentials(text: str) -> AwsCredentials:
+    """The Credentials element of an STS AssumeRole* answer."""
+    found = {el.tag.rsplit("}", 1)[-1]: el.text or "" for el in ET.fromstring(text).iter()}
     return AwsCredentials(found.get("AccessKeyId", ""), found.get("SecretAccessKey", ""), found.get("SessionToken"),
                           _time(found.get("Expiration")))
+
+
+async def assume_role(base: AwsCredentials, role_arn: str, *, region_name: str, now: datetime,
+                      environ: Mapping[str, str]) -> AwsCredentials:
+    """STS AssumeRole signed with `base` (Prometheus sigv4's `roleArn`)."""
+    sts = endpoint("STS", f"https://sts.{region_name}.amazonaws.com", environ)
+    params = {"Action": "AssumeRole", "RoleArn": role_arn, "RoleSessionName": f"rollouts-{int(now.timestamp())}",
+              "Version": "2011-06-15"}
+    url = with_query(sts + "/", params)
+    headers = sign("GET", url, {}, b"", credentials=base, region_name=region_name, service="sts", now=now)
+    response = await request("GET", url, headers=headers, timeout=10, secrets=base.secrets)
+    if not response.ok:
+        raise AwsError(f"failed to retrieve credentials, operation error STS: AssumeRole, https response error "
+                       f"StatusCode: {response.status}, {_xml_error(response.text)}")
+    return _sts_credentials(response.text)
 
 
 def _xml_error(text: str) -> str:
@@ -180,14 +200,12 @@ async def _instance_role(env: Mapping[str, str]) -> AwsCredentials | None:
     return _from_json(found.json()) if found.ok else None
 
 
-async def default_credentials(environ: Mapping[str, str] | None = None, *, role_arn: str | None = None
-                              ) -> AwsCredentials:
-    """The first source of the SDK's default chain that has credentials (`role_arn`: assume that role with
-    the web identity token instead of using static keys)."""
+async def default_credentials(environ: Mapping[str, str] | None = None) -> AwsCredentials:
+    """The first source of the SDK's default chain that has credentials."""
     env = os.environ if environ is None else environ
-    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY") and not role_arn:
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         return AwsCredentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN"))
-    found = await _web_identity(env, role_arn) or _shared_file(env)
+    found = await _web_identity(env) or _shared_file(env)
     if found is None:
         found = await _container(env)
     if found is None:
@@ -203,15 +221,23 @@ class CredentialCache:
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ = environ
-        self._cached: dict[str | None, AwsCredentials] = {}
+        self._cached: dict[tuple[str | None, str | None], AwsCredentials] = {}
 
-    async def get(self, now: datetime, *, role_arn: str | None = None) -> AwsCredentials:
-        cached = self._cached.get(role_arn)
+    async def get(self, now: datetime, *, profile: str | None = None, role_arn: str | None = None,
+                  region_name: str | None = None) -> AwsCredentials:
+        """Credentials of the default chain (with AWS_PROFILE=`profile`), or of `role_arn` assumed with them."""
+        key = (profile, role_arn)
+        cached = self._cached.get(key)
         if cached is not None and cached.expires is not None and cached.expires - REFRESH_MARGIN > now:
             return cached
-        found = await default_credentials(self.environ, role_arn=role_arn)
+        env = dict(os.environ if self.environ is None else self.environ)
+        if profile:
+            env["AWS_PROFILE"] = profile
+        found = await default_credentials(env)
+        if role_arn:
+            found = await assume_role(found, role_arn, region_name=region_name or region(env), now=now, environ=env)
         if found.expires is not None:
-            self._cached[role_arn] = found
+            self._cached[key] = found
         return found
 
 

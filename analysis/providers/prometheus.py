@@ -8,25 +8,34 @@
 - a range vector (matrix) or a string is an Error measurement, as in Argo.
 
 prometheus-api-client is synchronous (requests), so the query runs in a worker thread
-(`asyncio.to_thread`) under an asyncio deadline; `timeout` (seconds) is also sent to Prometheus as the
-query's own timeout. Headers are sent as given; oauth2 client-credentials tokens are fetched with
-aiohttp; sigv4 is not supported and says so.
+(`asyncio.to_thread`) under an asyncio deadline; `timeout` (seconds, default 30) is the HTTP timeout and is
+also sent to Prometheus as the query's own timeout. `insecure`, `headers`, `authentication.oauth2` and
+`authentication.sigv4` (Amazon Managed Prometheus) are carried by the requests session the client uses
+(analysis.providers.prometheus_session). Without `address`, ARGO_ROLLOUTS_PROMETHEUS_ADDRESS is used, as in
+Argo.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
+import requests
 
 from analysis.conditions import Value, float64_vector
 from analysis.measurement import error_measurement, measurement_from_result
+from analysis.providers.aws import AwsCredentials, CredentialCache, region
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
+from analysis.providers.prometheus_session import OAuth2Error, TokenCache, build_session, uses_sigv4
+from analysis.redaction import redact_then_cut
 from rollouts.api.analysis import Measurement, Metric, PrometheusMetric
 
 DEFAULT_TIMEOUT = 30
+ADDRESS_ENV = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
 
 
 class ProviderError(Exception):
@@ -52,75 +61,90 @@ def shape_result(result: Any) -> Value:
     raise ProviderError(f"Prometheus returned a result this provider cannot read: {str(result)[:200]}")
 
 
-async def oauth2_token(metric: PrometheusMetric, timeout: float) -> str | None:
-    auth = metric.authentication
-    if auth is None:
-        return None
-    if auth.sigv4 is not None:
-        raise ProviderError("sigv4 authentication is not supported by this controller")
-    oauth = auth.oauth2
-    if oauth is None or not oauth.token_url:
-        return None
-    form = {"grant_type": "client_credentials", "client_id": oauth.client_id or "",
-            "client_secret": oauth.client_secret or ""}
-    if oauth.scopes:
-        form["scope"] = " ".join(oauth.scopes)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session, \
-            session.post(oauth.token_url, data=form) as response:
-        if response.status >= 300:
-            raise ProviderError(f"oauth2 token request failed with HTTP {response.status}")
-        body = await response.json(content_type=None)
-    token = body.get("access_token") if isinstance(body, dict) else None
-    if not isinstance(token, str):
-        raise ProviderError("oauth2 token response has no access_token")
-    return token
+def address_of(spec: PrometheusMetric, environ: Mapping[str, str]) -> str:
+    """The metric's address, else ARGO_ROLLOUTS_PROMETHEUS_ADDRESS (Argo's fallback), checked as a URL."""
+    address = spec.address or environ.get(ADDRESS_ENV, "")
+    if not address:
+        raise ProviderError("prometheus address is not configured")
+    parts = urlsplit(address)
+    if not parts.scheme or not parts.netloc:
+        raise ProviderError("prometheus address is not is url format")  # sic, Argo's words
+    return address
 
 
-def query_sync(address: str, query: str, headers: dict[str, str], timeout: int, insecure: bool) -> Value:
+def query_sync(address: str, query: str, session: requests.Session, timeout: float) -> Value:
     """Run one instant query (blocking; called in a worker thread)."""
     from prometheus_api_client import PrometheusConnect  # heavy import, only where it is used
     from urllib3.util.retry import Retry
 
     # No client-side retries: a failed query is an Error measurement and the run retries it in 10 s.
-    client = PrometheusConnect(url=address, headers=headers, disable_ssl=insecure, timeout=timeout,
+    client = PrometheusConnect(url=address, session=session, timeout=timeout,
                                retry=Retry(total=0, raise_on_status=False))
-    return shape_result(client.custom_query(query, params={"timeout": f"{timeout}s"}))
+    return shape_result(client.custom_query(query, params={"timeout": f"{timeout:g}s"}))
 
 
 class PrometheusProvider(ImmediateProvider):
     def __init__(self, deps: ProviderDeps) -> None:
         self.clock: Clock = deps.clock
         self.sandbox = deps.sandbox
+        self.tokens = TokenCache()
+        self.aws = CredentialCache()
+
+    async def _aws(self, spec: PrometheusMetric) -> tuple[AwsCredentials, str] | None:
+        """SigV4 credentials and region, resolved here on the event loop (their sources are async)."""
+        if not uses_sigv4(spec) or spec.authentication is None or spec.authentication.sigv4 is None:
+            return None
+        sigv4 = spec.authentication.sigv4
+        where = region(explicit=sigv4.region)
+        credentials = await self.aws.get(self.clock(), profile=sigv4.profile, role_arn=sigv4.role_arn,
+                                         region_name=where)
+        return credentials, where
 
     async def measure(self, metric: Metric, context: MeasurementContext) -> Measurement:
         started = self.clock()
         spec = metric.provider.prometheus
-        if spec is None or not spec.address or not spec.query:
-            return error_measurement("prometheus provider needs an address and a query", started_at=started,
-                                     finished_at=self.clock())
-        timeout = spec.timeout or DEFAULT_TIMEOUT
-        headers = {h.key: h.value for h in spec.headers}
+        if spec is None or not spec.query:
+            return error_measurement("prometheus provider needs a query", started_at=started, finished_at=started)
+        timeout = float(DEFAULT_TIMEOUT if spec.timeout is None else spec.timeout)
+        secrets = tuple(context.secrets)
         try:
-            token = await oauth2_token(spec, timeout)
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
+            if timeout < 0:
+                raise ProviderError("prometheus timeout should not be negative")
+            address = address_of(spec, os.environ)
+            oauth = spec.authentication.oauth2 if spec.authentication is not None else None
+            if oauth is not None and oauth.token_url and (not oauth.client_id or not oauth.client_secret):
+                raise ProviderError("missing mandatory parameter in metric for OAuth2 setup")
+            secrets += tuple(s for s in (oauth.client_secret if oauth else None,) if s)
+            aws = await self._aws(spec)
+            if aws is not None:
+                secrets += aws[0].secrets
+            session = build_session(spec, timeout=timeout or DEFAULT_TIMEOUT, tokens=self.tokens, aws=aws)
             result = await asyncio.wait_for(
-                asyncio.to_thread(query_sync, spec.address, spec.query, headers, timeout, spec.insecure),
-                timeout=timeout + 1,
+                asyncio.to_thread(query_sync, address, spec.query, session, timeout or DEFAULT_TIMEOUT),
+                timeout=(timeout or DEFAULT_TIMEOUT) + 1,
             )
         except TimeoutError:
-            return error_measurement(f"Prometheus query timed out after {timeout}s", started_at=started,
+            return error_measurement(f"Prometheus query timed out after {timeout:g}s", started_at=started,
                                      finished_at=self.clock())
         except Exception as exc:  # any backend failure is an Error measurement, never a crash
-            return error_measurement(_describe(exc), started_at=started, finished_at=self.clock())
+            return error_measurement(redact_then_cut(_describe(exc), secrets, 1000), started_at=started,
+                                     finished_at=self.clock())
         return await measurement_from_result(metric, result, sandbox=self.sandbox, started_at=started,
                                              finished_at=self.clock(), secrets=context.secrets)
 
 
 def _describe(exc: Exception) -> str:
+    """An error of the query as Argo (Go's http.Client) words it where the cause is known."""
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, ProviderError):
+    if isinstance(exc, ProviderError | OAuth2Error):
         return text
+    if isinstance(exc, requests.RequestException) and exc.request is not None:
+        method, url = str(exc.request.method or "GET").title(), str(exc.request.url or "")
+        parts = urlsplit(url)
+        if isinstance(exc, requests.Timeout) or "timed out" in text:
+            return f'{method} "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+        if "Connection refused" in text:
+            return f'{method} "{url}": dial tcp {parts.hostname}:{parts.port}: connect: connection refused'
     return f"Prometheus query failed: {text[:400]}"
 
 

@@ -8,12 +8,15 @@ errors and rate limits. Every request is recorded in `Server.requests`, so a tes
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -96,3 +99,30 @@ def deps_with(secrets: Secrets | None = None, *, now: datetime | None = None,
 def context(namespace: str = "apps", secrets: tuple[str, ...] = ()) -> MeasurementContext:
     return MeasurementContext(namespace=namespace, run_name="run", run_uid="uid",
                               started_at=datetime(2026, 1, 1, tzinfo=UTC), secrets=secrets)
+
+
+def verify_signature(method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes, secret: str,
+                     *, service: str) -> str | None:
+    """A server's own SigV4 check, written from AWS's documentation independently of analysis.providers.aws:
+    None when the request's signature is valid for `secret` and `service`, else the AWS error code."""
+    auth = headers.get("Authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return "MissingAuthenticationToken"
+    fields = dict(part.strip().split("=", 1) for part in auth[len("AWS4-HMAC-SHA256 "):].split(","))
+    _, day, region, signed_service, _ = fields["Credential"].split("/")
+    names = fields["SignedHeaders"].split(";")
+    if signed_service != service or "host" not in names or "x-amz-date" not in names:
+        return "IncompleteSignature"
+    lower = {k.lower(): v for k, v in headers.items()}
+    encode = lambda text: quote(text, safe="-_.~")  # noqa: E731
+    canonical_query = "&".join(f"{encode(k)}={encode(v)}" for k, v in sorted(query.items()))
+    canonical = "\n".join([method, quote(path, safe="/-_.~"), canonical_query,
+                           "".join(f"{n}:{lower[n].strip()}\n" for n in names), ";".join(names),
+                           hashlib.sha256(body).hexdigest()])
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = f"AWS4-HMAC-SHA256\n{lower['x-amz-date']}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return None if hmac.compare_digest(expected, fields["Signature"]) else "SignatureDoesNotMatch"

@@ -208,7 +208,7 @@ async def test_prometheus_sends_headers_and_oauth2_token(
     assert seen == [{"authorization": "Bearer tok-123", "tenant": "team-a", "query": "sum(up)"}]
     failed = await provider.measure(metric("wrong"), _context())
     assert failed.phase is AnalysisPhase.ERROR
-    assert "oauth2 token request failed with HTTP 401" in (failed.message or "")
+    assert failed.message == 'oauth2: "invalid_client"'
 
 
 async def test_judge_provider_judges_error_counts_when_the_stable_never_failed(prometheus: Prometheus) -> None:

@@ -5,8 +5,6 @@ and verifies its signature with its own SigV4 check, answering in CloudWatch's d
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +16,7 @@ from aiohttp import web
 from analysis.providers.aws import AwsCredentials, default_credentials, sign
 from analysis.providers.cloudwatch import CloudWatchProvider
 from rollouts.api.analysis import AnalysisPhase, Metric
-from tests.support.metric_vendors import context, deps_with, serve
+from tests.support.metric_vendors import context, deps_with, serve, verify_signature
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 T = int(NOW.timestamp())
@@ -47,33 +45,12 @@ def test_sigv4_matches_awss_published_vectors(method: str, url: str, headers: di
     assert f"Credential={AKID}/20150830/{region}/{service}/aws4_request" in signed["Authorization"]
 
 
-def verify_signature(request_headers: dict[str, str], body: bytes, secret: str) -> str | None:
-    """The server's own check of a POST / signature (no query): None when valid, else why not."""
-    auth = request_headers.get("Authorization", "")
-    if not auth.startswith("AWS4-HMAC-SHA256 "):
-        return "MissingAuthenticationToken"
-    fields = dict(part.strip().split("=", 1) for part in auth[len("AWS4-HMAC-SHA256 "):].split(","))
-    _, day, region, service, _ = fields["Credential"].split("/")
-    names = fields["SignedHeaders"].split(";")
-    lower = {k.lower(): v for k, v in request_headers.items()}
-    canonical = "POST\n/\n\n" + "".join(f"{n}:{lower[n].strip()}\n" for n in names) + "\n" + ";".join(names) + \
-        "\n" + hashlib.sha256(body).hexdigest()
-    scope = f"{day}/{region}/{service}/aws4_request"
-    to_sign = f"AWS4-HMAC-SHA256\n{lower['x-amz-date']}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = ("AWS4" + secret).encode()
-    for part in (day, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    if service != "monitoring" or "host" not in names or "x-amz-date" not in names:
-        return "IncompleteSignature"
-    return None if hmac.compare_digest(expected, fields["Signature"]) else "SignatureDoesNotMatch"
-
-
 def cloudwatch(answer: Any, status: int = 200, secret: str = SECRET) -> dict[tuple[str, str], Any]:
     async def api(request: web.Request) -> web.Response:
         body = await request.read()
         headers = {"X-Amzn-RequestId": "c2d5a0f1-0000-4a5e-9f3a-0123456789ab"}
-        problem = verify_signature(dict(request.headers), body, secret)
+        problem = verify_signature(request.method, request.path, dict(request.query), dict(request.headers), body,
+                                   secret, service="monitoring")
         if problem is not None:
             return web.json_response({"__type": problem, "message": "The request signature we calculated does not "
                                       "match the signature you provided."}, status=403, headers=headers)
