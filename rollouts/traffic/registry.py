@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from rollouts.api.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutTrafficRouting
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.alb import AlbRouter
+from rollouts.traffic.ambassador import AmbassadorRouter
 from rollouts.traffic.apisix import ApisixRouter
 from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.istio import IstioRouter
@@ -39,6 +40,7 @@ ROUTERS: dict[str, RouterFactory] = {
     "istio": IstioRouter.from_config,
     "traefik": TraefikRouter.from_config,
     "apisix": ApisixRouter.from_config,
+    "ambassador": AmbassadorRouter.from_config,
     PLUGINS + PLUGIN_NAME: GatewayApiRouter.from_config,
 }
 

@@ -8,6 +8,7 @@ any data plane once the genuine CRD is installed, so the routers are tested agai
 * ``VirtualService`` and ``DestinationRule`` (networking.istio.io) from Argo's ``test/e2e/crds/istio.yaml`` (only
   these two of its dozen Istio CRDs, so the fixture stays lean);
 * ``Mapping`` (getambassador.io, storage version v2) from the ``github.com/emissary-ingress/emissary/v3`` module
+  (manifests/emissary/emissary-crds.yaml.in, the released CRDs)
   at EMISSARY_VERSION. Its CRD converts versions through Emissary's webhook, which the testbed does not run;
   objects are read and written as v2, the storage version, so no conversion is ever asked for and the fixture
   sets the strategy to None (the schema is untouched).
@@ -51,7 +52,7 @@ def istio_crds() -> list[dict[str, Any]]:
 
 def ambassador_crds() -> list[dict[str, Any]]:
     root = module_dir(pinned_version("EMISSARY_VERSION"), "github.com/emissary-ingress/emissary/v3")
-    crds = _crds(root / "pkg" / "api" / "getambassador.io" / "crds.yaml", "Mapping")
+    crds = _crds(root / "manifests" / "emissary" / "emissary-crds.yaml.in", "Mapping")
     for crd in crds:
         crd["spec"]["conversion"] = {"strategy": "None"}
     return crds

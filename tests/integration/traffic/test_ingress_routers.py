@@ -10,7 +10,7 @@ import pytest
 from rollouts.controller.runtime import Controller
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
-from rollouts.kube.resources import APISIXROUTE, ROLLOUT, TRAEFIKSERVICE
+from rollouts.kube.resources import APISIXROUTE, MAPPING, ROLLOUT, TRAEFIKSERVICE
 from tests.support.rollouts import canary_rollout, create_services, patch_status, set_image, wait_phase
 from tests.support.wait import eventually
 
@@ -99,3 +99,25 @@ async def test_apisix_weights_and_header_route(kube: KubeClient, namespace: str,
     await promote(kube, namespace)
     await wait_phase(kube, namespace, "shop", "Healthy", timeout=90)
     await eventually(weights, lambda got: got == [100, 0], expected="ApisixRoute weights back to 100/0")
+
+
+async def test_ambassador_canary_mapping(kube: KubeClient, namespace: str, controller: Controller,
+                                         ambassador_crds: list[str]) -> None:
+    await kube.create(MAPPING, {"apiVersion": "getambassador.io/v2", "kind": "Mapping", "metadata": {"name": "shop"},
+                                "spec": {"prefix": "/shop/", "service": "shop-stable:80"}}, namespace)
+
+    async def canary() -> dict[str, Any] | None:
+        try:
+            return (await kube.get(MAPPING, "shop-canary", namespace))["spec"]
+        except NotFound:
+            return None
+
+    await start(kube, namespace, {"ambassador": {"mappings": ["shop"]}})
+    assert await canary() is None
+    await set_image(kube, namespace, "shop", "example/app:green")
+    await wait_phase(kube, namespace, "shop", "Paused", step=1)
+    await eventually(canary, lambda got: got == {"prefix": "/shop/", "service": "shop-canary:80", "weight": 30},
+                     expected="canary Mapping at weight 30")
+    await promote(kube, namespace)
+    await wait_phase(kube, namespace, "shop", "Healthy", timeout=90)
+    await eventually(canary, lambda got: got is None, expected="canary Mapping deleted at weight 0")

@@ -38,7 +38,7 @@ def test_several_routers_at_once() -> None:
         ({"appMesh": {}}, "trafficRouting.appMesh is not supported"),
         ({"istio": {}}, "trafficRouting.istio: either VirtualService or VirtualServices must be configured"),
         ({"plugins": {"acme/mesh": {}}}, "trafficRouting.plugins.acme/mesh is not supported"),
-        ({"nginx": {}, "ambassador": {}}, "ambassador is not supported.*needs stableIngress"),
+        ({"nginx": {}, "appMesh": {}}, "appMesh is not supported.*needs stableIngress"),
         ({"maxTrafficWeight": 0, "nginx": {"stableIngress": "w"}}, "maxTrafficWeight must be a positive integer"),
         ({"managedRoutes": []}, "names no traffic provider"),
     ],
