@@ -248,10 +248,17 @@ def _after_cutover(ctx: PlanContext, state: BlueGreenState) -> None:
                 ctx, sets.others, strategy.scale_down_delay_seconds, strategy.scale_down_delay_revision_limit
             )
     elif not state.halted:
-        for rs in sets.others:
-            # A revision that is neither active nor the one being previewed (v2 overtaken by v3) serves nothing.
-            if rs.pod_template_hash != state.status.get("activeSelector"):
-                scale(ctx, rs, 0)
+        # Old revisions neither active nor previewed (v2 overtaken by v3, or the ones a promotion left behind)
+        # keep their pods until their scale-down deadline, within scaleDownDelayRevisionLimit, as Argo's
+        # scaleDownOldReplicaSetsForBlueGreen does on every reconcile (TestBlueGreenScaleDownDelay: revision 2
+        # stays up while revision 4 is previewed next to the active revision 3).
+        active = state.status.get("activeSelector")
+        scale_down_old_after_delay(
+            ctx,
+            [rs for rs in sets.others if rs.pod_template_hash != active],
+            strategy.scale_down_delay_seconds,
+            strategy.scale_down_delay_revision_limit,
+        )
 
 
 def _carry_blue_green(ctx: PlanContext) -> dict[str, Any]:

@@ -87,6 +87,14 @@ def decide_progress_deadline(ctx: PlanContext, rs_name: str) -> None:
     """Nothing moved: wake at the deadline, or, once it has passed, report it and (with
     ``progressDeadlineAbort``) abort the update. Paused, aborted, completed or already timed-out updates have no
     deadline (``progress_timed_out``)."""
+    if _timed_out_already(ctx):
+        if ctx.spec.progress_deadline_abort and not ctx.old.abort:
+            # progressDeadlineAbort set after the deadline passed: Argo's evaluateProgressDeadlineAbort reads
+            # the observed condition, and ProgressDeadlineExceeded counts as timed out (TestBlueGreenExceed-
+            # ProgressDeadlineAbort patches it in after the update is already Degraded).
+            ctx.status["abort"] = True
+            ctx.wake(ctx.now)
+        return
     deadline = progress_timed_out(ctx.conditions, ctx.spec.progress_deadline_seconds)
     if deadline is None:
         return
@@ -100,6 +108,11 @@ def decide_progress_deadline(ctx: PlanContext, rs_name: str) -> None:
     if ctx.spec.progress_deadline_abort:
         ctx.status["abort"] = True  # the next plan aborts, as a user's abort does
         ctx.wake(ctx.now)
+
+
+def _timed_out_already(ctx: PlanContext) -> bool:
+    cond = ctx.conditions.get(Condition.PROGRESSING)
+    return cond is not None and cond.get("reason") == Reason.PROGRESS_DEADLINE_EXCEEDED
 
 
 def was_paused(old: RolloutStatus) -> bool:

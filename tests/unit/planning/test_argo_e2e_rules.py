@@ -123,3 +123,41 @@ def test_the_first_blue_green_revision_is_created_with_active_metadata() -> None
     plan = world.step(settle=False)
     created = [a.manifest for a in plan.actions if isinstance(a, CreateReplicaSet)]
     assert [m["spec"]["template"]["metadata"]["labels"].get("role") for m in created] == ["preview"]
+
+
+def test_progress_deadline_abort_set_after_the_deadline_passed_aborts() -> None:
+    """TestBlueGreenExceedProgressDeadlineAbort: Degraded by the deadline with progressDeadlineAbort false, then
+    set to true: the update aborts and the new ReplicaSet goes to 0 (rollout/sync.go evaluateProgressDeadlineAbort
+    with conditions.RolloutTimedOut, which is true for a condition already ProgressDeadlineExceeded)."""
+    world = World(blue_green_rollout(replicas=1, abortScaleDownDelaySeconds=2), services={"web-active": {"app": "web"}})
+    world.run()
+    world.rollout["spec"]["progressDeadlineSeconds"] = 1
+    world.unready_images = {"web:2"}
+    world.set_template("web:2")
+    world.run()
+    world.advance(2)
+    world.run()
+    assert conditions(world)["Progressing"]["reason"] == "ProgressDeadlineExceeded"
+    assert not world.status.get("abort") and world.counts() == {"web:1": 1, "web:2": 1}
+    world.rollout["spec"]["progressDeadlineAbort"] = True
+    world.run()
+    assert world.status.get("abort") is True
+    world.advance(3)
+    world.run()
+    assert world.counts().get("web:2", 0) == 0 and world.counts()["web:1"] == 1
+
+
+def test_scale_down_delay_revision_limit_keeps_old_revisions_while_a_new_one_is_previewed() -> None:
+    """TestBlueGreenScaleDownDelay: scaleDownDelaySeconds one day, scaleDownDelayRevisionLimit 2; after four
+    revisions, 4, 3 and 2 are up and 1 is not; lowering the limit to 1 scales revision 2 down at once
+    (rollout/replicaset.go scaleDownDelayHelper, called for every old ReplicaSet on each reconcile)."""
+    world = World(blue_green_rollout(replicas=1, scaleDownDelaySeconds=86400, scaleDownDelayRevisionLimit=2),
+                  services={"web-active": {"app": "web"}})
+    world.run()
+    for image in ("web:2", "web:3", "web:4"):
+        world.set_template(image)
+        world.run()
+    assert world.counts() == {"web:2": 1, "web:3": 1, "web:4": 1}
+    world.rollout["spec"]["strategy"]["blueGreen"]["scaleDownDelayRevisionLimit"] = 1
+    world.run()
+    assert world.counts() == {"web:3": 1, "web:4": 1}

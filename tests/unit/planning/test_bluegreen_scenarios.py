@@ -140,11 +140,16 @@ def test_missing_preview_service_is_invalid_spec() -> None:
     assert "'web-preview' not found" in plan.status["message"]
 
 
-def test_a_preview_overtaken_by_a_newer_revision_is_scaled_down() -> None:
+def test_a_preview_overtaken_by_a_newer_revision_is_scaled_down_after_the_delay() -> None:
+    """Argo's scaleDownOldReplicaSetsForBlueGreen treats it as any old revision: once no selector references
+    it, it gets a scale-down deadline (scaleDownDelaySeconds, 30 by default) and goes to 0 when it passes."""
     world = deployed(autoPromotionEnabled=False)
     world.set_template("web:2")
     world.run()
     world.set_template("web:3")
+    world.run()
+    assert world.counts() == {"web:1": 3, "web:2": 3, "web:3": 3}
+    world.advance(31)
     world.run()
     assert world.counts() == {"web:1": 3, "web:3": 3}
     assert world.selector("web-preview")[HASH] == world.hash_of("web:3")
