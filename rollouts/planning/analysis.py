@@ -248,8 +248,12 @@ def reconcile_promotion_analysis(
     pre: bool,
     post: bool,
     aborted: bool,
+    cancel: bool = False,
 ) -> AnalysisVerdict:
-    """Pre-promotion (before the switch) and post-promotion (after it) runs of a blue-green update."""
+    """Pre-promotion (before the switch) and post-promotion (after it) runs of a blue-green update.
+
+    ``cancel`` (a full promotion, Argo's shouldCancelCurrentAnalysis): no run is created and the running ones
+    are terminated; status keeps reporting them."""
     strategy = ctx.spec.strategy.blue_green
     assert strategy is not None
     keep: set[str] = set()
@@ -290,7 +294,7 @@ def reconcile_promotion_analysis(
         recorded = blue_green.get(key)
         if recorded:
             keep.add(str(recorded.get("name")))
-    _terminate_stale(ctx, keep)
+    _terminate_stale(ctx, set() if cancel else keep)
     prune_runs(ctx, keep)
     return AnalysisVerdict(
         abort_detail=detail,

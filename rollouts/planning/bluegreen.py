@@ -176,13 +176,17 @@ def _judge(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> 
     a failed run aborts in this same plan."""
     if state.initial:
         return
+    # A full promotion skips both analyses and cancels a running one (Argo's reconcileAnalysisRuns with
+    # status.promoteFull; TestBlueGreenPromoteFull counts one AnalysisRun): promoteFull stays set until stable.
+    full = bool(ctx.old.promote_full)
     previewed = _at_size(new, _new_size(ctx, state.strategy, state.promoted))
     state.verdict = analysis_planning.reconcile_promotion_analysis(
         ctx,
         state.sets,
-        pre=not state.promoted and not state.within_window and previewed,
-        post=state.promoted and not _stable_is_current(ctx),
+        pre=not full and not state.promoted and not state.within_window and previewed,
+        post=not full and state.promoted and not _stable_is_current(ctx),
         aborted=state.aborted,
+        cancel=full,
     )
     if state.verdict.abort_detail is not None and not state.aborted:
         state.aborted, state.abort_detail = True, state.verdict.abort_detail
@@ -224,7 +228,7 @@ def _promote_when_ready(ctx: PlanContext, state: BlueGreenState, new: ObservedRe
         return
     strategy = state.strategy
     waiting = strategy.pre_promotion_analysis is not None and not state.verdict.pre_promotion_passed
-    if waiting and not state.within_window:
+    if waiting and not (state.within_window or ctx.old.promote_full):
         return  # wait for the pre-promotion analysis
     if not (state.within_window or _ready_to_promote(ctx, strategy)):
         return
@@ -241,7 +245,7 @@ def _after_cutover(ctx: PlanContext, state: BlueGreenState) -> None:
     ``scaleDownDelaySeconds``. Not promoted: a revision neither active nor previewed serves nothing."""
     strategy, sets = state.strategy, state.sets
     if state.promoted:
-        if strategy.post_promotion_analysis is None or state.verdict.post_promotion_passed:
+        if strategy.post_promotion_analysis is None or state.verdict.post_promotion_passed or ctx.old.promote_full:
             _promote(ctx, sets, "Completed blue-green update")
         if _stable_is_current(ctx) and not state.halted:
             scale_down_old_after_delay(

@@ -275,3 +275,24 @@ def test_failed_analysis_sends_traffic_and_the_canary_service_back_to_stable_in_
     assert [(a.service, a.pod_template_hash) for a in plan.actions if isinstance(a, SetServiceSelector)] == [
         ("web-canary", stable)
     ]
+
+
+def test_a_full_blue_green_promotion_skips_and_cancels_promotion_analysis() -> None:
+    """TestBlueGreenPromoteFull: `promote --full` while the pre-promotion run is Running switches at once,
+    terminates the run and starts no post-promotion run: one AnalysisRun in all (rollout/analysis.go
+    reconcileAnalysisRuns cancels every current run while status.promoteFull)."""
+    analysis = {"templates": [{"templateName": "success-rate"}], "args": ARGS}
+    world = World(blue_green_rollout(replicas=2, prePromotionAnalysis=analysis, postPromotionAnalysis=analysis),
+                  services={"web-active": {"app": "web"}})
+    world.analysis_templates = {("success-rate", False): TEMPLATE}
+    world.run()
+    world.set_template("web:2")
+    world.run()
+    v2 = world.hash_of("web:2")
+    assert list(world.runs) == [f"web-{v2}-2-pre"]
+    world.patch_status(promoteFull=True)
+    plan = world.run()
+    assert world.selector("web-active")["rollouts-pod-template-hash"] == v2
+    assert world.status["stableRS"] == v2 and world.status["phase"] == "Healthy", plan.status
+    assert list(world.runs) == [f"web-{v2}-2-pre"]
+    assert world.runs[f"web-{v2}-2-pre"]["spec"].get("terminate") is True
