@@ -15,22 +15,18 @@ Example: ``{"nginx": {"stableIngress": "web"}, "plugins": {"argoproj-labs/gatewa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from rollouts.api.rollout import CanaryStep, CanaryStrategy, Rollout, RolloutTrafficRouting
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.traffic.alb import AlbRouter
 from rollouts.traffic.ambassador import AmbassadorRouter
 from rollouts.traffic.apisix import ApisixRouter
-from rollouts.traffic.gatewayapi import PLUGIN_NAME, GatewayApiRouter
 from rollouts.traffic.istio import IstioRouter
 from rollouts.traffic.nginx import NginxRouter
+from rollouts.traffic.plugins import RouterFactory, discovered
 from rollouts.traffic.router import LiveObjects, RolloutContext, RouterOptions, TrafficConfigError, TrafficRouter
 from rollouts.traffic.traefik import TraefikRouter
-
-RouterFactory = Callable[[RolloutContext, RolloutTrafficRouting, Sequence[CanaryStep]], TrafficRouter]
-"""(rollout context, the trafficRouting block, the canary steps) -> router; raises TrafficConfigError.
-Each router reads its own block of ``trafficRouting`` (``nginx``, ``plugins[<name>]``)."""
 
 PLUGINS = "plugins/"
 
@@ -41,8 +37,14 @@ ROUTERS: dict[str, RouterFactory] = {
     "traefik": TraefikRouter.from_config,
     "apisix": ApisixRouter.from_config,
     "ambassador": AmbassadorRouter.from_config,
-    PLUGINS + PLUGIN_NAME: GatewayApiRouter.from_config,
 }
+"""The built-in routers. Plugins (``plugins/<name>``, the Gateway API router among them) come from entry points:
+``rollouts.traffic.plugins``; ``available_routers()`` is the union the controller uses."""
+
+
+def available_routers() -> dict[str, RouterFactory]:
+    """Built-in routers and every loadable plugin (as ``plugins/<name>``)."""
+    return {**ROUTERS, **{PLUGINS + name: factory for name, factory in discovered().factories.items()}}
 
 
 def rollout_context(rollout: Rollout, options: RouterOptions | None = None) -> RolloutContext:
@@ -85,13 +87,14 @@ def routers_for(rollout: Rollout, options: RouterOptions | None = None) -> list[
         return []  # no trafficRouting, or an empty one (which validation reports as InvalidSpec)
     ctx = rollout_context(rollout, options)
     configured = routing.providers() + sorted(str(key) for key in routing.model_extra or {})
-    problems = [_unsupported(name) for name in configured if name not in ROUTERS]
+    factories = available_routers()
+    problems = [_unsupported(name, factories) for name in configured if name not in factories]
     problems += _mirror_problems(routing, canary.steps or ())
     routers: list[TrafficRouter] = []
     for name in configured:
-        if name in ROUTERS:
+        if name in factories:
             try:
-                routers.append(ROUTERS[name](ctx, routing, canary.steps or ()))
+                routers.append(factories[name](ctx, routing, canary.steps or ()))
             except TrafficConfigError as err:
                 problems.append(str(err))
     if problems:
@@ -120,11 +123,16 @@ def _mirror_problems(routing: RolloutTrafficRouting, steps: Sequence[CanaryStep]
     ]
 
 
-def _unsupported(name: str) -> str:
-    plugins = [key.removeprefix(PLUGINS) for key in ROUTERS if key.startswith(PLUGINS)]
+def _unsupported(name: str, factories: dict[str, RouterFactory]) -> str:
+    plugins = [key.removeprefix(PLUGINS) for key in factories if key.startswith(PLUGINS)]
     if name.startswith(PLUGINS):
-        return f"trafficRouting.plugins.{name.removeprefix(PLUGINS)} is not supported (supported: {', '.join(plugins)})"
-    supported = [key if not key.startswith(PLUGINS) else f"plugins.{key.removeprefix(PLUGINS)}" for key in ROUTERS]
+        plugin = name.removeprefix(PLUGINS)
+        broken = discovered().broken.get(plugin)
+        if broken is not None:
+            return f"trafficRouting.plugins.{plugin}: {broken}"
+        return (f"trafficRouting.plugins.{plugin} is not supported (supported: {', '.join(plugins)}; a plugin is "
+                f"installed as a Python distribution with a 'rollouts.traffic_router_plugins' entry point)")
+    supported = [key if not key.startswith(PLUGINS) else f"plugins.{key.removeprefix(PLUGINS)}" for key in factories]
     return f"trafficRouting.{name} is not supported (supported: {', '.join(supported)})"
 
 
