@@ -24,6 +24,7 @@ from analysis.providers.job import JobProvider
 from analysis.providers.judge import JudgeProvider
 from analysis.providers.kayenta import KayentaProvider
 from analysis.providers.newrelic import NewRelicProvider
+from analysis.providers.plugin import PluginProvider
 from analysis.providers.prometheus import PrometheusProvider
 from analysis.providers.skywalking import SkyWalkingProvider
 from analysis.providers.wavefront import WavefrontProvider
@@ -44,6 +45,7 @@ PROVIDERS: dict[str, ProviderFactory] = {
     "skywalking": SkyWalkingProvider,
     "kayenta": KayentaProvider,
     "cloudWatch": CloudWatchProvider,
+    "plugin": PluginProvider,
 }
 """Registry by provider key (the key under `metric.provider`)."""
 

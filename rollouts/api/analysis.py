@@ -278,8 +278,8 @@ class CloudWatchMetric(_Model):
 
 
 class MetricProvider(_Model):
-    # Providers we do not implement (plugin, ...) must survive the API server's
-    # pruning so the run can say "provider 'datadog' is not supported" instead of "no provider".
+    # Providers we do not implement (a newer Argo's) must survive the API server's
+    # pruning so the run can say "provider 'appdynamics' is not supported" instead of "no provider".
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
 
     prometheus: PrometheusMetric | None = None
@@ -294,6 +294,9 @@ class MetricProvider(_Model):
     skywalking: SkyWalkingMetric | None = None
     kayenta: KayentaMetric | None = None
     cloud_watch: CloudWatchMetric | None = None
+    plugin: dict[str, OpenDict] | None = Field(
+        default=None, description="A metric-provider plugin by name and its configuration (Python plugins: the "
+                                  "rollouts.metric_providers entry point group).")
 
     def provider_keys(self) -> list[str]:
         """Names of the providers set on this metric (``provider.<key>``), including unknown ones kept as extra

@@ -163,7 +163,7 @@ async def test_a_failing_provider_gives_an_error_measurement_and_others_still_ru
 
 def test_registry_has_every_documented_provider() -> None:
     assert set(PROVIDERS) == {"prometheus", "web", "job", "judge", "datadog", "graphite", "newRelic",
-                              "wavefront", "influxdb", "skywalking", "kayenta", "cloudWatch"}
+                              "wavefront", "influxdb", "skywalking", "kayenta", "cloudWatch", "plugin"}
 
 
 def test_missing_error_series_with_requests_means_zero_errors() -> None:
