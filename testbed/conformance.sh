@@ -25,6 +25,15 @@ shift_port ROLLOUTS_SCHEDULER_PORT 16259; shift_port ROLLOUTS_KWOK_PORT 16280
 export ROLLOUTS_CLUSTER_DIR="$OUT/cluster"
 export KUBECONFIG_BASE="$ROLLOUTS_CLUSTER_DIR/kubeconfig" PROJECT_DIR="$REPO"
 export SHARDS=${CONFORMANCE_SHARDS:-TestFunctionalSuite=4 TestCanarySuite=2}
+# The kit's default suites plus the traffic-router suites that only check the objects written, runnable here once
+# the routers' CRDs from Argo's test/e2e/crds are installed (ROUTER_CRDS, below; no mesh runs).
+export SUITES=${SUITES:-TestCanarySuite TestBlueGreenSuite TestAnalysisSuite TestFunctionalSuite TestRollbackSuite \
+TestExperimentSuite TestIstioSuite TestHeaderRoutingSuite TestMirrorRouteSuite TestSMISuite}
+ARGO_SRC=${ARGO_SRC:-$HOME/.cache/rollouts-conformance/argo-rollouts}
+# The testbed's bin directory with kubectl (the helm/kustomize tool directory sorts first, so pick by content).
+TESTBED_BIN=${TESTBED_BIN:-$(dirname "$(ls "$HOME"/.cache/rollouts-testbed/*/bin/kubectl | head -1)")}
+export TESTBED_BIN
+ROUTER_CRDS=${ROUTER_CRDS-$ARGO_SRC/test/e2e/crds/istio.yaml $ARGO_SRC/test/e2e/crds/split.yaml}
 
 needs_cluster=0
 for side in "${SIDES[@]}"; do [ "$side" = compare ] || needs_cluster=1; done
@@ -33,6 +42,10 @@ if [ $needs_cluster = 1 ]; then
   "$KIT/prepare.sh"
   python3 "$REPO/testbed/cluster.py" up
   [ "${CONFORMANCE_KEEP_CLUSTER:-0}" = 1 ] || trap 'python3 "$REPO/testbed/cluster.py" down' EXIT
+  # Both controllers see the same routing CRDs (run.sh replaces only the argoproj.io ones between sides).
+  for crd in $ROUTER_CRDS; do
+    "$TESTBED_BIN/kubectl" --kubeconfig "$KUBECONFIG_BASE" apply --server-side --force-conflicts -f "$crd" >/dev/null
+  done
 fi
 for side in "${SIDES[@]}"; do
   case "$side" in

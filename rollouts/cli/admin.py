@@ -97,6 +97,10 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    help="as Argo: verify ALB target-group weights through AWS before a step completes (off by "
                         "default). This controller has no AWS client, so ALB Rollouts then stop with InvalidSpec "
                         "saying so")
+    p.add_argument("--traffic-split-api-version", default=_env("traffic-split-api-version", "v1alpha1") or "v1alpha1",
+                   choices=("v1alpha1", "v1alpha2", "v1alpha3"),
+                   help="as Argo: the SMI TrafficSplit apiVersion (split.smi-spec.io/...) written for "
+                        "trafficRouting.smi (default v1alpha1)")
     n = p.add_argument_group("notifications")
     n.add_argument("--disable-notifications", action="store_true", default=_env_bool("disable-notifications"),
                    help="do not send notifications (argo-rollouts-notification-configmap)")
@@ -147,6 +151,7 @@ def run_controller_command(args: argparse.Namespace) -> int:
         disable_applications=args.disable_applications, disable_analysis=args.disable_analysis,
         identity=args.identity, lease_timings=timings, disable_rollouts=args.disable_rollouts,
         evaluation_deadline=args.evaluation_deadline, aws_verify_target_group=args.aws_verify_target_group,
+        traffic_split_api_version=args.traffic_split_api_version,
     )
     gitops = GitopsOptions(
         namespace=args.applications_namespace, poll_interval=args.git_poll_interval,

@@ -45,6 +45,7 @@ from rollouts.kube.resources import (
     ROLLOUT,
     SERVICE,
     TRAEFIKSERVICE,
+    TRAFFICSPLITS,
     VIRTUALSERVICE,
 )
 from rollouts.traffic.router import RouterOptions
@@ -80,6 +81,8 @@ class ControllerConfig:
     """Prometheus collectors of the extra components (notifications), served on /metrics with ours."""
     aws_verify_target_group: bool = False
     """Argo's ``--aws-verify-target-group`` (off by default): see ``rollouts.traffic.alb``."""
+    traffic_split_api_version: str = "v1alpha1"
+    """Argo's ``--traffic-split-api-version``: the SMI TrafficSplit version written (``rollouts.traffic.smi``)."""
 
 
 class Controller:
@@ -103,7 +106,8 @@ class Controller:
             http_routes=Informer(client, HTTPROUTE, namespace=ns),
             deployments=Informer(client, DEPLOYMENT, namespace=ns),
             routing=tuple(Informer(client, kind, namespace=ns)
-                          for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING, VIRTUALSERVICE, DESTINATIONRULE)),
+                          for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING, VIRTUALSERVICE, DESTINATIONRULE,
+                                       *(k for k in TRAFFICSPLITS if k.version == config.traffic_split_api_version))),
         )
         self.metrics = ControllerMetrics(self.caches, client)
         for collector in config.collectors:
@@ -112,7 +116,8 @@ class Controller:
                                       on_record=self.metrics.count_event)
         self.rollouts = RolloutReconciler(
             client, self.caches, metrics=self.metrics, recorder=self.recorder,
-            router_options=RouterOptions(verify_alb_target_groups=config.aws_verify_target_group))
+            router_options=RouterOptions(verify_alb_target_groups=config.aws_verify_target_group,
+                                         traffic_split_api_version=config.traffic_split_api_version))
         self.synced = asyncio.Event()
         self.ready = asyncio.Event()
 

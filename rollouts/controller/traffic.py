@@ -42,7 +42,7 @@ from rollouts.traffic.router import (
 def resource_kind(kind: RouteKind) -> ResourceKind:
     """The API resource a router's kind names: Ingress -> networking.k8s.io/v1 ingresses."""
     group, _, version = kind.api_version.rpartition("/")
-    return ResourceKind(group, version, str(kind), kind.plural)
+    return ResourceKind(group, version, kind.kind_name, kind.plural)
 
 
 class TrafficConflict(Exception):

@@ -63,6 +63,9 @@ VIRTUALSERVICE = ResourceKind("networking.istio.io", "v1alpha3", "VirtualService
 DESTINATIONRULE = ResourceKind("networking.istio.io", "v1alpha3", "DestinationRule", "destinationrules")
 # Traefik, APISIX and Ambassador (Emissary) at the API versions Argo Rollouts v1.10 uses by default.
 TRAEFIKSERVICE = ResourceKind("traefik.io", "v1alpha1", "TraefikService", "traefikservices")
+# SMI TrafficSplit at the versions Argo writes (--traffic-split-api-version, default v1alpha1).
+TRAFFICSPLITS = tuple(ResourceKind("split.smi-spec.io", v, "TrafficSplit", "trafficsplits")
+                      for v in ("v1alpha1", "v1alpha2", "v1alpha3"))
 APISIXROUTE = ResourceKind("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes")
 MAPPING = ResourceKind("getambassador.io", "v2", "Mapping", "mappings")
 JOB = ResourceKind("batch", "v1", "Job", "jobs")
@@ -74,5 +77,5 @@ CRD = ResourceKind(
 BUILTIN: tuple[ResourceKind, ...] = (
     ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT, REPLICASET, DEPLOYMENT,
     STATEFULSET, DAEMONSET, POD, SERVICE, SECRET, CONFIGMAP, NAMESPACE, NODE, EVENT, INGRESS, HTTPROUTE,
-    VIRTUALSERVICE, DESTINATIONRULE, TRAEFIKSERVICE, APISIXROUTE, MAPPING, JOB, LEASE, CRD,
+    VIRTUALSERVICE, DESTINATIONRULE, TRAEFIKSERVICE, APISIXROUTE, MAPPING, *TRAFFICSPLITS, JOB, LEASE, CRD,
 )

@@ -26,6 +26,7 @@ from rollouts.traffic.istio import IstioRouter
 from rollouts.traffic.nginx import NginxRouter
 from rollouts.traffic.plugins import RouterFactory, discovered
 from rollouts.traffic.router import LiveObjects, RolloutContext, RouterOptions, TrafficConfigError, TrafficRouter
+from rollouts.traffic.smi import SmiRouter
 from rollouts.traffic.traefik import TraefikRouter
 
 PLUGINS = "plugins/"
@@ -34,6 +35,7 @@ ROUTERS: dict[str, RouterFactory] = {
     "nginx": NginxRouter.from_config,
     "alb": AlbRouter.from_config,
     "istio": IstioRouter.from_config,
+    "smi": SmiRouter.from_config,
     "traefik": TraefikRouter.from_config,
     "apisix": ApisixRouter.from_config,
     "ambassador": AmbassadorRouter.from_config,

@@ -75,6 +75,16 @@ class RouteKind(StrEnum):
     TRAEFIKSERVICE = "TraefikService"
     APISIXROUTE = "ApisixRoute"
     MAPPING = "Mapping"
+    # SMI's TrafficSplit exists at several API versions and Argo writes the one --traffic-split-api-version names:
+    # one member per version, the version after a "/" in the value (``kind_name`` drops it).
+    TRAFFICSPLIT_V1ALPHA1 = "TrafficSplit/v1alpha1"
+    TRAFFICSPLIT_V1ALPHA2 = "TrafficSplit/v1alpha2"
+    TRAFFICSPLIT_V1ALPHA3 = "TrafficSplit/v1alpha3"
+
+    @property
+    def kind_name(self) -> str:
+        """The Kubernetes kind: ``Ingress``; ``TrafficSplit`` for ``TrafficSplit/v1alpha2``."""
+        return self.value.partition("/")[0]
 
     @property
     def api_version(self) -> str:
@@ -94,6 +104,9 @@ _RESOURCES: dict[RouteKind, tuple[str, str]] = {
     RouteKind.TRAEFIKSERVICE: ("traefik.io/v1alpha1", "traefikservices"),
     RouteKind.APISIXROUTE: ("apisix.apache.org/v2", "apisixroutes"),
     RouteKind.MAPPING: ("getambassador.io/v2", "mappings"),
+    RouteKind.TRAFFICSPLIT_V1ALPHA1: ("split.smi-spec.io/v1alpha1", "trafficsplits"),
+    RouteKind.TRAFFICSPLIT_V1ALPHA2: ("split.smi-spec.io/v1alpha2", "trafficsplits"),
+    RouteKind.TRAFFICSPLIT_V1ALPHA3: ("split.smi-spec.io/v1alpha3", "trafficsplits"),
 }
 """(apiVersion, plural) of each kind."""
 
@@ -256,6 +269,8 @@ class RouterOptions:
 
     verify_alb_target_groups: bool = False
     """``--aws-verify-target-group``: confirm ALB weights through the AWS ELBv2 API before a step completes."""
+    traffic_split_api_version: str = "v1alpha1"
+    """``--traffic-split-api-version``: the SMI TrafficSplit version written (Argo's default v1alpha1)."""
 
 
 @dataclass(frozen=True, slots=True)

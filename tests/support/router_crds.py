@@ -7,6 +7,7 @@ any data plane once the genuine CRD is installed, so the routers are tested agai
 * ``ApisixRoute`` (apisix.apache.org/v2) from Argo Rollouts' own ``test/e2e/crds/apisix.yaml``;
 * ``VirtualService`` and ``DestinationRule`` (networking.istio.io) from Argo's ``test/e2e/crds/istio.yaml`` (only
   these two of its dozen Istio CRDs, so the fixture stays lean);
+* ``TrafficSplit`` (split.smi-spec.io) from Argo's ``test/e2e/crds/split.yaml``;
 * ``Mapping`` (getambassador.io, storage version v2) from the ``github.com/emissary-ingress/emissary/v3`` module
   (manifests/emissary/emissary-crds.yaml.in, the released CRDs)
   at EMISSARY_VERSION. Its CRD converts versions through Emissary's webhook, which the testbed does not run;
@@ -50,6 +51,16 @@ def istio_crds() -> list[dict[str, Any]]:
     return _crds(argo_rollouts_dir() / "test" / "e2e" / "crds" / "istio.yaml", "VirtualService", "DestinationRule")
 
 
+def smi_crds() -> list[dict[str, Any]]:
+    """Argo's ``split.yaml`` serves only v1alpha4, while Argo (and this controller) write v1alpha1-v1alpha3; its
+    v1alpha2 and v1alpha3 schemas are there, so they are served too (conversion None: same fields)."""
+    crds = _crds(argo_rollouts_dir() / "test" / "e2e" / "crds" / "split.yaml", "TrafficSplit")
+    for crd in crds:
+        for version in crd["spec"]["versions"]:
+            version["served"] = version["served"] or version["name"] in ("v1alpha2", "v1alpha3")
+    return crds
+
+
 def ambassador_crds() -> list[dict[str, Any]]:
     root = module_dir(pinned_version("EMISSARY_VERSION"), "github.com/emissary-ingress/emissary/v3")
     crds = _crds(root / "manifests" / "emissary" / "emissary-crds.yaml.in", "Mapping")
@@ -59,7 +70,8 @@ def ambassador_crds() -> list[dict[str, Any]]:
 
 
 async def install_router_crds(client: KubeClient, which: str) -> list[str]:
-    """Install the CRDs of ``which`` ("traefik", "apisix", "ambassador" or "istio"); returns their names."""
-    loaders = {"traefik": traefik_crds, "apisix": apisix_crds, "ambassador": ambassador_crds, "istio": istio_crds}
+    """Install the CRDs of ``which`` ("traefik", "apisix", "ambassador", "istio", "smi"); returns their names."""
+    loaders = {"traefik": traefik_crds, "apisix": apisix_crds, "ambassador": ambassador_crds, "istio": istio_crds,
+               "smi": smi_crds}
     crds = await asyncio.to_thread(loaders[which])
     return await install_crds(client, crds)

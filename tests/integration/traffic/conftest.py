@@ -33,3 +33,8 @@ async def ambassador_crds(kube: KubeClient) -> list[str]:
 @pytest.fixture(scope="session")
 async def istio_crds(kube: KubeClient) -> list[str]:
     return await install_router_crds(kube, "istio")
+
+
+@pytest.fixture(scope="session")
+async def smi_crds(kube: KubeClient) -> list[str]:
+    return await install_router_crds(kube, "smi")

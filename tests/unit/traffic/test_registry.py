@@ -121,10 +121,13 @@ def test_every_route_kind_is_an_api_resource_the_controller_knows() -> None:
         MAPPING,
         SERVICE,
         TRAEFIKSERVICE,
+        TRAFFICSPLITS,
         VIRTUALSERVICE,
     )
 
     assert {kind: resource_kind(kind) for kind in RouteKind} == {
         RouteKind.INGRESS: INGRESS, RouteKind.HTTPROUTE: HTTPROUTE, RouteKind.SERVICE: SERVICE,
         RouteKind.VIRTUALSERVICE: VIRTUALSERVICE, RouteKind.DESTINATIONRULE: DESTINATIONRULE,
-        RouteKind.TRAEFIKSERVICE: TRAEFIKSERVICE, RouteKind.APISIXROUTE: APISIXROUTE, RouteKind.MAPPING: MAPPING}
+        RouteKind.TRAEFIKSERVICE: TRAEFIKSERVICE, RouteKind.APISIXROUTE: APISIXROUTE, RouteKind.MAPPING: MAPPING,
+        **dict(zip((RouteKind.TRAFFICSPLIT_V1ALPHA1, RouteKind.TRAFFICSPLIT_V1ALPHA2, RouteKind.TRAFFICSPLIT_V1ALPHA3),
+                   TRAFFICSPLITS, strict=True))}
