@@ -2,6 +2,7 @@
 # Installs the system packages the tests need, when they are missing: a fresh machine has none of what a
 # developer installed by hand. Debian packages only (the Go toolchain comes with the machine image).
 #   prometheus  - real Prometheus server for the analysis integration tests and the demo
+#   graphite-web - real Graphite render API (with python3-whisper) for the Graphite provider's test
 #   git         - the gitops reconciler's source of truth
 #   openssl     - certificates for the local control plane
 #   zsh, fish   - the plugin's completion scripts are tested in the shells they are for
@@ -10,6 +11,7 @@ need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v git >/dev/null || need+=(git)
+command -v graphite-manage >/dev/null || need+=(graphite-web)
 command -v openssl >/dev/null || need+=(openssl)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
