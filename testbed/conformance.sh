@@ -28,12 +28,14 @@ export SHARDS=${CONFORMANCE_SHARDS:-TestFunctionalSuite=4 TestCanarySuite=2}
 # The kit's default suites plus the traffic-router suites that only check the objects written, runnable here once
 # the routers' CRDs from Argo's test/e2e/crds are installed (ROUTER_CRDS, below; no mesh runs).
 export SUITES=${SUITES:-TestCanarySuite TestBlueGreenSuite TestAnalysisSuite TestFunctionalSuite TestRollbackSuite \
-TestExperimentSuite TestIstioSuite TestHeaderRoutingSuite TestMirrorRouteSuite TestSMISuite}
+TestExperimentSuite TestIstioSuite TestHeaderRoutingSuite TestMirrorRouteSuite TestSMISuite TestAPISIXSuite \
+TestAWSSuite}
 ARGO_SRC=${ARGO_SRC:-$HOME/.cache/rollouts-conformance/argo-rollouts}
 # The testbed's bin directory with kubectl (the helm/kustomize tool directory sorts first, so pick by content).
 TESTBED_BIN=${TESTBED_BIN:-$(dirname "$(ls "$HOME"/.cache/rollouts-testbed/*/bin/kubectl | head -1)")}
 export TESTBED_BIN
-ROUTER_CRDS=${ROUTER_CRDS-$ARGO_SRC/test/e2e/crds/istio.yaml $ARGO_SRC/test/e2e/crds/split.yaml}
+ROUTER_CRDS=${ROUTER_CRDS-$ARGO_SRC/test/e2e/crds/istio.yaml $ARGO_SRC/test/e2e/crds/split.yaml
+$ARGO_SRC/test/e2e/crds/apisix.yaml}
 
 needs_cluster=0
 for side in "${SIDES[@]}"; do [ "$side" = compare ] || needs_cluster=1; done
