@@ -260,6 +260,86 @@ def apply_ignore_differences(
     return obj
 
 
+def _step_into(node: Any, step: Any) -> tuple[bool, Any]:
+    """(found, child) for one path step: a key, an index (int or digits), or a ``{"name": ...}`` list matcher."""
+    if isinstance(node, dict) and not isinstance(step, (int, dict)):
+        return (step in node), node.get(step)
+    if isinstance(node, list):
+        if isinstance(step, dict):
+            found = next((item for item in node if isinstance(item, dict)
+                          and all(item.get(k) == v for k, v in step.items())), None)
+            return found is not None, found
+        index = step if isinstance(step, int) else int(step) if str(step).isdigit() else None
+        if index is not None and index < len(node):
+            return True, node[index]
+    return False, None
+
+
+def _lookup(obj: Any, path: tuple[Any, ...]) -> tuple[bool, Any]:
+    node = obj
+    for step in path:
+        found, node = _step_into(node, step)
+        if not found:
+            return False, None
+    return True, node
+
+
+def _put(obj: Any, path: tuple[Any, ...], value: Any) -> None:
+    """Set the value at ``path`` when its parent exists (a missing parent is created for object keys)."""
+    parent = obj
+    for step in path[:-1]:
+        found, child = _step_into(parent, step)
+        if not found:
+            if not isinstance(parent, dict) or isinstance(step, (int, dict)):
+                return
+            child = parent[step] = {}
+        parent = child
+    last = path[-1]
+    if isinstance(parent, dict) and not isinstance(last, (int, dict)):
+        parent[last] = copy.deepcopy(value)
+    elif isinstance(parent, list):
+        found, item = _step_into(parent, last)
+        if found:
+            parent[parent.index(item)] = copy.deepcopy(value)
+
+
+def _ignored_paths(obj: Mapping[str, Any], rule: ResourceIgnoreDifferences,
+                   live: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    paths: list[tuple[Any, ...]] = []
+    for pointer in rule.json_pointers or ():
+        try:
+            paths.append(tuple(jsonpointer.JsonPointer(pointer).parts))
+        except jsonpointer.JsonPointerException as exc:
+            raise ValueError(f"invalid JSON pointer {pointer!r} in ignoreDifferences: {exc}") from exc
+    for expression in rule.jq_path_expressions or ():
+        paths += list(_jq_paths(obj, _jq_steps(expression), ()))
+    if rule.managed_fields_managers:
+        paths += managed_paths(live, rule.managed_fields_managers)
+    return [p for p in paths if p]
+
+
+def keep_ignored_fields(desired: Mapping[str, Any], live: Mapping[str, Any],
+                        rules: Iterable[ResourceIgnoreDifferences]) -> dict[str, Any]:
+    """``RespectIgnoreDifferences=true``: the desired object with every field the rules ignore taken from the
+    live object (removed when the live object has none), so a sync leaves those fields as they are.
+
+    desired ``spec.replicas: 2``, live ``spec.replicas: 5`` (an HPA scaled it), rule ``/spec/replicas`` ->
+    the sync writes ``spec.replicas: 5``; a rule matching nothing changes nothing.
+    """
+    out = copy.deepcopy(dict(desired))
+    for rule in rules:
+        for path in _ignored_paths(live, rule, live):
+            found, value = _lookup(live, path)
+            if found:
+                _put(out, path, value)
+        for path in _ignored_paths(desired, rule, live):
+            if not _lookup(live, path)[0]:
+                remove_managed_path(out, tuple(int(s) if isinstance(s, str) and s.isdigit()
+                                               and isinstance(_lookup(out, path[:i])[1], list) else s
+                                               for i, s in enumerate(path)))
+    return out
+
+
 # -- comparison ------------------------------------------------------------------------------------------------
 
 

@@ -207,7 +207,7 @@ class _Work:
             try:
                 if task.is_hook:
                     await self.client.create(self._hook_kind(task), hook_object(task, hook_name(task, self.state)),
-                                             task.key.namespace or None, dry_run=True)
+                                             task.key.namespace or None, dry_run=True, field_manager=FIELD_MANAGER)
                     return None
                 kind = await self.runner.kind_of(task, self._comparison)
                 if kind is not None:
@@ -246,26 +246,43 @@ class _Work:
 
     async def _replace(self, task: SyncTask, kind: ResourceKind, *, force: bool) -> Obj:
         """``Replace=true``: PUT over the live object (created when missing); with ``Force=true``, a refused
-        replace deletes the object and creates it again (``kubectl replace --force``)."""
+        replace deletes the object and creates it again (``kubectl replace --force``). Every write names the
+        reconciler's field manager, as its server-side applies do."""
         namespace = task.key.namespace or None
         try:
             live = await self.client.get(kind, task.key.name, namespace)
         except NotFound:
-            return await self.client.create(kind, task.obj, namespace)
+            return await self.client.create(kind, task.obj, namespace, field_manager=FIELD_MANAGER)
         body = {**task.obj, "metadata": {**(task.obj.get("metadata") or {}),
                                          "resourceVersion": live["metadata"]["resourceVersion"]}}
         try:
-            return await self.client.replace(kind, body)
+            return await self.client.replace(kind, body, field_manager=FIELD_MANAGER)
         except ApiError:
             if not force:
                 raise
+        return await self._recreate(task, kind)
+
+    async def _recreate(self, task: SyncTask, kind: ResourceKind) -> Obj:
+        """``Force=true``: delete the object and create it again once its name is free."""
+        namespace = task.key.namespace or None
         await self.client.delete(kind, task.key.name, namespace, propagation="Foreground")
         for _ in range(100):  # the deletion is asynchronous: create once the name is free
             try:
-                return await self.client.create(kind, task.obj, namespace)
+                return await self.client.create(kind, task.obj, namespace, field_manager=FIELD_MANAGER)
             except AlreadyExists:
                 await asyncio.sleep(0.1)
         raise ApiError(409, "AlreadyExists", f"{task.key} was still being deleted after 10s (Force=true)")
+
+    async def _apply(self, task: SyncTask, kind: ResourceKind, *, force: bool) -> Obj:
+        """Server-side apply; with ``Force=true`` (and no ServerSideApply=true), an apply the API server refuses
+        as invalid (an immutable field) or conflicting deletes and creates the object, as ``kubectl apply
+        --force`` does for Argo CD's client-side apply."""
+        try:
+            return await self.client.apply(kind, task.obj, field_manager=FIELD_MANAGER, force=True)
+        except ApiError as exc:
+            if not force or exc.status not in (409, 422):
+                raise
+        return await self._recreate(task, kind)
 
     async def _apply_one(self, task: SyncTask, kind: ResourceKind, limit: asyncio.Semaphore,
                          applied: list[str], wave: ApplyWave) -> None:
@@ -274,7 +291,7 @@ class _Work:
                 if task.key in wave.replace:
                     live = await self._replace(task, kind, force=task.key in wave.force)
                 else:
-                    live = await self.client.apply(kind, task.obj, field_manager=FIELD_MANAGER, force=True)
+                    live = await self._apply(task, kind, force=task.key in wave.force)
             except ApiError as exc:
                 self.records.append({**_base_record(task), "name": task.key.name,
                                      "status": ResultCode.SYNC_FAILED.value, "message": exc.message[:500]})
@@ -334,7 +351,7 @@ class _Work:
                     await self.client.delete(kind, name, namespace, propagation="Foreground")
                 return None
         try:
-            await self.client.create(kind, hook_object(task, name), namespace)
+            await self.client.create(kind, hook_object(task, name), namespace, field_manager=FIELD_MANAGER)
         except AlreadyExists:
             return {**base, "status": ResultCode.SYNC_FAILED.value, "hookPhase": OperationPhase.FAILED.value,
                     "message": f"hook {kind.kind} {name!r} already exists; add hook-delete-policy "

@@ -39,6 +39,7 @@ from rollouts.api.application import (
 from rollouts.api.appproject import AppProjectSpec
 from rollouts.api.common import format_time
 from rollouts.gitops.comparison import Comparison, ComparisonError, Outcome
+from rollouts.gitops.diff import keep_ignored_fields, matching_rules
 from rollouts.gitops.health import Health, resource_health
 from rollouts.gitops.hooks import hook_record_id, sync_fail_tasks
 from rollouts.gitops.impersonation import SyncIdentity
@@ -94,7 +95,9 @@ class ApplyWave:
     replace: frozenset[ResourceKey] = frozenset()
     """``Replace=true``: written with PUT (created when missing) instead of server-side apply."""
     force: frozenset[ResourceKey] = frozenset()
-    """``Force=true`` with Replace: deleted and created again when the replace is refused."""
+    """``Force=true``: deleted and created again when the replace (with Replace) or the apply is refused; not
+    with ``ServerSideApply=true`` alone, where Argo CD ignores it (``kubectl apply --server-side`` has no
+    ``--force``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +291,7 @@ def sync_context(app: Application, comparison: Comparison[Any], project: AppProj
     options = parse_sync_options([*(policy.sync_options or [] if policy else []),
                                   *(operation.sync.sync_options or [])])
     selected = {(r.group, r.kind, r.name) for r in operation.sync.resources or ()}
-    manifests = [r.desired for r in comparison.desired() if r.desired is not None]
+    manifests = _desired_manifests(app, comparison, respect=option_enabled(options, "RespectIgnoreDifferences"))
     if not selected:
         manifests += comparison.hook_manifests()
     tasks: list[SyncTask] = []
@@ -308,6 +311,18 @@ def sync_context(app: Application, comparison: Comparison[Any], project: AppProj
         in_sync=frozenset(r.key for r in comparison.desired() if not r.diff.modified), prune=prune,
         hook_manifests=tuple(comparison.hook_manifests()), prune_enabled=operation.sync.prune,
         violations=_violations(app, tasks, project, destination))
+
+
+def _desired_manifests(app: Application, comparison: Comparison[Any], *, respect: bool) -> list[Obj]:
+    """What to write: the desired objects; with ``RespectIgnoreDifferences=true`` the fields the application's
+    ``ignoreDifferences`` names keep their live values (Argo CD: ignored differences are not synced either)."""
+    rules = list(app.spec.ignore_differences or ())
+    out = []
+    for res in comparison.desired():
+        assert res.desired is not None
+        matching = matching_rules(rules, res.key) if respect and res.live is not None else []
+        out.append(keep_ignored_fields(res.desired, res.live, matching) if matching and res.live else res.desired)
+    return out
 
 
 # -- begin ------------------------------------------------------------------------------------------------------
@@ -475,9 +490,12 @@ def _walk_waves(ctx: SyncContext, state: Obj, observed: SyncObservation,
         pending = tuple(t for t in wave.tasks if records.of(t) is None)
         if pending:
             unchanged = ctx.in_sync if ctx.enabled("ApplyOutOfSyncOnly") else frozenset()
+            replace = _with_option(ctx, pending, "Replace")
+            server_side = _with_option(ctx, pending, "ServerSideApply")
             actions.append(ApplyWave(pending, frozenset(t.key for t in pending if t.key in unchanged),
-                                     replace=_with_option(ctx, pending, "Replace"),
-                                     force=_with_option(ctx, pending, "Force")))
+                                     replace=replace,
+                                     force=frozenset(k for k in _with_option(ctx, pending, "Force")
+                                                     if k in replace or k not in server_side)))
             return Progressing(None, APPLY_REQUEUE)
         waiting, failure = _wave_progress(
             wave, records, observed, later_waves=index < len(ctx.waves) - 1,

@@ -269,11 +269,12 @@ class KubeClient:
 
     async def create(self, kind: ResourceKind, obj: Mapping[str, Any], namespace: str | None = None,
                      *, dry_run: bool = False,
-                     field_validation: Literal["Strict", "Warn", "Ignore"] | None = None) -> Obj:
+                     field_validation: Literal["Strict", "Warn", "Ignore"] | None = None,
+                     field_manager: str | None = None) -> Obj:
         """POST the object; `field_validation="Strict"` makes the server reject unknown or duplicate fields
-        instead of dropping them (what `kubectl create` does)."""
+        instead of dropping them (what `kubectl create` does); `field_manager` overrides the client's."""
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
-        query = [("fieldManager", self.field_manager)]
+        query = [("fieldManager", field_manager or self.field_manager)]
         if dry_run:
             query.append(("dryRun", "All"))
         if field_validation:
@@ -282,11 +283,13 @@ class KubeClient:
         return result
 
     async def replace(
-        self, kind: ResourceKind, obj: Mapping[str, Any], *, subresource: str | None = None
+        self, kind: ResourceKind, obj: Mapping[str, Any], *, subresource: str | None = None,
+        field_manager: str | None = None,
     ) -> Obj:
         meta = obj.get("metadata") or {}
         path = kind.object_path(meta["name"], meta.get("namespace"), subresource)
-        result: Obj = await self._request("PUT", path, body=dict(obj), query=[("fieldManager", self.field_manager)])
+        result: Obj = await self._request("PUT", path, body=dict(obj),
+                                          query=[("fieldManager", field_manager or self.field_manager)])
         return result
 
     async def patch(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rollouts.api.application import ResourceIgnoreDifferences
-from rollouts.gitops.diff import compare, managed_paths, normalize, remove_jq_path
+from rollouts.gitops.diff import compare, keep_ignored_fields, managed_paths, normalize, remove_jq_path
 
 DEPLOY: dict[str, Any] = {
     "apiVersion": "apps/v1", "kind": "Deployment",
@@ -110,3 +110,36 @@ def test_normalize_ignores_server_metadata(extra: dict[str, str]) -> None:
     live = copy.deepcopy(DEPLOY)
     live["metadata"].update(extra)
     assert normalize(live) == normalize(DEPLOY)
+
+
+def _deploy(replicas: int | None, image: str, **annotations: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"template": {"spec": {"containers": [{"name": "app", "image": image},
+                                                                 {"name": "side", "image": "side:1"}]}}}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": annotations}, "spec": spec}
+
+
+@pytest.mark.parametrize(("rule", "desired", "live", "expected"), [
+    pytest.param({"jsonPointers": ["/spec/replicas"]}, _deploy(2, "app:2"), _deploy(5, "app:1"), _deploy(5, "app:2"),
+                 id="pointer-takes-live-value"),
+    pytest.param({"jsonPointers": ["/spec/replicas"]}, _deploy(2, "app:2"), _deploy(None, "app:1"),
+                 _deploy(None, "app:2"), id="pointer-absent-live-removes"),
+    pytest.param({"jqPathExpressions": ['.spec.template.spec.containers[] | select(.name == "side") | .image']},
+                 _deploy(2, "app:2"), {**_deploy(2, "app:1"), "spec": {**_deploy(2, "app:1")["spec"], "template": {
+                     "spec": {"containers": [{"name": "app", "image": "app:1"}, {"name": "side", "image": "side:9"}]}}}},
+                 {**_deploy(2, "app:2"), "spec": {**_deploy(2, "app:2")["spec"], "template": {
+                     "spec": {"containers": [{"name": "app", "image": "app:2"}, {"name": "side", "image": "side:9"}]}}}},
+                 id="jq-select-keeps-live-sidecar"),
+    pytest.param({"jsonPointers": ["/metadata/annotations/owner"]}, _deploy(2, "app:2"),
+                 _deploy(2, "app:1", owner="ops"), _deploy(2, "app:2", owner="ops"), id="pointer-added-live-kept"),
+    pytest.param({"jsonPointers": ["/spec/paused"]}, _deploy(2, "app:2"), _deploy(5, "app:1"), _deploy(2, "app:2"),
+                 id="nothing-matches"),
+])
+def test_respect_ignore_differences_keeps_live_values(rule: dict[str, Any], desired: dict[str, Any],
+                                                      live: dict[str, Any], expected: dict[str, Any]) -> None:
+    rules = [ResourceIgnoreDifferences.model_validate({"group": "apps", "kind": "Deployment", **rule})]
+    before = copy.deepcopy(desired)
+    assert keep_ignored_fields(desired, live, rules) == expected
+    assert desired == before, "the comparison's desired object is not changed"
