@@ -48,8 +48,8 @@ class OrphanedResourceKey(ApiModel):
 
 
 class OrphanedResourcesMonitorSettings(ApiModel):
-    """``warn`` (default true when the block is present) reports objects in the destination namespace that no
-    application tracks, as an OrphanedResourceWarning condition; ``ignore`` leaves some out."""
+    """``warn: true`` reports objects in the destination namespace that no application tracks, as an
+    OrphanedResourceWarning condition (unset is false, Argo CD's ``IsWarn``); ``ignore`` leaves some out."""
 
     warn: bool | None = None
     ignore: list[OrphanedResourceKey] | None = None

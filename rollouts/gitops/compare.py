@@ -16,18 +16,20 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rollouts.api.application import Application, ApplicationSource, ResourceIgnoreDifferences, RevisionMetadata
+from rollouts.api.appproject import AppProjectSpec
 from rollouts.gitops.clusters import LOCAL, Cluster, unmanaged
 from rollouts.gitops.comparison import Comparison, ComparisonError, ResourceState, SourceError, joint_revision
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.diff import ResourceDiff, compare
 from rollouts.gitops.health import resource_health
 from rollouts.gitops.live import LiveState
+from rollouts.gitops.orphans import is_watched_kind, orphaned_resources
 from rollouts.gitops.render import ClusterCapabilities, RenderError
 from rollouts.gitops.renderers import ManifestCache, cache_key, render_source, with_ref_value_files
 from rollouts.gitops.rollout_fields import with_rollout_fields
@@ -89,6 +91,7 @@ class Comparer:
         self._dry_run_cache_size = dry_run_cache_size
         self._render_keys: dict[str, set[str]] = {}
         self._secrets: tuple[float, list[Obj]] = (float("-inf"), [])
+        self._kinds: tuple[float, tuple[ResourceKind, ...]] = (float("-inf"), ())
 
     # -- desired ---------------------------------------------------------------------------------------
 
@@ -339,6 +342,38 @@ class Comparer:
             types.append(rendered.source_type)
         return _Desired(joint_revision(commits), chosen[0], next((t for t in types if t), ""), manifests, None,
                         tuple(commits), tuple(chosen), tuple(types))
+
+    async def orphaned(self, app: Application, comparison: Comparison[ResourceKind], project: AppProjectSpec,
+                       applications: Iterable[str]) -> tuple[ResourceKey, ...]:
+        """The orphaned resources of the destination namespace (``orphans.py``): every namespaced kind the
+        server lists, read in the namespace; a kind this controller may not list is left out."""
+        namespace = app.spec.destination.namespace or ""
+        if not namespace:
+            return ()
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def objects(kind: ResourceKind) -> list[Obj]:
+            if not is_watched_kind(kind.group, kind.kind):
+                return []
+            async with limit:
+                try:
+                    items, _ = await self.client.list(kind, namespace)
+                except ApiError:
+                    return []
+            return [{**item, "apiVersion": kind.api_version, "kind": kind.kind} for item in items]
+
+        live = [obj for batch in await asyncio.gather(*(objects(k) for k in await self._namespaced_kinds()))
+                for obj in batch]
+        managed = [r.key for r in comparison.resources]
+        return tuple(orphaned_resources(live, managed=managed, project=project, applications=applications))
+
+    async def _namespaced_kinds(self) -> tuple[ResourceKind, ...]:
+        """Discovery of the namespaced kinds, read at most every 5 minutes."""
+        at, kinds = self._kinds
+        if kinds and time.monotonic() - at < _CAPABILITIES_TTL:
+            return kinds
+        self._kinds = (time.monotonic(), await self.client.namespaced_kinds())
+        return self._kinds[1]
 
     def _check_managed(self, prepared: Sequence[tuple[ResourceKind | None, Obj]]) -> None:
         """A cluster restricted to some namespaces holds nothing elsewhere (gitops-engine's live state load)."""

@@ -95,6 +95,8 @@ class Comparison(Generic[K]):
     sources: tuple[ApplicationSource, ...] = ()
     source_types: tuple[str, ...] = ()
     """Multi-source only: each source's tool ("" for a source that renders nothing), as ``status.sourceTypes``."""
+    orphaned: tuple[ResourceKey, ...] = ()
+    """Objects of the destination namespace no application tracks (only looked for when the project warns)."""
 
     @property
     def multi_source(self) -> bool:

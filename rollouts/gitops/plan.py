@@ -22,6 +22,7 @@ from rollouts.api.common import format_time
 from rollouts.gitops.autosync import decide_auto_sync
 from rollouts.gitops.comparison import ClusterError, Comparison, ComparisonError, Outcome, SpecError
 from rollouts.gitops.operation import next_history
+from rollouts.gitops.orphans import orphans_message
 from rollouts.gitops.status import apply_comparison, conditions_with_times, shared_resources, started_at
 from rollouts.gitops.sync import SyncStep
 from rollouts.gitops.windows import can_sync
@@ -71,7 +72,11 @@ def _comparison_status(status: Obj, app: Application, comparison: Outcome) -> li
             status["health"] = {"status": HealthStatusCode.UNKNOWN.value}
         return [(comparison.condition.value, message) for message in comparison.messages or (str(comparison),)]
     apply_comparison(status, app, comparison)
-    return [(ApplicationConditionType.SHARED_RESOURCE_WARNING.value, m) for m in shared_resources(app, comparison)]
+    found = [(ApplicationConditionType.SHARED_RESOURCE_WARNING.value, m) for m in shared_resources(app, comparison)]
+    if comparison.orphaned:
+        found.append((ApplicationConditionType.ORPHANED_RESOURCE_WARNING.value,
+                      orphans_message(len(comparison.orphaned))))
+    return found
 
 
 def _operation_status(status: Obj, app: Application, step: SyncStep, now: datetime, requeue: float) -> float:

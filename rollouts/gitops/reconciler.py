@@ -42,6 +42,7 @@ from rollouts.gitops.connections import ClusterConnection, ConnectionContext, Co
 from rollouts.gitops.custom_health import HealthAssessor
 from rollouts.gitops.health.customizations import SETTINGS_CONFIGMAP, parse_customizations
 from rollouts.gitops.impersonation import ImpersonationSettings, SyncIdentity, impersonation_settings, sync_identity
+from rollouts.gitops.orphans import warns_of_orphans
 from rollouts.gitops.plan import (
     ApplicationPlan,
     ClearRefreshAnnotation,
@@ -243,6 +244,7 @@ class ApplicationReconciler:
         project, project_problem = self.project_of(app, clusters)
         placement = await self._place(app, project, project_problem, clusters)
         comparison = await self._observe(app, refresh, placement)
+        await self._find_orphans(app, project, comparison, placement)
         poll = PollTiming(refresh.fetch, self.polls.next_poll_in(name, fetched=refresh.fetch),
                           clear_refresh_annotation=refresh.annotated)
         try:
@@ -303,6 +305,18 @@ class ApplicationReconciler:
                 return ClusterError(unreachable_message(connection.cluster, exc.message))
             where = "" if connection.cluster.is_local else f" {connection.cluster.server}"
             return ComparisonError(f"cannot compare with the cluster{where}: {exc.message}")
+
+    async def _find_orphans(self, app: Application, project: AppProjectSpec | None, comparison: Outcome,
+                            placement: Placement) -> None:
+        """``orphanedResources.warn``: what else the destination namespace holds (onto the comparison)."""
+        if not isinstance(comparison, Comparison) or placement.connection is None or not warns_of_orphans(project):
+            return
+        assert project is not None
+        names = [str((a.get("metadata") or {}).get("name") or "") for a in self.apps.items(self.config.namespace)]
+        try:
+            comparison.orphaned = await placement.connection.comparer.orphaned(app, comparison, project, names)
+        except ApiError as exc:
+            log.warning("cannot look for orphaned resources", app=app.metadata.name, error=exc.message)
 
     async def _advance_operation(self, app: Application, comparison: Outcome, now: datetime,
                                  project: AppProjectSpec | None, placement: Placement) -> SyncStep | None:

@@ -427,6 +427,26 @@ class KubeClient:
             raise NotFound(404, "NotFound", f"the server does not know kind {kind} in {api_version}")
         return self._discovered[key]
 
+    async def namespaced_kinds(self) -> tuple[ResourceKind, ...]:
+        """Every namespaced kind the server lists, at its group's preferred version (discovery, not cached);
+        a group version that fails discovery (an aggregated API that is down) is left out."""
+        group_versions = [("", "v1")]
+        for group in (await self._request("GET", "/apis")).get("groups") or ():
+            preferred = (group.get("preferredVersion") or {}).get("version")
+            if preferred:
+                group_versions.append((str(group.get("name") or ""), str(preferred)))
+        out: list[ResourceKind] = []
+        for group, version in group_versions:
+            try:
+                doc = await self._request("GET", f"/apis/{group}/{version}" if group else f"/api/{version}")
+            except ApiError:
+                continue
+            out += [ResourceKind(group, version, str(res["kind"]), str(res["name"]), True)
+                    for res in doc.get("resources") or ()
+                    if res.get("namespaced") and "/" not in str(res.get("name", ""))
+                    and "list" in (res.get("verbs") or ())]
+        return tuple(out)
+
     async def capabilities(self) -> tuple[str, tuple[str, ...]]:
         """The server's version (``v1.34.4``) and every API it serves as ``group/version`` and
         ``group/version/Kind`` strings, in the form Argo CD hands to ``helm template --api-versions``. A group

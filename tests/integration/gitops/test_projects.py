@@ -13,7 +13,7 @@ import pytest
 from rollouts.gitops.reconciler import ApplicationReconciler, GitopsConfig
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
-from rollouts.kube.resources import APPLICATION, APPPROJECT, CONFIGMAP
+from rollouts.kube.resources import APPLICATION, APPPROJECT, CONFIGMAP, NAMESPACE
 from tests.integration.gitops.conftest import app_probe, application, cm, reconciler_running, status_of, synced_at
 from tests.support.wait import eventually
 from tests.unit.gitops.gitrepo import GitRepo
@@ -119,3 +119,35 @@ async def test_project_restricts_source_destination_and_cluster_kinds(
                      expected="compared (OutOfSync, no InvalidSpecError) right after the project allowed the namespace")
     with contextlib.suppress(NotFound):
         await kube.delete(APPPROJECT, "kuard", namespace)
+
+
+async def test_orphaned_resources_warning(kube: KubeClient, namespace: str, gitops: ApplicationReconciler,
+                                          repo: GitRepo) -> None:
+    # Argo CD: with orphanedResources.warn, an application whose destination namespace holds top-level objects
+    # no application tracks gets "Application has N orphaned resources"; ignore rules and a fixed namespace
+    # clear it (docs/user-guide/orphaned-resources.md).
+    dest = f"{namespace}-dest"
+    await kube.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
+    try:
+        await kube.create(APPPROJECT, project("watched", namespace, sourceRepos=["*"],
+                                              destinations=[{"server": IN_CLUSTER, "namespace": "*"}],
+                                              orphanedResources={"warn": True}), namespace)
+        repo.write("app/cm.yaml", cm("tracked"))
+        sha = repo.commit()
+        body = application("orph", repo, namespace, automated={}, project="watched")
+        body["spec"]["destination"]["namespace"] = dest
+        await kube.create(APPLICATION, body, namespace)
+        probe = app_probe(kube, "orph", namespace)
+        app = await eventually(probe, synced_at(sha), timeout=60, expected="Synced")
+        assert not [c for c in conditions(app) if c[0] == "OrphanedResourceWarning"]
+
+        await kube.create(CONFIGMAP, {**cm("hand-made"), "metadata": {"name": "hand-made"}}, dest)
+        await eventually(probe, lambda a: ("OrphanedResourceWarning", "Application has 1 orphaned resources")
+                         in conditions(a), timeout=60, expected="a warning for the hand-made ConfigMap")
+
+        await kube.patch(APPPROJECT, "watched", {"spec": {"orphanedResources": {
+            "warn": True, "ignore": [{"kind": "ConfigMap", "name": "hand-*"}]}}}, namespace)
+        await eventually(probe, lambda a: not [c for c in conditions(a) if c[0] == "OrphanedResourceWarning"],
+                         timeout=60, expected="the ignore rule clears the warning")
+    finally:
+        await kube.delete(NAMESPACE, dest)
