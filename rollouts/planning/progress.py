@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rollouts.api.labels import SCALE_DOWN_DEADLINE_ANNOTATION
 from rollouts.api.rollout import RolloutStatus
 from rollouts.planning.conditions import PAUSED_MESSAGE, RESUMED_MESSAGE, progress_timed_out, set_condition
 from rollouts.planning.context import PlanContext, RevisionSets
@@ -58,7 +59,8 @@ def reconcile_progressing(ctx: PlanContext, sets: RevisionSets, facts: ProgressF
     rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
     chosen = _progressing(ctx, rs_name, facts)
     if chosen is None:
-        decide_progress_deadline(ctx, rs_name)
+        if not waiting_for_scale_down(sets):
+            decide_progress_deadline(ctx, rs_name)
         return
     cond_status, reason, message, touch = chosen
     set_condition(ctx.conditions, Condition.PROGRESSING, cond_status, reason, message, ctx.now_text, touch=touch)
@@ -81,6 +83,14 @@ def _progressing(ctx: PlanContext, rs_name: str, facts: ProgressFacts) -> Progre
     if Condition.PROGRESSING not in ctx.conditions:
         return "True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', False
     return None
+
+
+def waiting_for_scale_down(sets: RevisionSets) -> bool:
+    """An old ReplicaSet (neither new nor stable) still waits for its scale-down deadline: Argo's
+    isWaitingForReplicaSetScaleDown, under which the progress deadline does not run. A completed canary whose
+    previous stable keeps its pods for scaleDownDelaySeconds is not "not progressing" (TestCanaryScaleDownDelay-
+    WithProgressDeadline: progressDeadlineSeconds 5, the default 30 s delay, still Healthy after 10 s)."""
+    return any(SCALE_DOWN_DEADLINE_ANNOTATION in rs.annotations for rs in sets.others)
 
 
 def decide_progress_deadline(ctx: PlanContext, rs_name: str) -> None:

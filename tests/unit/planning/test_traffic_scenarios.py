@@ -303,3 +303,26 @@ def test_ping_pong_alternates_the_stable_service_as_argos_alb_ping_pong_e2e() ->
     world.run()
     assert world.selector("ping")["rollouts-pod-template-hash"] == world.hash_of("web:3")
     assert world.selector("pong")["rollouts-pod-template-hash"] == world.hash_of("web:2")
+
+
+def test_an_old_revision_waiting_for_its_scale_down_delay_does_not_time_the_update_out() -> None:
+    # Argo's TestCanaryScaleDownDelayWithProgressDeadline (functional/canary-scaledowndelay.yaml, ALB): with
+    # progressDeadlineSeconds 5 the promoted update stays Healthy while the old stable keeps its pods for the
+    # default 30 s scale-down delay (Argo's isWaitingForReplicaSetScaleDown stops the deadline).
+    manifest = canary_rollout(replicas=1, stableService="web-stable", canaryService="web-canary",
+                              trafficRouting={"alb": {"ingress": "i", "rootService": "root", "servicePort": 80}})
+    manifest["spec"]["progressDeadlineSeconds"] = 5
+    world = World(manifest, services={"web-stable": {"app": "web"}, "web-canary": {"app": "web"}},
+                  traffic_routed=True)
+    world.run()
+    world.set_template("web:2")
+    world.run()
+    assert world.counts() == {"web:1": 1, "web:2": 1}
+    for _ in range(3):
+        world.advance(4)
+        world.run()
+        assert world.condition("Progressing")["reason"] != "ProgressDeadlineExceeded"
+        assert world.status["phase"] != "Degraded"
+    world.advance(30)
+    world.run()
+    assert world.counts() == {"web:2": 1} and world.status["phase"] == "Healthy"
