@@ -6,6 +6,8 @@
 #   git         - the gitops reconciler's source of truth
 #   openssl     - certificates for the local control plane
 #   zsh, fish   - the plugin's completion scripts are tested in the shells they are for
+#   chromium, chromium-driver - the dashboard's browser tests drive a real headless Chromium through
+#                 Debian's chromedriver (the driver of exactly that Chromium version)
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
@@ -15,6 +17,8 @@ command -v graphite-manage >/dev/null || need+=(graphite-web)
 command -v openssl >/dev/null || need+=(openssl)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

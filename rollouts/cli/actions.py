@@ -104,28 +104,43 @@ async def _each(inv: Invocation, verb: str, planner: Callable[[dict[str, Any]], 
     return 0
 
 
-async def abort_cmd(inv: Invocation) -> int:
-    from rollouts.cli.patches import plan_abort
+def planner_for(verb: str, *, full: bool = False, skip_current_step: bool = False, skip_all_steps: bool = False,
+                at: datetime | None = None, delay_text: str = "0s") -> Callable[[dict[str, Any]], ActionPlan]:
+    """The planner of a Rollout verb that needs no more than the Rollout itself: abort, pause, resume, retry,
+    promote (`full`, Argo's deprecated skip flags) and restart (`at`). The plugin's commands and the dashboard's
+    buttons both take their planner here, so a button sends exactly what the command sends."""
+    from rollouts.cli import patches
 
-    return await _each(inv, "abort", plan_abort)
+    if verb == "promote":
+        if skip_current_step and skip_all_steps:
+            raise CliError(patches.SKIP_FLAGS_TOGETHER)
+        return lambda ro: patches.plan_promote(ro, full=full, skip_current_step=skip_current_step,
+                                               skip_all_steps=skip_all_steps)
+    if verb == "restart":
+        moment = at or datetime.now(UTC)
+        return lambda ro: patches.plan_restart(ro, at=moment, delay_text=delay_text)
+    simple: dict[str, Callable[[dict[str, Any]], ActionPlan]] = {
+        "abort": patches.plan_abort, "pause": patches.plan_pause, "resume": patches.plan_resume,
+        "retry": patches.plan_retry}
+    if verb not in simple:
+        raise CliError(f"unknown rollout action {verb!r}")
+    return simple[verb]
+
+
+async def abort_cmd(inv: Invocation) -> int:
+    return await _each(inv, "abort", planner_for("abort"))
 
 
 async def pause_cmd(inv: Invocation) -> int:
-    from rollouts.cli.patches import plan_pause
-
-    return await _each(inv, "pause", plan_pause)
+    return await _each(inv, "pause", planner_for("pause"))
 
 
 async def resume_cmd(inv: Invocation) -> int:
-    from rollouts.cli.patches import plan_resume
-
-    return await _each(inv, "resume", plan_resume)
+    return await _each(inv, "resume", planner_for("resume"))
 
 
 async def retry_cmd(inv: Invocation) -> int:
-    from rollouts.cli.patches import plan_retry
-
-    return await _each(inv, "retry", plan_retry)
+    return await _each(inv, "retry", planner_for("retry"))
 
 
 async def terminate_analysisrun_cmd(inv: Invocation) -> int:
@@ -135,81 +150,96 @@ async def terminate_analysisrun_cmd(inv: Invocation) -> int:
 
 
 async def promote_cmd(inv: Invocation) -> int:
-    from rollouts.cli.patches import SKIP_FLAGS_TOGETHER, plan_promote
-
     args = inv.args
-    if args.skip_current_step and args.skip_all_steps:
-        raise CliError(SKIP_FLAGS_TOGETHER)
-
-    def planner(ro: dict[str, Any]) -> ActionPlan:
-        return plan_promote(ro, full=args.full, skip_current_step=args.skip_current_step,
-                            skip_all_steps=args.skip_all_steps)
-
+    planner = planner_for("promote", full=args.full, skip_current_step=args.skip_current_step,
+                          skip_all_steps=args.skip_all_steps)
     async with inv.client() as client:
         inv.print(await run_action(client, args.name, inv.namespace, verb="promote", planner=planner))
     return 0
 
 
-async def restart_cmd(inv: Invocation) -> int:
+def restart_time(text: str) -> datetime:
+    """When `restart --in TEXT` restarts: now plus the Go duration (now for "")."""
     from rollouts.api.common import parse_duration
-    from rollouts.cli.patches import plan_restart
 
-    text = inv.args.restart_in
     delay = 0.0
     if text:
         try:
             delay = parse_duration(text)
         except ValueError as exc:
             raise CliError(f'invalid argument "{text}" for "-i, --in" flag: {exc}') from exc
-    at = datetime.now(UTC) + timedelta(seconds=delay)
+    return datetime.now(UTC) + timedelta(seconds=delay)
 
-    def planner(ro: dict[str, Any]) -> ActionPlan:
-        return plan_restart(ro, at=at, delay_text=text or "0s")
 
+async def restart_cmd(inv: Invocation) -> int:
+    text = inv.args.restart_in
+    planner = planner_for("restart", at=restart_time(text), delay_text=text or "0s")
     async with inv.client() as client:
         inv.print(await run_action(client, inv.args.name, inv.namespace, verb="restart", planner=planner))
     return 0
 
 
-async def set_image_cmd(inv: Invocation) -> int:
-    from rollouts.cli.patches import parse_image_assignment, plan_set_image
+def image_assignment(text: str) -> tuple[str, str]:
+    """`CONTAINER=IMAGE` checked before anything is sent (a bad image never reaches the cluster)."""
+    from rollouts.cli.patches import parse_image_assignment
 
-    args = inv.args
     try:
-        container, image = parse_image_assignment(args.assignment)
+        return parse_image_assignment(text)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+
+
+async def set_image(client: KubeClient, name: str, namespace: str, assignment: tuple[str, str]) -> str:
+    """`set image NAME CONTAINER=IMAGE`: on the workloadRef'd Deployment when the Rollout has one, as Argo's
+    plugin does; returns the line to print."""
+    from rollouts.cli.patches import plan_set_image
+
+    container, image = assignment
+    rollout = await _read(client, "rollouts", name, namespace, "set image")
+    ref = (rollout.get("spec") or {}).get("workloadRef")
+    if isinstance(ref, dict):
+        target = ref.get("name")
+        if not isinstance(target, str) or not target:
+            raise CliError(f"spec.workloadRef.name is not a string: {target!r}")
+        # Argo's plugin edits the Deployment the Rollout takes its template from
+        return await run_action(client, target, namespace, verb="set image", plural="deployments",
+                                planner=lambda d: plan_set_image({"kind": "Deployment", **d}, container, image))
+    return await run_action(client, name, namespace, verb="set image",
+                            planner=lambda ro: plan_set_image(ro, container, image))
+
+
+async def set_image_cmd(inv: Invocation) -> int:
+    assignment = image_assignment(inv.args.assignment)
     async with inv.client() as client:
-        rollout = await _read(client, "rollouts", args.name, inv.namespace, "set image")
-        ref = (rollout.get("spec") or {}).get("workloadRef")
-        if isinstance(ref, dict):
-            name = ref.get("name")
-            if not isinstance(name, str) or not name:
-                raise CliError(f"spec.workloadRef.name is not a string: {name!r}")
-            # Argo's plugin edits the Deployment the Rollout takes its template from
-            line = await run_action(client, name, inv.namespace, verb="set image", plural="deployments",
-                                    planner=lambda d: plan_set_image({"kind": "Deployment", **d}, container, image))
-        else:
-            line = await run_action(client, args.name, inv.namespace, verb="set image",
-                                    planner=lambda ro: plan_set_image(ro, container, image))
+        line = await set_image(client, inv.args.name, inv.namespace, assignment)
     inv.print(line)
     return 0
 
 
-async def undo_cmd(inv: Invocation) -> int:
+def check_revision(to_revision: int) -> None:
+    if to_revision < 0:
+        raise CliError(f"unable to find specified revision {to_revision} in history")
+
+
+async def undo(client: KubeClient, name: str, namespace: str, to_revision: int = 0) -> str:
+    """`undo NAME [--to-revision N]`: put an earlier revision's template back; returns the line to print."""
     from rollouts.cli.fetch import list_kind, selector_of
     from rollouts.cli.patches import plan_undo
 
-    args = inv.args
-    if args.to_revision < 0:
-        raise CliError(f"unable to find specified revision {args.to_revision} in history")
+    check_revision(to_revision)
+    rollout = await _read(client, "rollouts", name, namespace, "undo")
+    replicasets = await list_kind(client, "replicasets", namespace, selector_of(rollout))
+    try:
+        plan = plan_undo(rollout, replicasets, to_revision=to_revision)
+    except ActionRefused as exc:
+        raise CliError(str(exc)) from exc
+    await send(client, name, namespace, plan, "undo")
+    return plan.message
+
+
+async def undo_cmd(inv: Invocation) -> int:
+    check_revision(inv.args.to_revision)
     async with inv.client() as client:
-        rollout = await _read(client, "rollouts", args.name, inv.namespace, "undo")
-        replicasets = await list_kind(client, "replicasets", inv.namespace, selector_of(rollout))
-        try:
-            plan = plan_undo(rollout, replicasets, to_revision=args.to_revision)
-        except ActionRefused as exc:
-            raise CliError(str(exc)) from exc
-        await send(client, args.name, inv.namespace, plan, "undo")
-    inv.print(plan.message)
+        line = await undo(client, inv.args.name, inv.namespace, inv.args.to_revision)
+    inv.print(line)
     return 0

@@ -225,6 +225,15 @@ def build_parser(argv: Sequence[str] = (), *, prog: str = "kubectl rollouts",
     status.add_argument("-o", "--output", choices=["json", "yaml"],
                         help="Print the final phase and message as json or yaml")
 
+    dashboard = t.command(sub, "dashboard", "Start UI dashboard", handler="dashboard.command:dashboard_cmd",
+                          description="Serve a web UI of Rollouts and Applications, live, with the plugin's actions, "
+                                      "using your kubeconfig's credentials. Without -n it shows every namespace "
+                                      "you may list.",
+                          examples="  {prog} dashboard\n  {prog} dashboard --port 8080 -n shop\n")
+    dashboard.add_argument("--address", default="127.0.0.1", help="Address to listen on (default 127.0.0.1)")
+    dashboard.add_argument("-p", "--port", type=int, default=3100, help="Port to listen on (default 3100)")
+    add_bool(dashboard, "--read-only", help="Refuse every action (promote, abort, ...); only show")
+
     completion = t.command(sub, "completion", "Generate completion script", handler="completion:completion_cmd",
                            description="Print a shell completion script. Names of rollouts and AnalysisRuns are "
                                        "completed from the cluster.",

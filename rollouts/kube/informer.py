@@ -55,6 +55,9 @@ class Informer:
         self.synced = asyncio.Event()
         self._watch_timeout = watch_timeout
         self._missing_logged = False
+        # Why the cache is not current, for a consumer that shows it (the dashboard's "permission denied"):
+        # the last failed list or watch, cleared by the next successful list.
+        self.error: ApiError | None = None
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
@@ -96,6 +99,7 @@ class Informer:
                 log.info("watch expired, listing again", kind=str(self.kind))
                 need_list = True
             except NotFound as exc:
+                self.error = exc
                 # The kind is not served (yet): a CRD not installed, or installed moments ago and not yet in
                 # discovery. Keep retrying briefly and quietly; it usually appears within seconds.
                 if not self._missing_logged:
@@ -105,6 +109,7 @@ class Informer:
                 backoff = min(backoff * 2, 5.0)
                 need_list = True
             except ApiError as exc:
+                self.error = exc
                 log.warning("watch failed, retrying", kind=str(self.kind), error=str(exc), backoff=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -118,6 +123,7 @@ class Informer:
         old = self._cache
         self._cache = fresh
         self._resource_version = rv
+        self.error = None
         for key, obj in fresh.items():
             prev = old.get(key)
             if prev is None:

@@ -1,0 +1,109 @@
+"""One shared watch per kind for the whole dashboard process, and a change signal for every open page.
+
+Each kind the pages show has one informer (rollouts.kube.informer: list, then watch, relist on 410), whatever
+the number of browser tabs. A change marks the state dirty; at most every `settle` seconds each subscriber
+(one per open event stream) is told "something changed, version N" and the page reads the server's caches
+again. A burst of a thousand pod updates is therefore one refresh per page, and the API server sees one watch
+per kind.
+
+A kind the user may not list (RBAC 403) or the server does not serve (no Application CRD) does not stop the
+others: its informer keeps its error, and the pages that need it show that error as a sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from rollouts.cli.errors import Target, explain
+from rollouts.kube import resources
+from rollouts.kube.informer import Informer
+
+if TYPE_CHECKING:
+    from rollouts.kube.client import KubeClient
+    from rollouts.kube.resources import ResourceKind
+
+Obj = dict[str, Any]
+
+KINDS: dict[str, ResourceKind] = {
+    "rollouts": resources.ROLLOUT, "replicasets": resources.REPLICASET, "pods": resources.POD,
+    "analysisruns": resources.ANALYSISRUN, "applications": resources.APPLICATION,
+    "deployments": resources.DEPLOYMENT, "events": resources.EVENT,
+}
+"""What the pages read, by plural: one informer each. Secrets are deliberately absent."""
+
+
+class Hub:
+    def __init__(self, client: KubeClient, namespace: str | None, *, settle: float = 0.25) -> None:
+        self.namespace = namespace
+        self.version = 0
+        self._settle = settle
+        self._pending: asyncio.TimerHandle | None = None
+        self._subscribers: set[asyncio.Queue[int]] = set()
+        self.informers = {plural: Informer(client, kind, namespace=namespace, handler=self._changed)
+                          for plural, kind in KINDS.items()}
+
+    async def run(self) -> None:
+        """Run every informer until cancelled (each retries its own errors)."""
+        async with asyncio.TaskGroup() as group:
+            for informer in self.informers.values():
+                group.create_task(informer.run())
+
+    async def wait_synced(self, timeout: float) -> None:
+        """Wait until every kind has listed once or failed (a forbidden kind never syncs)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if all(i.synced.is_set() or i.error is not None for i in self.informers.values()):
+                return
+            await asyncio.sleep(0.05)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def items(self, plural: str, namespace: str | None = None) -> list[Obj]:
+        """The cached objects of a kind, each with its `kind` (list items come without one)."""
+        kind = KINDS[plural].kind
+        return [obj if obj.get("kind") else {**obj, "kind": kind}
+                for obj in self.informers[plural].items(namespace)]
+
+    def get(self, plural: str, namespace: str, name: str) -> Obj | None:
+        obj = self.informers[plural].get(namespace, name)
+        return obj if obj is None or obj.get("kind") else {**obj, "kind": KINDS[plural].kind}
+
+    def problems(self, *plurals: str) -> list[str]:
+        """Why some of these kinds cannot be shown, one sentence each ("permission denied (RBAC 403) to list
+        rollouts ..."); empty when all are current."""
+        found = []
+        for plural in plurals:
+            error = self.informers[plural].error
+            if error is not None:
+                found.append(str(explain(error, Target("list", plural, None, self.namespace))))
+        return found
+
+    # -- change notifications -------------------------------------------------------------------
+
+    def subscribe(self) -> asyncio.Queue[int]:
+        queue: asyncio.Queue[int] = asyncio.Queue(maxsize=1)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[int]) -> None:
+        self._subscribers.discard(queue)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def _changed(self, _etype: str, _obj: Obj) -> None:
+        self.version += 1
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().call_later(self._settle, self._flush)
+
+    def _flush(self) -> None:
+        self._pending = None
+        for queue in self._subscribers:
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()  # a page that has not read the last signal needs only the newest
+            queue.put_nowait(self.version)
+

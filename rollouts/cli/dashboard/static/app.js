@@ -1,0 +1,373 @@
+// The dashboard page: reads the server's JSON, draws it, and draws it again whenever the server's event stream
+// says the cluster changed. Everything from the cluster is written as text nodes, never parsed as HTML, so a
+// name, message or log line containing markup is shown as text.
+"use strict";
+
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+const READ_ONLY = document.querySelector('meta[name="read-only"]').content === "true";
+const main = document.getElementById("main");
+const live = document.getElementById("live");
+const filters = { search: "", project: "", namespace: "", health: "", sync: "", label: "" };
+let mounted = "";   // the route whose skeleton is on the page
+let drawing = null; // the current draw, so a burst of changes draws once more at most
+let again = false;
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function badge(text) {
+  return h("span", { class: `badge s-${String(text).replace(/[^A-Za-z]/g, "")}` }, text || "—");
+}
+
+function ago(iso) {
+  if (!iso) return "";
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}
+
+function table(headers, rows) {
+  return h("div", { class: "scroll" }, h("table", {},
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))))));
+}
+
+function problems(list) {
+  return (list || []).map((text) => h("div", { class: "problem", role: "alert" }, text));
+}
+
+class ApiError extends Error {
+  constructor(message, body) { super(message); this.body = body || {}; }
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(body.error || `HTTP ${response.status}`, body);
+  return body;
+}
+
+function route() {
+  const parts = (location.hash || "#/rollouts").slice(2).split("/").map(decodeURIComponent);
+  const page = parts[0] === "applications" ? "applications" : "rollouts";
+  return { page, namespace: parts[1], name: parts[2], key: parts.slice(0, 3).join("/") };
+}
+
+function confirmAction(text) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-text").textContent = text;
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+    document.getElementById("confirm-cancel").focus();
+  });
+}
+
+function say(kind, text) {
+  const area = document.getElementById("outcome");
+  if (!area) return;
+  area.replaceChildren(h("div", { class: kind, role: kind === "problem" ? "alert" : "status" }, text));
+}
+
+async function act(r, verb, label, body) {
+  if (!(await confirmAction(`${label} rollout '${r.name}' in namespace '${r.namespace}'?`))) return;
+  const url = `/api/rollouts/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}/${verb}`;
+  try {
+    const response = await fetch(url, {
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
+      body: JSON.stringify(body || {}),
+    });
+    const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    if (response.ok) say("notice", answer.message);
+    else say("problem", answer.error || `HTTP ${response.status}`);
+  } catch (err) {
+    say("problem", `the dashboard server did not answer: ${err.message}`);
+  }
+  schedule();
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Rollouts
+
+function images(list) {
+  return (list || []).map((i) => h("div", {}, i.image, " ", i.tags.map((t) => h("span", { class: "chip" }, t))));
+}
+
+async function drawRollouts(r) {
+  const data = await getJson(`/api/rollouts${r.namespace ? `?namespace=${encodeURIComponent(r.namespace)}` : ""}`);
+  const rows = data.items.map((ro) => [
+    ro.namespace,
+    h("a", { href: `#/rollouts/${encodeURIComponent(ro.namespace)}/${encodeURIComponent(ro.name)}` }, ro.name),
+    ro.strategy, badge(ro.status), ro.step, ro.setWeight, ro.actualWeight, ro.ready, images(ro.images),
+  ]);
+  return [h("h1", {}, "Rollouts"), problems(data.problems),
+    data.items.length ? table(["Namespace", "Name", "Strategy", "Status", "Step", "Set weight", "Actual weight",
+      "Ready", "Images"], rows) : h("p", { class: "muted" }, "No Rollouts.")];
+}
+
+function countdown(step) {
+  if (!step.pauseSeconds || !step.pauseStarted) return null;
+  const end = Date.parse(step.pauseStarted) + step.pauseSeconds * 1000;
+  return h("span", { class: "countdown", "data-end": end }, "");
+}
+
+function tick() {
+  for (const el of document.querySelectorAll(".countdown")) {
+    const left = Math.max(0, Math.round((Number(el.dataset.end) - Date.now()) / 1000));
+    el.textContent = ` (${left}s left)`;
+  }
+}
+
+function stepsView(steps) {
+  if (!steps.length) return h("p", { class: "muted" }, "No steps.");
+  return h("ol", { class: "steps", "aria-label": "Steps" }, steps.map((s) => h("li", {
+    class: s.state, "aria-current": s.state === "current" ? "step" : null,
+  }, `${s.index + 1}. ${s.text}`, s.state === "current" ? countdown(s) : null)));
+}
+
+function scorePlot(measurements) {
+  const points = measurements.filter((m) => m.judge && typeof m.judge.score === "number");
+  if (!points.length) return null;
+  const ns = "http://www.w3.org/2000/svg";
+  const width = 360, height = 120, pad = 22;
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "plot");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `judge score per measurement: ${points.map((p) => p.judge.score).join(", ")}`);
+  const x = (i) => pad + (points.length === 1 ? 0 : (i * (width - 2 * pad)) / (points.length - 1));
+  const y = (score) => height - pad - (score / 100) * (height - 2 * pad);
+  for (const level of [0, 50, 100]) {
+    const line = document.createElementNS(ns, "line");
+    Object.entries({ x1: pad, x2: width - pad, y1: y(level), y2: y(level) }).forEach(([k, v]) => line.setAttribute(k, v));
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", 2); label.setAttribute("y", y(level) + 3); label.textContent = String(level);
+    svg.append(line, label);
+  }
+  const poly = document.createElementNS(ns, "polyline");
+  poly.setAttribute("points", points.map((p, i) => `${x(i)},${y(p.judge.score)}`).join(" "));
+  svg.append(poly);
+  points.forEach((p, i) => {
+    const dot = document.createElementNS(ns, "circle");
+    dot.setAttribute("cx", x(i)); dot.setAttribute("cy", y(p.judge.score)); dot.setAttribute("r", 4);
+    dot.setAttribute("class", p.phase);
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `${p.phase}: score ${p.judge.score} — ${p.message}`;
+    dot.append(title);
+    svg.append(dot);
+  });
+  return svg;
+}
+
+function analysisView(run) {
+  return h("div", { class: "card" },
+    h("h3", {}, "AnalysisRun ", run.name, " ", badge(run.phase)),
+    run.message ? h("p", {}, run.message) : null,
+    run.metrics.map((m) => h("div", {},
+      h("h4", {}, m.name, " ", badge(m.phase), " ",
+        h("span", { class: "muted" }, `✔ ${m.counts.successful} ✖ ${m.counts.failed} ? ${m.counts.inconclusive} ⚠ ${m.counts.error}`)),
+      scorePlot(m.measurements),
+      table(["Phase", "Value", "Message", "Started"], m.measurements.map((x) => [
+        badge(x.phase), x.judge ? `score ${x.judge.score} ${Object.entries(x.judge.metrics).map(([k, v]) => `${k}: ${v}`).join(", ")}`
+          : (x.value ?? ""), x.message, ago(x.startedAt)])))));
+}
+
+function revisionView(rev) {
+  return h("section", { class: "card", "aria-label": `Revision ${rev.revision}` },
+    h("h3", {}, `Revision ${rev.revision}`),
+    rev.replicasets.map((rs) => h("div", {},
+      h("p", {}, h("strong", {}, rs.name), " ", badge(rs.status), " ", rs.roles.map((t) => h("span", { class: "chip" }, t)),
+        h("span", { class: "muted" }, ` ${rs.available}/${rs.replicas} available · ${rs.images.join(", ")}`)),
+      rs.pods.length ? table(["Pod", "Status", "Ready", "Restarts", "Age"],
+        rs.pods.map((p) => [p.name, badge(p.status), p.ready, p.restarts, ago(p.created)])) : null)),
+    rev.analysisruns.map(analysisView));
+}
+
+function rolloutActions(r, ro) {
+  if (READ_ONLY) return h("p", { class: "muted" }, "Read-only dashboard: actions are disabled.");
+  const image = h("input", { id: "set-image", "aria-label": "container=image", placeholder: "container=image", size: 28 });
+  const button = (verb, label, cls, body) => h("button", { type: "button", class: cls, "data-action": verb,
+    onclick: () => act(r, verb, label, typeof body === "function" ? body() : body) }, label);
+  return h("div", { class: "actions", role: "group", "aria-label": "Rollout actions" },
+    button("promote", "Promote", "primary"), button("promote-full", "Promote full"),
+    button("abort", "Abort", "danger"), button("retry", "Retry"),
+    ro.paused ? button("resume", "Resume") : button("pause", "Pause"),
+    button("restart", "Restart"), button("undo", "Undo"),
+    image, button("set-image", "Set image", "", () => ({ assignment: image.value })));
+}
+
+async function drawRollout(r) {
+  const url = `/api/rollouts/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`;
+  const ro = await getJson(url);
+  return [
+    h("p", {}, h("a", { href: "#/rollouts" }, "← Rollouts")),
+    h("h1", {}, ro.name, " ", badge(ro.status)),
+    problems(ro.problems),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Namespace"), h("dd", {}, ro.namespace),
+      h("dt", {}, "Message"), h("dd", { id: "message" }, ro.message || "—"),
+      h("dt", {}, "Strategy"), h("dd", {}, ro.strategy),
+      h("dt", {}, "Step"), h("dd", { id: "step" }, ro.step),
+      h("dt", {}, "Set weight"), h("dd", { id: "set-weight" }, ro.setWeight),
+      h("dt", {}, "Actual weight"), h("dd", { id: "actual-weight" }, ro.actualWeight),
+      h("dt", {}, "Images"), h("dd", {}, images(ro.images)),
+      h("dt", {}, "Replicas"), h("dd", {}, `${ro.ready} ready, ${ro.desired} desired, ${ro.upToDate} updated, ${ro.available} available`)),
+    rolloutActions(r, ro),
+    h("h2", {}, "Steps"), stepsView(ro.steps),
+    h("h2", {}, "Revisions"), ro.revisions.map(revisionView),
+    h("h2", {}, "Events"), eventsView(ro.events),
+  ];
+}
+
+function eventsView(events) {
+  if (!events.length) return h("p", { class: "muted" }, "No events.");
+  return table(["Type", "Reason", "Message", "Count", "Last"],
+    events.map((e) => [e.type, e.reason, e.message, e.count, ago(e.last)]));
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Applications
+
+function matches(app) {
+  const text = filters.search.toLowerCase();
+  const hay = [app.name, app.namespace, app.repo, app.path, app.commit.message, app.commit.author].join(" ").toLowerCase();
+  if (text && !hay.includes(text)) return false;
+  for (const key of ["project", "namespace", "health", "sync"]) {
+    if (filters[key] && app[key] !== filters[key]) return false;
+  }
+  if (filters.label) {
+    const [key, value] = filters.label.split("=");
+    if (!(key in app.labels) || (value !== undefined && app.labels[key] !== value)) return false;
+  }
+  return true;
+}
+
+function filterBar(items) {
+  const choices = (key) => [...new Set(items.map((a) => a[key]))].sort();
+  const select = (key, label) => h("label", {}, label, h("select", {
+    id: `filter-${key}`, onchange: (e) => { filters[key] = e.target.value; schedule(); },
+  }, h("option", { value: "" }, "all"), choices(key).map((v) => h("option", { value: v, selected: filters[key] === v }, v))));
+  const input = (key, label, hint) => h("label", {}, label, h("input", {
+    id: `filter-${key}`, type: "search", value: filters[key], placeholder: hint,
+    oninput: (e) => { filters[key] = e.target.value; schedule(); },
+  }));
+  return h("div", { class: "filters", role: "search" }, input("search", "Search", "name, repo, commit"),
+    select("project", "Project"), select("namespace", "Namespace"), select("health", "Health"),
+    select("sync", "Sync"), input("label", "Label", "key=value"));
+}
+
+function appTile(app) {
+  return h("article", { class: "tile", "aria-label": `Application ${app.name}` },
+    h("h2", {}, h("a", { href: `#/applications/${encodeURIComponent(app.namespace)}/${encodeURIComponent(app.name)}` }, app.name)),
+    h("p", {}, badge(app.health), " ", badge(app.sync), app.operation ? [" ", h("span", { class: "muted" }, app.operation)] : null),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Project"), h("dd", {}, app.project),
+      h("dt", {}, "Namespace"), h("dd", {}, app.namespace),
+      h("dt", {}, "Repository"), h("dd", {}, app.repo, app.path ? ` (${app.path})` : ""),
+      h("dt", {}, "Target"), h("dd", {}, app.targetRevision),
+      h("dt", {}, "Synced"), h("dd", {}, app.syncedRevision.slice(0, 10) || "—")),
+    app.commit.author || app.commit.message ? h("p", { class: "commit" },
+      `${app.commit.author} · ${ago(app.commit.date)} ago · `, h("span", { class: "commit-message" }, app.commit.message.split("\n")[0])) : null);
+}
+
+async function drawApplications(r, region) {
+  const data = await getJson("/api/applications");
+  if (!region.querySelector(".filters")) region.replaceChildren(h("h1", {}, "Applications"), filterBar(data.items), h("div", { id: "results" }));
+  const shown = data.items.filter(matches);
+  document.getElementById("results").replaceChildren(...problems(data.problems),
+    h("p", { class: "muted", role: "status" }, `${shown.length} of ${data.items.length} Applications`),
+    h("div", { class: "tiles" }, shown.map(appTile)));
+  return null;
+}
+
+function treeView(nodes) {
+  return h("ul", {}, nodes.map((n) => h("li", {},
+    h("span", { class: "node" }, h("span", { class: "kind" }, n.kind), h("strong", {}, n.name),
+      n.health ? badge(n.health) : null, n.status ? badge(n.status) : null,
+      n.message ? h("span", { class: "muted" }, n.message) : null),
+    n.children.length ? treeView(n.children) : null)));
+}
+
+async function drawApplication(r) {
+  const app = await getJson(`/api/applications/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`);
+  const tree = treeView(app.tree);
+  tree.classList.add("tree");
+  tree.setAttribute("aria-label", "Resource tree");
+  return [
+    h("p", {}, h("a", { href: "#/applications" }, "← Applications")),
+    h("h1", {}, app.name, " ", badge(app.health), " ", badge(app.sync)),
+    problems(app.problems),
+    app.healthMessage ? h("p", {}, app.healthMessage) : null,
+    app.conditions.map((c) => h("div", { class: "problem" }, `${c.type}: ${c.message}`)),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Project"), h("dd", {}, app.project),
+      h("dt", {}, "Repository"), h("dd", {}, app.repo, app.path ? ` (${app.path})` : ""),
+      h("dt", {}, "Target revision"), h("dd", {}, app.targetRevision),
+      h("dt", {}, "Synced revision"), h("dd", {}, app.syncedRevision || "—"),
+      h("dt", {}, "Destination"), h("dd", {}, `${app.destination.server} / ${app.destination.namespace}`),
+      h("dt", {}, "Last commit"), h("dd", { class: "commit-message" }, `${app.commit.author} ${app.commit.date} — ${app.commit.message}`),
+      h("dt", {}, "Operation"), h("dd", {}, `${app.operation} ${app.operationMessage}`)),
+    h("h2", {}, "Resources"), app.tree.length ? tree : h("p", { class: "muted" }, "No resources."),
+    h("h2", {}, "Sync history"), app.history.length ? table(["ID", "Revision", "Deployed", "Author", "Message"],
+      app.history.map((x) => [x.id, x.revision.slice(0, 10), ago(x.deployedAt), x.author, x.message])) : h("p", { class: "muted" }, "No syncs yet."),
+    h("h2", {}, "Events"), eventsView(app.events),
+  ];
+}
+
+// ----------------------------------------------------------------------------------------------------
+// drawing
+
+async function draw() {
+  const r = route();
+  for (const page of ["rollouts", "applications"]) {
+    const link = document.getElementById(`nav-${page}`);
+    if (r.page === page) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const region = document.getElementById("view") || h("div", { id: "view" });
+  if (mounted !== r.key) {
+    mounted = r.key;
+    region.replaceChildren();
+    main.replaceChildren(region, h("div", { id: "outcome", "aria-live": "polite" }));
+  }
+  try {
+    let content;
+    if (r.page === "applications") content = r.name ? await drawApplication(r) : await drawApplications(r, region);
+    else content = r.name ? await drawRollout(r) : await drawRollouts(r);
+    if (content) region.replaceChildren(...content.flat(Infinity).filter((c) => c));
+    document.title = `${r.name || (r.page === "applications" ? "Applications" : "Rollouts")} · Rollouts dashboard`;
+  } catch (err) {
+    region.replaceChildren(h("h1", {}, r.name || r.page), ...problems([err.message, ...(err.body?.problems || [])]));
+  }
+  tick();
+}
+
+function schedule() {
+  if (drawing) { again = true; return; }
+  drawing = draw().finally(() => {
+    drawing = null;
+    if (again) { again = false; schedule(); }
+  });
+}
+
+window.addEventListener("hashchange", schedule);
+setInterval(tick, 1000);
+const events = new EventSource("/api/stream");
+events.addEventListener("change", (e) => { live.textContent = `live · v${e.data}`; schedule(); });
+events.addEventListener("error", () => { live.textContent = "reconnecting…"; });
+schedule();

@@ -1,0 +1,87 @@
+"""`kubectl rollouts dashboard` against the real control plane: the Rollout page's data, the live event stream,
+the buttons sending the plugin's patches, and a forbidden action as a clear message."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from rollouts.controller.runtime import Controller
+from rollouts.kube.client import KubeClient
+from tests.support.dashboard import dashboard
+from tests.support.plugin import MANUAL_STEPS, Kubectl, create, service_account_token, write_token_kubeconfig
+from tests.support.rollouts import get_rollout, set_image, wait_phase
+from tests.support.wait import eventually
+
+pytestmark = pytest.mark.integration
+
+
+async def _next_change(stream: aiohttp.StreamReader, timeout: float) -> int:
+    """The version of the next `event: change` on the event stream."""
+    async def read() -> int:
+        while True:
+            line = (await stream.readline()).decode()
+            if line.startswith("data: "):
+                return int(line[6:])
+    return await asyncio.wait_for(read(), timeout)
+
+
+async def test_rollout_page_data_live_stream_and_promote(kube: KubeClient, namespace: str, kubeconfig: Path,
+                                                         controller: Controller) -> None:
+    await create(kube, namespace, "web", MANUAL_STEPS)
+    await set_image(kube, namespace, "web", "example/app:green")
+    await wait_phase(kube, namespace, "web", "Paused", timeout=60)
+    async with dashboard(kubeconfig, "-n", namespace) as ui:
+        detail = await eventually(lambda: ui.get(f"api/rollouts/{namespace}/web"),
+                                  lambda got: got[0] == 200 and got[1]["status"] == "Paused", timeout=30,
+                                  expected="the paused canary on the Rollout page")
+        ro = detail[1]
+        assert (ro["step"], ro["setWeight"], ro["strategy"]) == ("1/4", "20", "Canary")
+        assert [s["state"] for s in ro["steps"]] == ["done", "current", "pending", "pending"]
+        assert [r["revision"] for r in ro["revisions"]] == [2, 1] and ro["problems"] == []
+        assert {i["image"]: i["tags"] for i in ro["images"]} == {"example/app:blue": ["stable"],
+                                                                  "example/app:green": ["canary"]}
+
+        async with ui.session.get(ui.url + "api/stream") as stream:
+            assert stream.headers["Content-Type"] == "text/event-stream"
+            first = await _next_change(stream.content, 5)
+            status, answer = await ui.post(f"api/rollouts/{namespace}/web/promote")
+            assert (status, answer) == (200, {"message": "rollout 'web' promoted"})
+            assert await _next_change(stream.content, 10) > first, "the page is told the Rollout changed"
+        promoted = await eventually(lambda: get_rollout(kube, namespace, "web"),
+                                    lambda r: r["status"].get("currentStepIndex", 0) >= 3, timeout=60,
+                                    expected="the canary past the first pause after Promote")
+        assert promoted["status"]["currentStepIndex"] == 3
+
+        status, answer = await ui.post(f"api/rollouts/{namespace}/web/abort")
+        assert (status, answer) == (200, {"message": "rollout 'web' aborted"})
+        await wait_phase(kube, namespace, "web", "Degraded", timeout=60)
+        bad = await ui.post(f"api/rollouts/{namespace}/web/set-image", {"assignment": "no-equals-sign"})
+        assert bad[0] == 400 and "CONTAINER=IMAGE" in bad[1]["error"].upper(), bad
+
+
+async def test_forbidden_reads_and_actions_are_sentences(kube: KubeClient, namespace: str, kubeconfig: Path,
+                                                        kubectl_bin: str, crds: None, tmp_path: Path) -> None:
+    await create_rollout_only(kube, namespace)
+    token = await service_account_token(kube, Kubectl(kubectl_bin, kubeconfig), namespace)
+    reader = write_token_kubeconfig(kubeconfig, token, tmp_path / "reader.kubeconfig")
+    async with dashboard(reader, "-n", namespace) as ui:
+        listed = await eventually(lambda: ui.get("api/rollouts"), lambda got: bool(got[1]["items"]) and bool(
+            got[1]["problems"]), timeout=30, expected="the Rollout listed and the forbidden kinds named")
+        assert listed[1]["items"][0]["name"] == "web"
+        assert any(p.startswith("permission denied (RBAC 403) to list replicasets in namespace "
+                                f"'{namespace}'") for p in listed[1]["problems"]), listed[1]["problems"]
+        status, answer = await ui.post(f"api/rollouts/{namespace}/web/pause")
+        assert status == 403, answer
+        assert answer["error"].startswith(f"permission denied (RBAC 403) to pause rollout 'web' in namespace "
+                                          f"'{namespace}'"), answer
+
+
+async def create_rollout_only(kube: KubeClient, namespace: str) -> None:
+    from rollouts.kube.resources import ROLLOUT
+    from tests.support.rollouts import canary_rollout
+
+    await kube.create(ROLLOUT, canary_rollout("web", replicas=1, steps=[{"pause": {}}]), namespace)
