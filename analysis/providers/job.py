@@ -25,10 +25,24 @@ RUN_NAME_ANNOTATION = "analysisrun.argoproj.io/name"
 METRIC_NAME_LABEL = "analysisrun.argoproj.io/metric-name"
 
 
+JOB_NAME_LIMIT = 63
+"""Argo's defaults.Kubernetes_DNS_Limit: the Job controller copies the Job's name into a pod label value."""
+
+
 def job_name(context: MeasurementContext, metric_name: str) -> str:
-    """`<uid>.<metric>.<attempt>`, lowercased and limited to a DNS-1123 subdomain (253 chars)."""
+    """`<uid>.<metric>.<attempt>`, lowercased; over 63 characters the metric part is cut, as Argo's newJobName
+    (the Job controller puts the name into the pods' `job-name` label, which allows 63).
+
+    uid ``00058338-0884-40b1-97ab-8215fc01d286``, metric ``long-running-job-deadline-metric``, attempt 5 ->
+    ``00058338-0884-40b1-97ab-8215fc01d286.long-running-job-deadlin.5``. A cut that ends on ``-`` or ``.`` is
+    cut further (Argo would have the API server reject that name)."""
     safe = re.sub(r"[^a-z0-9.-]+", "-", metric_name.lower()).strip("-.") or "metric"
-    return f"{context.run_uid}.{safe}.{context.attempt}"[:253]
+    name = f"{context.run_uid}.{safe}.{context.attempt}"
+    over = len(name) - JOB_NAME_LIMIT
+    if over > 0:
+        safe = safe[: max(1, len(safe) - over)].rstrip("-.") or safe[:1]
+        name = f"{context.run_uid}.{safe}.{context.attempt}"
+    return name
 
 
 def job_manifest(metric: Metric, context: MeasurementContext) -> dict[str, Any]:

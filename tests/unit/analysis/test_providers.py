@@ -14,7 +14,7 @@ from analysis.conditions import float64_vector
 from analysis.expr.values import Slice
 from analysis.measuring import take_measurements
 from analysis.providers import PROVIDERS, MeasurementContext, ProviderDeps
-from analysis.providers.job import JobProvider, job_manifest, job_outcome
+from analysis.providers.job import JobProvider, job_manifest, job_name, job_outcome
 from analysis.providers.prometheus import ProviderError, shape_result
 from analysis.providers.web import WebError, extract, kubernetes_jsonpath
 from analysis.run import Action, DueMeasurement
@@ -80,6 +80,23 @@ def _job_metric() -> Metric:
         "metadata": {"labels": {"team": "a"}},
         "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
             {"name": "t", "image": "busybox", "command": ["true"]}]}}}}}})
+
+
+UID = "00058338-0884-40b1-97ab-8215fc01d286"  # the run of TestCanaryInlineAnalysisLongRunningJobWithDeadline
+
+
+@pytest.mark.parametrize(("metric", "attempt", "expected"), [
+    pytest.param("smoke", 1, f"{UID}.smoke.1", id="short-as-is"),
+    # 71 characters: Argo's newJobName cuts the metric name by the 8 too many (metricproviders/job/job.go)
+    pytest.param("long-running-job-deadline-metric", 5, f"{UID}.long-running-job-deadlin.5", id="cut-to-63"),
+    pytest.param("long-running-job-deadline-metric", 12, f"{UID}.long-running-job-deadli.12", id="two-digit-attempt"),
+    pytest.param("a-very-long-metric-name-ending-on-a-dash-after-cut", 1, f"{UID}.a-very-long-metric-name.1",
+                 id="no-trailing-dash"),
+])
+def test_job_names_fit_a_label_value_as_argo(metric: str, attempt: int, expected: str) -> None:
+    context = MeasurementContext(namespace="ns", run_name="run", run_uid=UID, started_at=T0, attempt=attempt)
+    name = job_name(context, metric)
+    assert name == expected and len(name) <= 63
 
 
 def test_job_manifest_is_named_labelled_and_owned_like_argo() -> None:
