@@ -31,6 +31,7 @@ from rollouts.planning.plan import (
     EmitEvent,
     EvictPod,
     Plan,
+    ReleaseService,
     ScaleReplicaSet,
     ScaleWorkload,
     SetCanaryWeight,
@@ -38,7 +39,7 @@ from rollouts.planning.plan import (
     SetServiceSelector,
     TerminateAnalysisRun,
 )
-from rollouts.traffic.service import pin_service_selector
+from rollouts.traffic.service import pin_service_selector, release_service_selector
 
 log = structlog.get_logger("rollouts.executor")
 
@@ -76,7 +77,7 @@ class Executor:
         match action:
             case CreateReplicaSet() | ScaleReplicaSet() | DeleteReplicaSet() | SetEphemeralMetadata():
                 await self._replica_set(action, ns)
-            case SetServiceSelector() | SetCanaryWeight():
+            case SetServiceSelector() | ReleaseService() | SetCanaryWeight():
                 await self._routing(action, ns, str(meta["name"]), traffic)
             case CreateAnalysisRun() | TerminateAnalysisRun() | DeleteAnalysisRun():
                 await self._analysis_run(action, ns)
@@ -115,7 +116,8 @@ class Executor:
                 await self._relabel(ns, rs, pod_hash, dict(labels), dict(annotations), record)
 
     async def _routing(
-        self, action: SetServiceSelector | SetCanaryWeight, ns: str, rollout: str, traffic: TrafficView | None
+        self, action: SetServiceSelector | ReleaseService | SetCanaryWeight, ns: str, rollout: str,
+        traffic: TrafficView | None,
     ) -> None:
         """The Service selector and the routers' changes, both carried out by ``controller.traffic.perform``."""
         match action:
@@ -126,6 +128,12 @@ class Executor:
                 change = pin_service_selector(live, rollout=rollout, pod_template_hash=pod_hash)
                 if change is not None:
                     self.caches.services.upsert(await perform(self.client, change))
+            case ReleaseService(service=svc):
+                live = self.caches.services.get(ns, svc)
+                released = release_service_selector(live, rollout=rollout) if live is not None else None
+                if released is not None:
+                    with contextlib.suppress(NotFound):
+                        self.caches.services.upsert(await perform(self.client, released))
             case SetCanaryWeight(weight=weight):
                 if traffic is None:
                     raise ValueError("the plan sets a canary weight but nothing observed the Rollout's routers")

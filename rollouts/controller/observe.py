@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
+from rollouts.api.labels import MANAGED_BY_ANNOTATION, POD_TEMPLATE_HASH_LABEL
 from rollouts.api.owners import is_controlled_by
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import SpecProblem, parse_rollout
@@ -132,6 +132,7 @@ async def observe(client: KubeClient, caches: Caches, rollout: Rollout,
     traffic = await observe_rollout_traffic(client, rollout, router_options)
     observed = ObservedRollout(
         rollout=rollout, replica_sets=replica_sets, services=_services(caches, rollout),
+        released_services=_released_services(caches, rollout),
         analysis_runs=tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid)),
         analysis_templates=_templates(caches, rollout), workload_template=workload_template,
         workload_replicas=workload_replicas, traffic=traffic.observed if traffic is not None else None,
@@ -148,6 +149,17 @@ def _services(caches: Caches, rollout: Rollout) -> dict[str, ObservedService | N
         svc = caches.services.get(rollout.namespace, name)
         services[name] = ObservedService.from_object(svc) if svc is not None else None
     return services
+
+
+def _released_services(caches: Caches, rollout: Rollout) -> tuple[str, ...]:
+    """Services claimed by this Rollout's managed-by annotation that the spec no longer names (blueGreen ->
+    canary leaves the old activeService pinned otherwise, TestBlueGreenToCanary)."""
+    named = set(referenced_services(rollout))
+    return tuple(sorted(
+        str(svc["metadata"]["name"]) for svc in caches.services.items(rollout.namespace)
+        if (svc["metadata"].get("annotations") or {}).get(MANAGED_BY_ANNOTATION) == rollout.name
+        and svc["metadata"]["name"] not in named
+    ))
 
 
 def _templates(caches: Caches, rollout: Rollout) -> dict[TemplateKey, Mapping[str, Any] | None]:

@@ -238,6 +238,9 @@ class ObservedRollout:
     rollout: Rollout
     replica_sets: tuple[ObservedReplicaSet, ...] = ()
     services: Mapping[str, ObservedService | None] = field(default_factory=dict)
+    released_services: tuple[str, ...] = ()
+    """Services of the namespace that this Rollout's managed-by annotation still claims but its spec no longer
+    names (the strategy changed): their pod-template-hash selector is to be removed."""
     analysis_runs: tuple[ObservedAnalysisRun, ...] = ()
     analysis_templates: Mapping[TemplateKey, Mapping[str, Any] | None] = field(default_factory=dict)
     workload_template: Mapping[str, Any] | None = None

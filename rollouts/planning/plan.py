@@ -12,6 +12,7 @@ Executor contract (see each action's docstring):
 * ``ScaleReplicaSet`` sets ``spec.replicas`` and merges ``annotations`` (a ``None`` value removes the key).
 * ``SetServiceSelector`` sets ``spec.selector[rollouts-pod-template-hash]`` and the annotation
   ``argo-rollouts.argoproj.io/managed-by-rollouts: <rollout name>``.
+* ``ReleaseService`` removes that selector key and annotation again (NotFound is success).
 * ``SetCanaryWeight`` goes to the configured traffic router; with no traffic routing it is never emitted.
   It is emitted whenever ``ObservedTraffic`` (the router's read-back) differs from the desired weight and
   header routes, so the router should report weight 0 (not None) when nothing routes to the canary.
@@ -67,6 +68,14 @@ class SetServiceSelector:
 
     service: str
     pod_template_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseService:
+    """Remove ``rollouts-pod-template-hash`` from the selector of a Service this Rollout managed but its spec
+    no longer names, and the managed-by annotation (Argo's service controller; blueGreen -> canary)."""
+
+    service: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +162,7 @@ Action = (
     | ScaleReplicaSet
     | DeleteReplicaSet
     | SetServiceSelector
+    | ReleaseService
     | SetCanaryWeight
     | CreateAnalysisRun
     | TerminateAnalysisRun
@@ -168,6 +178,7 @@ MUTATING_ACTIONS: tuple[type, ...] = (
     ScaleReplicaSet,
     DeleteReplicaSet,
     SetServiceSelector,
+    ReleaseService,
     SetCanaryWeight,
     CreateAnalysisRun,
     TerminateAnalysisRun,

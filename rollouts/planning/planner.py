@@ -23,7 +23,7 @@ from rollouts.planning.conditions import conditions_by_type, set_condition
 from rollouts.planning.context import PlanContext
 from rollouts.planning.hashing import replica_set_name, revision_hash
 from rollouts.planning.observed import ObservedRollout, format_timestamp
-from rollouts.planning.plan import EmitEvent, Plan
+from rollouts.planning.plan import EmitEvent, Plan, ReleaseService
 from rollouts.planning.references import reference_problems
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import base_status
@@ -49,6 +49,8 @@ def plan_rollout(observed: ObservedRollout, *, now: datetime) -> Plan:
     else:
         plan_blue_green(ctx, template, template_hash)
     plan_workload_scale_down(ctx)
+    for service in observed.released_services:
+        ctx.act(ReleaseService(service))
     return ctx.finish()
 
 

@@ -56,6 +56,24 @@ def pin_service_selector(service: Mapping[str, Any], *, rollout: str, pod_templa
     return MergePatch(ref, body, summary=f"point Service '{ref.name}' at pods of revision {pod_template_hash}")
 
 
+def release_service_selector(service: Mapping[str, Any], *, rollout: str) -> MergePatch | None:
+    """The merge patch that takes our hash selector and managed-by annotation off ``service`` (a Service the
+    Rollout no longer names); None when it carries neither or another Rollout claims it.
+
+    Example: ``{app: shop, rollouts-pod-template-hash: 6d8f9b7c4d}`` managed by ``shop`` -> ``{app: shop}``."""
+    owner = managed_by(service)
+    if owner is not None and owner != rollout:
+        return None
+    if owner is None and selector_hash_in_effect(service) is None:
+        return None
+    ref = _ref_of(service)
+    body = {
+        "metadata": {"annotations": {MANAGED_BY_ANNOTATION: None}},
+        "spec": {"selector": {POD_TEMPLATE_HASH_LABEL: None}},
+    }
+    return MergePatch(ref, body, summary=f"release Service '{ref.name}' from Rollout '{rollout}'")
+
+
 def _ref_of(service: Mapping[str, Any]) -> ObjectRef:
     meta = service.get("metadata", {})
     if not meta.get("name") or not meta.get("namespace"):

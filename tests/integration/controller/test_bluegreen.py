@@ -89,3 +89,21 @@ async def test_auto_promotion_enabled_without_delay_promotes_when_ready(
         timeout=90, expected="the green revision promoted and active",
     )
     await wait_pods(kube, namespace, "fast", {ro["status"]["currentPodHash"]: 3}, timeout=60)
+
+
+async def test_switching_to_canary_releases_the_old_active_service(
+    kube: KubeClient, namespace: str, controller: Controller
+) -> None:
+    """TestBlueGreenToCanary (functional_test.go:774): once the spec no longer names the activeService, its
+    pod-template-hash selector and managed-by annotation are removed (Argo's service controller)."""
+    await create_services(kube, namespace, "b2c", "b2c-active")
+    await kube.create(ROLLOUT, bluegreen_rollout("b2c", replicas=2), namespace)
+    ro = await wait_phase(kube, namespace, "b2c", "Healthy")
+    assert await selector(kube, namespace, "b2c-active") == ro["status"]["stableRS"]
+    await kube.patch(ROLLOUT, "b2c", {"spec": {"strategy": {"blueGreen": None, "canary": {
+        "steps": [{"setWeight": 50}, {"pause": {}}]}}}}, namespace)
+    svc = await eventually(lambda: kube.get(SERVICE, "b2c-active", namespace),
+                           lambda s: HASH not in s["spec"]["selector"], timeout=30,
+                           expected="the old active Service without a pod-template-hash selector")
+    assert svc["spec"]["selector"] == {"app": "b2c"}
+    assert "argo-rollouts.argoproj.io/managed-by-rollouts" not in (svc["metadata"].get("annotations") or {})

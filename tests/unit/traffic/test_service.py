@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from rollouts.traffic.router import MergePatch, ObjectRef, RouteKind, TrafficConfigError
-from rollouts.traffic.service import pin_service_selector, selector_hash_in_effect
+from rollouts.traffic.service import pin_service_selector, release_service_selector, selector_hash_in_effect
 from tests.unit.traffic.builders import NS
 
 MANAGED = "argo-rollouts.argoproj.io/managed-by-rollouts"
@@ -57,3 +57,20 @@ def test_pin_refuses_another_rollouts_service() -> None:
 def test_selector_hash_in_effect() -> None:
     assert selector_hash_in_effect(service({"app": "shop", HASH_LABEL: "abc"}, {MANAGED: "shop"})) == "abc"
     assert selector_hash_in_effect(service({"app": "shop"})) is None
+
+
+@pytest.mark.parametrize(("selector", "annotations", "released"), [
+    pytest.param({"app": "shop", HASH_LABEL: "6d8f9b7c4d"}, {MANAGED: "shop"}, True, id="ours"),
+    pytest.param({"app": "shop", HASH_LABEL: "6d8f9b7c4d"}, {MANAGED: "other"}, False, id="another-rollouts"),
+    pytest.param({"app": "shop"}, {MANAGED: "shop"}, True, id="annotation-only"),
+    pytest.param({"app": "shop"}, None, False, id="nothing-to-release"),
+])
+def test_release_takes_only_our_key_off(selector: dict[str, str], annotations: dict[str, str] | None,
+                                        released: bool) -> None:
+    """Argo's service controller (service/service.go removeSelectorAndManagedByPatch): blueGreen -> canary."""
+    change = release_service_selector(service(selector, annotations), rollout="shop")
+    if not released:
+        assert change is None
+        return
+    assert isinstance(change, MergePatch)
+    assert change.body == {"metadata": {"annotations": {MANAGED: None}}, "spec": {"selector": {HASH_LABEL: None}}}
