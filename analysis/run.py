@@ -302,6 +302,37 @@ def _summary(results: Iterable[MetricResult]) -> RunSummary:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MetricCompletion:
+    """A metric that reached a completed phase in this reconcile: Argo records `Metric<Phase>` for it."""
+
+    name: str
+    phase: AnalysisPhase
+
+    @property
+    def event_type(self) -> str:
+        return "Warning" if self.phase in (AnalysisPhase.ERROR, AnalysisPhase.FAILED) else "Normal"
+
+    @property
+    def reason(self) -> str:
+        return f"Metric{self.phase}"
+
+    @property
+    def message(self) -> str:
+        return f"Metric '{self.name}' Completed. Result: {self.phase}"
+
+
+def completed_metrics(before: AnalysisRunStatus | None, after: AnalysisRunStatus) -> list[MetricCompletion]:
+    """Metrics whose phase changed to a completed one between two statuses, in the run's order (Argo's
+    event on each such transition: a metric Failed at its failureLimit, Successful after its count, ...).
+
+    before {m: Running}, after {m: Failed} -> [MetricCompletion("m", Failed)]; Failed -> Failed -> [].
+    """
+    previous = {r.name: r.phase for r in (before.metric_results if before is not None else [])}
+    return [MetricCompletion(r.name, r.phase) for r in after.metric_results
+            if r.phase.is_completed() and previous.get(r.name) != r.phase]
+
+
 def record_measurements(
     run: AnalysisRun, metrics: Sequence[Metric], taken: Mapping[str, Measurement], *, now: datetime,
     secrets: Sequence[str] = (),

@@ -26,7 +26,14 @@ from pydantic import ValidationError
 from analysis.measuring import take_measurements
 from analysis.providers import MetricProvider, ProviderDeps, build_providers
 from analysis.redaction import remember
-from analysis.run import due_measurements, error_status, next_reconcile_at, record_measurements, validate_metrics
+from analysis.run import (
+    completed_metrics,
+    due_measurements,
+    error_status,
+    next_reconcile_at,
+    record_measurements,
+    validate_metrics,
+)
 from analysis.sandbox import DEFAULT_DEADLINE, ProcessSandbox, Sandbox
 from analysis.templating import TemplateError, argument_values, resolve_metric
 from rollouts.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
@@ -225,6 +232,10 @@ class AnalysisRunReconciler:
         except NotFound:
             return
         self.runs.upsert(updated)
+        if self.recorder is not None:
+            for completion in completed_metrics(run.status if run is not None else None, status):
+                await self.recorder.record(updated, type=completion.event_type, reason=completion.reason,
+                                           message=completion.message)
         before = (raw.get("status") or {}).get("phase")
         if status.phase.is_completed() and before != str(status.phase):
             meta = raw.get("metadata") or {}

@@ -12,9 +12,10 @@ import pytest
 from aiohttp import web
 
 from rollouts.kube.client import KubeClient
-from rollouts.kube.resources import SECRET
+from rollouts.kube.resources import EVENT, SECRET
 from tests.integration.analysis.test_analysis_runs import _create_run, _finished, reconciler  # noqa: F401
 from tests.support.metric_vendors import free_port, serve
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 API_KEY, APP_KEY = "it-dd-api-6f1c2b9e", "it-dd-app-93ad47c0"
@@ -46,6 +47,7 @@ async def test_datadog_run_reads_its_keys_from_a_secret_and_succeeds(kube: KubeC
     status = run["status"]
     assert status["phase"] == "Successful", status
     assert status["metricResults"][0]["measurements"][0]["value"] == "0.004"
+    await _event(kube, namespace, name, ("Normal", "MetricSuccessful", "Metric 'dd' Completed. Result: Successful"))
 
 
 async def test_unreachable_backend_errors_until_the_consecutive_error_limit(kube: KubeClient, namespace: str,
@@ -62,3 +64,15 @@ async def test_unreachable_backend_errors_until_the_consecutive_error_limit(kube
     assert message == (f'Post "http://127.0.0.1:{port}/api/v2/query/scalar": dial tcp 127.0.0.1:{port}: connect: '
                        "connection refused")
     assert API_KEY not in str(run) and APP_KEY not in str(run)
+    await _event(kube, namespace, name, ("Warning", "MetricError", "Metric 'dd' Completed. Result: Error"))
+
+
+async def _event(kube: KubeClient, namespace: str, run: str, expected: tuple[str, str, str]) -> None:
+    """Argo's Metric<Phase> event on the run (analysis/analysis.go), recorded once."""
+    async def seen() -> list[tuple[str, str, str]]:
+        events, _ = await kube.list(EVENT, namespace)
+        return [(e.get("type", ""), e.get("reason", ""), e.get("message", "")) for e in events
+                if (e.get("involvedObject") or {}).get("name") == run and e.get("reason", "").startswith("Metric")]
+
+    found = await eventually(seen, lambda got: expected in got, timeout=20, expected=f"event {expected}")
+    assert found.count(expected) == 1, found

@@ -22,7 +22,7 @@ from analysis.run import (
     validate_metrics,
 )
 from analysis.templating import TemplateError, argument_values, resolve_metric
-from rollouts.api.analysis import AnalysisPhase, AnalysisRun, Measurement, Metric
+from rollouts.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus, Measurement, Metric, MetricResult
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 S = AnalysisPhase.SUCCESSFUL
@@ -286,3 +286,32 @@ def test_run_phase_is_worst_of_decisive_metrics(scripts: list[list[AnalysisPhase
     if run.status.phase is not S:
         end = max(t for t, _ in log)
         assert all(t <= end for t, _ in log)
+
+
+def _status(**phases: AnalysisPhase) -> AnalysisRunStatus:
+    return AnalysisRunStatus(phase=AnalysisPhase.RUNNING,
+                             metric_results=[MetricResult(name=n, phase=p) for n, p in phases.items()])
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "events"),
+    [
+        pytest.param(None, _status(a=AnalysisPhase.RUNNING), [], id="first-measurement"),
+        pytest.param(_status(a=AnalysisPhase.RUNNING), _status(a=AnalysisPhase.SUCCESSFUL),
+                     [("Normal", "MetricSuccessful", "Metric 'a' Completed. Result: Successful")], id="successful"),
+        pytest.param(_status(a=AnalysisPhase.RUNNING, b=AnalysisPhase.RUNNING),
+                     _status(a=AnalysisPhase.FAILED, b=AnalysisPhase.ERROR),
+                     [("Warning", "MetricFailed", "Metric 'a' Completed. Result: Failed"),
+                      ("Warning", "MetricError", "Metric 'b' Completed. Result: Error")], id="failed-and-error"),
+        pytest.param(_status(a=AnalysisPhase.RUNNING), _status(a=AnalysisPhase.INCONCLUSIVE),
+                     [("Normal", "MetricInconclusive", "Metric 'a' Completed. Result: Inconclusive")],
+                     id="inconclusive-is-normal"),
+        pytest.param(_status(a=AnalysisPhase.FAILED), _status(a=AnalysisPhase.FAILED), [], id="no-repeat"),
+    ],
+)
+def test_completed_metrics_are_argos_metric_events(before: AnalysisRunStatus | None, after: AnalysisRunStatus,
+                                                    events: list[tuple[str, str, str]]) -> None:
+    """Argo v1.10.2 analysis/analysis.go: Eventf(run, {Metric + phase}, "Metric '%s' Completed. Result: %s")."""
+    from analysis.run import completed_metrics
+
+    assert [(c.event_type, c.reason, c.message) for c in completed_metrics(before, after)] == events
