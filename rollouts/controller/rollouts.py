@@ -24,15 +24,16 @@ from rollouts.controller.events import EventRecorder
 from rollouts.controller.executor import Executor, ReplicaSetRejected, status_changed
 from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches, ParsedRollouts, observe, referenced_services, referenced_templates
-from rollouts.controller.traffic import TrafficConflict
+from rollouts.controller.traffic import TrafficConflict, release_destination_rules
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Conflict, NotFound
-from rollouts.kube.resources import ROLLOUT
+from rollouts.kube.resources import DESTINATIONRULE, ROLLOUT
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
 from rollouts.planning.plan import Plan
 from rollouts.planning.tolerant import tolerant_template
+from rollouts.traffic.istio import managing_rollout
 from rollouts.traffic.registry import routers_for
 from rollouts.traffic.router import RouterOptions, TrafficConfigError
 
@@ -105,6 +106,9 @@ class RolloutReconciler:
         """
         meta = obj["metadata"]
         ns, name = meta.get("namespace", ""), meta.get("name", "")
+        managed_by = managing_rollout(obj)
+        if managed_by:  # an Istio DestinationRule names its Rollout, which may since have let go of it
+            self.queue.add((ns, managed_by))
         for raw in self.caches.rollouts.items(None):
             rollout = self.parsed.typed(raw)
             canary = rollout.spec.strategy.canary if rollout is not None else None
@@ -146,9 +150,20 @@ class RolloutReconciler:
             on_finished=lambda key, seconds: self.metrics.reconcile_seconds.labels(*key).observe(seconds),
         )
 
+    async def _release_destination_rules(self, ns: str, name: str, raw: dict[str, Any] | None) -> None:
+        """DestinationRules this Rollout managed but no longer references (or it is gone) are given back."""
+        rules = [o for informer in self.caches.routing if informer.kind == DESTINATIONRULE for o in informer.items(ns)]
+        if not rules:
+            return
+        rollout = self.parsed.typed(raw) if raw is not None else None
+        released = await release_destination_rules(self.client, rules, rollout, namespace=ns, name=name)
+        if released:
+            log.info("released destination rules", namespace=ns, rollout=name, changes=released)
+
     async def reconcile(self, key: Key) -> float | None:
         ns, name = key
         raw = self.caches.rollouts.get(ns, name)
+        await self._release_destination_rules(ns, name, raw)
         if raw is None or raw["metadata"].get("deletionTimestamp"):
             return None
         bound = log.bind(namespace=ns, rollout=name)

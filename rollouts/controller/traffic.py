@@ -10,7 +10,7 @@ alike; mypy checks that no type is left out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -21,6 +21,7 @@ from rollouts.kube.resources import ResourceKind
 from rollouts.planning.observed import ObservedTraffic
 from rollouts.planning.plan import SetCanaryWeight
 from rollouts.traffic.header_routes import header_routes, mirror_routes
+from rollouts.traffic.istio import managing_rollout, referenced_destination_rule, released_destination_rule
 from rollouts.traffic.registry import observe_traffic, routers_for
 from rollouts.traffic.router import (
     FIELD_MANAGER,
@@ -127,3 +128,23 @@ async def perform(client: KubeClient, change: TrafficChange) -> dict[str, Any]:
                                       field_manager=FIELD_MANAGER)
         case _:
             assert_never(change)
+
+
+async def release_destination_rules(client: KubeClient, rules: Iterable[Mapping[str, Any]], rollout: Rollout | None,
+                                    *, namespace: str, name: str) -> list[str]:
+    """Give back the DestinationRules of ``namespace`` that say Rollout ``name`` manages them when it no longer
+    references them (or is gone): Argo's Istio controller removes its annotation and hash labels then."""
+    referenced = referenced_destination_rule(rollout) if rollout is not None else None
+    done: list[str] = []
+    for obj in rules:
+        meta = obj.get("metadata") or {}
+        if meta.get("namespace") != namespace or managing_rollout(obj) != name or meta.get("name") == referenced:
+            continue
+        change = released_destination_rule(obj)
+        if change is not None:
+            try:
+                await perform(client, change)
+            except TrafficConflict:
+                continue  # changed meanwhile: its watch event brings us back
+            done.append(change.summary)
+    return done

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
-from rollouts.api.rollout import CanaryStep, IstioVirtualService, RolloutTrafficRouting
+from rollouts.api.rollout import CanaryStep, IstioVirtualService, Rollout, RolloutTrafficRouting
 from rollouts.traffic.header_routes import header_route_problems, mirror_route_problems
 from rollouts.traffic.istio_routes import (
     SPEC_HTTP_WITHOUT_ROUTES,
@@ -393,3 +393,35 @@ def _ordered(http: Sequence[Route], managed: Sequence[str]) -> list[Route]:
 def _guard(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
     version = (obj.get("metadata") or {}).get("resourceVersion")
     return [{"op": "test", "path": "/metadata/resourceVersion", "value": version}] if version else []
+
+
+def managing_rollout(obj: Mapping[str, Any]) -> str | None:
+    """The Rollout a DestinationRule says manages it (our annotation), or None."""
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(MANAGED_BY_ANNOTATION)
+
+
+def released_destination_rule(obj: Mapping[str, Any]) -> JsonPatch | None:
+    """Argo's IstioController.syncDestinationRule clean-up, for a DestinationRule whose managing Rollout is gone or no
+    longer references it: the managed-by annotation and every subset's pod-template-hash label are removed (the
+    rest of the object is the user's). None when there is nothing of ours left on it."""
+    meta = obj.get("metadata") or {}
+    subsets = list((obj.get("spec") or {}).get("subsets") or [])
+    ops: list[dict[str, Any]] = []
+    if managing_rollout(obj) is not None:
+        ops.append({"op": "remove", "path": "/metadata/annotations/" + MANAGED_BY_ANNOTATION.replace("/", "~1")})
+    for index, subset in enumerate(subsets):
+        if POD_TEMPLATE_HASH_LABEL in (subset.get("labels") or {}):
+            ops.append({"op": "remove", "path": f"/spec/subsets/{index}/labels/{POD_TEMPLATE_HASH_LABEL}"})
+    if not ops:
+        return None
+    ref = ObjectRef(RouteKind.DESTINATIONRULE, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    return JsonPatch(ref, tuple(_guard(obj) + ops), summary=f"release DestinationRule '{ref.name}'")
+
+
+def referenced_destination_rule(rollout: Rollout) -> str | None:
+    """The DestinationRule name the spec names (read from the spec itself, as Argo's GetRolloutDesinationRuleKeys,
+    so a Rollout whose routing is momentarily invalid does not let go of its rule)."""
+    canary = rollout.spec.strategy.canary
+    routing = canary.traffic_routing if canary is not None else None
+    rule = routing.istio.destination_rule if routing is not None and routing.istio is not None else None
+    return rule.name if rule is not None else None

@@ -128,3 +128,11 @@ async def test_subset_level_without_services_follows_the_pod_hashes(
     both_green = {"stable": {"app": "shop", HASH: green}, "canary": {"app": "shop", HASH: green}}
     await eventually(subsets, lambda got: got == both_green, expected=f"both subsets on {green}")
     await wait_http(kube, namespace, original["spec"]["http"])
+
+    # No longer referenced (TestIstioSubsetSplit): the rule is given back without our annotation and labels.
+    await kube.patch(ROLLOUT, "shop", {"spec": {"strategy": {"canary": {"trafficRouting": None}}}}, namespace,
+                     patch_type="merge")
+    await eventually(subsets, lambda got: got == {"stable": {"app": "shop"}, "canary": {"app": "shop"}},
+                     expected="subsets without the pod-template-hash label")
+    dr = await kube.get(DESTINATIONRULE, "shop", namespace)
+    assert "argo-rollouts.argoproj.io/managed-by-rollouts" not in (dr["metadata"].get("annotations") or {})

@@ -408,3 +408,19 @@ def test_any_sequence_converges_back_to_the_original_objects(sequence: list[tupl
     assert live[VS]["spec"] == original_vs["spec"]
     subsets = {s["name"]: s.get("labels") for s in live[DR]["spec"]["subsets"]}
     assert subsets == {"stable": {HASH: "s0"}, "canary": {HASH: "s0"}, "extra": None}
+
+
+def test_a_released_destination_rule_loses_only_what_we_put_on_it() -> None:
+    """IstioController.syncDestinationRule: the managed-by annotation and every subset's hash label go."""
+    from rollouts.traffic.istio import managing_rollout, released_destination_rule
+
+    dr = destination_rule("stable", "canary")
+    dr["metadata"]["annotations"] = {MANAGED_BY_ANNOTATION: "shop", "team": "web"}
+    dr["spec"]["subsets"] = [{"name": "stable", "labels": {HASH: "s1", "app": "shop"}}, {"name": "canary"}]
+    assert managing_rollout(dr) == "shop"
+    change = released_destination_rule(dr)
+    assert change is not None and change.ref == DR
+    after = applied({DR: dr}, [change])[DR]
+    assert after["metadata"]["annotations"] == {"team": "web"}
+    assert after["spec"]["subsets"] == [{"name": "stable", "labels": {"app": "shop"}}, {"name": "canary"}]
+    assert released_destination_rule(after) is None
