@@ -3,8 +3,8 @@
 Why this module exists: platform teams script ``argocd proj create kuard --dest SERVER,NAMESPACE --src URL
 --allow-cluster-resource '*/*'``; the same lines work here, writing the AppProject object in the
 applications' namespace (``-n``, default the context's). Messages of the list edits are argocd's ("Group
-'apps' and kind 'Deployment' is added to allowed namespaced resources"); ``windows add|list`` edit
-``syncWindows`` with argocd's flags and validation.
+'apps' and kind 'Deployment' is added to allowed namespaced resources"); ``windows add|list|update|delete|
+enable-manual-sync|disable-manual-sync`` edit ``syncWindows`` with argocd's flags and validation.
 """
 
 from __future__ import annotations
@@ -130,6 +130,21 @@ def _add_windows(sub: Any) -> None:
     lst = subcommand(wsub, "list", "List a project's sync windows")
     lst.add_argument("project", metavar="PROJECT")
     lst.add_argument("-o", "--output", choices=["wide", "json", "yaml"], default="wide")
+    for verb, text in (("delete", "Delete a sync window from a project (ID from `proj windows list`)"),
+                       ("update", "Update a project sync window (ID from `proj windows list`)"),
+                       ("enable-manual-sync", "Enable manual sync for a sync window"),
+                       ("disable-manual-sync", "Disable manual sync for a sync window")):
+        cmd = subcommand(wsub, verb, text)
+        cmd.add_argument("project", metavar="PROJECT")
+        cmd.add_argument("id", metavar="ID", type=int)
+        if verb == "update":
+            cmd.add_argument("--schedule", default="", help='cron schedule, e.g. "0 22 * * *"')
+            cmd.add_argument("--duration", default="", help="e.g. 1h")
+            for name in ("applications", "namespaces", "clusters"):
+                cmd.add_argument(f"--{name}", type=lambda v: [x for x in v.split(",") if x], default=[],
+                                 help=f"{name} the window applies to, comma separated, wildcards supported")
+            cmd.add_argument("--time-zone", default="UTC", help="time zone of the schedule")
+            cmd.add_argument("--description", default="")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -495,11 +510,38 @@ def _window_problem(window: dict[str, Any]) -> str | None:
     return None
 
 
+def _edit_window(windows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """``windows delete|update|enable-manual-sync|disable-manual-sync PROJECT ID``, as argocd's (its messages)."""
+    if not 0 <= args.id < len(windows):
+        raise CliError(f"window with id '{args.id}' not found")
+    if args.windows_command == "delete":
+        del windows[args.id]
+        return
+    window = windows[args.id]
+    if args.windows_command != "update":
+        window["manualSync"] = args.windows_command == "enable-manual-sync"
+        return
+    changes = {"schedule": args.schedule, "duration": args.duration, "applications": args.applications,
+               "namespaces": args.namespaces, "clusters": args.clusters, "description": args.description}
+    if not any(changes.values()):
+        raise CliError("cannot update: require one or more of schedule, duration, application, namespace, cluster "
+                       "or description")
+    window.update({k: v for k, v in changes.items() if v})
+    window["timeZone"] = args.time_zone or "UTC"
+    problem = _window_problem(window)
+    if problem:
+        raise CliError(problem, exit_code=2)
+
+
 async def cmd_windows(client: Any, args: argparse.Namespace) -> int:
     project = await _get(client, args.project, args.namespace)
     spec = project.setdefault("spec", {})
     if args.windows_command == "list":
         return _print_windows(spec.get("syncWindows") or [], args.output)
+    if args.windows_command != "add":
+        _edit_window(spec.setdefault("syncWindows", []), args)
+        await _save(client, project, args.namespace)
+        return 0
     window: dict[str, Any] = {"kind": args.kind, "schedule": args.schedule, "duration": args.duration}
     window.update({k: v for k, v in (("applications", args.applications), ("namespaces", args.namespaces),
                                      ("clusters", args.clusters)) if v})

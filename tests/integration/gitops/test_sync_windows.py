@@ -1,4 +1,5 @@
-"""Sync windows on the real control plane: `proj windows add|list`, an active deny holding back automated and
+"""Sync windows on the real control plane: `proj windows add|list|update|delete|enable-manual-sync|
+disable-manual-sync`, an active deny holding back automated and
 manual syncs ("Sync operation blocked by sync window"), and manualSync letting a manual sync through."""
 
 from __future__ import annotations
@@ -55,8 +56,23 @@ async def test_deny_window(kube: KubeClient, namespace: str, gitops: Application
         return op.get("phase") == "Running" and op.get("message") == "Sync operation blocked by sync window"
 
     await eventually(probe, blocked, timeout=30, expected="the manual sync held by the window")
-    await kube.patch(APPPROJECT, "frozen", [{"op": "add", "path": "/spec/syncWindows/0/manualSync", "value": True}],
-                     namespace, patch_type="json")
+    assert await proj.main(["windows", "enable-manual-sync", "frozen", "0", "-n", namespace], client=kube) == 0
     await eventually(probe, synced_at(sha), timeout=60, expected="the manual sync through once manualSync is on")
     assert await app_cli(["get", "frozen", "-n", namespace], client=kube) == 0
     assert "SyncWindow:    Manual Allowed" in capsys.readouterr().out
+
+    # argocd's other window verbs: update (only the fields given), disable-manual-sync, delete, and their errors.
+    assert await proj.main(["windows", "update", "frozen", "0", "--duration", "2h", "--namespaces", "prod-*",
+                            "-n", namespace], client=kube) == 0
+    assert await proj.main(["windows", "update", "frozen", "0", "-n", namespace], client=kube) == 1
+    assert "cannot update: require one or more of schedule, duration" in capsys.readouterr().err
+    assert await proj.main(["windows", "disable-manual-sync", "frozen", "0", "-n", namespace], client=kube) == 0
+    (window,) = (await kube.get(APPPROJECT, "frozen", namespace))["spec"]["syncWindows"]
+    assert (window["duration"], window["namespaces"], window["applications"], window["manualSync"]) == (
+        "2h", ["prod-*"], ["*"], False)
+    assert await proj.main(["windows", "delete", "frozen", "3", "-n", namespace], client=kube) == 1
+    assert "window with id '3' not found" in capsys.readouterr().err
+    assert await proj.main(["windows", "delete", "frozen", "0", "-n", namespace], client=kube) == 0
+    assert (await kube.get(APPPROJECT, "frozen", namespace))["spec"].get("syncWindows") in (None, [])
+    assert await app_cli(["get", "frozen", "-n", namespace], client=kube) == 0
+    assert "SyncWindow:    Sync Allowed" in capsys.readouterr().out
