@@ -360,7 +360,9 @@ def _promote(ctx: PlanContext, sets: RevisionSets, reason: str) -> None:
 
 
 def _abort(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, detail: str | None) -> str:
-    """Back to stable: both Services to the stable hash, the new ReplicaSet down after the abort delay."""
+    """Back to stable: the active Service to the stable hash, the new ReplicaSet down after the abort delay.
+    The preview Service keeps selecting the aborted revision (Argo's reconcilePreviewService always points it
+    at the new ReplicaSet; TestBlueGreenAbortAndUpdate expects the preview on revision 2 after the abort)."""
     message = note_abort(ctx, sets.revision, detail)
     stable, new = sets.stable, sets.new
     blue_green = ctx.status["blueGreen"]
@@ -368,7 +370,7 @@ def _abort(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets, de
     if stable is not None and new is not None and not sets.stable_is_new:
         scale(ctx, stable, ctx.spec.replicas)
         _point(ctx, strategy.active_service, stable, blue_green, "activeSelector", require=True)
-        _point(ctx, strategy.preview_service, stable, blue_green, "previewSelector", require=True)
+        _point(ctx, strategy.preview_service, new, blue_green, "previewSelector", require=True)
         if strategy.abort_scale_down_delay_seconds != 0 and not ctx.spec.paused:
             # abortScaleDownDelaySeconds: 0 leaves the new ReplicaSet up for inspection.
             scale_down_after_delay(ctx, new, strategy.abort_scale_down_delay_seconds)

@@ -100,6 +100,8 @@ def test_preview_replica_count_scales_up_only_on_promotion() -> None:
 
 
 def test_abort_keeps_active_on_stable_and_scales_the_preview_down_after_the_delay() -> None:
+    """The preview Service stays on the aborted revision (Argo's reconcilePreviewService points it at the new
+    ReplicaSet whatever the abort; AnalysisSuite/TestBlueGreenAbortAndUpdate: ExpectPreviewRevision("2"))."""
     world = deployed(autoPromotionEnabled=False)
     v1 = world.hash_of("web:1")
     world.set_template("web:2")
@@ -107,7 +109,7 @@ def test_abort_keeps_active_on_stable_and_scales_the_preview_down_after_the_dela
     world.patch_status(abort=True)
     plan = world.run()
     assert world.selector("web-active")[HASH] == v1
-    assert world.selector("web-preview")[HASH] == v1
+    assert world.selector("web-preview")[HASH] == world.hash_of("web:2")
     assert world.status["phase"] == "Degraded"
     assert world.status["message"] == "RolloutAborted: Rollout aborted update to revision 2"
     assert plan.requeue_after == 30
