@@ -61,6 +61,16 @@ async function getJson(url) {
   return body;
 }
 
+// The last data drawn: a change elsewhere in the cluster that leaves this page's data as it was does not
+// redraw it (keyboard focus and selections stay where they are).
+let lastDrawn = "";
+function unchanged(data) {
+  const text = JSON.stringify({ ...data, version: 0 });
+  if (text === lastDrawn) return true;
+  lastDrawn = text;
+  return false;
+}
+
 function route() {
   const parts = (location.hash || "#/rollouts").slice(2).split("/").map(decodeURIComponent);
   const page = parts[0] === "applications" ? "applications" : "rollouts";
@@ -109,6 +119,7 @@ function images(list) {
 
 async function drawRollouts(r) {
   const data = await getJson(`/api/rollouts${r.namespace ? `?namespace=${encodeURIComponent(r.namespace)}` : ""}`);
+  if (unchanged(data)) return null;
   const rows = data.items.map((ro) => [
     ro.namespace,
     h("a", { href: `#/rollouts/${encodeURIComponent(ro.namespace)}/${encodeURIComponent(ro.name)}` }, ro.name),
@@ -214,6 +225,7 @@ function rolloutActions(r, ro) {
 async function drawRollout(r) {
   const url = `/api/rollouts/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`;
   const ro = await getJson(url);
+  if (unchanged(ro)) return null;
   return [
     h("p", {}, h("a", { href: "#/rollouts" }, "← Rollouts")),
     h("h1", {}, ro.name, " ", badge(ro.status)),
@@ -305,6 +317,7 @@ function treeView(nodes) {
 
 async function drawApplication(r) {
   const app = await getJson(`/api/applications/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`);
+  if (unchanged(app)) return null;
   const tree = treeView(app.tree);
   tree.classList.add("tree");
   tree.setAttribute("aria-label", "Resource tree");
@@ -342,6 +355,7 @@ async function draw() {
   const region = document.getElementById("view") || h("div", { id: "view" });
   if (mounted !== r.key) {
     mounted = r.key;
+    lastDrawn = "";
     region.replaceChildren();
     main.replaceChildren(region, h("div", { id: "outcome", "aria-live": "polite" }));
   }
@@ -352,6 +366,7 @@ async function draw() {
     if (content) region.replaceChildren(...content.flat(Infinity).filter((c) => c));
     document.title = `${r.name || (r.page === "applications" ? "Applications" : "Rollouts")} · Rollouts dashboard`;
   } catch (err) {
+    lastDrawn = "";
     region.replaceChildren(h("h1", {}, r.name || r.page), ...problems([err.message, ...(err.body?.problems || [])]));
   }
   tick();
