@@ -69,6 +69,10 @@ class JobClient(Protocol):
 
     async def delete_job(self, namespace: str, name: str) -> None: ...
 
+    async def job_pods(self, namespace: str, job: dict[str, Any]) -> list[dict[str, Any]]:
+        """The pods the Job's selector matches (their container states show a pull that can never succeed)."""
+        ...
+
 
 class SecretReader(Protocol):
     """Reads one Secret by name (the vendor providers' credentials); None when it does not exist. The

@@ -67,6 +67,25 @@ def job_manifest(metric: Metric, context: MeasurementContext) -> dict[str, Any]:
     }
 
 
+TERMINAL_WAITING_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName"})
+"""Container waiting reasons after which a Job never makes progress by itself (Argo's terminalWaitingReasons)."""
+
+
+def terminal_pod_error(pods: list[dict[str, Any]]) -> str | None:
+    """Argo's processJobPods: the first (init) container stuck on an image it cannot pull, as Argo words it.
+
+    A pod ``j-x`` whose container ``c`` waits in ImagePullBackOff "Back-off pulling image" -> ``Pod j-x, container
+    c has terminal error (ImagePullBackOff): Back-off pulling image``."""
+    for pod in pods:
+        status = pod.get("status") or {}
+        for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
+            waiting = (cs.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in TERMINAL_WAITING_REASONS:
+                return (f"Pod {pod.get('metadata', {}).get('name')}, container {cs.get('name')} has terminal error "
+                        f"({waiting['reason']}): {waiting.get('message', '')}")
+    return None
+
+
 def job_outcome(job: dict[str, Any]) -> AnalysisPhase:
     """Successful / Failed from the Job's conditions, Running otherwise."""
     for condition in (job.get("status") or {}).get("conditions") or []:
@@ -127,7 +146,23 @@ class JobProvider:
         if job is None:
             return measurement.model_copy(update={"phase": AnalysisPhase.ERROR, "finished_at": self.clock(),
                                                   "resume_at": None, "message": f"job {name} not found"})
-        return self._settle(measurement, job)
+        settled = self._settle(measurement, job)
+        if settled.phase is AnalysisPhase.RUNNING:
+            return await self._stuck(settled, namespace, job)
+        return settled
+
+    async def _stuck(self, measurement: Measurement, namespace: str, job: dict[str, Any]) -> Measurement:
+        """A running Job whose pod cannot pull its image is Inconclusive: it would never finish, and a person
+        should look (Argo's Resume with processJobPods; TestCanaryBackgroundAnalysisInvalidImageJob)."""
+        assert self.client is not None
+        try:
+            error = terminal_pod_error(await self.client.job_pods(namespace, job))
+        except Exception:  # pods unreadable now: look again at the next poll
+            return measurement
+        if error is None:
+            return measurement
+        return measurement.model_copy(update={"phase": AnalysisPhase.INCONCLUSIVE, "finished_at": self.clock(),
+                                              "resume_at": None, "message": error})
 
     async def terminate(self, metric: Metric, measurement: Measurement, context: MeasurementContext
                         ) -> Measurement:
@@ -138,5 +173,7 @@ class JobProvider:
                 await self.client.delete_job(namespace, name)
             except Exception:  # already gone or not deletable: the run ends anyway, owner refs clean up
                 pass
-        return measurement.model_copy(update={"phase": AnalysisPhase.SUCCESSFUL, "finished_at": self.clock(),
+        # Argo's Terminate: the Job is deleted and the measurement is Inconclusive (a promotion that ends a
+        # background run whose Job still runs leaves it Inconclusive: TestCanaryBackgroundAnalysisLongRunningJob).
+        return measurement.model_copy(update={"phase": AnalysisPhase.INCONCLUSIVE, "finished_at": self.clock(),
                                               "resume_at": None, "message": "Metric terminated"})

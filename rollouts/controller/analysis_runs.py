@@ -43,7 +43,7 @@ from rollouts.controller.metrics import AnalysisRunMetrics
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
 from rollouts.kube.informer import Informer
-from rollouts.kube.resources import ANALYSISRUN, JOB, ROLLOUT, SECRET
+from rollouts.kube.resources import ANALYSISRUN, JOB, POD, ROLLOUT, SECRET
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 
@@ -73,6 +73,14 @@ class KubeJobClient:
             await self.client.delete(JOB, name, namespace, propagation="Background")
         except NotFound:
             return
+
+    async def job_pods(self, namespace: str, job: dict[str, Any]) -> list[dict[str, Any]]:
+        labels = ((job.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if not labels:
+            return []
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        pods, _ = await self.client.list(POD, namespace, label_selector=selector)
+        return pods
 
 
 class KubeSecretReader:

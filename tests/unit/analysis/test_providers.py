@@ -126,6 +126,7 @@ class MemoryJobs:
 
     def __init__(self) -> None:
         self.jobs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pods: list[dict[str, Any]] = []
 
     async def create_job(self, namespace: str, job: dict[str, Any]) -> dict[str, Any]:
         self.jobs[(namespace, job["metadata"]["name"])] = job
@@ -136,6 +137,9 @@ class MemoryJobs:
 
     async def delete_job(self, namespace: str, name: str) -> None:
         self.jobs.pop((namespace, name), None)
+
+    async def job_pods(self, namespace: str, job: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self.pods)
 
 
 async def test_job_provider_runs_resumes_and_terminates() -> None:
@@ -152,7 +156,28 @@ async def test_job_provider_runs_resumes_and_terminates() -> None:
     done = await provider.resume(metric, running, context)
     assert done.phase is AnalysisPhase.FAILED and done.finished_at == now[0]
     stopped = await provider.terminate(metric, running, context)
-    assert stopped.phase is AnalysisPhase.SUCCESSFUL and not jobs.jobs
+    # Argo's JobProvider.Terminate: the Job is deleted, the measurement Inconclusive
+    assert stopped.phase is AnalysisPhase.INCONCLUSIVE and not jobs.jobs
+
+
+@pytest.mark.parametrize(("reason", "phase"), [
+    ("ImagePullBackOff", AnalysisPhase.INCONCLUSIVE),
+    ("ErrImagePull", AnalysisPhase.INCONCLUSIVE),
+    ("InvalidImageName", AnalysisPhase.INCONCLUSIVE),
+    ("ContainerCreating", AnalysisPhase.RUNNING),
+])
+async def test_a_job_that_cannot_pull_its_image_is_inconclusive(reason: str, phase: AnalysisPhase) -> None:
+    """Argo's processJobPods (metricproviders/job/job.go): TestCanaryBackgroundAnalysisInvalidImageJob."""
+    jobs = MemoryJobs()
+    jobs.pods = [{"metadata": {"name": "j-x"}, "status": {"containerStatuses": [
+        {"name": "c", "state": {"waiting": {"reason": reason, "message": "Back-off pulling image"}}}]}}]
+    provider = JobProvider(ProviderDeps(clock=lambda: T0, job_client=jobs))
+    metric, context = _job_metric(), _context()
+    running = await provider.measure(metric, context)
+    resumed = await provider.resume(metric, running, context)
+    assert resumed.phase is phase
+    if phase is AnalysisPhase.INCONCLUSIVE:
+        assert resumed.message == f"Pod j-x, container c has terminal error ({reason}): Back-off pulling image"
 
 
 class Exploding:
