@@ -57,7 +57,8 @@ class OrphanedResourcesMonitorSettings(ApiModel):
 
 class SyncWindow(ApiModel):
     """``allow`` or ``deny`` syncs for ``duration`` from each ``schedule`` (cron) start, for the applications,
-    namespaces and clusters it names (globs); ``manualSync`` lets manual syncs through a deny."""
+    namespaces and clusters it names (globs); ``manualSync`` lets manual syncs through a deny; ``syncOverrun``
+    lets a running sync finish (one started before a deny began, or during an allow that has ended)."""
 
     kind: str = ""
     schedule: str = ""
@@ -66,6 +67,7 @@ class SyncWindow(ApiModel):
     namespaces: list[str] | None = None
     clusters: list[str] | None = None
     manual_sync: bool = False
+    sync_overrun: bool = False
     time_zone: str | None = None
     use_and_operator: bool = Field(default=False, alias="andOperator")
     description: str | None = None

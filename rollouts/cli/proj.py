@@ -4,7 +4,8 @@ Why this module exists: platform teams script ``argocd proj create kuard --dest 
 --allow-cluster-resource '*/*'``; the same lines work here, writing the AppProject object in the
 applications' namespace (``-n``, default the context's). Messages of the list edits are argocd's ("Group
 'apps' and kind 'Deployment' is added to allowed namespaced resources"); ``windows add|list|update|delete|
-enable-manual-sync|disable-manual-sync`` edit ``syncWindows`` with argocd's flags and validation.
+enable-manual-sync|disable-manual-sync|enable-sync-overrun|disable-sync-overrun`` edit
+``syncWindows`` with argocd's flags and validation.
 """
 
 from __future__ import annotations
@@ -123,6 +124,9 @@ def _add_windows(sub: Any) -> None:
         add.add_argument(f"--{name}", type=lambda v: [x for x in v.split(",") if x], default=[],
                          help=f"{name} the window applies to, comma separated, wildcards supported")
     add.add_argument("--manual-sync", action="store_true", help="allow manual syncs for both deny and allow windows")
+    add.add_argument("--sync-overrun", action="store_true",
+                     help="allow syncs to continue: for deny windows, syncs that started before the window; for "
+                          "allow windows, syncs that started during the window")
     add.add_argument("--time-zone", default="UTC", help="time zone of the schedule")
     add.add_argument("--use-and-operator", action="store_true",
                      help="match applications AND namespaces AND clusters instead of OR")
@@ -133,7 +137,9 @@ def _add_windows(sub: Any) -> None:
     for verb, text in (("delete", "Delete a sync window from a project (ID from `proj windows list`)"),
                        ("update", "Update a project sync window (ID from `proj windows list`)"),
                        ("enable-manual-sync", "Enable manual sync for a sync window"),
-                       ("disable-manual-sync", "Disable manual sync for a sync window")):
+                       ("disable-manual-sync", "Disable manual sync for a sync window"),
+                       ("enable-sync-overrun", "Enable sync overrun for a sync window"),
+                       ("disable-sync-overrun", "Disable sync overrun for a sync window")):
         cmd = subcommand(wsub, verb, text)
         cmd.add_argument("project", metavar="PROJECT")
         cmd.add_argument("id", metavar="ID", type=int)
@@ -519,7 +525,8 @@ def _edit_window(windows: list[dict[str, Any]], args: argparse.Namespace) -> Non
         return
     window = windows[args.id]
     if args.windows_command != "update":
-        window["manualSync"] = args.windows_command == "enable-manual-sync"
+        field = "manualSync" if args.windows_command.endswith("manual-sync") else "syncOverrun"
+        window[field] = args.windows_command.startswith("enable-")
         return
     changes = {"schedule": args.schedule, "duration": args.duration, "applications": args.applications,
                "namespaces": args.namespaces, "clusters": args.clusters, "description": args.description}
@@ -547,6 +554,8 @@ async def cmd_windows(client: Any, args: argparse.Namespace) -> int:
                                      ("clusters", args.clusters)) if v})
     window.update({"manualSync": args.manual_sync, "timeZone": args.time_zone or "UTC",
                    "andOperator": args.use_and_operator})
+    if args.sync_overrun:
+        window["syncOverrun"] = True
     if args.description:
         window["description"] = args.description
     problem = _window_problem(window)
@@ -576,10 +585,10 @@ def _print_windows(windows: list[dict[str, Any]], output: str) -> int:
         rows.append([str(index), "Active" if active else "Inactive", str(raw.get("kind", "")),
                      str(raw.get("schedule", "")), str(raw.get("duration", "")),
                      *(",".join(raw.get(k) or []) or "-" for k in ("applications", "namespaces", "clusters")),
-                     "Enabled" if raw.get("manualSync") else "Disabled", str(raw.get("timeZone") or "UTC"),
-                     "Enabled" if raw.get("andOperator") else "Disabled"])
+                     *("Enabled" if raw.get(k) else "Disabled" for k in ("manualSync", "syncOverrun")),
+                     str(raw.get("timeZone") or "UTC"), "Enabled" if raw.get("andOperator") else "Disabled"])
     table(["ID", "STATUS", "KIND", "SCHEDULE", "DURATION", "APPLICATIONS", "NAMESPACES", "CLUSTERS", "MANUALSYNC",
-           "TIMEZONE", "USEANDOPERATOR"], rows)
+           "SYNCOVERRUN", "TIMEZONE", "USEANDOPERATOR"], rows)
     return 0
 
 

@@ -517,7 +517,9 @@ def _window_allows(app: Application, project: AppProjectSpec, now: datetime) -> 
     that allows manual syncs; the operation stays Running until the window lets it through."""
     initiated = app.operation.initiated_by if app.operation else None
     manual = not (initiated is not None and initiated.automated)
-    return can_sync(project.sync_windows or (), app, manual=manual, now=now).allowed
+    state = app.status.operation_state if app.status else None
+    started = state.started_at if state is not None and not state.phase.is_completed() else None
+    return can_sync(project.sync_windows or (), app, manual=manual, now=now, started_at=started).allowed
 
 
 def _refuse_invalid_tasks(ctx: SyncContext, state: Obj) -> Failed:

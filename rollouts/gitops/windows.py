@@ -129,15 +129,39 @@ class WindowVerdict:
     reason: str
 
 
-def can_sync(windows: Sequence[SyncWindow], app: Application, *, manual: bool, now: datetime) -> WindowVerdict:
-    """Argo CD's ``CanSync`` over the windows that match ``app``; an unparsable window blocks, naming it."""
+def can_sync(windows: Sequence[SyncWindow], app: Application, *, manual: bool, now: datetime,
+             started_at: datetime | None = None) -> WindowVerdict:
+    """Argo CD's ``CanSync`` over the windows that match ``app``; an unparsable window blocks, naming it.
+
+    ``started_at`` (a running operation's start) applies ``syncOverrun``: a deny whose active windows all have
+    it lets through an operation that was allowed when it started; so do inactive allow windows that all have
+    it. Deny 22:00-23:00 with syncOverrun, a sync started 21:58, now 22:05 -> allowed; started 22:01 -> denied."""
     matching = matching_windows(windows, app)
     if not matching:
         return WindowVerdict(True, "no sync window applies")
     try:
-        active = [w for w in matching if is_active(w, now)]
+        verdict = _verdict(matching, manual=manual, now=now)
+        if verdict.allowed or started_at is None or not _may_overrun(matching, now):
+            return verdict
+        if _verdict(matching, manual=manual, now=started_at).allowed:
+            return WindowVerdict(True, "allowed when it started; the windows allow an overrun (syncOverrun)")
+        return verdict
     except ValueError as exc:
         return WindowVerdict(False, f"invalid sync windows: {exc}")
+
+
+def _may_overrun(matching: Sequence[SyncWindow], now: datetime) -> bool:
+    """Every active deny has syncOverrun (when one is active), else every inactive allow has it."""
+    active = [w for w in matching if is_active(w, now)]
+    denies = [w for w in active if w.kind == "deny"]
+    if denies:
+        return all(w.sync_overrun for w in denies)
+    allows = [w for w in matching if w.kind == "allow" and w not in active]
+    return bool(allows) and all(w.sync_overrun for w in allows)
+
+
+def _verdict(matching: Sequence[SyncWindow], *, manual: bool, now: datetime) -> WindowVerdict:
+    active = [w for w in matching if is_active(w, now)]
     denies = [w for w in active if w.kind == "deny"]
     if denies:
         if manual and all(w.manual_sync for w in denies):

@@ -35,8 +35,8 @@ async def test_deny_window(kube: KubeClient, namespace: str, gitops: Application
     assert await proj.main(["windows", "list", "frozen", "-n", namespace], client=kube) == 0
     header, row = capsys.readouterr().out.splitlines()
     assert header.split()[:5] == ["ID", "STATUS", "KIND", "SCHEDULE", "DURATION"]
-    assert row.split() == ["0", "Active", "deny", "*", "*", "*", "*", "*", "1h", "*", "-", "-", "Disabled", "UTC",
-                           "Disabled"]
+    assert row.split() == ["0", "Active", "deny", "*", "*", "*", "*", "*", "1h", "*", "-", "-", "Disabled",
+                           "Disabled", "UTC", "Disabled"]
 
     body = application("frozen", repo, namespace, automated={})
     body["spec"]["project"] = "frozen"
@@ -67,9 +67,10 @@ async def test_deny_window(kube: KubeClient, namespace: str, gitops: Application
     assert await proj.main(["windows", "update", "frozen", "0", "-n", namespace], client=kube) == 1
     assert "cannot update: require one or more of schedule, duration" in capsys.readouterr().err
     assert await proj.main(["windows", "disable-manual-sync", "frozen", "0", "-n", namespace], client=kube) == 0
+    assert await proj.main(["windows", "enable-sync-overrun", "frozen", "0", "-n", namespace], client=kube) == 0
     (window,) = (await kube.get(APPPROJECT, "frozen", namespace))["spec"]["syncWindows"]
-    assert (window["duration"], window["namespaces"], window["applications"], window["manualSync"]) == (
-        "2h", ["prod-*"], ["*"], False)
+    assert (window["duration"], window["namespaces"], window["applications"], window["manualSync"],
+            window["syncOverrun"]) == ("2h", ["prod-*"], ["*"], False, True)
     assert await proj.main(["windows", "delete", "frozen", "3", "-n", namespace], client=kube) == 1
     assert "window with id '3' not found" in capsys.readouterr().err
     assert await proj.main(["windows", "delete", "frozen", "0", "-n", namespace], client=kube) == 0

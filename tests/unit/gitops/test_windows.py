@@ -123,3 +123,35 @@ def test_an_active_deny_window_holds_back_automated_and_manual_syncs() -> None:
                               AppProjectSpec.model_validate({"syncWindows": [w.model_dump(by_alias=True)
                                                                              for w in windows]}), now=NOON)
         assert (step.outcome == Progressing(BLOCKED_BY_WINDOW, 10.0)) is blocked
+
+
+# syncOverrun, from Argo CD's docs/user-guide/sync_windows.md "Transition Scenarios" (v3.6.1): deny 12:00-13:00,
+# allow 10:00-12:00; a running sync started at `started`, asked again at 12:30.
+DENY_NOON = "0 12 * * *"
+ALLOW_MORNING = "0 10 * * *"
+
+
+@pytest.mark.parametrize(
+    ("windows", "started_hour", "allowed"),
+    [
+        pytest.param([window("deny", DENY_NOON, "1h", syncOverrun=True)], 11, True, id="no-window-to-deny-overrun"),
+        pytest.param([window("deny", DENY_NOON, "1h")], 11, False, id="no-window-to-deny"),
+        pytest.param([window("deny", DENY_NOON, "1h", syncOverrun=True)], 12, False, id="started-inside-deny"),
+        pytest.param([window("allow", ALLOW_MORNING, "2h", syncOverrun=True),
+                      window("deny", DENY_NOON, "1h", syncOverrun=True)], 11, True, id="allow-overrun-to-deny-overrun"),
+        pytest.param([window("allow", ALLOW_MORNING, "2h", syncOverrun=True),
+                      window("deny", DENY_NOON, "1h")], 11, False, id="allow-overrun-to-deny"),
+        pytest.param([window("allow", ALLOW_MORNING, "2h"),
+                      window("deny", DENY_NOON, "1h", syncOverrun=True)], 11, True, id="allow-to-deny-overrun"),
+        pytest.param([window("allow", ALLOW_MORNING, "2h", syncOverrun=True)], 11, True, id="allow-overrun-ends"),
+        pytest.param([window("allow", ALLOW_MORNING, "2h")], 11, False, id="allow-ends"),
+        pytest.param([window("allow", ALLOW_MORNING, "2h", syncOverrun=True),
+                      window("allow", "0 6 * * *", "1h")], 11, False, id="not-every-allow-overruns"),
+        pytest.param([window("allow", ALLOW_MORNING, "2h", syncOverrun=True)], 9, False, id="started-before-allow"),
+    ],
+)
+def test_sync_overrun(windows: list[SyncWindow], started_hour: int, allowed: bool) -> None:
+    now = TODAY.replace(hour=12, minute=30)
+    started = TODAY.replace(hour=started_hour, minute=30)
+    assert can_sync(windows, app(), manual=False, now=now, started_at=started).allowed is allowed
+    assert not can_sync(windows, app(), manual=False, now=now).allowed, "a new sync is never let through"
