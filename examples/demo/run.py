@@ -270,6 +270,7 @@ class Demo:
         tries = [
             (f"kubectl rollouts get rollout demo -n {ns} --watch", "live tree of the Rollout (Ctrl-C to leave)"),
             (f"kubectl rollouts app get {self.app} -n {apps}", "the Application: sync, health, resources"),
+            ("kubectl rollouts dashboard", "the story in a browser at http://127.0.0.1:3100/ (judge plots too)"),
             (f"kubectl get analysisruns -n {ns} -o yaml", "the judge's per-metric reasons"),
             (f"cd {repo.work}", "the Git working clone the Application follows"),
             ("sed -i 's/demo-app:red/demo-app:green/' app/rollout.yaml", "a GitOps rollback to green ..."),

@@ -377,11 +377,8 @@ async def cmd_create(client: Any, args: argparse.Namespace) -> int:
 
 
 async def cmd_get(client: Any, args: argparse.Namespace) -> int:
-    from rollouts.kube.resources import APPLICATION
-
     if args.refresh or args.hard_refresh:
-        await client.patch(APPLICATION, args.name, {"metadata": {"annotations": {
-            "argocd.argoproj.io/refresh": "hard" if args.hard_refresh else "normal"}}}, args.namespace)
+        await request_refresh(client, args.name, args.namespace, hard=args.hard_refresh)
         end = time.monotonic() + 60
         while time.monotonic() < end:
             app = await _get_app(client, args.name, args.namespace)
@@ -523,6 +520,24 @@ def _parse_resource(text: str) -> dict[str, str]:
     return {"group": parts[0], "kind": parts[1], "name": parts[2]}
 
 
+async def request_refresh(client: Any, name: str, namespace: str, *, hard: bool = False) -> None:
+    """Ask the reconciler to compare with Git now (Argo CD's refresh annotation; "hard" also re-renders)."""
+    from rollouts.kube.resources import APPLICATION
+
+    await client.patch(APPLICATION, name, {"metadata": {"annotations": {
+        "argocd.argoproj.io/refresh": "hard" if hard else "normal"}}}, namespace)
+
+
+async def request_sync(client: Any, name: str, namespace: str, sync: dict[str, Any]) -> None:
+    """Request a sync operation (`app sync` and the dashboard's Sync button), with the app's retry policy."""
+    app = await _get_app(client, name, namespace)
+    retry = ((app.get("spec") or {}).get("syncPolicy") or {}).get("retry")
+    operation: dict[str, Any] = {"sync": sync, "initiatedBy": _initiator()}
+    if retry:
+        operation["retry"] = retry
+    await _request_operation(client, name, namespace, operation)
+
+
 async def cmd_sync(client: Any, args: argparse.Namespace) -> int:
     sync: dict[str, Any] = {"prune": bool(args.prune)}
     if args.revision:
@@ -533,12 +548,7 @@ async def cmd_sync(client: Any, args: argparse.Namespace) -> int:
         sync["syncOptions"] = list(args.sync_option)
     if args.resource:
         sync["resources"] = [_parse_resource(r) for r in args.resource]
-    app = await _get_app(client, args.name, args.namespace)
-    retry = ((app.get("spec") or {}).get("syncPolicy") or {}).get("retry")
-    operation: dict[str, Any] = {"sync": sync, "initiatedBy": _initiator()}
-    if retry:
-        operation["retry"] = retry
-    await _request_operation(client, args.name, args.namespace, operation)
+    await request_sync(client, args.name, args.namespace, sync)
     if args.no_wait:
         print(f"sync of application '{args.name}' requested")
         return 0

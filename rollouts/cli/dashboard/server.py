@@ -39,6 +39,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 CLIENT: web.AppKey[KubeClient] = web.AppKey("client")
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+APPLICATION_VERBS = ("sync", "refresh", "hard-refresh")
 ROLLOUT_VERBS = ("promote", "promote-full", "abort", "retry", "pause", "resume", "restart", "undo", "set-image")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -225,6 +226,36 @@ async def rollout_action(request: web.Request) -> web.Response:
     return web.json_response({"message": message})
 
 
+async def perform_on_application(client: KubeClient, verb: str, name: str, namespace: str) -> str:
+    """An Application button: the `app` commands' own requests (rollouts.cli.app)."""
+    from rollouts.cli import app as app_cli
+    from rollouts.cli.errors import Target, explain
+    from rollouts.kube.errors import ApiError
+
+    try:
+        if verb == "sync":
+            await app_cli.request_sync(client, name, namespace, {"prune": False})
+            return f"sync of application '{name}' requested"
+        await app_cli.request_refresh(client, name, namespace, hard=verb == "hard-refresh")
+    except ApiError as exc:
+        raise explain(exc, Target(verb, "application", name, namespace)) from exc
+    return f"{verb} of application '{name}' requested"
+
+
+async def application_action(request: web.Request) -> web.Response:
+    if request.app[SETTINGS].read_only:
+        return _error(403, "this dashboard is read-only (started with --read-only)")
+    verb = request.match_info["action"]
+    if verb not in APPLICATION_VERBS:
+        return _error(404, f"unknown action {verb!r}; one of {', '.join(APPLICATION_VERBS)}")
+    ns, name = request.match_info["namespace"], request.match_info["name"]
+    try:
+        message = await perform_on_application(request.app[CLIENT], verb, name, ns)
+    except CliError as exc:
+        return _error(_status_of(exc), str(exc))
+    return web.json_response({"message": message})
+
+
 def make_app(hub: Hub, client: KubeClient, settings: Settings) -> web.Application:
     app = web.Application(middlewares=[guard])
     app[HUB], app[CLIENT], app[SETTINGS] = hub, client, settings
@@ -235,6 +266,7 @@ def make_app(hub: Hub, client: KubeClient, settings: Settings) -> web.Applicatio
     app.router.add_post("/api/rollouts/{namespace}/{name}/{action}", rollout_action)
     app.router.add_get("/api/applications", list_applications)
     app.router.add_get("/api/applications/{namespace}/{name}", get_application)
+    app.router.add_post("/api/applications/{namespace}/{name}/{action}", application_action)
     app.router.add_get("/api/stream", stream)
     return app
 

@@ -85,3 +85,33 @@ async def create_rollout_only(kube: KubeClient, namespace: str) -> None:
     from tests.support.rollouts import canary_rollout
 
     await kube.create(ROLLOUT, canary_rollout("web", replicas=1, steps=[{"pause": {}}]), namespace)
+
+
+async def test_application_sync_and_refresh_buttons(kube: KubeClient, namespace: str, kubeconfig: Path, crds: None,
+                                                    tmp_path: Path) -> None:
+    from rollouts.gitops.reconciler import GitopsConfig
+    from rollouts.kube.resources import APPLICATION, CONFIGMAP
+    from tests.integration.gitops.conftest import application, cm, reconciler_running
+    from tests.unit.gitops.gitrepo import GitRepo
+
+    repo = GitRepo(tmp_path / "git")
+    repo.write("app/cm.yaml", cm("settings"))
+    sha = repo.commit("settings")
+    config = GitopsConfig(namespace=namespace, workers=2, poll_interval=2.0, cache_dir=tmp_path / "cache")
+    async with reconciler_running(kube, config), dashboard(kubeconfig, "-n", namespace) as ui:
+        await kube.create(APPLICATION, application("manual", repo, namespace), namespace)
+        listed = await eventually(lambda: ui.get("api/applications"), lambda got: bool(got[1]["items"]) and (
+            got[1]["items"][0]["sync"] == "OutOfSync"), timeout=60, expected="the manual Application OutOfSync")
+        assert listed[1]["items"][0]["targetRevision"] == "HEAD"
+        assert await ui.post(f"api/applications/{namespace}/manual/explode") == (
+            404, {"error": "unknown action 'explode'; one of sync, refresh, hard-refresh"})
+        assert await ui.post(f"api/applications/{namespace}/manual/sync") == (
+            200, {"message": "sync of application 'manual' requested"})
+        synced = await eventually(lambda: ui.get(f"api/applications/{namespace}/manual"),
+                                  lambda got: got[1].get("sync") == "Synced", timeout=60,
+                                  expected="Synced after the Sync button")
+        assert synced[1]["syncedRevision"] == sha and synced[1]["history"][0]["revision"] == sha
+        assert (await kube.get(CONFIGMAP, "settings", namespace))["data"] == {"key": "v"}
+        assert [n["kind"] for n in synced[1]["tree"]] == ["ConfigMap"]
+        assert await ui.post(f"api/applications/{namespace}/manual/hard-refresh") == (
+            200, {"message": "hard-refresh of application 'manual' requested"})

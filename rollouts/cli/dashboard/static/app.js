@@ -94,8 +94,9 @@ function say(kind, text) {
 }
 
 async function act(r, verb, label, body) {
-  if (!(await confirmAction(`${label} rollout '${r.name}' in namespace '${r.namespace}'?`))) return;
-  const url = `/api/rollouts/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}/${verb}`;
+  const what = r.page === "applications" ? "application" : "rollout";
+  if (!(await confirmAction(`${label} ${what} '${r.name}' in namespace '${r.namespace}'?`))) return;
+  const url = `/api/${r.page}/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}/${verb}`;
   try {
     const response = await fetch(url, {
       method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
@@ -327,6 +328,9 @@ async function drawApplication(r) {
     problems(app.problems),
     app.healthMessage ? h("p", {}, app.healthMessage) : null,
     app.conditions.map((c) => h("div", { class: "problem" }, `${c.type}: ${c.message}`)),
+    READ_ONLY ? null : h("div", { class: "actions", role: "group", "aria-label": "Application actions" },
+      [["sync", "Sync", "primary"], ["refresh", "Refresh", ""], ["hard-refresh", "Hard refresh", ""]].map(([verb, label, cls]) =>
+        h("button", { type: "button", class: cls, "data-action": verb, onclick: () => act(r, verb, label) }, label))),
     h("dl", { class: "facts" },
       h("dt", {}, "Project"), h("dd", {}, app.project),
       h("dt", {}, "Repository"), h("dd", {}, app.repo, app.path ? ` (${app.path})` : ""),
