@@ -4,7 +4,7 @@ The registry is a plain ``dict[str, factory]`` keyed by the provider's name as `
 spells it: ``nginx`` for ``trafficRouting.nginx`` and ``plugins/argoproj-labs/gatewayAPI`` for
 ``trafficRouting.plugins["argoproj-labs/gatewayAPI"]``. Several routers may be active at once (e.g. NGINX for
 north-south and Gateway API for east-west); the controller drives each with the same weight. Providers we do
-not implement (istio, alb, smi, ...) are rejected with a message naming them rather than silently routing
+not implement (appMesh, unknown plugins) are rejected with a message naming them rather than silently routing
 nothing. How to add a router: see ``rollouts/traffic/README.md``.
 
 Works on the typed ``Rollout`` the controller parsed once at observe time.
