@@ -39,6 +39,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 CLIENT: web.AppKey[KubeClient] = web.AppKey("client")
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+ROWS: web.AppKey[pages.RowCache] = web.AppKey("rows")
 APPLICATION_VERBS = ("sync", "refresh", "hard-refresh")
 ROLLOUT_VERBS = ("promote", "promote-full", "abort", "retry", "pause", "resume", "restart", "undo", "set-image")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -109,7 +110,7 @@ def _namespace_filter(request: web.Request) -> str | None:
 
 async def list_rollouts(request: web.Request) -> web.Response:
     hub, ns = request.app[HUB], _namespace_filter(request)
-    rows = pages.rollout_rows(hub.items("rollouts", ns), hub.items("replicasets", ns), hub.items("pods", ns))
+    rows = request.app[ROWS].rows(hub.items("rollouts", ns), hub.items("replicasets", ns), hub.items("pods", ns))
     return web.json_response({"items": rows, "problems": hub.problems("rollouts", "replicasets", "pods"),
                               "version": hub.version})
 
@@ -258,7 +259,7 @@ async def application_action(request: web.Request) -> web.Response:
 
 def make_app(hub: Hub, client: KubeClient, settings: Settings) -> web.Application:
     app = web.Application(middlewares=[guard])
-    app[HUB], app[CLIENT], app[SETTINGS] = hub, client, settings
+    app[HUB], app[CLIENT], app[SETTINGS], app[ROWS] = hub, client, settings, pages.RowCache()
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/api/rollouts", list_rollouts)

@@ -68,10 +68,21 @@ def test_describe_step(step: dict[str, Any], text: str) -> None:
 
 
 def test_rollout_row_uses_the_plugins_words() -> None:
-    [row] = pages.rollout_rows([rollout()], REPLICASETS, PODS)
+    [row] = pages.RowCache().rows([rollout()], REPLICASETS, PODS)
     assert (row["status"], row["step"], row["setWeight"], row["actualWeight"], row["ready"]) == (
         "Paused", "1/3", "25", "20", "5/5")  # 1 canary of 5 available pods -> 20
     assert row["images"] == [{"image": "app:blue", "tags": ["stable"]}, {"image": "app:green", "tags": ["canary"]}]
+
+
+def test_row_cache_recomputes_a_row_when_a_replicaset_changed() -> None:
+    cache = pages.RowCache()
+    ro = {**rollout(), "metadata": {**rollout()["metadata"], "resourceVersion": "7"}}
+    canary = {**REPLICASETS[1], "metadata": {**REPLICASETS[1]["metadata"], "resourceVersion": "1"}}
+    assert cache.rows([ro], [REPLICASETS[0], canary], PODS)[0]["actualWeight"] == "20"
+    assert cache.rows([ro], [REPLICASETS[0], canary], PODS)[0]["actualWeight"] == "20"  # from the cache
+    scaled = {**canary, "metadata": {**canary["metadata"], "resourceVersion": "2"},
+              "status": {**canary["status"], "availableReplicas": 2}}
+    assert cache.rows([ro], [REPLICASETS[0], scaled], PODS)[0]["actualWeight"] == "40"  # 2 of 5 available
 
 
 def test_rollout_detail_steps_revisions_and_pause() -> None:
