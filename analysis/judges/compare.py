@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from analysis.judges import fixed
 from analysis.judges.cleaning import Number, check_counts, log_ratio
 from analysis.judges.score import CanaryVerdict, ScoredMetric, canary_verdict
-from analysis.judges.sequential import DEFAULT_ALPHA, DEFAULT_G, RateTest, ShiftTest, directions
+from analysis.judges.sequential import DEFAULT_ALPHA, RateTest, directions, shift_detection
 from analysis.judges.verdicts import Direction, Label, MetricVerdict, Mode
 
 MIN_PAIRS = 3
@@ -48,7 +48,6 @@ def judge_metric(
     control: Sequence[Number], canary: Sequence[Number], *, direction: Direction = Direction.INCREASE,
     mode: Mode = Mode.FIXED, tolerance: float = 0.0, control_total: Sequence[Number] | None = None,
     canary_total: Sequence[Number] | None = None, alpha: float = DEFAULT_ALPHA, confidence: float = 0.98,
-    g: float = DEFAULT_G,
 ) -> MetricVerdict:
     """Label one metric: Pass, High, Low or NoData. ValueError for inconsistent input."""
     if tolerance < 0 or not math.isfinite(tolerance):
@@ -70,7 +69,7 @@ def judge_metric(
     if mode is Mode.FIXED:
         return fixed.judge_continuous(control, canary, direction=direction, tolerance=tolerance,
                                       confidence=confidence)
-    return _sequential_shift(control, canary, direction=direction, tolerance=tolerance, alpha=alpha, g=g)
+    return _sequential_shift(control, canary, direction=direction, tolerance=tolerance, alpha=alpha)
 
 
 def _with_counts(verdict: MetricVerdict, used: int, dropped: int) -> MetricVerdict:
@@ -95,27 +94,24 @@ def _count_rows(control: Sequence[Number], control_total: Sequence[Number], cana
 
 
 def _sequential_shift(control: Sequence[Number], canary: Sequence[Number], *, direction: Direction,
-                      tolerance: float, alpha: float, g: float) -> MetricVerdict:
+                      tolerance: float, alpha: float) -> MetricVerdict:
+    ratios = [(i, log_ratio(c, x)) for i, (c, x) in enumerate(zip(control, canary, strict=True))]
+    kept = [(i, d) for i, d in ratios if d is not None]
+    values = [d for _, d in kept]
     sides = directions(direction)
-    tests = [(ShiftTest(alpha=alpha / len(sides), sign=sign, tolerance=tolerance, g=g), label)
-             for sign, label in sides]
-    used = dropped = 0
-    total = 0.0
-    for i, (c, x) in enumerate(zip(control, canary, strict=True)):
-        d = log_ratio(c, x)
-        if d is None:
-            dropped += 1
-            continue
-        used += 1
-        total += d
-        for test, label in tests:
-            if test.update(d):
-                return MetricVerdict(label, effect=math.exp(total / used), detected_at=i, used=used,
-                                     dropped=dropped)
+    found = [(position, label) for sign, label in sides
+             if (position := shift_detection(values, alpha=alpha / len(sides), sign=sign,
+                                             tolerance=tolerance)) is not None]
+    if found:
+        position, label = min(found, key=lambda hit: hit[0])  # the first to flag; High before Low on a tie
+        index = kept[position][0]
+        return MetricVerdict(label, effect=math.exp(sum(values[:position + 1]) / (position + 1)),
+                             detected_at=index, used=position + 1, dropped=index - position)
+    used, dropped = len(values), len(control) - len(values)
     if used < MIN_PAIRS:
         return MetricVerdict(Label.NODATA, used=used, dropped=dropped,
                              reason=f"needs {MIN_PAIRS} intervals with data in both arms, got {used}")
-    return MetricVerdict(Label.PASS, effect=math.exp(total / used), used=used, dropped=dropped)
+    return MetricVerdict(Label.PASS, effect=math.exp(sum(values) / used), used=used, dropped=dropped)
 
 
 def _sequential_rate(rows: Sequence[tuple[int, tuple[int, int, int, int]]], *, direction: Direction, tolerance: float,

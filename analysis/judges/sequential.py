@@ -3,23 +3,34 @@
 A fixed-horizon test applied at every interval rejects a true null far more often than its nominal level
 (with 60 looks at 2% one gets well over 10%). These tests are e-processes: under the null hypothesis the
 test statistic is a nonnegative supermartingale with mean <= 1, so by Ville's inequality the chance that
-it EVER reaches 1/alpha is at most alpha, however many times we look. Each `update` is O(1) (rates,
-continuous up to the spike clipper's insertion), so one canary costs microseconds per interval.
+it EVER reaches 1/alpha is at most alpha, however many times we look. A rate update is O(1) and a
+continuous window is judged in one vectorised pass, so one canary costs microseconds per interval.
 
-Continuous metrics (latency, CPU...): paired per-interval log ratios y_t = ln(canary_t / control_t)
-- ln(1 + tolerance). `ShiftTest` uses the scale-invariant Gaussian mixture Bayes factor (a "t-test
-e-process": normal prior N(0, g) on the standardized effect, right-Haar prior on the unknown scale)
+Continuous metrics (latency, CPU...): paired per-interval log ratios d_t = ln(canary_t / control_t); a load
+factor shared by both arms cancels in the pair. For the tested direction (sign +1 for "increase") the test
+sees y_t = sign * d_t - ln(1 + tolerance), winsorized against earlier points (cleaning.SpikeClipper).
+`shift_detection` uses the scale-invariant Gaussian mixture Bayes factor (a "t-test e-process": normal prior
+N(0, g) on the standardized effect, right-Haar prior on the unknown scale)
 
-    BF_n = (1 + n g)^(-1/2) * (S2 / (S2 - n^2 m^2 g / (1 + n g)))^(n/2),  S2 = sum y^2, m = mean y,
+    BF_n(g) = (1 + n g)^(-1/2) * (S2 / (S2 - n^2 m^2 g / (1 + n g)))^(n/2),  S2 = sum y^2, m = mean y,
 
 which is a test martingale for "mean y = 0" with respect to the scale-invariant filtration (Lai 1976;
-Perez-Ortiz, Lardy, de Heide, Grunwald 2024). The metric is flagged High once BF_n >= 1/alpha with m > 0
-(a regression beyond the tolerance); improvements are never flagged for direction "increase".
-BF_1 = 1 and BF_n <= (1 + n g)^((n-1)/2): with g = 4 and alpha = 1% the earliest possible flag is the
-fourth interval. Intervals are not always independent (a slow pod stays slow for a while), so n is
-replaced by the effective sample size n (1 - r) / (1 + r), r the lag-1 autocorrelation estimated so far
-and shrunk towards 0.3 while there are few points; this is a correction, not a guarantee (see
-benchmarks/README.md, "Where the judge is weak").
+Perez-Ortiz, Lardy, de Heide, Grunwald 2024). Two changes make it faster than the plain two-sided mixture
+without giving up the bound:
+
+- a mixture over prior widths, MIXTURE = 80% g = 0.5 (effects around half a noise standard deviation per
+  interval, the +5% regressions that take tens of intervals) and 20% g = 4 (large effects, flagged from the
+  4th interval on); an average of e-processes is an e-process;
+- one-sidedness: the two-sided mixture is the mean of its halves, BF = (BF+ + BF-) / 2, where BF+ (prior
+  on positive effects only) is itself an e-process. While S = sum y > 0 every negative-effect likelihood
+  ratio is <= 1, so BF- <= 1 and BF+ >= 2 BF - 1. Flagging when S > 0 and 2 BF - 1 >= 1/alpha therefore
+  flags only when BF+ >= 1/alpha, and Ville's inequality still bounds false alarms by alpha.
+
+Intervals are not always independent (a slow pod stays slow for a while), so n is replaced by the
+effective sample size n (1 - r) / (1 + r), r the lag-1 autocorrelation estimated so far and shrunk towards
+AR_PRIOR with the weight of AR_PRIOR_POINTS points while there are few; this is a correction, not a
+guarantee (see benchmarks/README.md, "Where the judge is weak"). The whole window is judged in one
+numpy-vectorised pass (cumulative sums), since the provider replays the window at every measurement.
 
 Rates (errors out of requests): conditional on the errors in an interval, k_t = e_control + e_canary, the
 canary's share is Binomial(k_t, pi_t) with pi_t = n_canary rho / (n_canary rho + n_control) under Poisson
@@ -33,78 +44,69 @@ fractions cannot do.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
 
 from analysis.judges.cleaning import SpikeClipper
 from analysis.judges.verdicts import Direction, Label
 
 DEFAULT_ALPHA = 0.01
-DEFAULT_G = 4.0
+MIXTURE = ((0.8, 0.5), (0.2, 4.0))  # (weight, prior variance g of the standardized effect), benchmarked
 AR_PRIOR = 0.3
-AR_PRIOR_POINTS = 10
+AR_PRIOR_POINTS = 20
 _RATE_GRID = (0.2, 0.4, 0.6, 0.8, 1.1)  # log rate ratios beyond the tolerance: x1.2 .. x3 (benchmarked)
 
 
-class ShiftTest:
-    """One direction of the continuous e-process; see the module docstring. Feed `update(d)` one
-    interval's log ratio ln(canary / control); `flagged` says whether the bound was crossed so far."""
+def shift_detection(d: Sequence[float], *, alpha: float, sign: int, tolerance: float = 0.0,
+                    clip_spikes: bool = True) -> int | None:
+    """0-based position in `d` (per-interval log ratios ln(canary / control)) of the first interval at
+    which the one-sided e-process crosses 1/alpha, or None. Worked example: a canary 50% slower than the
+    control with 3% noise per arm is flagged at position 3, the earliest possible (the 4th interval)."""
+    y = sign * np.asarray(d, dtype=float) - math.log1p(tolerance)
+    if clip_spikes:
+        clipper = SpikeClipper()
+        y = np.fromiter((clipper.clip(v) for v in y.tolist()), dtype=float, count=len(y))
+    if len(y) < 2:
+        return None
+    log_evidence = log_bayes_factor(y)
+    crossed = (log_evidence >= math.log((1 / alpha + 1) / 2)) & (np.cumsum(y) > 0)
+    return int(np.argmax(crossed)) if crossed.any() else None
 
-    def __init__(self, *, alpha: float, sign: int, tolerance: float = 0.0, g: float = DEFAULT_G,
-                 clip_spikes: bool = True) -> None:
-        self.log_threshold = math.log(1 / alpha)
-        self.sign = sign  # +1: flag increases, -1: flag decreases
-        self.shift = sign * math.log1p(tolerance)
-        self.g = g
-        self.n = 0
-        self.total = 0.0
-        self.total_sq = 0.0
-        self.lag_total = 0.0  # sum of y_t * y_(t-1), for the autocorrelation correction
-        self.first = self.last = 0.0
-        self.clipper = SpikeClipper() if clip_spikes else None
-        self.flagged = False
 
-    def autocorrelation(self) -> float:
-        """Lag-1 autocorrelation used for the effective sample size, clipped to [0, 0.9]: the estimate from
-        the points so far, shrunk towards AR_PRIOR with the weight of AR_PRIOR_POINTS points so that a
-        handful of early, strongly correlated intervals cannot look like independent evidence."""
-        n = self.n
-        estimate = 0.0
-        mean = self.total / n if n else 0.0
-        variance = self.total_sq / n - mean * mean if n else 0.0
-        if n >= 3 and variance > 0:
-            lagged = (self.lag_total - mean * (2 * self.total - self.first - self.last) + (n - 1) * mean * mean) / n
-            estimate = lagged / variance
-        shrunk = (n * estimate + AR_PRIOR_POINTS * AR_PRIOR) / (n + AR_PRIOR_POINTS)
-        return min(max(shrunk, 0.0), 0.9)
+def effective_sizes(y: np.ndarray) -> np.ndarray:
+    """n (1 - r) / (1 + r) after each point, r the lag-1 autocorrelation of the points so far, clipped to
+    [0, 0.9] and shrunk towards AR_PRIOR with the weight of AR_PRIOR_POINTS points, so that a handful of
+    early, strongly correlated intervals cannot look like independent evidence."""
+    n = np.arange(1, len(y) + 1, dtype=float)
+    total = np.cumsum(y)
+    mean = total / n
+    variance = np.cumsum(y * y) / n - mean * mean
+    lag_total = np.concatenate(([0.0], np.cumsum(y[1:] * y[:-1])))
+    lagged = (lag_total - mean * (2 * total - y[0] - y) + (n - 1) * mean * mean) / n
+    usable = (n >= 3) & (variance > 0)
+    estimate = np.where(usable, lagged / np.where(usable, variance, 1.0), 0.0)
+    shrunk = np.clip((n * estimate + AR_PRIOR_POINTS * AR_PRIOR) / (n + AR_PRIOR_POINTS), 0.0, 0.9)
+    return np.asarray(n * (1 - shrunk) / (1 + shrunk), dtype=float)
 
-    def log_bayes_factor(self) -> float:
-        """log BF at the effective sample size n (1 - r) / (1 + r): positively autocorrelated intervals
-        (a slow pod stays slow for a while) carry less information than independent ones."""
-        n, g = self.n, self.g
-        if n < 2 or self.total_sq <= 0:
-            return 0.0
-        mean = self.total / n
-        second = self.total_sq / n  # mean of y^2
-        r = self.autocorrelation()
-        n_eff = n * (1 - r) / (1 + r)
+
+def log_bayes_factor(y: np.ndarray) -> np.ndarray:
+    """log of the two-sided mixture BF (over MIXTURE's prior widths) after each point, at the effective
+    sample size; 0 where it is undefined (fewer than 2 points, all zero)."""
+    n = np.arange(1, len(y) + 1, dtype=float)
+    n_eff = effective_sizes(y)
+    total_sq = np.cumsum(y * y)
+    mean = np.cumsum(y) / n
+    second = total_sq / n  # mean of y^2
+    defined = (n >= 2) & (total_sq > 0)
+    safe_second = np.where(defined, second, 1.0)
+    parts = []
+    for weight, g in MIXTURE:
         shrink = n_eff * mean * mean * g / (1 + n_eff * g)
-        remaining = max(second - shrink, second * 1e-300)
-        return -0.5 * math.log1p(n_eff * g) + 0.5 * n_eff * (math.log(second) - math.log(remaining))
-
-    def update(self, d: float) -> bool:
-        y = d - self.shift
-        if self.clipper is not None:
-            y = self.clipper.clip(y)
-        if self.n == 0:
-            self.first = y
-        else:
-            self.lag_total += y * self.last
-        self.last = y
-        self.n += 1
-        self.total += y
-        self.total_sq += y * y
-        if not self.flagged and self.sign * self.total > 0 and self.log_bayes_factor() >= self.log_threshold:
-            self.flagged = True
-        return self.flagged
+        remaining = np.maximum(safe_second - shrink, safe_second * 1e-300)
+        parts.append(math.log(weight) - 0.5 * np.log1p(n_eff * g)
+                     + 0.5 * n_eff * (np.log(safe_second) - np.log(remaining)))
+    return np.where(defined, np.logaddexp.reduce(parts, axis=0), 0.0)
 
 
 class RateTest:
