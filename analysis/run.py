@@ -27,6 +27,7 @@ failureLimit (1)'.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -134,13 +135,24 @@ def validate_metrics(metrics: Sequence[Metric], providers: Iterable[str], *, sec
 WITHHELD = "it contains a secret argument, so its text is not shown"
 
 
+def names_metric(pattern: str, name: str) -> bool:
+    """Whether a dryRun / measurementRetention ``metricName`` selects metric ``name``: Argo matches it as an
+    unanchored regular expression (regexp.MatchString: ``test.*`` selects ``test-1``); ``*`` keeps meaning all."""
+    if pattern in (name, "*"):
+        return True
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return False
+
+
 def is_dry_run(run: AnalysisRun, name: str) -> bool:
-    return any(d.metric_name in (name, "*") for d in run.spec.dry_run)
+    return any(names_metric(d.metric_name, name) for d in run.spec.dry_run)
 
 
 def _retention(run: AnalysisRun, name: str) -> int:
     for rule in run.spec.measurement_retention:
-        if rule.metric_name in (name, "*"):
+        if names_metric(rule.metric_name, name):
             return max(rule.limit, 1)
     return DEFAULT_MEASUREMENT_RETENTION
 

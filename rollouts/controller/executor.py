@@ -21,13 +21,15 @@ from rollouts.controller.observe import Caches
 from rollouts.controller.traffic import TrafficView, perform, set_weight
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import AlreadyExists, BadRequest, Invalid, NotFound, TooManyRequests
-from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET
+from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET, SERVICE
 from rollouts.planning.plan import (
     Action,
     CreateAnalysisRun,
     CreateReplicaSet,
+    CreateService,
     DeleteAnalysisRun,
     DeleteReplicaSet,
+    DeleteService,
     EmitEvent,
     EvictPod,
     Plan,
@@ -83,6 +85,8 @@ class Executor:
                 await self._analysis_run(action, ns)
             case EvictPod() | ScaleWorkload():
                 await self._workload(action, ns)
+            case CreateService() | DeleteService():
+                await self._service(action, ns)
             case EmitEvent(type=etype, reason=reason, message=message):
                 await self.recorder.record(rollout, type=etype, reason=reason, message=message)
 
@@ -155,6 +159,17 @@ class Executor:
                 with contextlib.suppress(NotFound):
                     await client.delete(ANALYSISRUN, run, ns)
                 self.caches.analysis_runs.forget(ns, run)
+
+    async def _service(self, action: CreateService | DeleteService, ns: str) -> None:
+        """An Experiment template's Service: created once (AlreadyExists is success), deleted when unwanted."""
+        match action:
+            case CreateService(manifest=manifest):
+                with contextlib.suppress(AlreadyExists):
+                    self.caches.services.upsert(await self.client.create(SERVICE, dict(manifest), ns))
+            case DeleteService(name=svc):
+                with contextlib.suppress(NotFound):
+                    await self.client.delete(SERVICE, svc, ns)
+                self.caches.services.forget(ns, svc)
 
     async def _workload(self, action: EvictPod | ScaleWorkload, ns: str) -> None:
         match action:

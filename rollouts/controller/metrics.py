@@ -4,8 +4,8 @@ labels and semantics so its dashboards and alerts work unchanged (docs/features/
 * rollout_reconcile (histogram, Argo's buckets) and rollout_reconcile_error {namespace, name};
   analysis_run_reconcile and analysis_run_reconcile_error (in the AnalysisRun component);
 * rollout_events_total {namespace, name, type, reason}: every event recorded on a Rollout;
-* the state metrics of ``state_metrics`` (rollout_info and its replicas, rollout_phase, analysis_run_*),
-  computed from the caches at scrape time;
+* the state metrics of ``state_metrics`` (rollout_info and its replicas, rollout_phase, analysis_run_*,
+  experiment_info/_phase), computed from the caches at scrape time;
 * controller_clientset_k8s_request_total {kind, namespace, name, verb, status_code};
 * workqueue_* {name} as client-go names them (adds, depth, queue and work duration, retries,
   unfinished work, longest running processor) for every named queue (Rollouts, AnalysisRuns, ...);
@@ -36,7 +36,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from rollouts import __version__
-from rollouts.controller.state_metrics import analysis_families, rollout_families
+from rollouts.controller.state_metrics import analysis_families, experiment_families, rollout_families
 from rollouts.kube.workqueue import NAMED_QUEUES
 
 ARGO_BUCKETS = (0.01, 0.15, 0.25, 0.5, 1)
@@ -157,6 +157,7 @@ class ControllerMetrics:
                 *rollout_families(caches.rollouts.items()),
                 *analysis_families(caches.analysis_runs.items(), [*caches.analysis_templates.items(),
                                                                  *caches.cluster_analysis_templates.items()]),
+                *experiment_families(caches.experiments.items() if caches.experiments is not None else ()),
             ]))
         if client is not None:
             self.registry.register(_Collect(lambda: [_requests_family(client.calls)]))

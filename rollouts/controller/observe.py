@@ -64,6 +64,8 @@ class Caches:
     # for the same reason as Ingresses.
     # Their CRDs may be absent; an informer of a kind the API server does not serve simply stays empty.
     routing: tuple[Informer, ...] = ()
+    # Experiments (their CRD may be absent on a cluster: the informer then stays empty and blocks nothing).
+    experiments: Informer | None = None
 
 
 class ParsedRollouts:

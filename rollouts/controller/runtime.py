@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.controller.events import EventRecorder
+from rollouts.controller.experiments import ExperimentReconciler
 from rollouts.controller.leader import LeaderElector, LeaseTimings
 from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches
@@ -38,6 +39,7 @@ from rollouts.kube.resources import (
     CLUSTERANALYSISTEMPLATE,
     DEPLOYMENT,
     DESTINATIONRULE,
+    EXPERIMENT,
     HTTPROUTE,
     INGRESS,
     MAPPING,
@@ -95,6 +97,7 @@ class Controller:
             client = client.guarded(self.elector.check_write)
         self.client = client
         ns = config.namespace
+        experiments = Informer(client, EXPERIMENT, namespace=ns)
         self.caches = Caches(
             rollouts=Informer(client, ROLLOUT, namespace=ns),
             replica_sets=Informer(client, REPLICASET, namespace=ns, label_selector=POD_TEMPLATE_HASH_LABEL),
@@ -108,6 +111,7 @@ class Controller:
             routing=tuple(Informer(client, kind, namespace=ns)
                           for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING, VIRTUALSERVICE, DESTINATIONRULE,
                                        *(k for k in TRAFFICSPLITS if k.version == config.traffic_split_api_version))),
+            experiments=experiments,
         )
         self.metrics = ControllerMetrics(self.caches, client)
         for collector in config.collectors:
@@ -118,6 +122,7 @@ class Controller:
             client, self.caches, metrics=self.metrics, recorder=self.recorder,
             router_options=RouterOptions(verify_alb_target_groups=config.aws_verify_target_group,
                                          traffic_split_api_version=config.traffic_split_api_version))
+        self.experiments = ExperimentReconciler(client, self.caches, experiments, recorder=self.recorder)
         self.synced = asyncio.Event()
         self.ready = asyncio.Event()
 
@@ -136,7 +141,7 @@ class Controller:
             informers = [] if self.config.disable_rollouts else [
                 self.caches.rollouts, self.caches.replica_sets, self.caches.services, self.caches.analysis_runs,
                 self.caches.analysis_templates, self.caches.cluster_analysis_templates, self.caches.ingresses,
-                self.caches.http_routes, *self.caches.routing, self.caches.deployments]
+                self.caches.http_routes, *self.caches.routing, self.experiments.experiments, self.caches.deployments]
             if self.config.namespace and not await self._may_read_cluster_templates():
                 informers.remove(self.caches.cluster_analysis_templates)
             tasks += [asyncio.create_task(i.run(), name=f"informer-{i.kind.plural}") for i in informers]
@@ -209,6 +214,9 @@ class Controller:
             acting.append(asyncio.create_task(self.rollouts.queue.run_timers(), name="requeue-timers"))
             acting += [asyncio.create_task(self.rollouts.worker(), name=f"worker-{n}")
                        for n in range(self.config.workers)]
+            acting.append(asyncio.create_task(self.experiments.queue.run_timers(), name="experiment-requeue-timers"))
+            acting += [asyncio.create_task(self.experiments.worker(), name=f"experiment-worker-{n}")
+                       for n in range(max(1, self.config.workers // 2))]
         for name, component in self.config.extra_components:
             acting.append(asyncio.create_task(component(self.client, self.config, stop), name=name))
         return acting

@@ -7,6 +7,7 @@
     analysis_run_metric_type{namespace,name,metric,type} 1
     analysis_run_metric_phase{namespace,name,metric,type,dry_run,phase}
     analysis_template_info{namespace,name} 1, analysis_template_metric_info{namespace,name,type,metric} 1
+    experiment_info{namespace,name,phase} 1, experiment_phase{...,phase} (deprecated, Argo's five phases)
 
 The phase is Argo's, not the status phase: Completed, Progressing, Paused, Timeout, Error, Abort or
 InvalidSpec, read from the Progressing and InvalidSpec conditions, which is what Argo's dashboard and
@@ -201,3 +202,24 @@ def template_families(templates: Iterable[Mapping[str, Any]]) -> Iterator[Metric
             metric_info.add_metric([*key, metric_type(metric), str(metric.get("name"))], 1)
     yield info
     yield metric_info
+
+
+EXPERIMENT_PHASES = ("Pending", "Error", "Successful", "Running", "Inconclusive")
+"""The phases Argo's deprecated experiment_phase reports, in its order (controller/metrics/experiments.go): it has
+no Failed series."""
+
+
+def experiment_families(experiments: Iterable[Mapping[str, Any]]) -> list[Metric]:
+    """experiment_info{namespace,name,phase} 1 and experiment_phase{...,phase} (deprecated, one per phase)."""
+    nn = ["namespace", "name"]
+    info = GaugeMetricFamily("experiment_info", "Information about Experiment.", labels=[*nn, "phase"])
+    phases = GaugeMetricFamily("experiment_phase", "Information on the state of the experiment (DEPRECATED - use "
+                               "experiment_info)", labels=[*nn, "phase"])
+    for ex in experiments:
+        meta = ex.get("metadata") or {}
+        key = [str(meta.get("namespace") or ""), str(meta.get("name") or "")]
+        phase = str((ex.get("status") or {}).get("phase") or "")
+        info.add_metric([*key, phase], 1)
+        for known in EXPERIMENT_PHASES:
+            phases.add_metric([*key, known], 1 if known == (phase or "Pending") else 0)
+    return [info, phases]

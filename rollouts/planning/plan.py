@@ -18,7 +18,8 @@ Executor contract (see each action's docstring):
   header routes, so the router should report weight 0 (not None) when nothing routes to the canary.
 * ``DeleteReplicaSet``/``DeleteAnalysisRun``/``EvictPod``: NotFound is success (and an eviction refused by a
   PodDisruptionBudget is not an error: the restart is planned again later).
-* ``EmitEvent`` creates a core/v1 Event on the Rollout.
+* ``CreateService`` / ``DeleteService`` (Experiment templates' Services): AlreadyExists / NotFound is success.
+* ``EmitEvent`` creates a core/v1 Event on the Rollout (or the Experiment being planned).
 * ``Plan.status`` replaces the whole status (it carries forward what it does not change); a Conflict on that
   write means "re-observe and re-plan". ``requeue_after`` 0 means "plan again now" (a step just completed).
 
@@ -149,6 +150,20 @@ class SetEphemeralMetadata:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateService:
+    """Create this Service manifest (an Experiment template's ``service``); AlreadyExists is success."""
+
+    manifest: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteService:
+    """Delete a Service the Experiment created for a template that no longer wants it (NotFound is success)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class EmitEvent:
     """Record a core/v1 Event on the Rollout, with Argo's reason strings."""
 
@@ -170,6 +185,8 @@ Action = (
     | EvictPod
     | SetEphemeralMetadata
     | ScaleWorkload
+    | CreateService
+    | DeleteService
     | EmitEvent
 )
 
@@ -186,6 +203,8 @@ MUTATING_ACTIONS: tuple[type, ...] = (
     EvictPod,
     SetEphemeralMetadata,
     ScaleWorkload,
+    CreateService,
+    DeleteService,
 )
 
 

@@ -24,6 +24,7 @@ from rollouts.kube.resources import (
     APPPROJECT,
     CLUSTERANALYSISTEMPLATE,
     CRD,
+    EXPERIMENT,
     ROLLOUT,
 )
 
@@ -47,7 +48,7 @@ async def install_crds(client: KubeClient) -> None:
             await asyncio.sleep(0.1)
     client.forget_discovery()
     # Established can precede the moment the API server serves the kind: wait until each is listable.
-    for kind in (ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT):
+    for kind in (ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT, EXPERIMENT):
         for _ in range(100):
             try:
                 await client.list(kind)

@@ -17,6 +17,7 @@ from analysis.run import (
     Action,
     due_measurements,
     error_status,
+    names_metric,
     next_reconcile_at,
     record_measurements,
     validate_metrics,
@@ -315,3 +316,14 @@ def test_completed_metrics_are_argos_metric_events(before: AnalysisRunStatus | N
     from analysis.run import completed_metrics
 
     assert [(c.event_type, c.reason, c.message) for c in completed_metrics(before, after)] == events
+
+
+@pytest.mark.parametrize(("pattern", "name", "selected"), [
+    ("test-1", "test-1", True), ("*", "anything", True), ("test.*", "test-1", True),
+    ("est", "test-1", True),  # unanchored, as Go's regexp.MatchString
+    ("^other$", "test-1", False), ("(", "test-1", False),
+], ids=["exact", "star", "regex", "unanchored", "no match", "bad regex"])
+def test_dry_run_and_retention_names_are_argos_regular_expressions(pattern: str, name: str, selected: bool) -> None:
+    """Argo's GetDryRunMetrics / GetMeasurementRetentionMetrics (utils/analysis/helpers.go) match metricName as a
+    regular expression; Argo's e2e experiment-dry-run-analysis.yaml names its metric test-1 by `test.*`."""
+    assert names_metric(pattern, name) is selected

@@ -63,8 +63,10 @@ def test_exposition_uses_argos_names_and_labels() -> None:
                                            "status": {"phase": "Failed",
                                                       "metricResults": [{"name": "rate", "phase": "Failed"}]}}])
     empty = SimpleNamespace(items=lambda: [])
+    experiments = SimpleNamespace(items=lambda: [{"metadata": {"namespace": "shop", "name": "exp"},
+                                                  "status": {"phase": "Running"}}])
     caches = SimpleNamespace(rollouts=store, analysis_runs=runs, analysis_templates=empty,
-                             cluster_analysis_templates=empty)
+                             cluster_analysis_templates=empty, experiments=experiments)
     client = SimpleNamespace(calls={("rollouts", "shop", "web", "Get", "200"): 3})
     text = _exposition(caches, client)
     lines = set(text.splitlines())
@@ -79,6 +81,7 @@ def test_exposition_uses_argos_names_and_labels() -> None:
             in lines)
     assert "AnalysisRunFailed" not in text, "Argo counts only events on Rollouts"
     assert 'analysis_run_info{name="web-1",namespace="shop",phase="Failed"} 1.0' in lines
+    assert 'experiment_info{name="exp",namespace="shop",phase="Running"} 1.0' in lines
     assert ('analysis_run_metric_phase{dry_run="true",metric="rate",name="web-1",namespace="shop",phase="Failed",'
             'type="Web"} 1.0') in lines
     assert ('controller_clientset_k8s_request_total{kind="rollouts",name="web",namespace="shop",status_code="200",'
