@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 _ATTEMPTS = 5
 _SINGULAR = {"rollouts": "rollout", "deployments": "deployment", "replicasets": "replicaset",
-             "podtemplates": "podtemplate", "analysisruns": "analysisrun"}
+             "podtemplates": "podtemplate", "analysisruns": "analysisrun", "experiments": "experiment"}
 
 
 def _kind(plural: str) -> Any:
@@ -29,7 +29,7 @@ def _kind(plural: str) -> Any:
     from rollouts.kube.resources import ResourceKind
 
     return {"rollouts": resources.ROLLOUT, "deployments": resources.DEPLOYMENT, "replicasets": resources.REPLICASET,
-            "analysisruns": resources.ANALYSISRUN,
+            "analysisruns": resources.ANALYSISRUN, "experiments": resources.EXPERIMENT,
             "podtemplates": ResourceKind("", "v1", "PodTemplate", "podtemplates")}[plural]
 
 
@@ -147,6 +147,12 @@ async def terminate_analysisrun_cmd(inv: Invocation) -> int:
     from rollouts.cli.patches import plan_terminate_analysisrun
 
     return await _each(inv, "terminate", plan_terminate_analysisrun, plural="analysisruns")
+
+
+async def terminate_experiment_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import plan_terminate_experiment
+
+    return await _each(inv, "terminate", plan_terminate_experiment, plural="experiments")
 
 
 async def promote_cmd(inv: Invocation) -> int:

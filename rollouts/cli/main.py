@@ -134,6 +134,9 @@ def build_parser(argv: Sequence[str] = (), *, prog: str = "kubectl rollouts",
     add_bool(get_ro, "-w", "--watch", help="Watch live updates to the rollout")
     get_ro.add_argument("--timeout-seconds", type=int, default=0, help="Timeout after specified seconds")
     get_ro.add_argument("-o", "--output", choices=["json", "yaml"], help="Print the Rollout object as json or yaml")
+    get_exp = t.command(get, "experiment", "Get details about an Experiment", aliases=["exp", "experiments"],
+                        handler="experiments:get_experiment", examples="  {prog} get experiment my-experiment\n")
+    get_exp.add_argument("name", metavar="EXPERIMENT_NAME")
 
     # lint
     lint = t.command(sub, "lint", "Lint and validate a Rollout", handler="lint:lint_cmd",
@@ -153,6 +156,10 @@ def build_parser(argv: Sequence[str] = (), *, prog: str = "kubectl rollouts",
     add_bool(lst_ro, "-w", "--watch", help="Watch for changes")
     add_bool(lst_ro, "--timestamps", help="Print timestamps on updates")
     lst_ro.add_argument("-o", "--output", choices=["json", "yaml"], help="Print the list as json or yaml")
+    lst_exp = t.command(lst, "experiments", "List experiments", aliases=["exp", "experiment"],
+                        handler="experiments:list_experiments",
+                        examples="  {prog} list experiments\n  {prog} list experiments --all-namespaces\n")
+    add_bool(lst_exp, "-A", "--all-namespaces", help="Include all namespaces")
 
     for verb, summary in (("pause", "Pause a rollout"), ("abort", "Abort a rollout"),
                           ("resume", "Resume a rollout paused with 'pause' (spec.paused: false)")):
@@ -186,12 +193,16 @@ def build_parser(argv: Sequence[str] = (), *, prog: str = "kubectl rollouts",
                          handler="actions:retry_cmd", examples="  {prog} retry rollout guestbook\n")
     retry_ro.add_argument("names", metavar="ROLLOUT_NAME", nargs="+")
 
-    terminate = t.group(sub, "terminate", "Terminate an AnalysisRun", dest="resource", metavar="RESOURCE",
+    terminate = t.group(sub, "terminate", "Terminate an AnalysisRun or Experiment", dest="resource", metavar="RESOURCE",
                         examples="  {prog} terminate analysisrun guestbook-877894d5b-4-success-rate.1\n")
     term_ar = t.command(terminate, "analysisrun", "Terminate an AnalysisRun", aliases=["ar", "analysisruns"],
                         handler="actions:terminate_analysisrun_cmd",
                         examples="  {prog} terminate analysisrun guestbook-877894d5b-4-success-rate.1\n")
     term_ar.add_argument("names", metavar="ANALYSISRUN_NAME", nargs="+")
+    term_exp = t.command(terminate, "experiment", "Terminate an experiment", aliases=["exp", "experiments"],
+                         handler="actions:terminate_experiment_cmd",
+                         examples="  {prog} terminate experiment my-experiment\n")
+    term_exp.add_argument("names", metavar="EXPERIMENT_NAME", nargs="+")
 
     set_ = t.group(sub, "set", "Update various values on resources", dest="resource", metavar="COMMAND",
                    examples="  {prog} set image my-rollout demo=argoproj/rollouts-demo:yellow\n")
