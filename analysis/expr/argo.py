@@ -29,7 +29,19 @@ from analysis.expr.nature import Nature
 from analysis.expr.optimizer import optimize
 from analysis.expr.parser import parse
 from analysis.expr.runtime import GoPanic
-from analysis.expr.values import Func, GoInt, Pointer, Slice, Value, deref, float_to_int, is_nil, type_name, type_of
+from analysis.expr.values import (
+    Func,
+    GoInt,
+    GoTime,
+    Pointer,
+    Slice,
+    Value,
+    deref,
+    float_to_int,
+    is_nil,
+    type_name,
+    type_of,
+)
 
 ENV_NAMES = frozenset({"result", "asInt", "asFloat", "isNaN", "isInf", "isNil", "default"})
 
@@ -169,6 +181,31 @@ def eval_condition(result: Value, condition: str, *, budget: int) -> bool:
         raise ExprError("expression nests too deeply to evaluate", None, ErrorKind.RUN) from None
     if not isinstance(output, bool):
         raise ExprError(f"expected bool, but got {type_name(output)}", None, ErrorKind.TYPE)
+    return output
+
+
+TIME_ENV_NAMES = frozenset({"isNaN", "isInf"})
+
+
+def eval_time(expression: str, *, budget: int) -> GoTime:
+    """evaluate.EvalTime (Prometheus's rangeQuery start/end, e.g. `now() - duration("5m")`): the env has only
+    isNaN and isInf, the output must be a time.Time; ExprError with expr's message (no position, as Argo
+    unwraps file.Error to its message)."""
+    nature = Nature(type=t.STRING_ANY_MAP, strict=True, fields={
+        "isNaN": Nature.of_type(_FLOAT_TEST), "isInf": Nature.of_type(_FLOAT_TEST)})
+    env: dict[str, Value] = {"isNaN": Func("isNaN", _FLOAT_TEST, math.isnan),
+                             "isInf": Func("isInf", _FLOAT_TEST, math.isinf)}
+    try:
+        with _deep_recursion():
+            tree = parse(expression, builtins=BUILTIN_NAMES, env_names=TIME_ENV_NAMES)
+            Checker(nature, expression).check(tree)
+            output = Evaluator(env=env, budget=budget).run(optimize(tree, expression))
+    except GoPanic as exc:
+        raise ExprError(exc.message, None, ErrorKind.RUN) from None
+    except RecursionError:
+        raise ExprError("expression nests too deeply to evaluate", None, ErrorKind.RUN) from None
+    if not isinstance(output, GoTime):
+        raise ExprError(f"expected time.Time, but got {type_name(output)}", None, ErrorKind.TYPE)
     return output
 
 

@@ -5,7 +5,8 @@
   Argo passes, so `result > 0.5` on a vector is the same compile error it is in Argo; an empty vector is
   an empty slice so `len(result) == 0` works;
 - NaN and +-Inf samples pass through to the condition (`isNaN(result[0])`);
-- a range vector (matrix) or a string is an Error measurement, as in Argo.
+- a range vector (matrix: a `rangeQuery`, or an instant query of a range selector) is every sample of every
+  series, in order, as a `[]float64`; a string is an Error measurement, as in Argo.
 
 prometheus-api-client is synchronous (requests), so the query runs in a worker thread
 (`asyncio.to_thread`) under an asyncio deadline; `timeout` (seconds, default 30) is the HTTP timeout and is
@@ -20,19 +21,23 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from analysis.conditions import Value, float64_vector
+from analysis.conditions import DEFAULT_BUDGET, Value, float64_vector
+from analysis.expr.argo import eval_time
+from analysis.expr.errors import ExprError
+from analysis.expr.gotime import TimeError, parse_duration
 from analysis.measurement import error_measurement, measurement_from_result
 from analysis.providers.aws import AwsCredentials, CredentialCache, region
 from analysis.providers.base import Clock, ImmediateProvider, MeasurementContext, ProviderDeps
 from analysis.providers.prometheus_session import OAuth2Error, TokenCache, build_session, uses_sigv4
 from analysis.redaction import redact_then_cut
-from rollouts.api.analysis import Measurement, Metric, PrometheusMetric
+from rollouts.api.analysis import Measurement, Metric, PrometheusMetric, PrometheusRangeQuery
 
 DEFAULT_TIMEOUT = 30
 ADDRESS_ENV = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
@@ -50,15 +55,20 @@ def _number(text: Any) -> float:
 
 
 def shape_result(result: Any) -> Value:
-    """Argo's result shape for the `data.result` of an instant query (vector, scalar, matrix or string)."""
+    """Argo's result shape for a query's `data.result`: a vector is one float per sample, a matrix (a range
+    query, or an instant query of a range selector) every sample of every series in order, a scalar a float;
+    a string is an Error ("Prometheus metric type not supported")."""
     if isinstance(result, list) and all(isinstance(item, dict) for item in result):
-        if any("values" in item for item in result):
-            raise ProviderError("Prometheus returned a range vector (matrix); use an instant vector or scalar "
-                                "query")
-        return float64_vector([_number(sample["value"][1]) for sample in result])
+        samples: list[float] = []
+        for item in result:
+            if "values" in item:
+                samples.extend(_number(point[1]) for point in item["values"])
+            else:
+                samples.append(_number(item["value"][1]))
+        return float64_vector(samples)
     if isinstance(result, list) and len(result) == 2 and isinstance(result[0], int | float):
         return _number(result[1])
-    raise ProviderError(f"Prometheus returned a result this provider cannot read: {str(result)[:200]}")
+    raise ProviderError("Prometheus metric type not supported")
 
 
 def address_of(spec: PrometheusMetric, environ: Mapping[str, str]) -> str:
@@ -72,15 +82,45 @@ def address_of(spec: PrometheusMetric, environ: Mapping[str, str]) -> str:
     return address
 
 
-def query_sync(address: str, query: str, session: requests.Session, timeout: float) -> Value:
-    """Run one instant query (blocking; called in a worker thread)."""
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A range query's [start, end] and step (seconds), from Argo's rangeQuery expressions."""
+
+    start: datetime
+    end: datetime
+    step: float
+
+
+def range_window(spec: PrometheusRangeQuery) -> Window:
+    """Argo's executeQuery: start and end evaluated as expr times, step as a Go duration, in Argo's words."""
+    moments: list[datetime] = []
+    for field, expression in (("start", spec.start), ("end", spec.end)):
+        try:
+            moment = eval_time(expression, budget=DEFAULT_BUDGET)
+        except ExprError as exc:
+            raise ProviderError(f"failed to parse rangeQuery.{field} as time: {exc.message}") from None
+        moments.append(datetime.fromtimestamp(moment.unix_nano / 1e9, tz=UTC))
+    try:
+        step = parse_duration(spec.step) / 1e9
+    except TimeError as exc:
+        raise ProviderError(f"failed to parse rangeQuery.step as duration: {exc}") from None
+    return Window(moments[0], moments[1], step)
+
+
+def query_sync(address: str, query: str, session: requests.Session, timeout: float, window: Window | None = None
+               ) -> Value:
+    """Run one instant (or, with `window`, range) query (blocking; called in a worker thread)."""
     from prometheus_api_client import PrometheusConnect  # heavy import, only where it is used
     from urllib3.util.retry import Retry
 
     # No client-side retries: a failed query is an Error measurement and the run retries it in 10 s.
     client = PrometheusConnect(url=address, session=session, timeout=timeout,
                                retry=Retry(total=0, raise_on_status=False))
-    return shape_result(client.custom_query(query, params={"timeout": f"{timeout:g}s"}))
+    params = {"timeout": f"{timeout:g}s"}
+    if window is None:
+        return shape_result(client.custom_query(query, params=params))
+    return shape_result(client.custom_query_range(query, start_time=window.start, end_time=window.end,
+                                                  step=f"{window.step:g}", params=params))
 
 
 class PrometheusProvider(ImmediateProvider):
@@ -118,9 +158,10 @@ class PrometheusProvider(ImmediateProvider):
             aws = await self._aws(spec)
             if aws is not None:
                 secrets += aws[0].secrets
+            window = range_window(spec.range_query) if spec.range_query is not None else None
             session = build_session(spec, timeout=timeout or DEFAULT_TIMEOUT, tokens=self.tokens, aws=aws)
             result = await asyncio.wait_for(
-                asyncio.to_thread(query_sync, address, spec.query, session, timeout or DEFAULT_TIMEOUT),
+                asyncio.to_thread(query_sync, address, spec.query, session, timeout or DEFAULT_TIMEOUT, window),
                 timeout=(timeout or DEFAULT_TIMEOUT) + 1,
             )
         except TimeoutError:

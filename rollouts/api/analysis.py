@@ -82,6 +82,15 @@ class PrometheusAuth(_Model):
     oauth2: OAuth2Config | None = None
 
 
+class PrometheusRangeQuery(_Model):
+    """A range query instead of an instant one: `start` and `end` are expr expressions giving a time
+    (`now() - duration("1h")`), `step` a duration."""
+
+    start: str = ""
+    end: str = ""
+    step: str = ""
+
+
 class PrometheusMetric(_Model):
     address: str = ""
     query: str = ""
@@ -89,6 +98,7 @@ class PrometheusMetric(_Model):
     insecure: bool = False
     headers: list[WebMetricHeader] = Field(default_factory=list)
     authentication: PrometheusAuth | None = None
+    range_query: PrometheusRangeQuery | None = None
 
 
 class WebMetric(_Model):

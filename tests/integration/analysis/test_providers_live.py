@@ -16,7 +16,7 @@ from analysis.providers import MeasurementContext, ProviderDeps
 from analysis.providers.judge import JudgeProvider
 from analysis.providers.prometheus import PrometheusProvider
 from analysis.providers.web import WebProvider
-from rollouts.api.analysis import AnalysisPhase, Metric
+from rollouts.api.analysis import AnalysisPhase, Metric, PrometheusRangeQuery
 from tests.integration.analysis.conftest import Prometheus, free_port, noise
 from tests.support.wait import eventually
 
@@ -238,3 +238,24 @@ async def test_judge_provider_judges_error_counts_when_the_stable_never_failed(p
     failed = await eventually(judged, lambda m: m.phase is AnalysisPhase.FAILED, timeout=60, interval=1,
                               expected="the judge to fail a canary whose requests fail while the stable's do not")
     assert '"errors":"High"' in (failed.value or "")
+
+
+async def test_prometheus_range_query_judges_every_sample(prometheus: Prometheus) -> None:
+    """Argo's rangeQuery (start/end as expr times, step): the matrix is flattened into one []float64."""
+    tag = uuid.uuid4().hex[:8]
+    prometheus.exporter.set("range_ratio", {"test": tag}, 0.97)
+    query = f"range_ratio{{test='{tag}'}}"
+    await _visible(prometheus, query)
+    metric = _prom_metric(prometheus.address, query, successCondition="len(result) >= 1 && all(result, {# >= 0.95})")
+    spec = metric.provider.prometheus
+    assert spec is not None
+    ranged = metric.model_copy(update={"provider": metric.provider.model_copy(update={"prometheus": spec.model_copy(
+        update={"range_query": PrometheusRangeQuery(start='now() - duration("20s")', end="now()", step="1s")})})})
+    provider = PrometheusProvider(ProviderDeps())
+    # the client rounds start and end to whole seconds: a series first scraped within the last second can
+    # still be outside the window, so poll until the window holds a sample
+    measurement = await eventually(lambda: provider.measure(ranged, _context()),
+                                   lambda m: m.value not in (None, "", "[]"), timeout=30,
+                                   expected="a range query with at least one sample")
+    assert measurement.phase is AnalysisPhase.SUCCESSFUL, measurement
+    assert (measurement.value or "").startswith("[0.97"), measurement.value

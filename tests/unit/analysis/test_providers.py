@@ -46,9 +46,43 @@ def test_prometheus_nan_passes_through() -> None:
     assert isinstance(shaped, Slice) and shaped.items is not None and math.isnan(shaped.items[0])
 
 
-def test_prometheus_matrix_is_refused() -> None:
-    with pytest.raises(ProviderError, match="range vector"):
-        shape_result([{"metric": {}, "values": [[1, "1"]]}])
+def test_prometheus_matrix_is_every_sample_of_every_series_and_a_string_is_refused() -> None:
+    """Argo v1.10.2 processResponse: model.Matrix flattens series by series into one []float64."""
+    matrix = [{"metric": {"pod": "a"}, "values": [[1, "1"], [2, "2"]]}, {"metric": {"pod": "b"}, "values": [[1, "3"]]}]
+    assert shape_result(matrix) == float64_vector([1.0, 2.0, 3.0])
+    with pytest.raises(ProviderError, match="Prometheus metric type not supported"):
+        shape_result([1.0, "text", "extra"])
+
+
+@pytest.mark.parametrize(
+    ("range_query", "message"),
+    [
+        pytest.param({"start": 'now() - duration("??")', "end": "now()", "step": "1m"},
+                     'failed to parse rangeQuery.start as time: time: invalid duration "??"', id="bad-start"),
+        pytest.param({"start": "now()", "end": 'now() - duration("??")', "step": "1m"},
+                     'failed to parse rangeQuery.end as time: time: invalid duration "??"', id="bad-end"),
+        pytest.param({"start": "now()", "end": "now()", "step": "??"},
+                     'failed to parse rangeQuery.step as duration: time: invalid duration "??"', id="bad-step"),
+        pytest.param({"start": "1 + 1", "end": "now()", "step": "1m"},
+                     "failed to parse rangeQuery.start as time: expected time.Time, but got int", id="not-a-time"),
+    ],
+)
+def test_range_query_errors_in_argos_words(range_query: dict[str, str], message: str) -> None:
+    """Expected messages from Argo v1.10.2 metricproviders/prometheus/prometheus_test.go."""
+    from analysis.providers.prometheus import range_window
+    from rollouts.api.analysis import PrometheusRangeQuery
+
+    with pytest.raises(ProviderError) as raised:
+        range_window(PrometheusRangeQuery.model_validate(range_query))
+    assert str(raised.value) == message
+
+
+def test_range_query_window() -> None:
+    from analysis.providers.prometheus import range_window
+    from rollouts.api.analysis import PrometheusRangeQuery
+
+    window = range_window(PrometheusRangeQuery(start='now() - duration("1h")', end="now()", step="5m"))
+    assert window.step == 300 and (window.end - window.start).total_seconds() == pytest.approx(3600, abs=1)
 
 
 @pytest.mark.parametrize(
