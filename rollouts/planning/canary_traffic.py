@@ -105,12 +105,15 @@ def _delay_subset_switch(ctx: PlanContext, state: CanaryState, request: SetCanar
     wanted = (request.canary_hash, request.stable_hash)
     if traffic.pod_hashes is None or traffic.pod_hashes == wanted:
         return False
+    observed = {rs.pod_template_hash for rs in ctx.observed.replica_sets}
+    if request.canary_hash not in observed and not state.aborted:
+        return True  # the plan creates that ReplicaSet now (Argo has it by then, scaled up, not yet available)
     for rs in ctx.observed.replica_sets:
-        if rs.spec_replicas == 0 or rs.pod_template_hash not in wanted:
+        if rs.pod_template_hash not in wanted or (state.aborted and rs.pod_template_hash == request.canary_hash):
             continue
-        if state.aborted and rs.pod_template_hash == request.canary_hash:
-            continue
-        if rs.available_replicas < rs.spec_replicas:
+        # A canary at 0 replicas is being scaled up by this very plan (Argo scales it before UpdateHash).
+        scaled_up = rs.spec_replicas > 0 or rs.pod_template_hash == request.canary_hash != request.stable_hash
+        if scaled_up and rs.available_replicas < max(rs.spec_replicas, 1):
             return True
     return False
 

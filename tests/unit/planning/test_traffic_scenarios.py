@@ -326,3 +326,30 @@ def test_an_old_revision_waiting_for_its_scale_down_delay_does_not_time_the_upda
     world.advance(30)
     world.run()
     assert world.counts() == {"web:2": 1} and world.status["phase"] == "Healthy"
+
+
+def test_subset_level_splitting_waits_for_the_pods_before_moving_a_subset() -> None:
+    """Argo's shouldDelayDestinationRuleUpdate (argo-rollouts#2507, TestShouldDelayDestinationRuleUpdate): with no
+    canary or stable Service the DestinationRule subsets alone select pods, so the canary subset moves to the new
+    hash only once that ReplicaSet's pods are available; then the weight follows."""
+    istio = {"istio": {"virtualService": {"name": "vs"}, "destinationRule": {
+        "name": "dr", "canarySubsetName": "canary", "stableSubsetName": "stable"}}}
+    world = World(canary_rollout(replicas=4, steps=[{"setWeight": 25}, {"pause": {}}], trafficRouting=istio),
+                  traffic_routed=True, pod_hashes=("", ""))
+    world.run()
+    blue = world.hash_of("web:1")
+    assert world.pod_hashes == (blue, blue)
+    world.set_template("web:2")
+    plan = world.step(settle=False)  # the green ReplicaSet is created, its pods are not available yet
+    green = world.hash_of("web:2")
+    assert not [a for a in plan.actions if isinstance(a, SetCanaryWeight)]
+    plan = world.plan()
+    assert not [a for a in plan.actions if isinstance(a, SetCanaryWeight)], "subset moved before the pods were up"
+    world.settle()
+    world.run()
+    assert world.pod_hashes == (green, blue)
+    assert world.weight == 25
+    promote(world)
+    world.run()
+    assert world.pod_hashes == (green, green)
+    assert world.weight == 0

@@ -109,6 +109,8 @@ class World:
     weight: int = 0
     header_routes: tuple[str, ...] = ()
     traffic_error: str | None = None
+    pod_hashes: tuple[str, str] | None = None
+    """(canary, stable) hashes a router selects pods by (Istio DestinationRule subsets); None: no such router."""
     analysis_templates: dict[tuple[str, bool], Mapping[str, Any] | None] = field(default_factory=dict)
     workload_template: Mapping[str, Any] | None = None
     workload_replicas: int | None = None
@@ -149,7 +151,8 @@ class World:
             workload_template=self.workload_template,
             workload_replicas=self.workload_replicas,
             traffic=(
-                ObservedTraffic(self.weight, self.header_routes, self.traffic_error) if self.traffic_routed else None
+                ObservedTraffic(self.weight, self.header_routes, self.traffic_error, pod_hashes=self.pod_hashes)
+                if self.traffic_routed else None
             ),
             pods=tuple(ObservedPod.from_object(pod) for pod in self.pods.values()),
             defaulted_template=self.defaulted_template,
@@ -192,9 +195,11 @@ class World:
                 selector = self.services[service]
                 assert selector is not None, f"plan touched missing service {service}"
                 selector["rollouts-pod-template-hash"] = pod_hash
-            case SetCanaryWeight(weight=weight, header_routes=routes):
+            case SetCanaryWeight(weight=weight, header_routes=routes, canary_hash=canary, stable_hash=stable):
                 self.weight = weight
                 self.header_routes = tuple(sorted(r.name for r in routes))
+                if self.pod_hashes is not None:
+                    self.pod_hashes = (canary, stable)
             case CreateAnalysisRun(manifest=manifest):
                 name = manifest["metadata"]["name"]
                 if name not in self.runs:
