@@ -281,6 +281,7 @@ class Comparer:
         except ValueError as exc:
             raise ComparisonError(str(exc)) from None
         self._check_managed(prepared)
+        prepared, repeated = last_of_each(prepared)
         split = _split(prepared, {**pending, **unverified})
         rules: list[ResourceIgnoreDifferences] = list(app.spec.ignore_differences or ())
         fresh = fresh or any(r.managed_fields_managers for r in rules)
@@ -298,9 +299,11 @@ class Comparer:
             kinds[key] = kind
             resources.append(ResourceState(key, kind, None, live_obj, ResourceDiff(key, True),
                                            await self.health.health(live_obj), 0))
-        return Comparison(desired.revision, desired.source, desired.source_type, resources, split.hooks, kinds,
-                          pending, desired.metadata, unverified, desired.revisions, desired.sources,
-                          desired.source_types)
+        comparison = Comparison(desired.revision, desired.source, desired.source_type, resources, split.hooks,
+                                kinds, pending, desired.metadata, unverified, desired.revisions, desired.sources,
+                                desired.source_types)
+        comparison.repeated = repeated
+        return comparison
 
     async def _desired_source(self, app: Application, source: ApplicationSource | None, *, fetch: bool,
                               revision: str | None, newer_than: float | None) -> _Desired:
@@ -403,6 +406,24 @@ class Comparer:
         return ResourceState(key, kind, obj, live, diff, await self.health.health(live), wave, message)
 
 
+def last_of_each(prepared: Sequence[tuple[ResourceKind | None, Obj]]) -> tuple[
+        list[tuple[ResourceKind | None, Obj]], dict[ResourceKey, int]]:
+    """Argo CD's dedupe of the target objects: a resource that appears more than once (in one source or across
+    the sources of a multi-source application) is kept once, the last occurrence, and counted for a
+    RepeatedResourceWarning. Hooks with ``generateName`` are never duplicates."""
+    counts: dict[ResourceKey, int] = {}
+    last: dict[ResourceKey, int] = {}
+    for index, (_, obj) in enumerate(prepared):
+        if not (obj.get("metadata") or {}).get("name"):
+            continue
+        key = key_of(obj)
+        counts[key] = counts.get(key, 0) + 1
+        last[key] = index
+    keep = [item for index, item in enumerate(prepared)
+            if not (item[1].get("metadata") or {}).get("name") or last[key_of(item[1])] == index]
+    return keep, {key: n for key, n in counts.items() if n > 1}
+
+
 @dataclass(frozen=True, slots=True)
 class _Desired:
     """What the sources say the application is: revision(s), source(s), tool(s), manifests, commit metadata."""
@@ -442,9 +463,7 @@ def _split(prepared: Sequence[tuple[ResourceKind | None, Obj]], pending: Mapping
             out.hooks.append((kind, obj))
             continue
         key = key_of(obj)
-        if key in out.seen:
-            raise ComparisonError(f"resource {key} appears more than once in the manifests")
-        out.seen.add(key)
+        out.seen.add(key)  # duplicates were removed before (last_of_each)
         if kind is None:
             out.resources.append(ResourceState(key, None, obj, None, ResourceDiff(key, True), resource_health(None),
                                                wave, pending.get(key, "")))

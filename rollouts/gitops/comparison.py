@@ -96,6 +96,8 @@ class Comparison(Generic[K]):
     source_types: tuple[str, ...] = ()
     """Multi-source only: each source's tool ("" for a source that renders nothing), as ``status.sourceTypes``."""
     orphaned: tuple[ResourceKey, ...] = ()
+    repeated: dict[ResourceKey, int] = field(default_factory=dict)
+    """Resources the manifests hold more than once, with how often (the last one is used)."""
     """Objects of the destination namespace no application tracks (only looked for when the project warns)."""
 
     @property

@@ -73,6 +73,10 @@ def _comparison_status(status: Obj, app: Application, comparison: Outcome) -> li
         return [(comparison.condition.value, message) for message in comparison.messages or (str(comparison),)]
     apply_comparison(status, app, comparison)
     found = [(ApplicationConditionType.SHARED_RESOURCE_WARNING.value, m) for m in shared_resources(app, comparison)]
+    for key, count in sorted(comparison.repeated.items(), key=lambda item: str(item[0])):
+        found.append((ApplicationConditionType.REPEATED_RESOURCE_WARNING.value,
+                      f"Resource {key.group}/{key.kind}/{key.namespace}/{key.name} appeared {count} times among "
+                      "application resources."))
     if comparison.orphaned:
         found.append((ApplicationConditionType.ORPHANED_RESOURCE_WARNING.value,
                       orphans_message(len(comparison.orphaned))))

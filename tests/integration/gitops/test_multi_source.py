@@ -109,3 +109,23 @@ async def test_chart_with_values_from_git_and_a_git_path(
                    in c.get("message", "") for c in status_of(obj).get("conditions") or [])
     await eventually(probe, refused, timeout=60, expected="a ComparisonError naming $nope")
     assert await get_or_none(kube, "other", namespace) is not None
+
+
+async def test_a_resource_from_two_sources_is_applied_once_the_last_with_a_warning(
+        kube: KubeClient, namespace: str, gitops: ApplicationReconciler, repo: GitRepo) -> None:
+    # Argo CD (controller/state.go): duplicates among the target objects keep the last one and raise
+    # RepeatedResourceWarning "Resource <group>/<kind>/<namespace>/<name> appeared N times among application resources."
+    repo.write("base/shared.yaml", cm("shared", "from-base"))
+    repo.write("overlay/shared.yaml", cm("shared", "from-overlay"))
+    sha = repo.commit()
+    await kube.create(APPLICATION, {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "twice"},
+        "spec": {"project": "default", "sources": [{"repoURL": repo.url, "path": "base"},
+                                                   {"repoURL": repo.url, "path": "overlay"}],
+                 "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+                 "syncPolicy": {"automated": {}}}}, namespace)
+    app = await eventually(app_probe(kube, "twice", namespace), synced_to([sha, sha]), timeout=90, expected="Synced")
+    assert (await kube.get(CONFIGMAP, "shared", namespace))["data"] == {"key": "from-overlay"}
+    assert {"type": "RepeatedResourceWarning",
+            "message": f"Resource /ConfigMap/{namespace}/shared appeared 2 times among application resources."} in [
+        {k: c[k] for k in ("type", "message")} for c in status_of(app).get("conditions") or []]

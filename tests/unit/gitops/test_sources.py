@@ -108,3 +108,17 @@ def test_ref_value_file_errors_are_argo_cd_s(tmp_path: Path, value_file: str, re
     chart = source(path="chart", helm={"valueFiles": [value_file]})
     with pytest.raises(RenderError, match=re.escape(message)):
         with_ref_value_files(chart, {k: tmp_path / v for k, v in refs.items()})
+
+
+def test_a_repeated_resource_is_kept_once_the_last_one_and_counted() -> None:
+    from rollouts.gitops.compare import last_of_each
+
+    def cm(name: str, value: str) -> dict[str, object]:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"},
+                "data": {"v": value}}
+
+    hook = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "migrate-", "namespace": "ns"}}
+    kept, repeated = last_of_each([(None, cm("a", "1")), (None, hook), (None, cm("b", "1")), (None, cm("a", "2")),
+                                   (None, hook), (None, cm("a", "3"))])
+    assert [obj for _, obj in kept] == [hook, cm("b", "1"), hook, cm("a", "3")]
+    assert {str(k): n for k, n in repeated.items()} == {"ConfigMap/ns/a": 3}
