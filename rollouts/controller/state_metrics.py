@@ -126,6 +126,28 @@ def _dry_run(spec: Mapping[str, Any]) -> set[str]:
 _DETECTED = re.compile(r"detected at interval (\d+)")
 
 
+def _latest_judge_measurements(runs: Iterable[Mapping[str, Any]]) -> Iterator[tuple[list[str], Mapping[str, Any]]]:
+    """([namespace, name, metric], latest measurement) of every Judge metric of every run that has one."""
+    for run in runs:
+        meta, spec, status = run.get("metadata") or {}, run.get("spec") or {}, run.get("status") or {}
+        judged = {str(m.get("name")) for m in spec.get("metrics") or () if metric_type(m) == "Judge"}
+        for result in status.get("metricResults") or ():
+            name = str(result.get("name"))
+            measurements = result.get("measurements") or []
+            if name in judged and measurements:
+                yield [str(meta.get("namespace") or ""), str(meta.get("name") or ""), name], measurements[-1]
+
+
+def _judge_summary(measurement: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The judge's JSON value (score and per-metric labels): None when it is not JSON (the measurement is
+    skipped), {} when it is JSON but not an object (only its metadata's detected intervals count)."""
+    try:
+        value = json.loads(measurement.get("value") or "{}")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else {}
+
+
 def judge_families(runs: Iterable[Mapping[str, Any]]) -> list[Metric]:
     """Beyond Argo: the statistical judge's latest verdict per run and judged metric (score, label, and the
     interval at which a sequential test detected a difference)."""
@@ -136,28 +158,18 @@ def judge_families(runs: Iterable[Mapping[str, Any]]) -> list[Metric]:
                                 "metric (Pass, High, Low, NoData)", labels=[*labels, "judged_metric", "label"])
     detected = GaugeMetricFamily("analysis_run_judge_detected_interval", "The interval at which the judge "
                                  "detected a difference (sequential mode)", labels=[*labels, "judged_metric"])
-    for run in runs:
-        meta, spec, status = run.get("metadata") or {}, run.get("spec") or {}, run.get("status") or {}
-        judged = {str(m.get("name")) for m in spec.get("metrics") or () if metric_type(m) == "Judge"}
-        for result in status.get("metricResults") or ():
-            name = str(result.get("name"))
-            measurements = result.get("measurements") or []
-            if name not in judged or not measurements:
-                continue
-            last = measurements[-1]
-            key = [str(meta.get("namespace") or ""), str(meta.get("name") or ""), name]
-            try:
-                value = json.loads(last.get("value") or "{}")
-            except ValueError:
-                continue
-            if isinstance(value, dict) and isinstance(value.get("score"), (int, float)):
-                score.add_metric(key, float(value["score"]))
-            for judged_metric, label in (value.get("metrics") or {}).items() if isinstance(value, dict) else ():
-                verdict.add_metric([*key, str(judged_metric), str(label)], 1)
-            for judged_metric, text in (last.get("metadata") or {}).items():
-                found = _DETECTED.search(str(text))
-                if found:
-                    detected.add_metric([*key, str(judged_metric)], float(found.group(1)))
+    for key, last in _latest_judge_measurements(runs):
+        value = _judge_summary(last)
+        if value is None:
+            continue
+        if isinstance(value.get("score"), (int, float)):
+            score.add_metric(key, float(value["score"]))
+        for judged_metric, label in (value.get("metrics") or {}).items():
+            verdict.add_metric([*key, str(judged_metric), str(label)], 1)
+        for judged_metric, text in (last.get("metadata") or {}).items():
+            found = _DETECTED.search(str(text))
+            if found:
+                detected.add_metric([*key, str(judged_metric)], float(found.group(1)))
     return [score, verdict, detected]
 
 

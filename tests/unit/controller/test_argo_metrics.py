@@ -169,3 +169,28 @@ def test_queues_sharing_a_name_are_one_series() -> None:
     lines = [line for line in generate_latest(ControllerMetrics().registry).decode().splitlines()
              if line.startswith('workqueue_adds_total{name="SharedNameQueue"}')]
     assert lines == ['workqueue_adds_total{name="SharedNameQueue"} 3.0'], "duplicate series make Prometheus drop a scrape"
+
+
+@pytest.mark.parametrize(
+    ("measurements", "metric_type", "expected"),
+    [
+        pytest.param([{"value": "not json", "metadata": {"m": "High; detected at interval 3"}}], "judge",
+                     ([], [], []), id="value-not-json-skips-the-measurement"),
+        pytest.param([{"value": "[1]", "metadata": {"m": "High; detected at interval 3"}}], "judge",
+                     ([], [], [3.0]), id="json-not-an-object-keeps-detected-intervals"),
+        pytest.param([{"value": '{"score": 10}'}, {"value": '{"score": "x", "metrics": {"m": "Pass"}}'}], "judge",
+                     ([], ["Pass"], []), id="only-the-latest-measurement-and-numeric-scores"),
+        pytest.param([], "judge", ([], [], []), id="no-measurement-yet"),
+        pytest.param([{"value": '{"score": 10}'}], "prometheus", ([], [], []), id="not-a-judge-metric"),
+    ],
+)
+def test_judge_families_edge_cases(measurements: list[dict[str, object]], metric_type: str,
+                                   expected: tuple[list[float], list[str], list[float]]) -> None:
+    from rollouts.controller.state_metrics import judge_families
+
+    run = {"metadata": {"namespace": "shop", "name": "web-1"},
+           "spec": {"metrics": [{"name": "judge", "provider": {metric_type: {}}}]},
+           "status": {"metricResults": [{"name": "judge", "measurements": measurements}]}}
+    score, verdict, detected = judge_families([run])
+    assert ([s.value for s in score.samples], [s.labels["label"] for s in verdict.samples],
+            [s.value for s in detected.samples]) == expected
