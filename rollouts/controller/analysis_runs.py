@@ -249,10 +249,10 @@ class AnalysisRunReconciler:
             meta = raw.get("metadata") or {}
             log.info("analysis run completed", namespace=meta.get("namespace"), run=meta.get("name"),
                      phase=str(status.phase), message=status.message)
-            if self.recorder is not None:
-                kind = "Normal" if status.phase is AnalysisPhase.SUCCESSFUL else "Warning"
+            if self.recorder is not None:  # Argo's recordAnalysisRunCompletionEvent: Warning for Failed and Error
+                kind = "Warning" if status.phase in (AnalysisPhase.FAILED, AnalysisPhase.ERROR) else "Normal"
                 await self.recorder.record(updated, type=kind, reason=f"AnalysisRun{status.phase}",
-                                           message=status.message or f"analysis run {status.phase}")
+                                           message=f"Analysis Completed. Result: {status.phase}")
 
 
 def _delay(when: datetime | None, now: datetime) -> float | None:

@@ -48,6 +48,7 @@ async def test_datadog_run_reads_its_keys_from_a_secret_and_succeeds(kube: KubeC
     assert status["phase"] == "Successful", status
     assert status["metricResults"][0]["measurements"][0]["value"] == "0.004"
     await _event(kube, namespace, name, ("Normal", "MetricSuccessful", "Metric 'dd' Completed. Result: Successful"))
+    await _event(kube, namespace, name, ("Normal", "AnalysisRunSuccessful", "Analysis Completed. Result: Successful"))
 
 
 async def test_unreachable_backend_errors_until_the_consecutive_error_limit(kube: KubeClient, namespace: str,
@@ -65,14 +66,15 @@ async def test_unreachable_backend_errors_until_the_consecutive_error_limit(kube
                        "connection refused")
     assert API_KEY not in str(run) and APP_KEY not in str(run)
     await _event(kube, namespace, name, ("Warning", "MetricError", "Metric 'dd' Completed. Result: Error"))
+    await _event(kube, namespace, name, ("Warning", "AnalysisRunError", "Analysis Completed. Result: Error"))
 
 
 async def _event(kube: KubeClient, namespace: str, run: str, expected: tuple[str, str, str]) -> None:
-    """Argo's Metric<Phase> event on the run (analysis/analysis.go), recorded once."""
+    """Argo's Metric<Phase> and AnalysisRun<Phase> events on the run (analysis/analysis.go), recorded once."""
     async def seen() -> list[tuple[str, str, str]]:
         events, _ = await kube.list(EVENT, namespace)
         return [(e.get("type", ""), e.get("reason", ""), e.get("message", "")) for e in events
-                if (e.get("involvedObject") or {}).get("name") == run and e.get("reason", "").startswith("Metric")]
+                if (e.get("involvedObject") or {}).get("name") == run]
 
     found = await eventually(seen, lambda got: expected in got, timeout=20, expected=f"event {expected}")
     assert found.count(expected) == 1, found
