@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's `chromium`, driven through Debian's `chromedriver` by
 Selenium), against the real control plane with the real controller and Application reconciler: a paused canary
-is shown and the Promote button promotes it, live, without reloading; an Application's health, sync status and
+is shown, the Promote button promotes it live without reloading and Abort aborts it; a forbidden action is a
+sentence in the page; an Application's health, sync status and
 commit are shown, with markup in the commit message shown as text.
 
 Few and lean on purpose: what the pages contain is tested through the JSON API (test_api.py); these check that
@@ -20,11 +21,11 @@ import pytest
 from rollouts.controller.runtime import Controller
 from rollouts.gitops.reconciler import GitopsConfig
 from rollouts.kube.client import KubeClient
-from rollouts.kube.resources import APPLICATION
+from rollouts.kube.resources import APPLICATION, ROLLOUT
 from tests.integration.gitops.conftest import application, cm, reconciler_running
 from tests.support.dashboard import dashboard
-from tests.support.plugin import MANUAL_STEPS, create
-from tests.support.rollouts import get_rollout, set_image, wait_phase
+from tests.support.plugin import MANUAL_STEPS, Kubectl, create, service_account_token, write_token_kubeconfig
+from tests.support.rollouts import canary_rollout, get_rollout, set_image, wait_phase
 from tests.support.wait import eventually
 from tests.unit.gitops.gitrepo import GitRepo
 
@@ -105,6 +106,34 @@ async def test_paused_canary_and_promote_live(browser: Any, kube: KubeClient, na
         # no reload: the event stream redraws the page as the controller moves on to the next pause
         await until(browser, lambda d: text_of("#step")(d) == "3/4", timeout=60, expected="step 3/4 after promote")
         assert (await get_rollout(kube, namespace, "web"))["status"]["currentStepIndex"] == 3
+
+        await click(browser, 'button[data-action="abort"]')
+        await until(browser, lambda d: d.find_element("id", "confirm").is_displayed(), timeout=5,
+                    expected="the confirmation dialog")
+        await click(browser, "#confirm-ok")
+        await until(browser, lambda d: text_of("#outcome")(d) == "rollout 'web' aborted", timeout=10,
+                    expected="the plugin's line after Abort")
+        await wait_phase(kube, namespace, "web", "Degraded", timeout=60)
+        await until(browser, lambda d: "Degraded" in text_of("h1")(d), timeout=30, expected="Degraded on the page")
+
+
+async def test_a_forbidden_action_is_a_sentence_in_the_page(browser: Any, kube: KubeClient, namespace: str,
+                                                            kubeconfig: Path, kubectl_bin: str, crds: None,
+                                                            tmp_path: Path) -> None:
+    await kube.create(ROLLOUT, canary_rollout("web", replicas=1, steps=[{"pause": {}}]), namespace)
+    token = await service_account_token(kube, Kubectl(kubectl_bin, kubeconfig), namespace)
+    reader = write_token_kubeconfig(kubeconfig, token, tmp_path / "reader.kubeconfig")
+    async with dashboard(reader, "-n", namespace) as ui:
+        await asyncio.to_thread(browser.get, f"{ui.url}#/rollouts/{namespace}/web")
+        await until(browser, lambda d: "permission denied (RBAC 403) to list replicasets" in text_of(".problem")(d),
+                    timeout=20, expected="the kinds the reader may not list, named")
+        await click(browser, 'button[data-action="pause"]')
+        await until(browser, lambda d: d.find_element("id", "confirm").is_displayed(), timeout=5,
+                    expected="the confirmation dialog")
+        await click(browser, "#confirm-ok")
+        await until(browser, lambda d: text_of("#outcome [role=alert]")(d).startswith(
+            f"permission denied (RBAC 403) to pause rollout 'web' in namespace '{namespace}'"), timeout=10,
+            expected="the 403 as a sentence")
 
 
 async def test_applications_page_shows_health_and_commit_as_text(browser: Any, kube: KubeClient, namespace: str,
