@@ -70,29 +70,44 @@ def _has_hash_expression(term: object) -> bool:
     return any(isinstance(e, Mapping) and e.get("key") == POD_TEMPLATE_HASH_LABEL for e in expressions or ())
 
 
+_PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
+_REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
+
+
+def _injected_term_kind(anti_affinity: Mapping[str, Any] | None) -> str | None:
+    """Which list of podAntiAffinity the Rollout's ``antiAffinity`` injects into (preferred wins), or None."""
+    if not anti_affinity:
+        return None
+    if anti_affinity.get(_PREFERRED) is not None:
+        return _PREFERRED
+    return _REQUIRED if anti_affinity.get(_REQUIRED) is not None else None
+
+
+def _injected_term_index(terms: Sequence[Any], kind: str) -> int | None:
+    """The first term selecting on the hash label (a preferred term wraps it in ``podAffinityTerm``)."""
+    preferred = kind == _PREFERRED
+    return next((i for i, t in enumerate(terms)
+                 if _has_hash_expression(t.get("podAffinityTerm") if preferred and isinstance(t, Mapping) else t)),
+                None)
+
+
 def without_injected_anti_affinity(template: Mapping[str, Any], anti_affinity: Mapping[str, Any] | None
                                    ) -> dict[str, Any]:
     """The template without the pod anti-affinity term a Rollout's ``antiAffinity`` injects (Argo's
     ``RemoveInjectedAntiAffinityRule``): the first term selecting on the hash label, of the kind configured."""
     result = dict(template)
-    if not anti_affinity:
-        return result
-    preferred = anti_affinity.get("preferredDuringSchedulingIgnoredDuringExecution") is not None
-    if not preferred and anti_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") is None:
+    kind = _injected_term_kind(anti_affinity)
+    if kind is None:
         return result
     spec = dict(result.get("spec") or {})
     affinity = dict(spec.get("affinity") or {})
     anti = dict(affinity.get("podAntiAffinity") or {})
-    key = ("preferredDuringSchedulingIgnoredDuringExecution" if preferred
-           else "requiredDuringSchedulingIgnoredDuringExecution")
-    terms = list(anti.get(key) or ())
-    index = next((i for i, t in enumerate(terms)
-                  if _has_hash_expression(t.get("podAffinityTerm") if preferred and isinstance(t, Mapping) else t)),
-                 None)
+    terms = list(anti.get(kind) or ())
+    index = _injected_term_index(terms, kind)
     if index is None:
         return result
     del terms[index]
-    anti[key] = terms or None
+    anti[kind] = terms or None
     anti = {k: v for k, v in anti.items() if v}
     affinity["podAntiAffinity"] = anti or None
     affinity = {k: v for k, v in affinity.items() if v}
