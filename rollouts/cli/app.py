@@ -404,7 +404,8 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
         ("Sync Policy:", ("Automated" + (" (Prune)" if automated.get("prune") else "")) if automated is not None
          else "Manual"),
         ("Sync Status:", f"{sync.get('status', 'Unknown')} to {source.get('targetRevision', 'HEAD')}"
-                         + (f" ({str(sync['revision'])[:7]})" if sync.get("revision") else "")),
+                         # argocd: a short commit only for revisions longer than 7 (not a chart version)
+                         + (f" ({str(sync['revision'])[:7]})" if len(str(sync.get("revision") or "")) > 7 else "")),
         ("Health Status:", str(health.get("status", "Unknown")) + (f" ({health['message']})"
                                                                    if health.get("message") else "")),
         *_commit_lines(sync.get("revisionMetadata") or {}),

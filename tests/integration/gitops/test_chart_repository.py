@@ -85,6 +85,10 @@ async def test_chart_repository_with_basic_auth_sync_drift_upgrade_prune(
     assert await get_or_none(kube, "web-extra", namespace) is not None
     assert "/stable/web-1.1.0.tgz" in charts.requests and "/stable/web-2.0.0.tgz" not in charts.requests
     assert not any(PASSWORD in str(c) for c in st.get("conditions") or [])
+    capsys.readouterr()
+    assert await app_cli.main(["get", "web", "-n", namespace], client=kube) == 0
+    lines = {" ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+    assert {f"Repo: {charts.url}", "Target: ^1.0", "Chart: web", "Sync Status: Synced to ^1.0"} <= lines, lines
 
     # Drift in the cluster is OutOfSync (no selfHeal, so it stays); the resource says which one.
     await kube.patch(CONFIGMAP, "web-config", {"data": {"color": "red"}}, namespace)
