@@ -241,6 +241,17 @@ def _redacted(measurement: Measurement, secrets: Sequence[str]) -> Measurement:
     return measurement.model_copy(update=update)
 
 
+def result_metadata(metric: Metric, secrets: Sequence[str] = ()) -> dict[str, str] | None:
+    """Argo's provider.GetMetadata, kept on the metric's result with each measurement: the query as resolved
+    from the run's arguments (`ResolvedPrometheusQuery`, `ResolvedNewRelicQuery`), secrets redacted."""
+    provider = metric.provider
+    if provider.prometheus is not None and provider.prometheus.query:
+        return {"ResolvedPrometheusQuery": redact(provider.prometheus.query, secrets)}
+    if provider.new_relic is not None and provider.new_relic.query:
+        return {"ResolvedNewRelicQuery": redact(provider.new_relic.query, secrets)}
+    return None
+
+
 def _add(result: MetricResult, measurement: Measurement, retention: int) -> MetricResult:
     measurements = list(result.measurements)
     if measurements and measurements[-1].phase is AnalysisPhase.RUNNING:
@@ -379,6 +390,9 @@ def _assessed_results(
             name=metric.name, phase=AnalysisPhase.PENDING, dry_run=is_dry_run(run, metric.name))
         if metric.name in taken and not result.phase.is_completed():
             result = _add(result, _redacted(taken[metric.name], secrets), _retention(run, metric.name))
+            metadata = result_metadata(metric, secrets)
+            if metadata:
+                result = result.model_copy(update={"metadata": metadata})
         results[metric.name] = result
     assessed = _assess(run, metrics, results, terminating=run.spec.terminate)
     if run.spec.terminate or any(r.phase in _ENDING and not r.dry_run for r in assessed.values()):

@@ -327,3 +327,18 @@ def test_dry_run_and_retention_names_are_argos_regular_expressions(pattern: str,
     """Argo's GetDryRunMetrics / GetMeasurementRetentionMetrics (utils/analysis/helpers.go) match metricName as a
     regular expression; Argo's e2e experiment-dry-run-analysis.yaml names its metric test-1 by `test.*`."""
     assert names_metric(pattern, name) is selected
+
+
+def test_results_keep_the_resolved_query_as_argos_get_metadata() -> None:
+    """Argo v1.10.2: metricResult.Metadata = provider.GetMetadata(metric) (prometheus, newrelic)."""
+    from analysis.run import record_measurements
+
+    prom = Metric.model_validate({"name": "p", "provider": {"prometheus": {"address": "http://p", "query": "up{t='s3cr3tvalue'}"}}})
+    nr = Metric.model_validate({"name": "n", "provider": {"newRelic": {"query": "SELECT count(*) FROM T"}}})
+    web = metric("w")
+    run = AnalysisRun.model_validate({"metadata": {"name": "r", "namespace": "ns"},
+                                      "spec": {"metrics": [m.model_dump(by_alias=True) for m in (prom, nr, web)]}})
+    taken = {m.name: Measurement(phase=S, started_at=T0, finished_at=T0) for m in (prom, nr, web)}
+    status = record_measurements(run, [prom, nr, web], taken, now=T0, secrets=["s3cr3tvalue"])
+    assert [r.metadata for r in status.metric_results] == [
+        {"ResolvedPrometheusQuery": "up{t='*****'}"}, {"ResolvedNewRelicQuery": "SELECT count(*) FROM T"}, None]
