@@ -17,7 +17,10 @@ Simulation (60 intervals, both arms observed in the same intervals):
 - "steady load": the same A/A without the shared load factor, where repeated looks are what matters;
 - weak spots: a persistent +2% per-instance offset of the canary with no code change, and arm noise
   that is autocorrelated between intervals (AR(1), rho 0.7).
-All rules use direction "increase" and tolerance 0 unless stated.
+- issue 19's setting: a shared load factor of sd 10% and 100 requests per interval (+5%, A/A, and a +3%
+  instance offset), with Wald's SPRT that knows the effect and the noise sd as a reference.
+All rules use direction "increase" and tolerance 0 unless stated. Rows carry 95% intervals (Wilson for
+shares, order statistics for medians); the last line is the process's CPU time.
 """
 
 from __future__ import annotations
