@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from rollouts.api.owners import controller_name
-from rollouts.api.rollout import Rollout
+from rollouts.api.rollout import EventReason, Rollout
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.executor import Executor, ReplicaSetRejected, status_changed
 from rollouts.controller.metrics import ControllerMetrics
@@ -60,6 +60,9 @@ class RolloutReconciler:
         self.clock = clock
         self.router_options = router_options or RouterOptions()
         self.parsed = ParsedRollouts()
+        self.recorder = recorder
+        self.announced: set[str] = set()
+        """uids of the Rollouts this process has announced (RolloutAddedToInformer, once per Rollout and start)."""
         caches.rollouts.add_handler(self._on_rollout)
         caches.replica_sets.add_handler(self._on_owned)
         caches.analysis_runs.add_handler(self._on_owned)
@@ -167,6 +170,7 @@ class RolloutReconciler:
         if raw is None or raw["metadata"].get("deletionTimestamp"):
             return None
         bound = log.bind(namespace=ns, rollout=name)
+        await self._announce(raw)
         now = self.clock()
         rollout, problems = self.parsed.parse(raw)
         if rollout is None:
@@ -193,7 +197,24 @@ class RolloutReconciler:
         await self._finish(raw, plan, bound)
         return plan.requeue_after
 
+    async def _announce(self, raw: dict[str, Any]) -> None:
+        """Argo's informer AddFunc records ``RolloutAddedToInformer`` the first time it sees a Rollout (after each
+        start): its e2e tests expect it first in every Rollout's event list (TestBlueGreenUpdate)."""
+        meta = raw["metadata"]
+        uid = str(meta.get("uid") or "")
+        if uid in self.announced:
+            return
+        self.announced.add(uid)
+        message = f"Rollout resource added to informer: {meta.get('namespace')}/{meta['name']}"
+        await self.recorder.record(raw, type="Normal", reason=EventReason.ROLLOUT_ADDED, message=message)
+
     async def _finish(self, raw: dict[str, Any], plan: Plan, bound: Any) -> None:
+        # Events first, then the status, in Argo's order: a client that waits for the status (phase Healthy) and
+        # then reads the events sees every event of that reconcile (TestBlueGreenUpdate's exact event list).
+        # As in Argo, a conflict on the status write re-plans and may record an event of that plan again.
+        for event in plan.events:
+            bound.info(event.message, reason=event.reason, type=event.type)
+        await self.executor.record_events(plan, raw)
         status = dict(plan.status)
         if status_changed(raw.get("status"), status):
             body = {**raw, "status": status}
@@ -202,9 +223,6 @@ class RolloutReconciler:
             except NotFound:
                 return
             self.caches.rollouts.upsert(updated)
-        for event in plan.events:
-            bound.info(event.message, reason=event.reason, type=event.type)
-        await self.executor.record_events(plan, raw)
 
 
 __all__ = ["RolloutReconciler", "referenced_services"]

@@ -170,7 +170,8 @@ def note_retry(ctx: PlanContext) -> bool:
     """``status.abort`` was cleared by the user after an abort: start the update again (True if so)."""
     if "abortedAt" in ctx.status and not ctx.status.get("abort"):
         ctx.status.pop("abortedAt", None)
-        ctx.event(Event.ROLLOUT_RETRY, "Retrying Rollout after abort")
+        # No event: Argo says "Retrying Rollout after abort" in the Progressing condition only (its e2e
+        # TestRolloutAbortRetryPromote lists the events and RolloutRetry is not among them).
         return True
     return False
 

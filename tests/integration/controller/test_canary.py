@@ -125,6 +125,9 @@ async def test_abort_returns_to_stable_and_retry_restarts_the_steps(kube: KubeCl
                      "RolloutPaused", "RolloutAborted"):
         assert expected in reasons, f"event {expected} missing from {reasons}"
     assert reasons.index("RolloutPaused") < reasons.index("RolloutAborted")
+    # as Argo (TestRolloutAbortRetryPromote): announced once, no RolloutRetry event on a retry
+    assert reasons.count("RolloutAddedToInformer") == 1, reasons
+    assert "RolloutRetry" not in reasons
 
 
 async def test_spec_paused_holds_the_rollout_until_resumed(kube: KubeClient, namespace: str,

@@ -322,7 +322,6 @@ def test_abort_retry_promote_event_story_matches_argo_order() -> None:
         "RolloutStepCompleted",
         "RolloutPaused",
         "RolloutAborted",
-        "RolloutRetry",
         "RolloutStepCompleted",
         "RolloutPaused",
         "RolloutStepCompleted",
