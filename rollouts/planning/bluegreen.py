@@ -33,6 +33,7 @@ from rollouts.planning import analysis as analysis_planning
 from rollouts.planning.analysis import AnalysisVerdict
 from rollouts.planning.context import PlanContext, RevisionSets
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
+from rollouts.planning.hashing import replica_set_name
 from rollouts.planning.observed import ObservedReplicaSet, parse_timestamp
 from rollouts.planning.outcome import Outcome, finalize
 from rollouts.planning.replicasets import (
@@ -102,7 +103,7 @@ def plan_blue_green(ctx: PlanContext, template: Mapping[str, Any], current_hash:
     if ctx.old.current_pod_hash != current_hash:
         _start_update(ctx, state, template)
     elif sets.new is None:
-        create_replica_set(ctx, template, sets, pod_metadata=_new_pod_metadata(strategy, sets))
+        _create_new(ctx, strategy, template, sets)
     else:
         _reconcile(ctx, state, sets.new)
     _finish(ctx, state)
@@ -116,13 +117,23 @@ def _start_update(ctx: PlanContext, state: BlueGreenState, template: Mapping[str
         state.status.pop(key, None)
     ctx.event(Event.ROLLOUT_UPDATED, f"Rollout updated to revision {sets.revision}")
     if sets.new is None:
-        create_replica_set(ctx, template, sets, pod_metadata=_new_pod_metadata(state.strategy, sets))
+        _create_new(ctx, state.strategy, template, sets)
 
 
-def _new_pod_metadata(strategy: BlueGreenStrategy, sets: RevisionSets) -> PodTemplateMetadata | None:
-    """previewMetadata for a revision created next to a stable one; activeMetadata for the first revision,
-    which goes live without a preview and will be the stable one (Argo's getNewReplicaSet)."""
-    return strategy.active_metadata if sets.stable is None else strategy.preview_metadata
+def _create_new(ctx: PlanContext, strategy: BlueGreenStrategy, template: Mapping[str, Any], sets: RevisionSets) -> None:
+    """The new revision's ReplicaSet: at 0 next to a stable one (it is scaled to its preview size next), or,
+    for the first revision, at full size and stable at once, as Argo's one reconcile does (created, scaled,
+    "Initial deploy" before the active Service switches: TestBlueGreenUpdate's event list)."""
+    if sets.stable is not None:
+        create_replica_set(ctx, template, sets, pod_metadata=strategy.preview_metadata)
+        return
+    replicas = ctx.spec.replicas
+    create_replica_set(ctx, template, sets, replicas=replicas, pod_metadata=strategy.active_metadata)
+    if replicas:
+        name = replica_set_name(ctx.rollout.name, sets.current_hash)
+        message = f"Scaled up ReplicaSet {name} (revision {sets.revision}) from 0 to {replicas}"
+        ctx.event(Event.SCALING_REPLICA_SET, message)
+    _promote(ctx, sets, "Initial deploy")
 
 
 def _role_metadata(ctx: PlanContext, strategy: BlueGreenStrategy, sets: RevisionSets) -> PodTemplateMetadata | None:

@@ -100,13 +100,12 @@ def _availability(ctx: PlanContext, outcome: Outcome) -> None:
 
 
 def _completed(ctx: PlanContext, sets: RevisionSets, *, paused: bool) -> None:
-    """Completed once the current revision is stable (and not paused); RolloutNotCompleted when an update
-    starts after a completed one."""
+    """Completed once the current revision is stable (and not paused); RolloutNotCompleted whenever the
+    condition becomes False, also when it is first set (Argo's calculateRolloutConditions: a canary's first
+    reconcile says "Rollout not completed, started update to revision 1", TestRolloutAbortRetryPromote)."""
     status = ctx.status
     completed = not paused and bool(status.get("stableRS")) and status.get("stableRS") == status.get("currentPodHash")
     previous = ctx.conditions.get(Condition.COMPLETED)
-    if not completed and previous is None:
-        return
     changed = set_condition(
         ctx.conditions,
         Condition.COMPLETED,
@@ -115,7 +114,7 @@ def _completed(ctx: PlanContext, sets: RevisionSets, *, paused: bool) -> None:
         Reason.ROLLOUT_COMPLETED,
         ctx.now_text,
     )
-    if changed and not completed and previous is not None and previous.get("status") == "True":
+    if changed and not completed and (previous is None or previous.get("status") == "True"):
         ctx.event(
             Event.ROLLOUT_NOT_COMPLETED,
             f"Rollout not completed, started update to revision {sets.revision} ({sets.current_hash})",

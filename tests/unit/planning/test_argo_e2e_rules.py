@@ -161,3 +161,17 @@ def test_scale_down_delay_revision_limit_keeps_old_revisions_while_a_new_one_is_
     world.rollout["spec"]["strategy"]["blueGreen"]["scaleDownDelayRevisionLimit"] = 1
     world.run()
     assert world.counts() == {"web:3": 1, "web:4": 1}
+
+
+def test_a_first_blue_green_deploy_tells_argos_story() -> None:
+    """TestBlueGreenUpdate's exact event list (functional_test.go): the first revision is created, scaled and
+    completed ("Initial deploy") before the active Service switches; the second one says RolloutNotCompleted."""
+    world = World(blue_green_rollout(replicas=3), services={"web-active": {"app": "web"}})
+    world.run()
+    assert world.reasons() == ["RolloutUpdated", "NewReplicaSetCreated", "ScalingReplicaSet", "RolloutCompleted",
+                               "SwitchService"]
+    assert world.status["phase"] == "Healthy"
+    world.set_template("web:2")
+    world.run()
+    assert world.reasons()[5:] == ["RolloutUpdated", "NewReplicaSetCreated", "RolloutNotCompleted",
+                                   "ScalingReplicaSet", "SwitchService", "RolloutCompleted"]
