@@ -197,6 +197,44 @@ def _container_fail_message(ctr: Mapping[str, Any]) -> str:
     return ""
 
 
+def _waiting_error_messages(containers: list[Mapping[str, Any]]) -> list[str]:
+    """Messages of containers waiting on Err*/*Error/*BackOff (ErrImagePull, CreateContainerError,
+    CrashLoopBackOff...)."""
+    found = []
+    for ctr in containers:
+        waiting = mapping(ctr.get("state")).get("waiting")
+        if not isinstance(waiting, Mapping):
+            continue
+        reason = text(waiting.get("reason"))
+        if reason.startswith("Err") or reason.endswith("Error") or reason.endswith("BackOff"):
+            found.append(text(waiting.get("message")))
+    return found
+
+
+def _failed_pod_message(message: str, status: Mapping[str, Any], containers: list[Mapping[str, Any]]) -> str:
+    """The pod's message, else the first failed (init) container's, else empty."""
+    if message:
+        return message
+    for ctr in items(status.get("initContainerStatuses")) + containers:
+        fail = _container_fail_message(ctr)
+        if fail:
+            return fail
+    return ""
+
+
+def _running_pod_health(obj: Obj, *, long_running: bool, policy: object, message: str,
+                        containers: list[Mapping[str, Any]]) -> Health:
+    if long_running:
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions_of(obj)):
+            return Health(H.HEALTHY, message)
+        if any(isinstance(mapping(c.get("lastState")).get("terminated"), Mapping) for c in containers):
+            return Health(H.DEGRADED, message)
+        return Health(H.PROGRESSING, message)
+    if policy in ("OnFailure", "Never"):
+        return Health(H.PROGRESSING, message)
+    return Health(H.UNKNOWN, message)
+
+
 def pod_health(obj: Obj) -> Health:
     """A long-running pod (restartPolicy Always, or ``argocd.argoproj.io/ignore-restart-policy: "true"`` on a pod
     that is not a hook) waiting on Err*/*Error/*BackOff -> Degraded with the waiting messages; Pending ->
@@ -209,40 +247,19 @@ def pod_health(obj: Obj) -> Health:
     long_running = policy == "Always" or (annotations_of(obj).get(IGNORE_RESTART_POLICY) == "true"
                                           and not is_hook(obj))
     containers = items(status.get("containerStatuses"))
-    if long_running:
-        waiting_messages = []
-        for ctr in containers:
-            waiting = mapping(ctr.get("state")).get("waiting")
-            if not isinstance(waiting, Mapping):
-                continue
-            reason = text(waiting.get("reason"))
-            if reason.startswith("Err") or reason.endswith("Error") or reason.endswith("BackOff"):
-                waiting_messages.append(text(waiting.get("message")))
-        if waiting_messages:
-            return Health(H.DEGRADED, ", ".join(waiting_messages))
+    waiting_messages = _waiting_error_messages(containers) if long_running else []
+    if waiting_messages:
+        return Health(H.DEGRADED, ", ".join(waiting_messages))
     phase = status.get("phase")
     if phase == "Pending":
         return Health(H.PROGRESSING, message)
     if phase == "Succeeded":
         return Health(H.HEALTHY, message)
     if phase == "Failed":
-        if message:
-            return Health(H.DEGRADED, message)
-        for ctr in items(status.get("initContainerStatuses")) + containers:
-            fail = _container_fail_message(ctr)
-            if fail:
-                return Health(H.DEGRADED, fail)
-        return Health(H.DEGRADED, "")
+        return Health(H.DEGRADED, _failed_pod_message(message, status, containers))
     if phase == "Running":
-        if long_running:
-            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions_of(obj))
-            if ready:
-                return Health(H.HEALTHY, message)
-            if any(isinstance(mapping(c.get("lastState")).get("terminated"), Mapping) for c in containers):
-                return Health(H.DEGRADED, message)
-            return Health(H.PROGRESSING, message)
-        if policy in ("OnFailure", "Never"):
-            return Health(H.PROGRESSING, message)
+        return _running_pod_health(obj, long_running=long_running, policy=policy, message=message,
+                                   containers=containers)
     return Health(H.UNKNOWN, message)
 
 
