@@ -61,28 +61,22 @@ def _workload_observed(obj: Obj) -> bool:
     return wanted == _number(status_of(obj).get("workloadObservedGeneration"))
 
 
-def _legacy_rollout_health(obj: Obj) -> Health:
-    """Rollouts older than v1.0 have no ``status.phase``: health from conditions, replicas and pod hashes."""
-    spec, status = spec_of(obj), status_of(obj)
+def _legacy_stopped(obj: Obj) -> Health | None:
+    """Degraded on an invalid spec or an aborted / timed-out rollout, Suspended while paused, else None."""
     for cond in conditions_of(obj):
         if cond.get("type") == "InvalidSpec" or (
                 cond.get("type") == "Progressing" and cond.get("reason") in ("RolloutAborted",
                                                                              "ProgressDeadlineExceeded")):
             return Health(H.DEGRADED, text(cond.get("message")))
-    pauses = status.get("pauseConditions")
-    if (isinstance(pauses, list) and pauses) or spec.get("paused") is True:
+    pauses = status_of(obj).get("pauseConditions")
+    if (isinstance(pauses, list) and pauses) or spec_of(obj).get("paused") is True:
         return Health(H.SUSPENDED, "Rollout is paused")
-    current = status.get("currentPodHash")
-    if current is None:
-        return Health(H.PROGRESSING, "Waiting for rollout to finish: status has not been reconciled.")
-    desired = _number(spec.get("replicas"))
-    desired = 1 if desired is None else desired
-    total, updated = _number(status.get("replicas")) or 0, _number(status.get("updatedReplicas")) or 0
-    available = _number(status.get("availableReplicas")) or 0
-    if updated < desired:
-        return Health(H.PROGRESSING, "Waiting for roll out to finish: More replicas need to be updated")
-    if available < updated:
-        return Health(H.PROGRESSING, "Waiting for roll out to finish: updated replicas are still becoming available")
+    return None
+
+
+def _legacy_strategy_progress(spec: Mapping[str, Any], status: Mapping[str, Any], current: object, *,
+                              total: float, updated: float) -> Health | None:
+    """Progressing while a blue-green cutover or a canary's steps are not finished, else None."""
     strategy = mapping(spec.get("strategy"))
     stable = status.get("stableRS")
     if stable is None:
@@ -97,7 +91,28 @@ def _legacy_rollout_health(obj: Obj) -> Health:
             return Health(H.PROGRESSING, "Waiting for roll out to finish: old replicas are pending termination")
         if stable in ("", None) or stable != current:
             return Health(H.PROGRESSING, "Waiting for rollout to finish steps")
-    return Health(H.HEALTHY)
+    return None
+
+
+def _legacy_rollout_health(obj: Obj) -> Health:
+    """Rollouts older than v1.0 have no ``status.phase``: health from conditions, replicas and pod hashes."""
+    stopped = _legacy_stopped(obj)
+    if stopped is not None:
+        return stopped
+    spec, status = spec_of(obj), status_of(obj)
+    current = status.get("currentPodHash")
+    if current is None:
+        return Health(H.PROGRESSING, "Waiting for rollout to finish: status has not been reconciled.")
+    desired = _number(spec.get("replicas"))
+    desired = 1 if desired is None else desired
+    total, updated = _number(status.get("replicas")) or 0, _number(status.get("updatedReplicas")) or 0
+    available = _number(status.get("availableReplicas")) or 0
+    if updated < desired:
+        return Health(H.PROGRESSING, "Waiting for roll out to finish: More replicas need to be updated")
+    if available < updated:
+        return Health(H.PROGRESSING, "Waiting for roll out to finish: updated replicas are still becoming available")
+    progress = _legacy_strategy_progress(spec, status, current, total=total, updated=updated)
+    return progress if progress is not None else Health(H.HEALTHY)
 
 
 def rollout_health(obj: Obj) -> Health:
