@@ -62,6 +62,17 @@ CONTROLLER_RIGHTS: dict[tuple[str, str], str] = {
     **{("httproutes.gateway.networking.k8s.io", v): "Gateway API traffic routing"
        for v in ("get", "list", "watch", "patch")},
     **{("jobs.batch", v): "job metric provider" for v in ("get", "create", "delete")},
+    **{(r, v): "Istio traffic routing (VirtualService routes, DestinationRule subsets)"
+       for r in ("virtualservices.networking.istio.io", "destinationrules.networking.istio.io")
+       for v in ("get", "list", "watch", "patch")},
+    **{("traefikservices.traefik.io", v): "Traefik traffic routing (weighted TraefikService)"
+       for v in ("get", "list", "watch", "patch")},
+    **{("apisixroutes.apisix.apache.org", v): "APISIX traffic routing (weights; header-route ApisixRoutes we own)"
+       for v in ("get", "list", "watch", "create", "patch", "delete")},
+    **{("mappings.getambassador.io", v): "Ambassador traffic routing (weighted canary Mappings we own)"
+       for v in ("get", "list", "watch", "create", "patch", "delete")},
+    **{("trafficsplits.split.smi-spec.io", v): "SMI traffic routing (the TrafficSplit the Rollout owns)"
+       for v in ("get", "list", "watch", "create", "patch")},
 }
 # only in the controller's own namespace
 LEADER_ELECTION_RIGHTS = {("leases.coordination.k8s.io", v): "leader election, watched while standing by"
