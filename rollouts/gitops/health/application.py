@@ -76,6 +76,27 @@ def _cause(res: AssessedResource) -> str:
     return f"{group_kind}:{name}"
 
 
+def _not_part_of_health(res: AssessedResource) -> bool:
+    """Skipped hooks, live hooks and ignored resources do not count at all (not even as missing)."""
+    if res.desired is not None and _skipped_hook(res.desired):
+        return True
+    return res.live is not None and (is_hook(res.live) or _ignored(res.live))
+
+
+def _contributing_health(res: AssessedResource) -> Health | None:
+    """The health this resource adds to the aggregate, or None: health checks ignored by annotation, no
+    health known, a resource not created yet, and child Applications that are Missing or Unknown."""
+    if res.live is not None and annotations_of(res.live).get(IGNORE_HEALTHCHECK) == "true":
+        return None
+    health = res.health if res.live is not None else Health(HealthStatusCode.MISSING)
+    if health is None or (res.live is None and health.status is HealthStatusCode.MISSING):
+        return None
+    if (res.key.group, res.key.kind) == ("argoproj.io", "Application") and health.status in (
+            HealthStatusCode.MISSING, HealthStatusCode.UNKNOWN):
+        return None
+    return health
+
+
 def application_health(resources: Iterable[AssessedResource]) -> Health:
     """3 resources Healthy, Degraded, Degraded -> Degraded "Caused by apps/Deployment:ns/a, apps/Deployment:ns/b";
     two resources, neither created yet -> Missing; no resources -> Healthy."""
@@ -83,19 +104,12 @@ def application_health(resources: Iterable[AssessedResource]) -> Health:
     causes: list[AssessedResource] = []
     contains_resources = contains_live = False
     for res in resources:
-        if res.desired is not None and _skipped_hook(res.desired):
-            continue
-        if res.live is not None and (is_hook(res.live) or _ignored(res.live)):
+        if _not_part_of_health(res):
             continue
         contains_resources = True
         contains_live = contains_live or res.live is not None
-        if res.live is not None and annotations_of(res.live).get(IGNORE_HEALTHCHECK) == "true":
-            continue
-        health = res.health if res.live is not None else Health(HealthStatusCode.MISSING)
-        if health is None or (res.live is None and health.status is HealthStatusCode.MISSING):
-            continue
-        if (res.key.group, res.key.kind) == ("argoproj.io", "Application") and health.status in (
-                HealthStatusCode.MISSING, HealthStatusCode.UNKNOWN):
+        health = _contributing_health(res)
+        if health is None:
             continue
         if is_worse(status, health.status):
             status, causes = health.status, [res]
