@@ -201,8 +201,10 @@ CRD: Final = CrdSpec(
     singular="experiment",
     short_names=("exp",),
     model=Experiment,
+    status_subresource=False,
     printer_columns=(PrinterColumn("Status", ".status.phase", "string", "Experiment status"), AGE_COLUMN),
 )
-"""Registration read by ``rollouts.api.crdgen``: short name ``exp`` and the Status column, as Argo's CRD. The
-status subresource is on (as for our AnalysisRun): the controller writes status through it, so an `apply` of
-the spec never races the status."""
+"""Registration read by ``rollouts.api.crdgen``: short name ``exp`` and the Status column, as Argo's CRD, and like
+it no status subresource: tools written for Argo write an Experiment's status on the object itself (Argo's
+plugin's `retry experiment` merge-patches ``{"status": null}``), which a status subresource would silently
+ignore. The controller writes status with a resourceVersion-guarded update of the object."""

@@ -149,6 +149,12 @@ async def terminate_analysisrun_cmd(inv: Invocation) -> int:
     return await _each(inv, "terminate", plan_terminate_analysisrun, plural="analysisruns")
 
 
+async def retry_experiment_cmd(inv: Invocation) -> int:
+    from rollouts.cli.patches import plan_retry_experiment
+
+    return await _each(inv, "retry", plan_retry_experiment, plural="experiments")
+
+
 async def terminate_experiment_cmd(inv: Invocation) -> int:
     from rollouts.cli.patches import plan_terminate_experiment
 

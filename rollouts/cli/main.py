@@ -187,11 +187,14 @@ def build_parser(argv: Sequence[str] = (), *, prog: str = "kubectl rollouts",
                         examples="  {prog} version\n  {prog} version --short\n")
     add_bool(version, "--short", help="print just the version number")
 
-    retry = t.group(sub, "retry", "Retry a rollout", dest="resource", metavar="RESOURCE",
+    retry = t.group(sub, "retry", "Retry a rollout or experiment", dest="resource", metavar="RESOURCE",
                     examples="  {prog} retry rollout guestbook\n")
     retry_ro = t.command(retry, "rollout", "Retry an aborted rollout", aliases=["ro", "rollouts"],
                          handler="actions:retry_cmd", examples="  {prog} retry rollout guestbook\n")
     retry_ro.add_argument("names", metavar="ROLLOUT_NAME", nargs="+")
+    retry_exp = t.command(retry, "experiment", "Retry an experiment", aliases=["exp", "experiments"],
+                          handler="actions:retry_experiment_cmd", examples="  {prog} retry experiment my-experiment\n")
+    retry_exp.add_argument("names", metavar="EXPERIMENT_NAME", nargs="+")
 
     terminate = t.group(sub, "terminate", "Terminate an AnalysisRun or Experiment", dest="resource", metavar="RESOURCE",
                         examples="  {prog} terminate analysisrun guestbook-877894d5b-4-success-rate.1\n")

@@ -199,6 +199,12 @@ def plan_terminate_analysisrun(run: Obj) -> ActionPlan:
                       kind="analysisruns")
 
 
+def plan_retry_experiment(experiment: Obj) -> ActionPlan:
+    """Argo's `retry experiment` (retry.go): a merge patch ``{"status": null}`` of the object (the Experiment CRD
+    has no status subresource); the controller starts the Experiment again from Pending."""
+    return ActionPlan(f"experiment '{_name(experiment)}' retried", spec=Patch({"status": None}), kind="experiments")
+
+
 def plan_terminate_experiment(experiment: Obj) -> ActionPlan:
     """Argo's `terminate experiment`: spec.terminate (Argo's plugin prints "retried" here, terminate.go:102, a
     slip; ours says what it did)."""

@@ -126,7 +126,8 @@ class ExperimentReconciler:
         status = dict(plan.status)
         if status_changed(raw.get("status"), status):
             try:
-                updated = await self.client.replace(EXPERIMENT, {**raw, "status": status}, subresource="status")
+                # no status subresource (Argo's CRD has none): the object itself, guarded by its resourceVersion
+                updated = await self.client.replace(EXPERIMENT, {**raw, "status": status})
             except NotFound:
                 return None
             self.experiments.upsert(updated)

@@ -107,10 +107,11 @@ def _service_manifest(ctx: ExperimentContext, template: TemplateSpec, name: str,
 
 
 def _reconcile_service(ctx: ExperimentContext, template: TemplateSpec, ts: Status, rs: ObservedReplicaSet,
-                       desired: int) -> None:
-    """A Service per template while it runs (selecting its ReplicaSet's labels), deleted once it has no pods."""
+                       desired: int, target: int) -> None:
+    """A Service per template while it runs (selecting its ReplicaSet's labels), deleted once it has no pods
+    (Argo: available 0) or in the pass that scales them to 0, so no reader sees pods gone and the Service left."""
     svc = ctx.observed.services.get(template.name)
-    if template.service is None or (desired == 0 and rs.available_replicas == 0):
+    if template.service is None or (desired == 0 and (rs.available_replicas == 0 or target == 0)):
         if svc is not None:
             ctx.act(DeleteService(svc.name))
             ts.pop("serviceName", None)
@@ -134,8 +135,9 @@ def _reconcile_service(ctx: ExperimentContext, template: TemplateSpec, ts: Statu
     ts["podTemplateHash"] = rs.pod_template_hash
 
 
-def _scale(ctx: ExperimentContext, template: TemplateSpec, ts: Status, rs: ObservedReplicaSet, desired: int) -> None:
-    """Scale to ``desired``; scaling to 0 waits for the scale-down deadline (set now when missing)."""
+def _scale(ctx: ExperimentContext, template: TemplateSpec, ts: Status, rs: ObservedReplicaSet, desired: int) -> int:
+    """Scale to ``desired``; scaling to 0 waits for the scale-down deadline (set now when missing). Returns the
+    replicas planned."""
     annotations: dict[str, str | None] = {}
     deadline = parse_timestamp(rs.annotations[SCALE_DOWN_DEADLINE_ANNOTATION]) \
         if rs.annotations.get(SCALE_DOWN_DEADLINE_ANNOTATION) else None
@@ -159,6 +161,7 @@ def _scale(ctx: ExperimentContext, template: TemplateSpec, ts: Status, rs: Obser
                   f"Scaled {verb} ReplicaSet {rs.name} from {rs.spec_replicas} to {target}")
     if target != rs.spec_replicas or annotations:
         ctx.act(ScaleReplicaSet(rs.name, target, annotations))
+    return target
 
 
 def _status_code(ctx: ExperimentContext, template: TemplateSpec, ts: Status, desired: int) -> None:
@@ -189,8 +192,8 @@ def reconcile_template(ctx: ExperimentContext, template: TemplateSpec) -> Status
         counts = dict.fromkeys(_COUNTS, 0)
         ctx.requeue_in(1.0)  # the scale-up is the next plan's, once the ReplicaSet is observed
     else:
-        _reconcile_service(ctx, template, ts, rs, desired)
-        _scale(ctx, template, ts, rs, desired)
+        target = _scale(ctx, template, ts, rs, desired)
+        _reconcile_service(ctx, template, ts, rs, desired, target)
         counts = {"replicas": rs.status_replicas, "updatedReplicas": rs.status_replicas,
                   "readyReplicas": rs.ready_replicas, "availableReplicas": rs.available_replicas}
     if any(previous.get(k, 0) != v for k, v in counts.items()):

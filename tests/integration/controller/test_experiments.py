@@ -1,5 +1,5 @@
 """Experiments on the real control plane: templates -> ReplicaSets and Services, duration, scale-down delay,
-terminate, analyses deciding the phase (Successful, Failed, Inconclusive) and an invalid spec.
+terminate and retry, analyses deciding the phase (Successful, Failed, Inconclusive) and an invalid spec.
 
 Expected phases, messages and event reasons are Argo's (experiments/experiment.go, test/e2e/experiment_test.go
 of v1.10.2). Analyses use the web provider against a small local server whose answer decides the verdict.
@@ -117,6 +117,10 @@ async def test_terminate_ends_a_running_experiment(kube: KubeClient, namespace: 
     assert ex["status"]["templateStatuses"][0]["status"] == "Successful"
     await eventually(lambda: _replicas(kube, namespace, "term-baseline"), lambda n: n == 0, timeout=30,
                      expected="term-baseline scaled to 0 at once (scaleDownDelaySeconds 0)")
+    # `retry experiment` (Argo's plugin merge-patches the object's status away): it starts again
+    await kube.patch(EXPERIMENT, "term", {"spec": {"terminate": False}, "status": None}, namespace)
+    await _phase(kube, namespace, "term", "Running")
+    assert await _replicas(kube, namespace, "term-baseline") == 1
 
 
 @pytest.mark.parametrize(("answer", "phase"), [(1, "Successful"), (0, "Failed"), (5, "Inconclusive")])

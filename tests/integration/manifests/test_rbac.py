@@ -41,7 +41,7 @@ CONTROLLER_RIGHTS: dict[tuple[str, str], str] = {
        for v in ("list", "watch", "create", "patch", "delete")},
     ("analysisruns.argoproj.io/status", "update"): "measurements written through the status subresource",
     **{("experiments.argoproj.io", v): "Experiment informer" for v in ("list", "watch")},
-    ("experiments.argoproj.io/status", "update"): "Experiment status written through the status subresource",
+    ("experiments.argoproj.io", "update"): "Experiment status written on the object (no status subresource)",
     ("experiments.argoproj.io/finalizers", "update"): "blockOwnerDeletion on an Experiment's children",
     **{("services", v): "Experiment template Services" for v in ("create", "delete")},
     **{(r, v): "analysis templates informers" for r in ("analysistemplates.argoproj.io",

@@ -74,3 +74,10 @@ def test_crd_names_and_columns_are_argos() -> None:
     columns = [(c["name"], c["jsonPath"]) for c in ours["spec"]["versions"][0]["additionalPrinterColumns"]]
     assert columns == [(c["name"], c["jsonPath"]) for c in argo["spec"]["versions"][0]["additionalPrinterColumns"]]
     assert Path(__file__).resolve().parents[3].joinpath("crds", "experiments.yaml").exists()
+
+
+def test_no_status_subresource_as_argos() -> None:
+    """Tools written for Argo (its plugin's `retry experiment`) write status on the object itself."""
+    argo = yaml.safe_load((argo_rollouts_dir() / "manifests" / "crds" / "experiment-crd.yaml").read_text())
+    assert not argo["spec"]["versions"][0].get("subresources")
+    assert not crd_document(CRD)["spec"]["versions"][0].get("subresources")

@@ -37,3 +37,12 @@ def test_terminate_sets_spec_terminate() -> None:
     plan = plan_terminate_experiment({"metadata": {"name": "a"}})
     assert plan.spec is not None and plan.spec.body == {"spec": {"terminate": True}}
     assert plan.kind == "experiments" and plan.message == "experiment 'a' terminated"
+
+
+def test_retry_clears_the_status_on_the_object() -> None:
+    """Argo's retry.go: merge patch {"status": null} of the Experiment itself (its CRD has no status subresource)."""
+    from rollouts.cli.patches import plan_retry_experiment
+
+    plan = plan_retry_experiment({"metadata": {"name": "a"}})
+    assert plan.status is None and plan.spec is not None and plan.spec.body == {"status": None}
+    assert plan.kind == "experiments" and plan.message == "experiment 'a' retried"

@@ -180,7 +180,14 @@ CASES = [
              "templateStatuses": [ts(status="Successful", serviceName="ex-baseline")]}),
          replica_sets={"baseline": rs(spec=0, available=0)},
          services={"baseline": ObservedService("ex-baseline")}, phase="Successful",
-         actions=(DeleteService, ScaleReplicaSet)),  # Argo annotates the deadline even on an empty ReplicaSet
+         actions=(ScaleReplicaSet, DeleteService)),  # Argo annotates the deadline even on an empty ReplicaSet
+    Case("service deleted in the pass that scales its pods to 0 (deadline passed)",
+         experiment(templates=[template("baseline", service={})], status={
+             "phase": "Successful", "availableAt": ago(90),
+             "templateStatuses": [ts(status="Successful", serviceName="ex-baseline")]}),
+         replica_sets={"baseline": rs(annotations={SCALE_DOWN_DEADLINE_ANNOTATION: ago(1)})},
+         services={"baseline": ObservedService("ex-baseline")}, phase="Successful",
+         actions=(ScaleReplicaSet, DeleteService), events=("ScalingReplicaSet",)),
     Case("missing selector: InvalidSpec only, in Argo's words", experiment(
         templates=[{"name": "baseline", "template": {}}]), phase=None),
 ]
