@@ -3,18 +3,23 @@
 Runs the Application reconciler as its own process (`python -m rollouts.gitops`) and measures:
   * commit -> Synced with a push webhook (p50/p95) and with polling (interval given by --poll-interval),
   * drift correction (live edit -> value restored by self-heal),
-  * first sync of N small Applications (4 objects each): wall time and the reconciler's peak RSS,
+  * first sync of N small Applications (4 objects each): wall time and the reconciler's peak RSS; with
+    --clusters 2 every other Application goes to the testbed's second control plane (`testbed/cluster.py
+    --name b --minimal`, ports + ROLLOUTS_PORT_OFFSET, started if not running) through an Argo CD cluster
+    Secret, and the reconciler's RSS is also read once all are Synced,
   * diff throughput of one Application with M resources (cold: server-side dry runs; warm: cached), and the
     size of its stored object (status included).
 
     .venv/bin/python benchmarks/gitops_bench.py                       # full sizes (1000 apps, 3000 resources)
     .venv/bin/python benchmarks/gitops_bench.py --apps 50 --resources 300 --iterations 5   # quick
+    .venv/bin/python benchmarks/gitops_bench.py --clusters 2 --only many      # 1000 apps over two clusters
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import socket
 import statistics
@@ -40,7 +45,8 @@ from rollouts.gitops.live import LiveState  # noqa: E402
 from rollouts.gitops.sources import Sources  # noqa: E402
 from rollouts.kube.client import KubeClient  # noqa: E402
 from rollouts.kube.errors import NotFound  # noqa: E402
-from rollouts.kube.resources import APPLICATION, CONFIGMAP, NAMESPACE  # noqa: E402
+from rollouts.kube.resources import APPLICATION, CONFIGMAP, NAMESPACE, SECRET  # noqa: E402
+from tests.conftest import SecondPlane  # noqa: E402
 from tests.support.controller import install_crds  # noqa: E402
 from tests.unit.gitops.gitrepo import GitRepo  # noqa: E402
 
@@ -62,11 +68,31 @@ def cm(name: str, value: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"key": value}}
 
 
-def app_body(name: str, repo: GitRepo, path: str, namespace: str, automated: dict[str, Any]) -> dict[str, Any]:
+IN_CLUSTER = {"server": "https://kubernetes.default.svc"}
+SECOND = {"name": "second"}  # the cluster Secret's name for the second plane
+
+
+def app_body(name: str, repo: GitRepo, path: str, namespace: str, automated: dict[str, Any],
+             cluster: dict[str, str] = IN_CLUSTER) -> dict[str, Any]:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": name},
             "spec": {"project": "default", "source": {"repoURL": repo.url, "path": path},
-                     "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+                     "destination": {**cluster, "namespace": namespace},
                      "syncPolicy": {"automated": automated}}}
+
+
+async def add_second_cluster(kube: KubeClient, ns: str) -> KubeClient:
+    """Start (or reuse) the second plane, create the same namespace there and an Argo CD cluster Secret for it
+    in the reconciler's namespace; returns a client on the second plane."""
+    plane = SecondPlane()
+    if not plane.running():
+        plane.up()
+    second = await KubeClient.connect(str(plane.kubeconfig))
+    await second.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    config = {"bearerToken": plane.token, "tlsClientConfig": {"caData": plane.ca_data}}
+    await kube.create(SECRET, {"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "cluster-second", "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        "stringData": {"name": SECOND["name"], "server": plane.server, "config": json.dumps(config)}}, ns)
+    return second
 
 
 class Sampler:
@@ -188,7 +214,10 @@ def small_app_files(repo: GitRepo, count: int) -> None:
         ])
 
 
-async def first_sync_many(kube: KubeClient, ns: str, repo: GitRepo, count: int, rec: Reconciler) -> dict[str, Any]:
+async def first_sync_many(kube: KubeClient, ns: str, repo: GitRepo, count: int, rec: Reconciler, *,
+                          second: KubeClient | None) -> dict[str, Any]:
+    """With a second cluster, odd-numbered Applications go to it (by its cluster Secret's name)."""
+    clusters = 2 if second else 1
     head = repo._git("rev-parse", "HEAD")
     cpu_before = rec.sampler.cpu_seconds()
     start = time.monotonic()
@@ -196,7 +225,9 @@ async def first_sync_many(kube: KubeClient, ns: str, repo: GitRepo, count: int, 
 
     async def create(i: int) -> None:
         async with sem:
-            await kube.create(APPLICATION, app_body(f"many-{i:04d}", repo, f"many/app-{i:04d}", ns, {}), ns)
+            cluster = SECOND if clusters == 2 and i % 2 else IN_CLUSTER
+            body = app_body(f"many-{i:04d}", repo, f"many/app-{i:04d}", ns, {}, cluster)
+            await kube.create(APPLICATION, body, ns)
 
     await asyncio.gather(*(create(i) for i in range(count)))
     created = time.monotonic() - start
@@ -207,10 +238,17 @@ async def first_sync_many(kube: KubeClient, ns: str, repo: GitRepo, count: int, 
         return done == count
 
     await wait_for(all_synced, 1800, f"{count} apps Synced")
-    return {"apps": count, "objects": count * 4, "create_s": round(created, 1),
+    rss_synced = rec.sampler.proc.memory_info().rss
+    for client, expected in ((kube, count - count // 2 * (clusters - 1)), (second, count // 2)):
+        if client is not None:
+            cms, _ = await client.list(CONFIGMAP, ns)
+            landed = sum(1 for c in cms if c["metadata"]["name"].endswith("-one"))
+            assert landed == expected, f"{landed} small apps' objects on a cluster, {expected} expected"
+    return {"apps": count, "clusters": clusters, "objects": count * 4, "create_s": round(created, 1),
             "all_synced_s": round(time.monotonic() - start, 1),
             "reconciler_cpu_s": round(rec.sampler.cpu_seconds() - cpu_before, 1),
-            "reconciler_peak_rss_mb": round(rec.sampler.peak_rss / 2**20, 1)}
+            "reconciler_peak_rss_mb": round(rec.sampler.peak_rss / 2**20, 1),
+            "reconciler_rss_when_synced_mb": round(rss_synced / 2**20, 1)}
 
 
 async def diff_throughput(kube: KubeClient, ns: str, repo: GitRepo, resources: int, tmp: Path) -> dict[str, Any]:
@@ -239,18 +277,46 @@ async def diff_throughput(kube: KubeClient, ns: str, repo: GitRepo, resources: i
             "diff_warm_per_s": round(resources / warm_s), "stored_object_kb": round(size / 1024, 1)}
 
 
+async def one_app_runs(kube: KubeClient, ns: str, repo: GitRepo, args: argparse.Namespace, port: int,
+                       tmp: Path) -> dict[str, Any]:
+    """Latency (webhook, polling), drift correction and diff throughput: one Application each, in-cluster."""
+    results: dict[str, Any] = {}
+    hook = await latency_runs(kube, ns, repo, iterations=args.iterations, webhook_port=port, name="webhook")
+    results["commit_to_synced_webhook"] = {"n": len(hook), "p50_s": round(statistics.median(hook), 2),
+                                           "p95_s": round(pct(hook, 0.95), 2), "max_s": round(max(hook), 2)}
+    print(json.dumps(results["commit_to_synced_webhook"]), flush=True)
+    polls = await latency_runs(kube, ns, repo, iterations=max(3, args.iterations // 4), webhook_port=None,
+                               name="polling")
+    results["commit_to_synced_polling"] = {"poll_interval_s": args.poll_interval, "n": len(polls),
+                                           "p50_s": round(statistics.median(polls), 2),
+                                           "p95_s": round(pct(polls, 0.95), 2)}
+    print(json.dumps(results["commit_to_synced_polling"]), flush=True)
+    drift = await drift_runs(kube, ns, repo, max(3, args.iterations // 2))
+    results["drift_correction"] = {"n": len(drift), "p50_s": round(statistics.median(drift), 2),
+                                   "p95_s": round(pct(drift, 0.95), 2), "max_s": round(max(drift), 2)}
+    print(json.dumps(results["drift_correction"]), flush=True)
+    # The big app goes before the many: measured after the thousand apps it would also measure their polling.
+    results["diff_throughput"] = await diff_throughput(kube, ns, repo, args.resources, tmp)
+    print(json.dumps(results["diff_throughput"]), flush=True)
+    return results
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--apps", type=int, default=1000)
     parser.add_argument("--resources", type=int, default=3000)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--poll-interval", type=float, default=10.0)
+    parser.add_argument("--clusters", type=int, choices=(1, 2), default=1,
+                        help="2: the many small Applications alternate between this plane and the second one")
+    parser.add_argument("--only", choices=("many",), help="many: only the first sync of --apps Applications")
     args = parser.parse_args()
     kube = await KubeClient.connect(str(KUBECONFIG))
     await install_crds(kube)
     tmp = Path(tempfile.mkdtemp(prefix="gitops-bench-"))
     ns = f"gitops-bench-{uuid.uuid4().hex[:5]}"
     await kube.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    second = await add_second_cluster(kube, ns) if args.clusters == 2 else None
     repo = GitRepo(tmp / "git")
     for name in ("webhook", "polling"):
         repo.write(f"{name}/cm.yaml", cm(f"{name}-cm", "start"))
@@ -263,35 +329,19 @@ async def main() -> int:
     rec = Reconciler(ns, poll=args.poll_interval, webhook_port=port, cache=tmp / "cache")
     try:
         await asyncio.sleep(1)
-        hook = await latency_runs(kube, ns, repo, iterations=args.iterations, webhook_port=port, name="webhook")
-        results["commit_to_synced_webhook"] = {"n": len(hook), "p50_s": round(statistics.median(hook), 2),
-                                               "p95_s": round(pct(hook, 0.95), 2), "max_s": round(max(hook), 2)}
-        print(json.dumps(results["commit_to_synced_webhook"]), flush=True)
-        polls = await latency_runs(kube, ns, repo, iterations=max(3, args.iterations // 4), webhook_port=None,
-                                   name="polling")
-        results["commit_to_synced_polling"] = {"poll_interval_s": args.poll_interval, "n": len(polls),
-                                               "p50_s": round(statistics.median(polls), 2),
-                                               "p95_s": round(pct(polls, 0.95), 2)}
-        print(json.dumps(results["commit_to_synced_polling"]), flush=True)
-        drift = await drift_runs(kube, ns, repo, max(3, args.iterations // 2))
-        results["drift_correction"] = {"n": len(drift), "p50_s": round(statistics.median(drift), 2),
-                                       "p95_s": round(pct(drift, 0.95), 2), "max_s": round(max(drift), 2)}
-        print(json.dumps(results["drift_correction"]), flush=True)
-        # The big app goes first: measured after the thousand apps it would also measure their polling.
-        results["diff_throughput"] = await diff_throughput(kube, ns, repo, args.resources, tmp)
-        print(json.dumps(results["diff_throughput"]), flush=True)
-        results["first_sync_many"] = await first_sync_many(kube, ns, repo, args.apps, rec)
+        if args.only is None:
+            results.update(await one_app_runs(kube, ns, repo, args, port, tmp))
+        results["first_sync_many"] = await first_sync_many(kube, ns, repo, args.apps, rec, second=second)
         print(json.dumps(results["first_sync_many"]), flush=True)
     finally:
         rec.stop()
-        try:
-            await kube.delete(NAMESPACE, ns)
-        except NotFound:
-            pass
-        await kube.close()
+        for client in (kube, second):
+            if client is not None:
+                with contextlib.suppress(NotFound):
+                    await client.delete(NAMESPACE, ns)
+                await client.close()
     print(json.dumps(results, indent=2))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(asyncio.run(main()))
