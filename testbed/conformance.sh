@@ -37,6 +37,10 @@ export TESTBED_BIN
 ROUTER_CRDS=${ROUTER_CRDS-$ARGO_SRC/test/e2e/crds/istio.yaml $ARGO_SRC/test/e2e/crds/split.yaml
 $ARGO_SRC/test/e2e/crds/apisix.yaml}
 
+# The project ships its own Experiment CRD (crds/experiments.yaml), so the kit must not install Argo's as a stub
+# over it on the project side (the kit's EXTRA_CRDS default predates it).
+export EXTRA_CRDS=${EXTRA_CRDS-}
+
 needs_cluster=0
 for side in "${SIDES[@]}"; do [ "$side" = compare ] || needs_cluster=1; done
 if [ $needs_cluster = 1 ]; then
