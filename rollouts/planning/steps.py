@@ -10,9 +10,12 @@ only place that reads a weight out of the steps: the planner and the CLI's "set 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from rollouts.api.common import format_duration
 from rollouts.api.rollout import CanaryStep, CanaryStrategy, SetCanaryScale, SetHeaderRoute, SetMirrorRoute
+
+_Route = TypeVar("_Route", SetHeaderRoute, SetMirrorRoute)
 
 
 def current_step(steps: Sequence[CanaryStep], index: int | None) -> CanaryStep | None:
@@ -64,31 +67,24 @@ def canary_scale_in_force(steps: Sequence[CanaryStep], index: int | None) -> Set
 def header_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tuple[SetHeaderRoute, ...]:
     """The ``setHeaderRoute`` steps reached so far, by name (the last per name; one without ``match`` removes
     it): ``[route a, route b, route a without match]`` at index 2 -> ``(b,)``; none once all steps are done."""
-    i = index or 0
-    if i >= len(steps):
-        return ()
-    routes: dict[str, SetHeaderRoute] = {}
-    for step in steps[: i + 1]:
-        route = step.set_header_route
-        if route is None:
-            continue
-        if route.match:
-            routes[route.name] = route
-        else:
-            routes.pop(route.name, None)
-    return tuple(routes[name] for name in sorted(routes))
+    return _managed_routes_in_force([step.set_header_route for step in steps], index)
 
 
 def mirror_routes_in_force(steps: Sequence[CanaryStep], index: int | None) -> tuple[SetMirrorRoute, ...]:
     """The ``setMirrorRoute`` steps reached so far, by name, as :func:`header_routes_in_force` (Argo sets a route
     at its step and removes every managed route at the end of the update): ``[mirror m, setWeight 20]`` at
     index 1 -> ``(m,)``; none once all steps are done."""
+    return _managed_routes_in_force([step.set_mirror_route for step in steps], index)
+
+
+def _managed_routes_in_force(routes_by_step: Sequence[_Route | None], index: int | None) -> tuple[_Route, ...]:
+    """Argo's managed-route rule, one for header and mirror routes: each named route reached so far, the last
+    per name, one without ``match`` removing it; none once all steps are done."""
     i = index or 0
-    if i >= len(steps):
+    if i >= len(routes_by_step):
         return ()
-    routes: dict[str, SetMirrorRoute] = {}
-    for step in steps[: i + 1]:
-        route = step.set_mirror_route
+    routes: dict[str, _Route] = {}
+    for route in routes_by_step[: i + 1]:
         if route is None:
             continue
         if route.match:
