@@ -5,7 +5,9 @@ HEAD); the reconciler needs "which commit is that now?" cheaply and "the files o
 the real ``git`` binary asynchronously (file://, http(s) and ssh all work the same way) against one bare
 mirror per repository, guarded by one lock per repository so concurrent applications never run two fetches
 into the same mirror. Exports are keyed by commit, so a commit is unpacked once whatever the number of
-applications that use it.
+applications that use it. After each fetch the mirror's refs are read once (``for-each-ref``) into a table, so
+resolving a branch, tag or HEAD - which every pass of every application does - is a lookup, not a ``git``
+process run under the repository's lock; a commit's author and message are read once per commit.
 
 Credentials come from Secrets labelled ``argocd.argoproj.io/secret-type: repository`` (exact URL) or
 ``repo-creds`` (URL prefix), as in Argo CD. They reach git through ``GIT_ASKPASS`` and environment variables
@@ -25,6 +27,7 @@ import shutil
 import stat
 import tarfile
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +40,7 @@ from rollouts.gitops.comparison import SourceError
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 _MAX_MESSAGE = 1000
 """Characters of a commit message kept in status (the whole Application must stay well under 1 MB)."""
+_COMMITS_KEPT = 4096
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 _ASKPASS = """#!/bin/sh
@@ -129,6 +133,45 @@ def is_commit_sha(revision: str) -> bool:
     return bool(_HEX.match(revision.lower())) and len(revision) >= 7
 
 
+_REF_FORMAT = "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"
+
+
+@dataclass(frozen=True, slots=True)
+class RefTable:
+    """The refs of a mirror as the last fetch left them: ref name -> the commit it names (an annotated tag
+    peeled to its commit), and the tags of each commit. A ref naming something else (a tag of a tree, a tag
+    of a tag) is in ``others``, so resolution asks ``git`` about exactly those."""
+
+    commits: Mapping[str, str]
+    tags: Mapping[str, tuple[str, ...]]
+    others: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> RefTable:
+        """``git for-each-ref --format=<_REF_FORMAT>`` output -> the table.
+
+        "refs/tags/v1\\0tag\\0<tag sha>\\0commit\\0<commit sha>" -> refs/tags/v1: <commit sha>, a tag v1 of that
+        commit; "refs/heads/main\\0commit\\0<sha>\\0\\0" -> refs/heads/main: <sha>."""
+        commits: dict[str, str] = {}
+        tags: dict[str, list[str]] = {}
+        others: set[str] = set()
+        for line in text.splitlines():
+            fields = line.split("\0")
+            if len(fields) != 5:
+                continue
+            name, kind, sha, peeled_kind, peeled = fields
+            if kind == "commit":
+                commits[name] = sha
+            elif kind == "tag" and peeled_kind == "commit":
+                commits[name] = peeled
+            else:
+                others.add(name)
+                continue
+            if name.startswith("refs/tags/"):
+                tags.setdefault(commits[name], []).append(name.removeprefix("refs/tags/"))
+        return cls(commits, {sha: tuple(sorted(names)) for sha, names in tags.items()}, frozenset(others))
+
+
 class GitSource:
     """Bare mirrors under ``root/repos``, exports under ``root/checkouts/<commit>``."""
 
@@ -140,7 +183,11 @@ class GitSource:
         self._locks: dict[str, asyncio.Lock] = {}
         self._fetched_at: dict[str, float] = {}
         self._fetch_started: dict[str, float] = {}
-        self._metadata: dict[str, tuple[float | None, RevisionMetadata]] = {}
+        self._refs: dict[str, RefTable] = {}
+        self._resolved: dict[str, dict[str, str | None]] = {}
+        """Per repository: what ``rev-parse`` said of revisions no ref names (short SHAs), until the next fetch."""
+        self._commits: OrderedDict[str, tuple[str, str, str | None]] = OrderedDict()
+        """Per commit: (author, date, message), the most recent ``_COMMITS_KEPT``; a commit never changes."""
         (root / "repos").mkdir(parents=True, exist_ok=True)
         (root / "checkouts").mkdir(parents=True, exist_ok=True)
         (root / "keys").mkdir(parents=True, exist_ok=True)
@@ -228,9 +275,13 @@ class GitSource:
                 await self._run(*args, *refspecs[:2], cwd=mirror, creds=creds)
         except GitError as exc:
             raise GitError(f"repository {redact(repo_url)} is not reachable: {exc}") from None
-        self._fetched_at[normalize_repo_url(repo_url)] = time.monotonic()
+        key = normalize_repo_url(repo_url)
+        self._refs[key] = RefTable.parse((await self._run("for-each-ref", f"--format={_REF_FORMAT}",
+                                                          cwd=mirror)).decode(errors="replace"))
+        self._resolved.pop(key, None)
+        self._fetched_at[key] = time.monotonic()
         if not extra:
-            self._fetch_started[normalize_repo_url(repo_url)] = started
+            self._fetch_started[key] = started
 
     async def _rev_parse(self, mirror: Path, ref: str) -> str | None:
         try:
@@ -238,6 +289,18 @@ class GitSource:
         except GitError:
             return None
         return out.decode().strip() or None
+
+    async def _commit_of(self, repo_url: str, ref: str) -> str | None:
+        """The commit ``ref`` names in the mirror (call with the repository's lock held): a ref name from the
+        table; anything else (a short SHA, ``main~1``) from ``rev-parse``, remembered until the next fetch."""
+        key = normalize_repo_url(repo_url)
+        table = self._refs.get(key)
+        if table is not None and ref.startswith("refs/") and ref not in table.others:
+            return table.commits.get(ref)
+        memo = self._resolved.setdefault(key, {})
+        if ref not in memo:
+            memo[ref] = await self._rev_parse(self._mirror(repo_url), ref)
+        return memo[ref]
 
     async def resolve(
         self,
@@ -265,7 +328,7 @@ class GitSource:
             candidates = (["refs/remote-head"] if rev in ("", "HEAD")
                           else [f"refs/heads/{rev}", f"refs/tags/{rev}", rev])
             for ref in candidates:
-                sha = await self._rev_parse(mirror, ref)
+                sha = await self._commit_of(repo_url, ref)
                 if sha is not None:
                     return sha
             if is_commit_sha(rev):
@@ -274,30 +337,33 @@ class GitSource:
                 except GitError:
                     pass
                 else:
-                    sha = await self._rev_parse(mirror, rev)
+                    sha = await self._commit_of(repo_url, rev)
                     if sha is not None:
                         return sha
         raise GitError(f"unable to resolve '{revision or 'HEAD'}' to a commit SHA in {redact(repo_url)}: "
                        "no such branch, tag or commit")
 
     async def commit_metadata(self, repo_url: str, commit: str) -> RevisionMetadata:
-        """Author, date (UTC), message and tags of a fetched commit; cached (a commit never changes, its tags
-        may: they are read again after each fetch)."""
-        fetched = self.fetched_at(repo_url)
-        cached = self._metadata.get(commit)
-        if cached is not None and cached[0] == fetched:
-            return cached[1]
-        mirror = self._mirror(repo_url)
-        out = (await self._run("show", "-s", "--format=%an <%ae>%x00%aI%x00%B", commit, cwd=mirror)).decode(
-            errors="replace")
-        author, _, rest = out.partition("\0")
-        date, _, message = rest.partition("\0")
-        tags = (await self._run("tag", "--points-at", commit, cwd=mirror)).decode(errors="replace").split()
-        when = datetime.fromisoformat(date.strip()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        found = RevisionMetadata(author=author.strip(), date=when, tags=sorted(tags) or None,
-                                 message=message.strip()[:_MAX_MESSAGE] or None)
-        self._metadata[commit] = (fetched, found)
-        return found
+        """Author, date (UTC), message and tags of a fetched commit. The commit is read once (it never
+        changes); its tags come from the refs of the last fetch (they may move)."""
+        cached = self._commits.get(commit)
+        if cached is None:
+            out = (await self._run("show", "-s", "--format=%an <%ae>%x00%aI%x00%B", commit,
+                                   cwd=self._mirror(repo_url))).decode(errors="replace")
+            author, _, rest = out.partition("\0")
+            date, _, message = rest.partition("\0")
+            when = datetime.fromisoformat(date.strip()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            cached = (author.strip(), when, message.strip()[:_MAX_MESSAGE] or None)
+            self._commits[commit] = cached
+            while len(self._commits) > _COMMITS_KEPT:
+                self._commits.popitem(last=False)
+        table = self._refs.get(normalize_repo_url(repo_url))
+        if table is None:
+            tags = (await self._run("tag", "--points-at", commit, cwd=self._mirror(repo_url))).decode(
+                errors="replace").split()
+        else:
+            tags = list(table.tags.get(commit, ()))
+        return RevisionMetadata(author=cached[0], date=cached[1], tags=sorted(tags) or None, message=cached[2])
 
     async def checkout(self, repo_url: str, commit: str) -> Path:
         """A directory holding the files of ``commit`` (read-only by convention; shared by all apps)."""
