@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rollouts.cli.errors import Target, explain
@@ -38,10 +39,11 @@ class Hub:
     def __init__(self, client: KubeClient, namespace: str | None, *, settle: float = 0.25) -> None:
         self.namespace = namespace
         self.version = 0
+        self._kind_versions = dict.fromkeys(KINDS, 0)
         self._settle = settle
         self._pending: asyncio.TimerHandle | None = None
         self._subscribers: set[asyncio.Queue[int]] = set()
-        self.informers = {plural: Informer(client, kind, namespace=namespace, handler=self._changed)
+        self.informers = {plural: Informer(client, kind, namespace=namespace, handler=self._changed_for(plural))
                           for plural, kind in KINDS.items()}
 
     async def run(self) -> None:
@@ -95,7 +97,18 @@ class Hub:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def _changed(self, _etype: str, _obj: Obj) -> None:
+    def versions(self, *plurals: str) -> tuple[int, ...]:
+        """How many changes each of these kinds has seen: what a page computed from them depends on (the
+        Rollouts list does not change when only Events did)."""
+        return tuple(self._kind_versions[plural] for plural in plurals)
+
+    def _changed_for(self, plural: str) -> Callable[[str, Obj], None]:
+        def changed(_etype: str, _obj: Obj) -> None:
+            self._kind_versions[plural] += 1
+            self._changed()
+        return changed
+
+    def _changed(self) -> None:
         self.version += 1
         if self._pending is None:
             self._pending = asyncio.get_running_loop().call_later(self._settle, self._flush)

@@ -90,6 +90,16 @@ async def test_paused_canary_and_promote_live(browser: Any, kube: KubeClient, na
     await set_image(kube, namespace, "web", "example/app:green")
     await wait_phase(kube, namespace, "web", "Paused", timeout=60)
     async with dashboard(kubeconfig, "-n", namespace) as ui:
+        await asyncio.to_thread(browser.get, f"{ui.url}#/rollouts")
+        row = "main tbody tr"
+        await until(browser, lambda d: "web" in text_of(row)(d) and "Paused" in text_of(row)(d), timeout=20,
+                    expected="the paused canary's row in the list")
+        assert text_of(".pager .range")(browser) == "1\N{EN DASH}1 of 1"
+        search = browser.find_element("id", "rollout-search")
+        await asyncio.to_thread(search.send_keys, "no-such-rollout")
+        await until(browser, lambda d: text_of(".pager .range")(d) == "0 of 0" and not text_of(row)(d), timeout=5,
+                    expected="the search to hide the row")
+        await asyncio.to_thread(search.clear)
         await asyncio.to_thread(browser.get, f"{ui.url}#/rollouts/{namespace}/web")
         await until(browser, lambda d: text_of("#step")(d) == "1/4" and "Paused" in text_of("h1")(d), timeout=20,
                     expected="the paused canary at step 1/4")

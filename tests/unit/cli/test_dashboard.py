@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from rollouts.cli.dashboard import pages
 from rollouts.cli.dashboard.hub import Hub
-from rollouts.cli.dashboard.server import CSP, SETTINGS, Settings, make_app
+from rollouts.cli.dashboard.server import CSP, HUB, SETTINGS, Settings, make_app
 
 UID = "ro-uid"
 
@@ -195,3 +195,35 @@ async def test_missing_rollout_and_static_files(client: TestClient[Any, Any]) ->
     text = await script.text()
     assert not any(sink in text for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"))
     assert (await client.get("/static/..%2Fserver.py", headers=host)).status == 404
+
+
+async def test_list_answers_are_revalidated_and_follow_their_kinds(client: TestClient[Any, Any]) -> None:
+    host = {"Host": f"127.0.0.1:{client.server.port}"}
+    first = await client.get("/api/rollouts", headers=host)
+    etag = first.headers["ETag"]
+    assert first.status == 200 and first.headers["Cache-Control"] == "no-cache"
+    same = await client.get("/api/rollouts", headers={**host, "If-None-Match": etag})
+    assert same.status == 304 and await same.read() == b""
+
+    hub = client.server.app[HUB]
+    # what the watch does for each event it receives: cache the object and tell the hub
+    hub.informers["events"]._apply("ADDED", {"metadata": {"name": "e1", "namespace": "shop"}, "reason": "X"})
+    assert (await client.get("/api/rollouts", headers={**host, "If-None-Match": etag})).status == 304
+
+    aborted = rollout(phase="Degraded", message="RolloutAborted", abort=True)
+    hub.informers["rollouts"]._apply("MODIFIED", {**aborted, "metadata": {**aborted["metadata"], "resourceVersion": "9"}})
+    changed = await client.get("/api/rollouts", headers={**host, "If-None-Match": etag})
+    assert changed.status == 200 and changed.headers["ETag"] != etag
+    [row] = (await changed.json())["items"]
+    assert row["status"] == "Degraded"
+
+
+async def test_applications_list_follows_its_kind(client: TestClient[Any, Any]) -> None:
+    host = {"Host": f"127.0.0.1:{client.server.port}"}
+    empty = await client.get("/api/applications", headers=host)
+    assert (await empty.json())["items"] == []
+    client.server.app[HUB].informers["applications"]._apply("ADDED", {
+        "metadata": {"name": "guestbook", "namespace": "argocd"}, "spec": {}, "status": {}})
+    listed = await client.get("/api/applications", headers={**host, "If-None-Match": empty.headers["ETag"]})
+    assert listed.status == 200
+    assert [(a["name"], a["health"]) for a in (await listed.json())["items"]] == [("guestbook", "Unknown")]

@@ -118,17 +118,68 @@ function images(list) {
   return (list || []).map((i) => h("div", {}, i.image, " ", i.tags.map((t) => h("span", { class: "chip" }, t))));
 }
 
-async function drawRollouts(r) {
+// Long lists are drawn a page at a time (a thousand table rows cost Chromium seconds to lay out on a loaded
+// laptop); the search and filters apply to the whole list, the pager then shows one page of what matched.
+const PAGE_SIZES = [25, 50, 100, 250, 0]; // 0: all
+const paging = { rollouts: { page: 0, size: 100 }, applications: { page: 0, size: 100 } };
+
+function pageOf(key, items) {
+  const state = paging[key];
+  const size = state.size || items.length || 1;
+  const pages = Math.max(1, Math.ceil(items.length / size));
+  state.page = Math.min(Math.max(0, state.page), pages - 1);
+  return { items: items.slice(state.page * size, (state.page + 1) * size), first: state.page * size, pages };
+}
+
+function pager(key, total, shown) {
+  const state = paging[key];
+  const { first, pages } = shown;
+  const go = (page) => { state.page = page; schedule(); };
+  const range = total ? `${first + 1}–${first + shown.items.length} of ${total}` : "0 of 0";
+  return h("nav", { class: "pager", "aria-label": `${key} pages` },
+    h("button", { type: "button", "data-page": "previous", disabled: state.page === 0, onclick: () => go(state.page - 1) }, "‹ Previous"),
+    h("span", { class: "range", role: "status" }, range, pages > 1 ? ` · page ${state.page + 1} of ${pages}` : ""),
+    h("button", { type: "button", "data-page": "next", disabled: state.page >= pages - 1, onclick: () => go(state.page + 1) }, "Next ›"),
+    h("label", {}, "Per page ", h("select", {
+      "data-page-size": key, onchange: (e) => { state.size = Number(e.target.value); state.page = 0; schedule(); },
+    }, PAGE_SIZES.map((n) => h("option", { value: n, selected: state.size === n }, n ? String(n) : "all")))));
+}
+
+const rolloutFilter = { search: "", status: "" };
+
+function rolloutMatches(ro) {
+  const text = rolloutFilter.search.toLowerCase();
+  const hay = [ro.namespace, ro.name, ro.strategy, ro.status, ...ro.images.map((i) => i.image)].join(" ").toLowerCase();
+  return (!text || hay.includes(text)) && (!rolloutFilter.status || ro.status === rolloutFilter.status);
+}
+
+let lastList = "";
+async function drawRollouts(r, region) {
   const data = await getJson(`/api/rollouts${r.namespace ? `?namespace=${encodeURIComponent(r.namespace)}` : ""}`);
-  if (unchanged(data)) return null;
-  const rows = data.items.map((ro) => [
+  if (!region.querySelector(".filters")) {
+    lastList = "";
+    region.replaceChildren(h("h1", {}, "Rollouts"), h("div", { class: "filters", role: "search" },
+      h("label", {}, "Search", h("input", { id: "rollout-search", type: "search", placeholder: "name, namespace, image",
+        value: rolloutFilter.search, oninput: (e) => { rolloutFilter.search = e.target.value; paging.rollouts.page = 0; schedule(); } })),
+      h("label", {}, "Status", h("select", { id: "rollout-status",
+        onchange: (e) => { rolloutFilter.status = e.target.value; paging.rollouts.page = 0; schedule(); } },
+      ["", "Healthy", "Progressing", "Paused", "Degraded"].map((v) => h("option", { value: v, selected: rolloutFilter.status === v }, v || "all"))))),
+    h("div", { id: "results" }));
+  }
+  const key = JSON.stringify([data, rolloutFilter, paging.rollouts]);
+  if (key === lastList) return null; // nothing this page shows changed: keep focus and selection where they are
+  lastList = key;
+  const matched = data.items.filter(rolloutMatches);
+  const shown = pageOf("rollouts", matched);
+  const rows = shown.items.map((ro) => [
     ro.namespace,
     h("a", { href: `#/rollouts/${encodeURIComponent(ro.namespace)}/${encodeURIComponent(ro.name)}` }, ro.name),
     ro.strategy, badge(ro.status), ro.step, ro.setWeight, ro.actualWeight, ro.ready, images(ro.images),
   ]);
-  return [h("h1", {}, "Rollouts"), problems(data.problems),
-    data.items.length ? table(["Namespace", "Name", "Strategy", "Status", "Step", "Set weight", "Actual weight",
-      "Ready", "Images"], rows) : h("p", { class: "muted" }, "No Rollouts.")];
+  const listing = data.items.length ? [pager("rollouts", matched.length, shown), table(["Namespace", "Name", "Strategy",
+    "Status", "Step", "Set weight", "Actual weight", "Ready", "Images"], rows)] : [h("p", { class: "muted" }, "No Rollouts.")];
+  document.getElementById("results").replaceChildren(...problems(data.problems), ...listing);
+  return null;
 }
 
 function countdown(step) {
@@ -273,11 +324,11 @@ function matches(app) {
 function filterBar(items) {
   const choices = (key) => [...new Set(items.map((a) => a[key]))].sort();
   const select = (key, label) => h("label", {}, label, h("select", {
-    id: `filter-${key}`, onchange: (e) => { filters[key] = e.target.value; schedule(); },
+    id: `filter-${key}`, onchange: (e) => { filters[key] = e.target.value; paging.applications.page = 0; schedule(); },
   }, h("option", { value: "" }, "all"), choices(key).map((v) => h("option", { value: v, selected: filters[key] === v }, v))));
   const input = (key, label, hint) => h("label", {}, label, h("input", {
     id: `filter-${key}`, type: "search", value: filters[key], placeholder: hint,
-    oninput: (e) => { filters[key] = e.target.value; schedule(); },
+    oninput: (e) => { filters[key] = e.target.value; paging.applications.page = 0; schedule(); },
   }));
   return h("div", { class: "filters", role: "search" }, input("search", "Search", "name, repo, commit"),
     select("project", "Project"), select("namespace", "Namespace"), select("health", "Health"),
@@ -301,10 +352,12 @@ function appTile(app) {
 async function drawApplications(r, region) {
   const data = await getJson("/api/applications");
   if (!region.querySelector(".filters")) region.replaceChildren(h("h1", {}, "Applications"), filterBar(data.items), h("div", { id: "results" }));
-  const shown = data.items.filter(matches);
+  const matched = data.items.filter(matches);
+  const shown = pageOf("applications", matched);
   document.getElementById("results").replaceChildren(...problems(data.problems),
-    h("p", { class: "muted", role: "status" }, `${shown.length} of ${data.items.length} Applications`),
-    h("div", { class: "tiles" }, shown.map(appTile)));
+    h("p", { class: "muted", role: "status" }, `${matched.length} of ${data.items.length} Applications`),
+    matched.length > shown.items.length || paging.applications.page ? pager("applications", matched.length, shown) : "",
+    h("div", { class: "tiles" }, shown.items.map(appTile)));
   return null;
 }
 
@@ -366,7 +419,7 @@ async function draw() {
   try {
     let content;
     if (r.page === "applications") content = r.name ? await drawApplication(r) : await drawApplications(r, region);
-    else content = r.name ? await drawRollout(r) : await drawRollouts(r);
+    else content = r.name ? await drawRollout(r) : await drawRollouts(r, region);
     if (content) region.replaceChildren(...content.flat(Infinity).filter((c) => c));
     document.title = `${r.name || (r.page === "applications" ? "Applications" : "Rollouts")} · Rollouts dashboard`;
   } catch (err) {
