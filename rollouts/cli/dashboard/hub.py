@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rollouts.cli.errors import Target, explain
 from rollouts.kube import resources
+from rollouts.kube.errors import NotFound
 from rollouts.kube.informer import Informer
 
 if TYPE_CHECKING:
@@ -31,8 +32,12 @@ KINDS: dict[str, ResourceKind] = {
     "rollouts": resources.ROLLOUT, "replicasets": resources.REPLICASET, "pods": resources.POD,
     "analysisruns": resources.ANALYSISRUN, "applications": resources.APPLICATION,
     "deployments": resources.DEPLOYMENT, "events": resources.EVENT,
+    "services": resources.SERVICE, "ingresses": resources.INGRESS, "httproutes": resources.HTTPROUTE,
 }
 """What the pages read, by plural: one informer each. Secrets are deliberately absent."""
+OPTIONAL = frozenset({"httproutes"})
+"""Kinds many clusters do not serve (Gateway API not installed): not served means there are none to show,
+not a problem to report."""
 
 
 class Hub:
@@ -79,7 +84,7 @@ class Hub:
         found = []
         for plural in plurals:
             error = self.informers[plural].error
-            if error is not None:
+            if error is not None and not (plural in OPTIONAL and isinstance(error, NotFound)):
                 found.append(str(explain(error, Target("list", plural, None, self.namespace))))
         return found
 

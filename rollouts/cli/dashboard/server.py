@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from rollouts.cli.dashboard import pages
+from rollouts.cli.dashboard import network, pages
 from rollouts.cli.errors import CliError
 
 if TYPE_CHECKING:
@@ -141,6 +141,7 @@ def _list_response(request: web.Request, body: bytes, etag: str) -> web.Response
 
 
 LIST_KINDS = ("rollouts", "replicasets", "pods")
+NETWORK_KINDS = ("services", "ingresses", "httproutes")
 
 
 async def rollouts_body(app: web.Application, ns: str | None) -> tuple[bytes, str]:
@@ -206,7 +207,8 @@ async def get_application(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     ns, name = request.match_info["namespace"], request.match_info["name"]
     app = hub.get("applications", ns, name)
-    problems = hub.problems("applications", "rollouts", "deployments", "replicasets", "pods", "events")
+    problems = hub.problems("applications", "rollouts", "deployments", "replicasets", "pods", "events",
+                            *NETWORK_KINDS)
     if app is None:
         return web.json_response({"error": f"application '{name}' not found in namespace '{ns}'",
                                   "problems": problems}, status=404)
@@ -214,6 +216,11 @@ async def get_application(request: web.Request) -> web.Response:
             for plural in ("rollouts", "deployments") for o in hub.items(plural)}
     owned = hub.items("replicasets") + hub.items("pods")
     detail = pages.application_detail(app, live, owned, hub.items("events", ns))
+    resources = [r for r in (app.get("status") or {}).get("resources") or () if isinstance(r, dict)]
+    namespaces = sorted({str(r.get("namespace") or "") for r in resources})
+    caches = {plural: [o for n in namespaces for o in hub.items(plural, n)]
+              for plural in ("rollouts", "replicasets", "pods", *NETWORK_KINDS)}
+    detail["network"] = network.network_view(resources, caches)
     return web.json_response({**detail, "problems": problems, "version": hub.version})
 
 

@@ -115,3 +115,47 @@ async def test_application_sync_and_refresh_buttons(kube: KubeClient, namespace:
         assert [n["kind"] for n in synced[1]["tree"]] == ["ConfigMap"]
         assert await ui.post(f"api/applications/{namespace}/manual/hard-refresh") == (
             200, {"message": "hard-refresh of application 'manual' requested"})
+
+
+async def test_network_view_shows_the_weights_in_effect(kube: KubeClient, namespace: str, kubeconfig: Path,
+                                                        controller: Controller, crds: None, tmp_path: Path) -> None:
+    """From a Git commit to the canary weight on the network view's edges: an Application holding an NGINX
+    traffic-routed Rollout, its Services and stable Ingress; a new image in Git pauses the canary at 20 %."""
+    from rollouts.gitops.reconciler import GitopsConfig
+    from rollouts.kube.resources import APPLICATION
+    from tests.integration.gitops.conftest import application, reconciler_running
+    from tests.integration.traffic.test_canary_traffic import stable_ingress
+    from tests.support.rollouts import canary_rollout, service
+    from tests.unit.gitops.gitrepo import GitRepo
+
+    def manifests(image: str) -> list[dict[str, object]]:
+        rollout = canary_rollout("shop", image=image, replicas=4, steps=[{"setWeight": 20}, {"pause": {}}],
+                                 stableService="shop-stable", canaryService="shop-canary",
+                                 trafficRouting={"nginx": {"stableIngress": "web"}})
+        return [service("shop-stable", "shop"), service("shop-canary", "shop"), stable_ingress(), rollout]
+
+    repo = GitRepo(tmp_path / "git")
+    repo.write("app/all.yaml", manifests("example/app:blue"))
+    repo.commit("blue")
+    config = GitopsConfig(namespace=namespace, workers=2, poll_interval=2.0, cache_dir=tmp_path / "cache")
+    async with reconciler_running(kube, config), dashboard(kubeconfig, "-n", namespace) as ui:
+        await kube.create(APPLICATION, application("shop", repo, namespace, automated={}), namespace)
+        await wait_phase(kube, namespace, "shop", "Healthy", timeout=90)
+        repo.write("app/all.yaml", manifests("example/app:green"))
+        repo.commit("green")
+        await wait_phase(kube, namespace, "shop", "Paused", step=1, timeout=90)
+
+        def traffic(got: tuple[int, dict[str, object]]) -> dict[str, str]:
+            net = got[1].get("network") or {}
+            names = {n["id"]: n["name"] for n in net.get("nodes", [])}  # type: ignore[attr-defined]
+            return {f"{names[e['source']]}->{names[e['target']]}": e["label"]
+                    for e in net.get("edges", []) if e["label"]}  # type: ignore[attr-defined]
+
+        got = await eventually(lambda: ui.get(f"api/applications/{namespace}/shop"),
+                               lambda got: traffic(got).get("shop-web-canary->shop-canary") == "20% canary",
+                               timeout=60, expected="the canary Ingress's 20 % on the network view")
+        edges = traffic(got)
+        assert edges["web->shop-stable"] == "80% stable", edges
+        # ceil(4 x 20 %) = 1 canary pod, all that the canary Service selects
+        assert [label for edge, label in edges.items() if edge.startswith("shop-canary->")] == ["100% · 1 ready"], edges
+        assert got[1]["network"]["weights"][0]["source"] == "routers"

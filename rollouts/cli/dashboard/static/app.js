@@ -369,6 +369,64 @@ function treeView(nodes) {
     n.children.length ? treeView(n.children) : null)));
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs || {})) if (value !== undefined && value !== null) el.setAttribute(key, String(value));
+  for (const child of children) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return el;
+}
+
+// The network view: Ingress/HTTPRoute -> Service -> ReplicaSet -> Pod in four columns, each edge labelled with the
+// share of traffic it carries (the canary weight the routers have in effect, or the share of ready pods).
+function networkView(net) {
+  if (!net || !net.nodes.length) return h("p", { class: "muted" }, "No Ingresses, HTTPRoutes or Services in this Application.");
+  const colWidth = 300, boxWidth = 180, boxHeight = 30, rowHeight = 44, pad = 8;
+  const rows = [0, 0, 0, 0], place = {}, order = {};
+  // each column in the order of the nodes feeding it (the mean row of its sources), so edges seldom cross
+  const sources = {};
+  for (const e of net.edges) (sources[e.target] ||= []).push(e.source);
+  for (const column of [0, 1, 2, 3]) {
+    const nodes = net.nodes.filter((n) => n.column === column).map((n, i) => {
+      const from = (sources[n.id] || []).map((id) => order[id]).filter((v) => v !== undefined);
+      return { n, rank: from.length ? from.reduce((a, b) => a + b, 0) / from.length : i };
+    }).sort((a, b) => a.rank - b.rank);
+    for (const { n } of nodes) {
+      order[n.id] = rows[column];
+      place[n.id] = { x: pad + column * colWidth, y: pad + rows[column]++ * rowHeight, n };
+    }
+  }
+  const height = pad * 2 + Math.max(...rows) * rowHeight;
+  const width = pad * 2 + 3 * colWidth + boxWidth;
+  const picture = svg("svg", { class: "network", viewBox: `0 0 ${width} ${height}`, width, role: "img",
+    "aria-label": `network: ${net.nodes.length} objects, ${net.edges.length} connections (listed in the table below)` });
+  for (const e of net.edges) {
+    const a = place[e.source], b = place[e.target];
+    if (!a || !b) continue;
+    const x1 = a.x + boxWidth, y1 = a.y + boxHeight / 2, x2 = b.x, y2 = b.y + boxHeight / 2, mid = (x1 + x2) / 2;
+    const stroke = e.weight === null || e.weight === undefined ? 1.5 : 1 + (4 * e.weight) / 100;
+    picture.append(svg("path", { d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, "stroke-width": stroke,
+      class: e.weight === 0 ? "idle" : null }));
+    if (e.label) picture.append(svg("text", { x: mid, y: (y1 + y2) / 2 - 4, "text-anchor": "middle", class: "edge" }, e.label));
+  }
+  for (const { x, y, n } of Object.values(place)) {
+    const state = n.missing ? "missing" : n.kind === "Pod" ? (n.ready ? "ready" : "unready") : "";
+    const name = n.name.length > 24 ? `${n.name.slice(0, 23)}…` : n.name;
+    picture.append(svg("g", { class: `node ${state}` }, svg("title", {}, `${n.kind} ${n.name}${n.status ? ` (${n.status})` : ""}${n.missing ? " — not found" : ""}`),
+      svg("rect", { x, y, width: boxWidth, height: boxHeight, rx: 5 }),
+      svg("text", { x: x + 6, y: y + 12, class: "kind" }, n.kind),
+      svg("text", { x: x + 6, y: y + 25 }, name)));
+  }
+  const names = Object.fromEntries(net.nodes.map((n) => [n.id, `${n.kind} ${n.name}`]));
+  const labelled = net.edges.filter((e) => e.label);
+  return [
+    net.weights.map((w) => h("p", { class: "weights" }, `Canary weight ${w.canary} of ${w.maxWeight} to ${w.canaryService || "the canary"}, `,
+      `${w.maxWeight - w.canary} to ${w.stableService || "the stable"} (read from ${w.source === "routers" ? "the router objects" : "the Rollout's status"})`)),
+    h("div", { class: "scroll" }, picture),
+    labelled.length ? table(["From", "To", "Traffic"], labelled.map((e) => [names[e.source], names[e.target], e.label])) : null,
+  ];
+}
+
 async function drawApplication(r) {
   const app = await getJson(`/api/applications/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`);
   if (unchanged(app)) return null;
@@ -393,6 +451,7 @@ async function drawApplication(r) {
       h("dt", {}, "Last commit"), h("dd", { class: "commit-message" }, `${app.commit.author} ${app.commit.date} — ${app.commit.message}`),
       h("dt", {}, "Operation"), h("dd", {}, `${app.operation} ${app.operationMessage}`)),
     h("h2", {}, "Resources"), app.tree.length ? tree : h("p", { class: "muted" }, "No resources."),
+    h("h2", {}, "Network"), h("section", { class: "network-view", "aria-label": "Network" }, networkView(app.network)),
     h("h2", {}, "Sync history"), app.history.length ? table(["ID", "Revision", "Deployed", "Author", "Message"],
       app.history.map((x) => [x.id, x.revision.slice(0, 10), ago(x.deployedAt), x.author, x.message])) : h("p", { class: "muted" }, "No syncs yet."),
     h("h2", {}, "Events"), eventsView(app.events),
