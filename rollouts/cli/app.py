@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -556,8 +557,20 @@ async def cmd_sync(client: Any, args: argparse.Namespace) -> int:
     return await _wait_operation(client, args.name, args.namespace, args.timeout)
 
 
-async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
-    """Render Git locally and compare with a server-side dry run, as the reconciler does."""
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    """One resource `app diff` reports: its kind and key, what a sync would do (modify, create, prune) and the
+    unified diff (live -> desired) as `app diff` prints it."""
+
+    kind: str
+    key: str
+    change: str
+    text: str
+
+
+async def app_changes(client: Any, name: str, namespace: str, *, revision: str | None = None) -> list[ResourceChange]:
+    """Render Git locally and compare with a server-side dry run, as the reconciler does: every resource a sync
+    would modify, create or prune."""
     import shutil
 
     from pydantic import ValidationError
@@ -570,31 +583,31 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
     from rollouts.gitops.sources import Sources
     from rollouts.kube.errors import ApiError, NotFound
 
-    raw = await _get_app(client, args.name, args.namespace)
+    raw = await _get_app(client, name, namespace)
     try:
         app = Application.model_validate(raw)
     except ValidationError as exc:
-        raise CliError(f"application '{args.name}' is invalid: {exc.errors()[0]['msg']}") from None
-    cluster, target = await _destination_client(client, app, args.namespace)
+        raise CliError(f"application '{name}' is invalid: {exc.errors()[0]['msg']}") from None
+    cluster, target = await _destination_client(client, app, namespace)
     cache = Path(tempfile.mkdtemp(prefix="kubectl-rollouts-diff-"))
     live = LiveState(target, lambda _name: None, namespaces=cluster.namespaces,
                      cluster_resources=cluster.cluster_resources)
     try:
-        comparer = Comparer(target, Sources(cache), live, namespace=args.namespace, cluster=cluster, control=client)
+        comparer = Comparer(target, Sources(cache), live, namespace=namespace, cluster=cluster, control=client)
         try:
-            comparison = await comparer.compare_app(app, fetch=True, revision=args.revision, fresh=True)
+            comparison = await comparer.compare_app(app, fetch=True, revision=revision, fresh=True)
         except ComparisonError as exc:
             raise CliError(str(exc), exit_code=2) from None
-        changed = sum(1 for r in comparison.resources if r.diff.modified)
-        texts = []
+        changes = []
         for res in comparison.resources:
             if not res.diff.modified:
                 continue
-            if res.diff.text:
-                texts.append(res.diff.text)
-            elif res.live is None:
-                texts.append(f"===== {res.key} (to be created) ======\n" + "".join(
-                    f"+{line}\n" for line in to_yaml(res.desired).splitlines()))
+            if res.live is not None or res.diff.text:
+                changes.append(ResourceChange(res.key.kind, str(res.key), "modify", res.diff.text))
+            else:
+                changes.append(ResourceChange(res.key.kind, str(res.key), "create",
+                                              f"===== {res.key} (to be created) ======\n" + "".join(
+                                                  f"+{line}\n" for line in to_yaml(res.desired).splitlines())))
         for item in (_status(raw).get("resources") or []):
             if not item.get("requiresPruning"):
                 continue
@@ -604,17 +617,23 @@ async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
                 obj = await target.get(kind, item["name"], item.get("namespace"))
             except (NotFound, ApiError):
                 continue
-            changed += 1
-            texts.append(f"===== {item['kind']}/{item.get('namespace', '')}/{item['name']} (to be pruned) "
-                         "======\n" + "".join(f"-{line}\n" for line in to_yaml(obj).splitlines()))
-        for text in texts:
-            print(text, end="" if text.endswith("\n") else "\n")
-        return 1 if changed else 0
+            key = f"{item['kind']}/{item.get('namespace', '')}/{item['name']}"
+            changes.append(ResourceChange(str(item["kind"]), key, "prune", f"===== {key} (to be pruned) ======\n"
+                                          + "".join(f"-{line}\n" for line in to_yaml(obj).splitlines())))
+        return changes
     finally:
         await live.close()
         if target is not client:
             await target.close()
         shutil.rmtree(cache, ignore_errors=True)
+
+
+async def cmd_diff(client: Any, args: argparse.Namespace) -> int:
+    changes = await app_changes(client, args.name, args.namespace, revision=args.revision)
+    for change in changes:
+        if change.text:
+            print(change.text, end="" if change.text.endswith("\n") else "\n")
+    return 1 if changes else 0
 
 
 async def _destination_client(client: Any, app: Any, namespace: str) -> tuple[Any, Any]:
@@ -677,23 +696,25 @@ def _history_by_source(history: Sequence[dict[str, Any]]) -> None:
         _table(["ID", "DATE", "REVISION"], rows)
 
 
-async def cmd_rollback(client: Any, args: argparse.Namespace) -> int:
-    app = await _get_app(client, args.name, args.namespace)
+async def request_rollback(client: Any, name: str, namespace: str, entry_id: int | None, *, prune: bool) -> str:
+    """Ask for a sync back to a history entry (the one before the last without `entry_id`), as `argocd app
+    rollback` does; returns the short revision(s) it goes back to."""
+    app = await _get_app(client, name, namespace)
     spec = app.get("spec") or {}
     if (spec.get("syncPolicy") or {}).get("automated") is not None:
-        raise CliError(f"rollback cannot be initiated when auto-sync is enabled on application '{args.name}': "
+        raise CliError(f"rollback cannot be initiated when auto-sync is enabled on application '{name}': "
                        "disable it first (it would sync straight back to Git)")
     history = _status(app).get("history") or []
-    if args.id is None:
+    if entry_id is None:
         if len(history) < 2:
-            raise CliError(f"application '{args.name}' has no earlier history entry to roll back to")
+            raise CliError(f"application '{name}' has no earlier history entry to roll back to")
         entry = history[-2]
     else:
-        entry = next((h for h in history if h.get("id") == args.id), None)
+        entry = next((h for h in history if h.get("id") == entry_id), None)
         if entry is None:
             ids = ", ".join(str(h.get("id")) for h in history) or "none"
-            raise CliError(f"application '{args.name}' has no history entry {args.id} (ids: {ids})")
-    sync: dict[str, Any] = {"prune": bool(args.prune)}
+            raise CliError(f"application '{name}' has no history entry {entry_id} (ids: {ids})")
+    sync: dict[str, Any] = {"prune": prune}
     if entry.get("revisions"):  # multi-source: every source back to its revision of that sync
         sync.update({"revisions": entry["revisions"], "sources": entry.get("sources") or []})
         what = ", ".join(str(r)[:7] for r in entry["revisions"])
@@ -702,7 +723,12 @@ async def cmd_rollback(client: Any, args: argparse.Namespace) -> int:
         if entry.get("source"):
             sync["source"] = entry["source"]
         what = str(entry["revision"])[:7]
-    await _request_operation(client, args.name, args.namespace, {"sync": sync, "initiatedBy": _initiator()})
+    await _request_operation(client, name, namespace, {"sync": sync, "initiatedBy": _initiator()})
+    return what
+
+
+async def cmd_rollback(client: Any, args: argparse.Namespace) -> int:
+    what = await request_rollback(client, args.name, args.namespace, args.id, prune=bool(args.prune))
     if args.no_wait:
         print(f"rollback of application '{args.name}' to {what} requested")
         return 0

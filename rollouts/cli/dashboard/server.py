@@ -43,7 +43,7 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 ROWS: web.AppKey[pages.RowCache] = web.AppKey("rows")
 ROWS_LOCK: web.AppKey[asyncio.Lock] = web.AppKey("rows_lock")
 BODIES: web.AppKey[ListBodies] = web.AppKey("bodies")
-APPLICATION_VERBS = ("sync", "refresh", "hard-refresh")
+APPLICATION_VERBS = ("sync", "refresh", "hard-refresh", "rollback")
 ROLLOUT_VERBS = ("promote", "promote-full", "abort", "retry", "pause", "resume", "restart", "undo", "set-image")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -301,8 +301,10 @@ async def rollout_action(request: web.Request) -> web.Response:
     return web.json_response({"message": message})
 
 
-async def perform_on_application(client: KubeClient, verb: str, name: str, namespace: str) -> str:
-    """An Application button: the `app` commands' own requests (rollouts.cli.app)."""
+async def perform_on_application(client: KubeClient, verb: str, name: str, namespace: str,
+                                 body: dict[str, Any]) -> str:
+    """An Application button: the `app` commands' own requests (rollouts.cli.app); Rollback sends what
+    `app rollback NAME ID --async` sends and answers with its line."""
     from rollouts.cli import app as app_cli
     from rollouts.cli.errors import Target, explain
     from rollouts.kube.errors import ApiError
@@ -311,10 +313,39 @@ async def perform_on_application(client: KubeClient, verb: str, name: str, names
         if verb == "sync":
             await app_cli.request_sync(client, name, namespace, {"prune": False})
             return f"sync of application '{name}' requested"
+        if verb == "rollback":
+            entry = body.get("id")
+            if not isinstance(entry, int) or isinstance(entry, bool):
+                raise CliError(f"id must be the history entry's number, not {entry!r}")
+            what = await app_cli.request_rollback(client, name, namespace, entry, prune=False)
+            return f"rollback of application '{name}' to {what} requested"
         await app_cli.request_refresh(client, name, namespace, hard=verb == "hard-refresh")
     except ApiError as exc:
         raise explain(exc, Target(verb, "application", name, namespace)) from exc
     return f"{verb} of application '{name}' requested"
+
+
+SECRET_HIDDEN = "(a Secret: the dashboard never shows Secret data, so only the fact that it differs is shown)"
+
+
+async def application_diff(request: web.Request) -> web.Response:
+    """What a sync would change, live -> desired, from `app diff`'s own comparison (Git rendered, compared
+    with a server-side dry run, with the user's credentials); a Secret's contents are never sent."""
+    from rollouts.cli import app as app_cli
+    from rollouts.cli.errors import Target, explain
+    from rollouts.kube.errors import ApiError
+
+    ns, name = request.match_info["namespace"], request.match_info["name"]
+    try:
+        try:
+            changes = await app_cli.app_changes(request.app[CLIENT], name, ns)
+        except ApiError as exc:
+            raise explain(exc, Target("diff", "application", name, ns)) from exc
+    except CliError as exc:
+        return _error(_status_of(exc), str(exc))
+    return web.json_response({"resources": [
+        {"kind": c.kind, "key": c.key, "change": c.change, "text": SECRET_HIDDEN if c.kind == "Secret" else c.text}
+        for c in changes]})
 
 
 async def application_action(request: web.Request) -> web.Response:
@@ -325,7 +356,7 @@ async def application_action(request: web.Request) -> web.Response:
         return _error(404, f"unknown action {verb!r}; one of {', '.join(APPLICATION_VERBS)}")
     ns, name = request.match_info["namespace"], request.match_info["name"]
     try:
-        message = await perform_on_application(request.app[CLIENT], verb, name, ns)
+        message = await perform_on_application(request.app[CLIENT], verb, name, ns, await _body(request))
     except CliError as exc:
         return _error(_status_of(exc), str(exc))
     return web.json_response({"message": message})
@@ -342,6 +373,7 @@ def make_app(hub: Hub, client: KubeClient, settings: Settings) -> web.Applicatio
     app.router.add_post("/api/rollouts/{namespace}/{name}/{action}", rollout_action)
     app.router.add_get("/api/applications", list_applications)
     app.router.add_get("/api/applications/{namespace}/{name}", get_application)
+    app.router.add_get("/api/applications/{namespace}/{name}/diff", application_diff)
     app.router.add_post("/api/applications/{namespace}/{name}/{action}", application_action)
     app.router.add_get("/api/stream", stream)
     return app

@@ -4,6 +4,7 @@ the buttons sending the plugin's patches, and a forbidden action as a clear mess
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import aiohttp
@@ -104,7 +105,7 @@ async def test_application_sync_and_refresh_buttons(kube: KubeClient, namespace:
             got[1]["items"][0]["sync"] == "OutOfSync"), timeout=60, expected="the manual Application OutOfSync")
         assert listed[1]["items"][0]["targetRevision"] == "HEAD"
         assert await ui.post(f"api/applications/{namespace}/manual/explode") == (
-            404, {"error": "unknown action 'explode'; one of sync, refresh, hard-refresh"})
+            404, {"error": "unknown action 'explode'; one of sync, refresh, hard-refresh, rollback"})
         assert await ui.post(f"api/applications/{namespace}/manual/sync") == (
             200, {"message": "sync of application 'manual' requested"})
         synced = await eventually(lambda: ui.get(f"api/applications/{namespace}/manual"),
@@ -159,3 +160,56 @@ async def test_network_view_shows_the_weights_in_effect(kube: KubeClient, namesp
         # ceil(4 x 20 %) = 1 canary pod, all that the canary Service selects
         assert [label for edge, label in edges.items() if edge.startswith("shop-canary->")] == ["100% · 1 ready"], edges
         assert got[1]["network"]["weights"][0]["source"] == "routers"
+
+
+async def test_outofsync_diff_hides_secrets_and_rollback_to_a_history_entry(
+        kube: KubeClient, namespace: str, kubeconfig: Path, crds: None, tmp_path: Path) -> None:
+    """The diff is `app diff`'s (live vs Git through a server-side dry run) with a Secret's contents withheld;
+    Rollback sends what `app rollback NAME ID` sends and the cluster goes back to that entry's revision."""
+    from rollouts.gitops.reconciler import GitopsConfig
+    from rollouts.kube.resources import APPLICATION, CONFIGMAP
+    from tests.integration.gitops.conftest import application, cm, reconciler_running
+    from tests.unit.gitops.gitrepo import GitRepo
+
+    def secret(password: str) -> dict[str, object]:
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "stringData": {"password": password}}
+
+    repo = GitRepo(tmp_path / "git")
+    repo.write("app/all.yaml", [cm("settings", "first"), secret("hunter2-first")])
+    first = repo.commit("first")
+    config = GitopsConfig(namespace=namespace, workers=2, poll_interval=2.0, cache_dir=tmp_path / "cache")
+    async with reconciler_running(kube, config), dashboard(kubeconfig, "-n", namespace) as ui:
+        await kube.create(APPLICATION, application("manual", repo, namespace), namespace)
+        await eventually(lambda: ui.get(f"api/applications/{namespace}/manual"),
+                         lambda got: got[1].get("sync") == "OutOfSync", timeout=60, expected="OutOfSync before a sync")
+        assert (await ui.post(f"api/applications/{namespace}/manual/sync"))[0] == 200
+        await eventually(lambda: ui.get(f"api/applications/{namespace}/manual"),
+                         lambda got: got[1].get("syncedRevision") == first and got[1].get("sync") == "Synced",
+                         timeout=60, expected="Synced at the first commit")
+
+        repo.write("app/all.yaml", [cm("settings", "second"), secret("hunter2-second")])
+        second = repo.commit("second")
+        await eventually(lambda: ui.get(f"api/applications/{namespace}/manual"),
+                         lambda got: got[1].get("sync") == "OutOfSync", timeout=60,
+                         expected="OutOfSync after the second commit")
+        status, diff = await ui.get(f"api/applications/{namespace}/manual/diff")
+        assert status == 200, diff
+        by_kind = {c["kind"]: c for c in diff["resources"]}
+        assert sorted(by_kind) == ["ConfigMap", "Secret"], diff
+        assert "-  key: first" in by_kind["ConfigMap"]["text"] and "+  key: second" in by_kind["ConfigMap"]["text"]
+        assert by_kind["ConfigMap"]["change"] == "modify"
+        assert "hunter2" not in json.dumps(diff) and "aHVudGVy" not in json.dumps(diff), "Secret data in the diff"
+
+        assert (await ui.post(f"api/applications/{namespace}/manual/sync"))[0] == 200
+        synced = await eventually(lambda: ui.get(f"api/applications/{namespace}/manual"),
+                                  lambda got: got[1].get("syncedRevision") == second and len(got[1]["history"]) == 2,
+                                  timeout=60, expected="Synced at the second commit, two history entries")
+        first_entry = synced[1]["history"][-1]
+        assert first_entry["revision"] == first
+        assert await ui.post(f"api/applications/{namespace}/manual/rollback", {"id": "one"}) == (
+            400, {"error": "id must be the history entry's number, not 'one'"})
+        assert await ui.post(f"api/applications/{namespace}/manual/rollback", {"id": first_entry["id"]}) == (
+            200, {"message": f"rollback of application 'manual' to {first[:7]} requested"})
+        await eventually(lambda: kube.get(CONFIGMAP, "settings", namespace),
+                         lambda got: got["data"] == {"key": "first"}, timeout=60,
+                         expected="the ConfigMap back at the first commit's value")

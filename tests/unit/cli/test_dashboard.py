@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from rollouts.cli.dashboard import pages
 from rollouts.cli.dashboard.hub import Hub
-from rollouts.cli.dashboard.server import CSP, HUB, SETTINGS, Settings, make_app
+from rollouts.cli.dashboard.server import CSP, HUB, SECRET_HIDDEN, SETTINGS, Settings, make_app
 
 UID = "ro-uid"
 
@@ -227,3 +227,28 @@ async def test_applications_list_follows_its_kind(client: TestClient[Any, Any]) 
     listed = await client.get("/api/applications", headers={**host, "If-None-Match": empty.headers["ETag"]})
     assert listed.status == 200
     assert [(a["name"], a["health"]) for a in (await listed.json())["items"]] == [("guestbook", "Unknown")]
+
+
+async def test_diff_withholds_secret_contents(client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from rollouts.cli import app as app_cli
+
+    async def changes(_client: Any, name: str, namespace: str, **_: Any) -> list[app_cli.ResourceChange]:
+        assert (name, namespace) == ("guestbook", "argocd")
+        return [app_cli.ResourceChange("Secret", "Secret/shop/creds", "modify", "-  password: aHVudGVyMg==\n"),
+                app_cli.ResourceChange("ConfigMap", "ConfigMap/shop/settings", "modify", "-  key: a\n+  key: b\n")]
+
+    monkeypatch.setattr(app_cli, "app_changes", changes)
+    answer = await client.get("/api/applications/argocd/guestbook/diff",
+                              headers={"Host": f"127.0.0.1:{client.server.port}"})
+    body = await answer.json()
+    assert answer.status == 200 and "aHVudGVy" not in json.dumps(body)
+    assert [(c["kind"], c["text"]) for c in body["resources"]] == [
+        ("Secret", SECRET_HIDDEN), ("ConfigMap", "-  key: a\n+  key: b\n")]
+
+
+@pytest.mark.parametrize("entry", ["1", None, True, 1.5], ids=["string", "missing", "bool", "float"])
+async def test_rollback_needs_a_history_entry_number(client: TestClient[Any, Any], entry: Any) -> None:
+    answer = await client.post("/api/applications/argocd/guestbook/rollback", data=json.dumps({"id": entry}), headers={
+        "Host": f"127.0.0.1:{client.server.port}", "Origin": _origin(client), "X-CSRF-Token": TOKEN})
+    assert answer.status == 400
+    assert (await answer.json())["error"] == f"id must be the history entry's number, not {entry!r}"

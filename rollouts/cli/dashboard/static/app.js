@@ -93,9 +93,9 @@ function say(kind, text) {
   area.replaceChildren(h("div", { class: kind, role: kind === "problem" ? "alert" : "status" }, text));
 }
 
-async function act(r, verb, label, body) {
+async function act(r, verb, label, body, question) {
   const what = r.page === "applications" ? "application" : "rollout";
-  if (!(await confirmAction(`${label} ${what} '${r.name}' in namespace '${r.namespace}'?`))) return;
+  if (!(await confirmAction(question || `${label} ${what} '${r.name}' in namespace '${r.namespace}'?`))) return;
   const url = `/api/${r.page}/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}/${verb}`;
   try {
     const response = await fetch(url, {
@@ -427,6 +427,37 @@ function networkView(net) {
   ];
 }
 
+// The diff is computed on demand (it renders Git and asks the API server for a dry run), never on every redraw;
+// the last one shown stays until the button is pressed again or another Application is opened.
+let shownDiff = { key: "", body: null };
+
+function diffLines(text) {
+  return h("pre", { class: "diff" }, text.split("\n").map((line) => h("span", {
+    class: line.startsWith("+") && !line.startsWith("+++") ? "add" : line.startsWith("-") && !line.startsWith("---") ? "del" : null,
+  }, line, "\n")));
+}
+
+function diffView(r, app) {
+  const key = `${r.namespace}/${r.name}`;
+  const area = h("div", { id: "diff" });
+  const show = (body) => area.replaceChildren(...(body.error ? problems([body.error]) : body.resources.length
+    ? body.resources.map((c) => h("section", { class: "card", "aria-label": `${c.change} ${c.key}` },
+      h("h3", {}, c.key, " ", h("span", { class: "chip" }, c.change)), c.text ? diffLines(c.text) : h("p", { class: "muted" }, "Differs only in fields the comparison ignores.")))
+    : [h("p", { class: "muted" }, "No differences: live matches Git.")]));
+  const load = async () => {
+    area.replaceChildren(h("p", { class: "muted", role: "status" }, "Comparing live objects with Git…"));
+    let body;
+    try { body = await getJson(`/api/applications/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}/diff`); }
+    catch (err) { body = { error: err.message }; }
+    shownDiff = { key, body };
+    lastDrawn = ""; // the page may have been redrawn meanwhile: draw again, with the diff
+    schedule();
+  };
+  if (shownDiff.key === key && shownDiff.body) show(shownDiff.body);
+  return [h("div", { class: "actions" }, h("button", { type: "button", "data-action": "diff", onclick: load },
+    app.sync === "OutOfSync" ? "Show diff (OutOfSync)" : "Compare with Git")), area];
+}
+
 async function drawApplication(r) {
   const app = await getJson(`/api/applications/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`);
   if (unchanged(app)) return null;
@@ -452,8 +483,13 @@ async function drawApplication(r) {
       h("dt", {}, "Operation"), h("dd", {}, `${app.operation} ${app.operationMessage}`)),
     h("h2", {}, "Resources"), app.tree.length ? tree : h("p", { class: "muted" }, "No resources."),
     h("h2", {}, "Network"), h("section", { class: "network-view", "aria-label": "Network" }, networkView(app.network)),
-    h("h2", {}, "Sync history"), app.history.length ? table(["ID", "Revision", "Deployed", "Author", "Message"],
-      app.history.map((x) => [x.id, x.revision.slice(0, 10), ago(x.deployedAt), x.author, x.message])) : h("p", { class: "muted" }, "No syncs yet."),
+    h("h2", {}, "Differences"), diffView(r, app),
+    h("h2", {}, "Sync history"), app.history.length ? table(["ID", "Revision", "Deployed", "Author", "Message", ""],
+      app.history.map((x, i) => [x.id, x.revision.slice(0, 10), ago(x.deployedAt), x.author, x.message,
+        READ_ONLY || i === 0 ? "" : h("button", { type: "button", "data-action": "rollback", "data-id": x.id,
+          onclick: () => act(r, "rollback", "Rollback", { id: x.id },
+            `Roll application '${r.name}' back to history entry ${x.id} (${x.revision.slice(0, 7)})? Auto-sync must be off.`) },
+        "Rollback")])) : h("p", { class: "muted" }, "No syncs yet."),
     h("h2", {}, "Events"), eventsView(app.events),
   ];
 }
