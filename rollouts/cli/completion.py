@@ -19,6 +19,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ NAMES: dict[tuple[str, ...], str] = {
     ("get", "rollout"): "rollouts", ("retry", "rollout"): "rollouts", ("set", "image"): "rollouts",
     ("terminate", "analysisrun"): "analysisruns",
 }
+# The commands whose positional argument may name several objects.
+SEVERAL = {("abort",), ("pause",), ("resume",), ("retry", "rollout"), ("terminate", "analysisrun")}
 _CONNECTION = {"-n": "namespace", "--namespace": "namespace", "--context": "context", "--kubeconfig": "kubeconfig",
                "--cluster": "cluster", "--user": "user", "-s": "server", "--server": "server", "--token": "token"}
 
@@ -60,12 +63,22 @@ def _takes_value(parser: argparse.ArgumentParser, flag: str) -> bool:
     return action is not None and not isinstance(action, GoBool) and action.nargs != 0
 
 
-def complete(words: Sequence[str], parser: argparse.ArgumentParser,
-             names: Any = None) -> tuple[list[str], int]:
-    """Candidates and directive for completing the last of `words` (the ones before it are complete).
+@dataclass(frozen=True)
+class _Typed:
+    """What the complete words say: the (sub)command they reach, its path, the positional words typed after it,
+    the connection flags (to read names where the user points) and whether `--global` asks for cluster-scoped
+    templates."""
 
-    `names(resource, connection) -> list[str]` reads names from the cluster."""
-    *done, partial = list(words) or [""]
+    parser: argparse.ArgumentParser
+    path: tuple[str, ...]
+    positionals: tuple[str, ...]
+    connection: dict[str, str]
+    cluster_templates: bool
+
+
+def _read_words(done: Sequence[str], parser: argparse.ArgumentParser) -> _Typed:
+    """Walk the complete words as argparse would: subcommands while no positional is seen, flags (skipping the
+    value of one that takes it), and everything after `--` as positionals."""
     current, path = parser, []
     positionals: list[str] = []
     connection: dict[str, str] = {}
@@ -89,37 +102,52 @@ def complete(words: Sequence[str], parser: argparse.ArgumentParser,
             else:
                 positionals.append(word)
         i += 1
-
     cluster_templates = any(w.split("=")[0] == "--global" for w in done)
-    if done and done[-1].startswith("-") and "=" not in done[-1] and _takes_value(current, done[-1]):
-        return _flag_values(current, done[-1], partial, connection, names, cluster_templates)
+    return _Typed(current, tuple(path), tuple(positionals), connection, cluster_templates)
+
+
+def complete(words: Sequence[str], parser: argparse.ArgumentParser,
+             names: Any = None) -> tuple[list[str], int]:
+    """Candidates and directive for completing the last of `words` (the ones before it are complete).
+
+    `names(resource, connection) -> list[str]` reads names from the cluster."""
+    *done, partial = list(words) or [""]
+    typed = _read_words(done, parser)
+    if done and done[-1].startswith("-") and "=" not in done[-1] and _takes_value(typed.parser, done[-1]):
+        return _flag_values(typed, done[-1], partial, names)
     if partial.startswith("-"):
         if "=" in partial:
             flag, _, value = partial.partition("=")
-            values, directive = _flag_values(current, flag, value, connection, names, cluster_templates)
+            values, directive = _flag_values(typed, flag, value, names)
             return [f"{flag}={v}" for v in values], directive
-        return _flags(current, partial), NO_FILE
-    sub = _subparsers(current)
-    if sub is not None and not positionals:
-        helps = {a.dest: a.help or "" for a in sub._choices_actions}
-        found = [f"{name}\t{helps.get(name, '')}".rstrip("\t") for name in sub.choices
-                 if name in helps and name.startswith(partial) and not name.startswith("__")]
-        return found, NO_FILE
-    resource = NAMES.get(tuple(path))
-    if path == ["completion"]:
+        return _flags(typed.parser, partial), NO_FILE
+    sub = _subparsers(typed.parser)
+    if sub is not None and not typed.positionals:
+        return _subcommands(sub, partial), NO_FILE
+    return _positional(typed, partial, names)
+
+
+def _subcommands(sub: argparse._SubParsersAction[Any], partial: str) -> list[str]:
+    helps = {a.dest: a.help or "" for a in sub._choices_actions}
+    return [f"{name}\t{helps.get(name, '')}".rstrip("\t") for name in sub.choices
+            if name in helps and name.startswith(partial) and not name.startswith("__")]
+
+
+def _positional(typed: _Typed, partial: str, names: Any) -> tuple[list[str], int]:
+    """The command's positional argument: a shell name, files (lint, create), or names from the cluster
+    (several for the commands that take several, the ones already typed left out)."""
+    if typed.path == ("completion",):
         return [s for s in ("bash", "zsh", "fish") if s.startswith(partial)], NO_FILE
-    if path == ["lint"] or path == ["create"]:
+    if typed.path in {("lint",), ("create",)}:
         return [], 0
-    if resource is None:
-        return [], NO_FILE
-    several = tuple(path) in {("abort",), ("pause",), ("resume",), ("retry", "rollout"), ("terminate", "analysisrun")}
-    if positionals and not several:
+    resource = NAMES.get(typed.path)
+    if resource is None or (typed.positionals and typed.path not in SEVERAL):
         return [], NO_FILE
     try:
-        found = names(resource, connection) if names is not None else []
+        found = names(resource, typed.connection) if names is not None else []
     except Exception:
         return [], ERROR
-    return [n for n in found if n.startswith(partial) and n not in positionals], NO_FILE
+    return [n for n in found if n.startswith(partial) and n not in typed.positionals], NO_FILE
 
 
 def _flags(parser: argparse.ArgumentParser, partial: str) -> list[str]:
@@ -133,21 +161,21 @@ def _flags(parser: argparse.ArgumentParser, partial: str) -> list[str]:
     return out
 
 
-def _flag_values(parser: argparse.ArgumentParser, flag: str, partial: str, connection: dict[str, str],
-                 names: Any, cluster_templates: bool = False) -> tuple[list[str], int]:
+def _flag_values(typed: _Typed, flag: str, partial: str, names: Any) -> tuple[list[str], int]:
+    """The value of `flag`: files left to the shell, its choices, or names from the cluster / kubeconfig."""
     if flag in FILE_FLAGS:
         return [], 0
-    action = parser._option_string_actions.get(flag)
+    action = typed.parser._option_string_actions.get(flag)
     if action is not None and action.choices:
         return [str(c) for c in action.choices if str(c).startswith(partial)], NO_FILE
     kind = {"-n": "namespaces", "--namespace": "namespaces", "--context": "contexts", "--cluster": "clusters",
             "--user": "users", "--from": "analysistemplates"}.get(flag)
     if kind is None or names is None:
         return [], NO_FILE
-    if kind == "analysistemplates" and cluster_templates:
+    if kind == "analysistemplates" and typed.cluster_templates:
         kind = "clusteranalysistemplates"
     try:
-        found = names(kind, connection)
+        found = names(kind, typed.connection)
     except Exception:
         return [], ERROR
     return [n for n in found if n.startswith(partial)], NO_FILE

@@ -145,8 +145,28 @@ def namespace_from_config(configs: Sequence[Mapping[str, Any]], context: str | N
 
 
 def _apply_flags(config: dict[str, Any], flags: ConnectionFlags) -> str:
-    """Edit the merged kubeconfig as clientcmd applies overrides; returns the context to use."""
+    """Edit the merged kubeconfig as clientcmd applies overrides; returns the context to use.
+
+    The edited cluster and user go in under names of their own, so the file's entries stay as they were."""
     context_name = flags.context or config.get("current-context") or ""
+    base = _chosen_context(config, flags, context_name)
+    cluster = _entry(config, "clusters", base.get("cluster"))
+    if cluster is None:
+        where = f"context {context_name!r}" if context_name else "the kubeconfig (no current-context is set)"
+        raise CliError(f"invalid configuration: {where} names no cluster that the kubeconfig defines")
+    user = _entry(config, "users", base.get("user")) or {}
+    config["clusters"] = [c for c in config["clusters"] if c.get("name") != _OVERRIDE_CONTEXT]
+    config["clusters"].append({"name": _OVERRIDE_CONTEXT, "cluster": _edited_cluster(cluster, flags)})
+    config["users"] = [*(config.get("users") or []), {"name": _OVERRIDE_CONTEXT, "user": _edited_user(user, flags)}]
+    config["contexts"] = [*(config.get("contexts") or []), {"name": _OVERRIDE_CONTEXT, "context": {
+        **base, "cluster": _OVERRIDE_CONTEXT, "user": _OVERRIDE_CONTEXT}}]
+    config["current-context"] = _OVERRIDE_CONTEXT
+    return _OVERRIDE_CONTEXT
+
+
+def _chosen_context(config: dict[str, Any], flags: ConnectionFlags, context_name: str) -> dict[str, Any]:
+    """The context `--context` (or the current one) names, with `--cluster` / `--user` put in; `--server` on a
+    context that names no known cluster gives it an empty one to edit."""
     if flags.context and _entry(config, "contexts", flags.context) is None:
         raise CliError(f'context "{flags.context}" does not exist')
     base = dict(_entry(config, "contexts", context_name) or {})
@@ -161,11 +181,13 @@ def _apply_flags(config: dict[str, Any], flags: ConnectionFlags) -> str:
     if flags.server and _entry(config, "clusters", base.get("cluster")) is None:
         config["clusters"].append({"name": _OVERRIDE_CONTEXT, "cluster": {}})
         base["cluster"] = _OVERRIDE_CONTEXT
-    cluster = _entry(config, "clusters", base.get("cluster"))
-    if cluster is None:
-        where = f"context {context_name!r}" if context_name else "the kubeconfig (no current-context is set)"
-        raise CliError(f"invalid configuration: {where} names no cluster that the kubeconfig defines")
-    cluster = copy.deepcopy(cluster)
+    return base
+
+
+def _edited_cluster(entry: Mapping[str, Any], flags: ConnectionFlags) -> dict[str, Any]:
+    """`--server`, `--certificate-authority`, `--insecure-skip-tls-verify`, `--tls-server-name` on a copy of the
+    cluster: a CA or insecure flag replaces every CA setting; a new server drops the file's tls-server-name."""
+    cluster = copy.deepcopy(dict(entry))
     if flags.server:
         cluster["server"] = flags.server
     if flags.insecure_skip_tls_verify or flags.certificate_authority:
@@ -174,32 +196,25 @@ def _apply_flags(config: dict[str, Any], flags: ConnectionFlags) -> str:
         cluster["insecure-skip-tls-verify"] = flags.insecure_skip_tls_verify
         if flags.certificate_authority:
             cluster["certificate-authority"] = str(Path(flags.certificate_authority).expanduser().resolve())
-    if flags.tls_server_name or flags.server:
-        if flags.tls_server_name:
-            cluster["tls-server-name"] = flags.tls_server_name
-        else:
-            cluster.pop("tls-server-name", None)
-    user = copy.deepcopy(_entry(config, "users", base.get("user")) or {})
-    if flags.token:
-        user["token"] = flags.token
-    if flags.username:
-        user["username"] = flags.username
-    if flags.password:
-        user["password"] = flags.password
-    if flags.client_certificate:
-        user.pop("client-certificate-data", None)
-        user["client-certificate"] = str(Path(flags.client_certificate).expanduser().resolve())
-    if flags.client_key:
-        user.pop("client-key-data", None)
-        user["client-key"] = str(Path(flags.client_key).expanduser().resolve())
-    # the edited cluster and user go in under names of their own, so the file's entries stay as they were
-    config["clusters"] = [c for c in config["clusters"] if c.get("name") != _OVERRIDE_CONTEXT]
-    config["clusters"].append({"name": _OVERRIDE_CONTEXT, "cluster": cluster})
-    config["users"] = [*(config.get("users") or []), {"name": _OVERRIDE_CONTEXT, "user": user}]
-    config["contexts"] = [*(config.get("contexts") or []), {"name": _OVERRIDE_CONTEXT, "context": {
-        **base, "cluster": _OVERRIDE_CONTEXT, "user": _OVERRIDE_CONTEXT}}]
-    config["current-context"] = _OVERRIDE_CONTEXT
-    return _OVERRIDE_CONTEXT
+    if flags.tls_server_name:
+        cluster["tls-server-name"] = flags.tls_server_name
+    elif flags.server:
+        cluster.pop("tls-server-name", None)
+    return cluster
+
+
+def _edited_user(entry: Mapping[str, Any], flags: ConnectionFlags) -> dict[str, Any]:
+    """`--token`, `--username`/`--password`, `--client-certificate`/`--client-key` on a copy of the user (a file
+    flag replaces the inline data)."""
+    user = copy.deepcopy(dict(entry))
+    for key, value in (("token", flags.token), ("username", flags.username), ("password", flags.password)):
+        if value:
+            user[key] = value
+    for key, path in (("client-certificate", flags.client_certificate), ("client-key", flags.client_key)):
+        if path:
+            user.pop(f"{key}-data", None)
+            user[key] = str(Path(path).expanduser().resolve())
+    return user
 
 
 def _in_cluster_namespace(environ: Mapping[str, str]) -> str | None:
