@@ -110,7 +110,19 @@ def plan_promote(rollout: Obj, *, full: bool = False, skip_current_step: bool = 
     then advances itself); canary running analysis at index 2 -> currentStepIndex 3; paused with
     `spec.paused` -> also unpause.
     """
-    name = _name(rollout)
+    _refuse_skip_flags(rollout, skip_current_step=skip_current_step, skip_all_steps=skip_all_steps)
+    message = f"rollout '{_name(rollout)}' {'fully promoted' if full else 'promoted'}"
+    if skip_current_step or skip_all_steps:
+        index = len(canary_steps(rollout)) if skip_all_steps else _next_index(rollout)
+        body = None if index is None else Patch({"status": {"currentStepIndex": index}})
+        return ActionPlan(message, status=body, unified=body)
+    unpause = Patch({"spec": {"paused": False}}) if _spec(rollout).get("paused") else None
+    if full:
+        return _plan_promote_full(rollout, message, unpause)
+    return _plan_promote_step(rollout, message, unpause)
+
+
+def _refuse_skip_flags(rollout: Obj, *, skip_current_step: bool, skip_all_steps: bool) -> None:
     if skip_current_step and skip_all_steps:
         raise ActionRefused(SKIP_FLAGS_TOGETHER)
     if skip_current_step or skip_all_steps:
@@ -118,47 +130,37 @@ def plan_promote(rollout: Obj, *, full: bool = False, skip_current_step: bool = 
             raise ActionRefused(SKIP_FLAGS_BLUE_GREEN)
         if strategy_of(rollout) == "Canary" and not canary_steps(rollout):
             raise ActionRefused(SKIP_FLAGS_NO_STEPS)
-    spec, status = _spec(rollout), _status(rollout)
-    paused = bool(spec.get("paused"))
+
+
+def _plan_promote_full(rollout: Obj, message: str, unpause: Patch | None) -> ActionPlan:
+    """`--full`: promoteFull, unless the current pods already are the stable ones (then only unpause)."""
+    status = _status(rollout)
+    full_status = None
+    if (status.get("currentPodHash") or "") != (status.get("stableRS") or ""):
+        full_status = Patch({"status": {"promoteFull": True}})
+    return ActionPlan(message, spec=unpause, status=full_status,
+                      unified=Patch({"spec": {"paused": False}, "status": {"promoteFull": True}}))
+
+
+def _plan_promote_step(rollout: Obj, message: str, unpause: Patch | None) -> ActionPlan:
+    """One step on: past an Inconclusive analysis pause, else clear the pause conditions, else (a canary with
+    nothing paused) past the step that is running (an analysis or experiment step)."""
+    status = _status(rollout)
     pause_conditions = status.get("pauseConditions") if isinstance(status.get("pauseConditions"), list) else []
-    message = f"rollout '{name}' {'fully promoted' if full else 'promoted'}"
-    unpause = Patch({"spec": {"paused": False}})
-
-    if skip_current_step:
-        index = _next_index(rollout)
-        body = None if index is None else Patch({"status": {"currentStepIndex": index}})
-        return ActionPlan(message, status=body, unified=body)
-    if skip_all_steps:
-        body = Patch({"status": {"currentStepIndex": len(canary_steps(rollout))}})
-        return ActionPlan(message, status=body, unified=body)
-    if full:
-        full_status = None
-        if (status.get("currentPodHash") or "") != (status.get("stableRS") or ""):
-            full_status = Patch({"status": {"promoteFull": True}})
-        return ActionPlan(message, spec=unpause if paused else None, status=full_status,
-                          unified=Patch({"spec": {"paused": False}, "status": {"promoteFull": True}}))
-
-    spec_patch = unpause if paused else None
     unified = Patch({"spec": {"paused": False}, "status": {"pauseConditions": None}})
+    index = _next_index(rollout)
     if _is_inconclusive(rollout) and pause_conditions and status.get("controllerPause"):
-        index = _next_index(rollout)
         if index is None:
-            return ActionPlan(message, spec=spec_patch, unified=unified)
-        return ActionPlan(message, spec=spec_patch, unified=unified, status=Patch(
+            return ActionPlan(message, spec=unpause, unified=unified)
+        return ActionPlan(message, spec=unpause, unified=unified, status=Patch(
             {"status": {"pauseConditions": None, "controllerPause": False, "currentStepIndex": index}}))
     if pause_conditions:
-        return ActionPlan(message, spec=spec_patch, unified=unified,
-                          status=Patch({"status": {"pauseConditions": None}}))
-    if strategy_of(rollout) == "Canary":
-        # nothing is paused: move past the step that is running (an analysis or experiment step)
-        index = _next_index(rollout)
-        if index is not None:
-            return ActionPlan(
-                message, spec=spec_patch,
-                status=Patch({"status": {"pauseConditions": None, "currentStepIndex": index}}),
-                unified=Patch({"spec": {"paused": False}, "status": {"pauseConditions": None,
-                                                                      "currentStepIndex": index}}))
-    return ActionPlan(message, spec=spec_patch, unified=unified)
+        return ActionPlan(message, spec=unpause, unified=unified, status=Patch({"status": {"pauseConditions": None}}))
+    if index is not None:  # only a canary with steps has one
+        moved = {"pauseConditions": None, "currentStepIndex": index}
+        return ActionPlan(message, spec=unpause, status=Patch({"status": moved}),
+                          unified=Patch({"spec": {"paused": False}, "status": moved}))
+    return ActionPlan(message, spec=unpause, unified=unified)
 
 
 # ---------------------------------------------------------------------------------------------------

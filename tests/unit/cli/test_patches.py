@@ -101,6 +101,32 @@ def test_promote_without_status_subresource_sends_one_combined_patch() -> None:
     assert plan_promote(ro(), full=True).unified == Patch({"spec": {"paused": False}, "status": {"promoteFull": True}})
 
 
+INCONCLUSIVE = {"controllerPause": True, "pauseConditions": [{"reason": "InconclusiveAnalysisRun"}],
+                "canary": {"currentStepAnalysisRunStatus": {"status": "Inconclusive"}}}
+
+
+@pytest.mark.parametrize(("rollout", "kwargs", "status", "unified"), [
+    pytest.param(ro(status={**INCONCLUSIVE, "currentStepIndex": 4}), {},
+                 {"pauseConditions": None, "controllerPause": False, "currentStepIndex": 4},
+                 {"spec": {"paused": False}, "status": {"pauseConditions": None}}, id="inconclusive-at-last-step"),
+    pytest.param(ro(status={**INCONCLUSIVE, "currentStepIndex": 2}, steps=[]), {}, None,
+                 {"spec": {"paused": False}, "status": {"pauseConditions": None}}, id="inconclusive-without-steps"),
+    pytest.param(ro(status={"currentStepIndex": 4}), {"skip_current_step": True}, {"currentStepIndex": 4},
+                 {"status": {"currentStepIndex": 4}}, id="skip-current-at-last-step-stays"),
+    pytest.param(ro(status={"currentStepIndex": 1}), {"skip_all_steps": True}, {"currentStepIndex": 4},
+                 {"status": {"currentStepIndex": 4}}, id="skip-all-steps"),
+    pytest.param(ro(blue_green=True, paused=True), {}, None,
+                 {"spec": {"paused": False}, "status": {"pauseConditions": None}}, id="blue-green-paused"),
+    pytest.param(ro(status={"currentStepIndex": 1}, paused=True), {"full": True}, {"promoteFull": True},
+                 {"spec": {"paused": False}, "status": {"promoteFull": True}}, id="full-and-paused"),
+])
+def test_promote_status_and_unified_patch(rollout: dict[str, Any], kwargs: dict[str, bool], status: Any,
+                                          unified: dict[str, Any]) -> None:
+    plan = plan_promote(rollout, **kwargs)
+    assert (plan.status.body["status"] if plan.status else None) == status
+    assert plan.unified == Patch(unified)
+
+
 @pytest.mark.parametrize(("rollout", "kwargs", "message"), [
     pytest.param(ro(), {"skip_current_step": True, "skip_all_steps": True}, SKIP_FLAGS_TOGETHER,
                  id="TestPromoteSkipFlagOnBothSteps"),
