@@ -379,39 +379,14 @@ async def cmd_create(client: Any, args: argparse.Namespace) -> int:
 
 async def cmd_get(client: Any, args: argparse.Namespace) -> int:
     if args.refresh or args.hard_refresh:
-        await request_refresh(client, args.name, args.namespace, hard=args.hard_refresh)
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            app = await _get_app(client, args.name, args.namespace)
-            if "argocd.argoproj.io/refresh" not in (app["metadata"].get("annotations") or {}):
-                break
-            await asyncio.sleep(0.3)
+        await _refreshed(client, args.name, args.namespace, hard=args.hard_refresh)
     app = await _get_app(client, args.name, args.namespace)
     if args.output in ("json", "yaml"):
         _print_obj(app, args.output)
         return 0
     spec, status = app.get("spec") or {}, _status(app)
-    source, dest = _primary_source(spec), spec.get("destination") or {}
-    sync, health = status.get("sync") or {}, status.get("health") or {}
-    policy = spec.get("syncPolicy") or {}
-    automated = policy.get("automated")
-    lines = [
-        ("Name:", f"{app['metadata'].get('namespace')}/{args.name}"),
-        ("Project:", str(spec.get("project", "default"))),
-        ("Server:", str(dest.get("server") or dest.get("name") or "")),
-        ("Namespace:", str(dest.get("namespace") or "")),
-        *_source_lines(spec, sync),
-        ("SyncWindow:", await _sync_window(client, app, str(spec.get("project", "default")), args.namespace)),
-        ("Sync Policy:", ("Automated" + (" (Prune)" if automated.get("prune") else "")) if automated is not None
-         else "Manual"),
-        ("Sync Status:", f"{sync.get('status', 'Unknown')} to {source.get('targetRevision', 'HEAD')}"
-                         # argocd: a short commit only for revisions longer than 7 (not a chart version)
-                         + (f" ({str(sync['revision'])[:7]})" if len(str(sync.get("revision") or "")) > 7 else "")),
-        ("Health Status:", str(health.get("status", "Unknown")) + (f" ({health['message']})"
-                                                                   if health.get("message") else "")),
-        *_commit_lines(sync.get("revisionMetadata") or {}),
-    ]
-    for label, value in lines:
+    window = await _sync_window(client, app, str(spec.get("project", "default")), args.namespace)
+    for label, value in _summary_lines(app, window):
         print(f"{label:<15}{value}")
     state = status.get("operationState")
     if state:
@@ -433,11 +408,63 @@ async def cmd_get(client: Any, args: argparse.Namespace) -> int:
     elif resources:
         print()
         _table(["GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "MESSAGE"],
-               [[r.get("group", ""), r.get("kind", ""), r.get("namespace", ""), r.get("name", ""),
-                 r.get("status", "") + (" (requires pruning)" if r.get("requiresPruning") else ""),
-                 (r.get("health") or {}).get("status", ""), (r.get("health") or {}).get("message", "")]
-                for r in resources])
+               [_resource_row(r) for r in resources])
     return 0
+
+
+async def _refreshed(client: Any, name: str, namespace: str, *, hard: bool) -> None:
+    """Request a refresh and wait (up to a minute) until the reconciler has taken the annotation away."""
+    await request_refresh(client, name, namespace, hard=hard)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        app = await _get_app(client, name, namespace)
+        if "argocd.argoproj.io/refresh" not in (app["metadata"].get("annotations") or {}):
+            return
+        await asyncio.sleep(0.3)
+
+
+def _summary_lines(app: dict[str, Any], window: str) -> list[tuple[str, str]]:
+    """`app get`'s labelled lines, as argocd prints them: where it goes, where from, sync and health, the
+    synced commit."""
+    spec, status = app.get("spec") or {}, _status(app)
+    source, dest = _primary_source(spec), spec.get("destination") or {}
+    sync, health = status.get("sync") or {}, status.get("health") or {}
+    revision = str(sync.get("revision") or "")
+    return [
+        ("Name:", f"{app['metadata'].get('namespace')}/{app['metadata']['name']}"),
+        ("Project:", str(spec.get("project", "default"))),
+        ("Server:", _destination_cluster(dest)),
+        ("Namespace:", str(dest.get("namespace") or "")),
+        *_source_lines(spec, sync),
+        ("SyncWindow:", window),
+        ("Sync Policy:", {"Auto-Prune": "Automated (Prune)", "Auto": "Automated"}.get(_sync_policy(spec), "Manual")),
+        ("Sync Status:", f"{sync.get('status', 'Unknown')} to {source.get('targetRevision', 'HEAD')}"
+                         # argocd: a short commit only for revisions longer than 7 (not a chart version)
+                         + (f" ({revision[:7]})" if len(revision) > 7 else "")),
+        ("Health Status:", str(health.get("status", "Unknown")) + (f" ({health['message']})"
+                                                                   if health.get("message") else "")),
+        *_commit_lines(sync.get("revisionMetadata") or {}),
+    ]
+
+
+def _destination_cluster(dest: dict[str, Any]) -> str:
+    return str(dest.get("server") or dest.get("name") or "")
+
+
+def _sync_policy(spec: dict[str, Any]) -> str:
+    """argocd's SYNCPOLICY column: Auto-Prune, Auto or Manual."""
+    automated = (spec.get("syncPolicy") or {}).get("automated")
+    if automated is None:
+        return "Manual"
+    return "Auto-Prune" if automated.get("prune") else "Auto"
+
+
+def _resource_row(resource: dict[str, Any]) -> list[str]:
+    health = resource.get("health") or {}
+    return [resource.get("group", ""), resource.get("kind", ""), resource.get("namespace", ""),
+            resource.get("name", ""),
+            resource.get("status", "") + (" (requires pruning)" if resource.get("requiresPruning") else ""),
+            health.get("status", ""), health.get("message", "")]
 
 
 async def _sync_window(client: Any, raw: dict[str, Any], project: str, namespace: str) -> str:
@@ -493,25 +520,23 @@ async def cmd_list(client: Any, args: argparse.Namespace) -> int:
         for app in apps:
             print(f"{app['metadata'].get('namespace')}/{app['metadata']['name']}")
         return 0
-    rows = []
-    for app in sorted(apps, key=lambda a: str(a["metadata"]["name"])):
-        spec, status = app.get("spec") or {}, _status(app)
-        dest, source = spec.get("destination") or {}, _primary_source(spec)
-        automated = (spec.get("syncPolicy") or {}).get("automated")
-        rows.append([f"{app['metadata'].get('namespace')}/{app['metadata']['name']}",
-                     str(dest.get("server") or dest.get("name") or ""), str(dest.get("namespace") or ""),
-                     str(spec.get("project", "default")), str((status.get("sync") or {}).get("status", "Unknown")),
-                     str((status.get("health") or {}).get("status", "Unknown")),
-                     "Auto-Prune" if automated and automated.get("prune") else "Auto" if automated is not None
-                     else "Manual",
-                     ",".join(sorted({c.get("type", "") for c in status.get("conditions") or []})) or "<none>",
-                     str(source.get("repoURL", "")), str(source.get("path", "")),
-                     str(source.get("targetRevision", "HEAD")),
-                     str(((status.get("sync") or {}).get("revisionMetadata") or {}).get("author") or ""),
-                     _summary_line((status.get("sync") or {}).get("revisionMetadata") or {})])
     _table(["NAME", "CLUSTER", "NAMESPACE", "PROJECT", "STATUS", "HEALTH", "SYNCPOLICY", "CONDITIONS", "REPO",
-            "PATH", "TARGET", "AUTHOR", "MESSAGE"], rows)
+            "PATH", "TARGET", "AUTHOR", "MESSAGE"],
+           [_list_row(app) for app in sorted(apps, key=lambda a: str(a["metadata"]["name"]))])
     return 0
+
+
+def _list_row(app: dict[str, Any]) -> list[str]:
+    spec, status = app.get("spec") or {}, _status(app)
+    dest, source = spec.get("destination") or {}, _primary_source(spec)
+    sync = status.get("sync") or {}
+    commit = sync.get("revisionMetadata") or {}
+    conditions = sorted({c.get("type", "") for c in status.get("conditions") or []})
+    return [f"{app['metadata'].get('namespace')}/{app['metadata']['name']}", _destination_cluster(dest),
+            str(dest.get("namespace") or ""), str(spec.get("project", "default")), str(sync.get("status", "Unknown")),
+            str((status.get("health") or {}).get("status", "Unknown")), _sync_policy(spec),
+            ",".join(conditions) or "<none>", str(source.get("repoURL", "")), str(source.get("path", "")),
+            str(source.get("targetRevision", "HEAD")), str(commit.get("author") or ""), _summary_line(commit)]
 
 
 def _parse_resource(text: str) -> dict[str, str]:
