@@ -24,37 +24,59 @@ from rollouts.api.podtemplate.quantity import ZERO
 def semantically_equal(a: Any, b: Any, ref: TypeRef) -> bool:
     """Two decoded values of type ``ref`` (``None`` = the zero value) under apimachinery's semantic rules."""
     match ref:
-        case Ptr(elem):
-            if a is None or b is None:
-                return a is None and b is None
-            return semantically_equal(a, b, elem)
+        case Ptr(elem):  # both nil, or both set and pointing at equal values
+            return (a is None) == (b is None) and (a is None or semantically_equal(a, b, elem))
         case Slice(elem):
-            if not a or not b:
-                return not a and not b
-            return len(a) == len(b) and all(semantically_equal(x, y, elem) for x, y in zip(a, b, strict=True))
+            return _slices_equal(a, b, elem)
         case Map(elem):
-            if not a or not b:
-                return not a and not b
-            return a.keys() == b.keys() and all(semantically_equal(a[k], b[k], elem) for k in a)
+            return _maps_equal(a, b, elem)
         case Struct(name):
             a, b = a or {}, b or {}
             return all(semantically_equal(a.get(f.name), b.get(f.name), f.type) for f in layout().structs[name].fields)
+    return _leaves_equal(a, b, ref)
+
+
+def _slices_equal(a: Any, b: Any, elem: TypeRef) -> bool:
+    """Element by element; a nil slice equals an empty one."""
+    if not a or not b:
+        return not a and not b
+    return len(a) == len(b) and all(semantically_equal(x, y, elem) for x, y in zip(a, b, strict=True))
+
+
+def _maps_equal(a: Any, b: Any, elem: TypeRef) -> bool:
+    """Same keys, equal values; a nil map equals an empty one."""
+    if not a or not b:
+        return not a and not b
+    return a.keys() == b.keys() and all(semantically_equal(a[k], b[k], elem) for k in a)
+
+
+def _leaves_equal(a: Any, b: Any, ref: TypeRef) -> bool:
+    """Scalars as Go compares them (a missing one is the zero value)."""
+    match ref:
+        case Special(kind):
+            return _specials_equal(a, b, kind)
         case Prim("string"):
             return (a or "") == (b or "")
         case Prim("bool"):
             return bool(a) == bool(b)
         case Prim():
             return (a or 0) == (b or 0)
-        case Special("quantity"):
-            return (a or ZERO).nanos == (b or ZERO).nanos
-        case Special("intorstring"):
-            return (a or IntOrString()) == (b or IntOrString())
-        case Special("time"):
-            return (a is None or a.zero) == (b is None or b.zero) and (
-                a is None or a.zero or (a.seconds, a.nanos) == (b.seconds, b.nanos))
-        case Special("fieldsv1") | Special("rawjson"):
-            return (a.text if a is not None else "") == (b.text if b is not None else "")
     raise AssertionError(f"unhandled type {ref}")
+
+
+def _specials_equal(a: Any, b: Any, kind: str) -> bool:
+    """apimachinery's own types (a missing one is the zero value): quantities by value, times by instant."""
+    match kind:
+        case "quantity":
+            return (a or ZERO).nanos == (b or ZERO).nanos
+        case "intorstring":
+            return (a or IntOrString()) == (b or IntOrString())
+        case "time":
+            a_zero, b_zero = a is None or a.zero, b is None or b.zero
+            return a_zero == b_zero and (a_zero or (a.seconds, a.nanos) == (b.seconds, b.nanos))
+        case "fieldsv1" | "rawjson":
+            return (a.text if a is not None else "") == (b.text if b is not None else "")
+    raise AssertionError(f"unhandled special type {kind}")
 
 
 def _without_hash_label(template: Mapping[str, Any]) -> dict[str, Any]:

@@ -129,26 +129,35 @@ def decode(value: object, ref: TypeRef, path: str) -> Any:
                 return None
             if not isinstance(value, Mapping):
                 raise _mismatch(path, value, "object")
-            out: dict[str, Any] = {}
-            for key, item in value.items():
-                out[_fix_utf16(str(key))] = decode(item, elem, f"{path}[{key!r}]")
-            return out
+            return {_fix_utf16(str(key)): decode(item, elem, f"{path}[{key!r}]") for key, item in value.items()}
         case Struct(name):
-            if value is None:
-                return {}
-            if not isinstance(value, Mapping):
-                raise _mismatch(path, value, "object")
-            struct = layout().structs[name]
-            fields: dict[str, Any] = {}
-            for key, item in value.items():
-                field = struct.by_name.get(_fix_utf16(str(key)))
-                if field is None:  # unknown keys are dropped, as client-go does
-                    continue
-                decoded = decode(item, field.type, f"{path}.{field.name}" if path else field.name)
-                if item is None and not isinstance(field.type, Ptr | Slice | Map | Special):
-                    continue  # null leaves a value field as it was
-                fields[field.name] = decoded
-            return fields
+            return _decode_struct(value, name, path)
+    return _decode_leaf(value, ref, path)
+
+
+def _decode_struct(value: object, name: str, path: str) -> dict[str, Any]:
+    """A struct's known fields by their Go JSON names; unknown keys are dropped, as client-go does, and a
+    null leaves a value field (not a pointer, slice, map or special) as it was."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _mismatch(path, value, "object")
+    struct = layout().structs[name]
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        field = struct.by_name.get(_fix_utf16(str(key)))
+        if field is None:
+            continue
+        decoded = decode(item, field.type, f"{path}.{field.name}" if path else field.name)
+        if item is None and not isinstance(field.type, Ptr | Slice | Map | Special):
+            continue
+        fields[field.name] = decoded
+    return fields
+
+
+def _decode_leaf(value: object, ref: TypeRef, path: str) -> Any:
+    """A string, bool, integer or one of apimachinery's special types (quantity, intstr, time, raw JSON)."""
+    match ref:
         case Prim("string"):
             if value is None:
                 return ""
@@ -391,15 +400,15 @@ def encode(value: Any, ref: TypeRef) -> str:
             keys = sorted(value, key=lambda k: k.encode())
             return "{" + ",".join(go_json_string(k) + ":" + encode(value[k], elem) for k in keys) + "}"
         case Struct(name):
-            struct = layout().structs[name]
             present = value or {}
-            parts = []
-            for field in struct.fields:
-                item = present.get(field.name)
-                if _omitted(field, item):
-                    continue
-                parts.append(go_json_string(field.name) + ":" + encode(item, field.type))
+            parts = [go_json_string(field.name) + ":" + encode(present.get(field.name), field.type)
+                     for field in layout().structs[name].fields if not _omitted(field, present.get(field.name))]
             return "{" + ",".join(parts) + "}"
+    return _encode_leaf(value, ref)
+
+
+def _encode_leaf(value: Any, ref: TypeRef) -> str:
+    match ref:
         case Prim("string"):
             return go_json_string(value or "")
         case Prim("bool"):

@@ -91,41 +91,35 @@ class Quantity:
 ZERO = Quantity()
 
 
+def _skip(text: str, pos: int, chars: frozenset[str] | str) -> int:
+    """The index after the run of ``chars`` that starts at ``pos``."""
+    while pos < len(text) and text[pos] in chars:
+        pos += 1
+    return pos
+
+
 def _split(text: str) -> tuple[bool, str, str, str, str]:
     """(positive, value, numerator, denominator, suffix) as apimachinery's ``parseQuantityString``."""
-    positive = True
-    pos, end = 0, len(text)
-    if pos < end and text[0] in "+-":
-        positive = text[0] != "-"
-        pos += 1
-    while pos < end and text[pos] == "0":
-        pos += 1
+    positive = not text.startswith("-")
+    pos = _skip(text, 1 if text[:1] in ("+", "-") else 0, "0")
+    end = len(text)
     if pos >= end:
         return positive, "0", "0", "", ""
-    start = pos
-    while pos < end and text[pos] in _DIGITS:
-        pos += 1
+    start, pos = pos, _skip(text, pos, _DIGITS)
     if pos >= end:
         return positive, text, text[start:], "", ""
     num = text[start:pos] or "0"
     denom = ""
     if text[pos] == ".":
-        pos += 1
-        start = pos
-        while pos < end and text[pos] in _DIGITS:
-            pos += 1
+        start, pos = pos + 1, _skip(text, pos + 1, _DIGITS)
         denom = text[start:pos]
         if pos >= end:
             return positive, text, num, denom, ""
-    value = text[:pos]
-    suffix_start = pos
-    while pos < end and text[pos] in _SUFFIX_CHARS:
-        pos += 1
+    value, suffix_start = text[:pos], pos
+    pos = _skip(text, pos, _SUFFIX_CHARS)
     if pos < end and text[pos] in "+-":
         pos += 1
-    while pos < end and text[pos] in _DIGITS:
-        pos += 1
-    if pos < end:
+    if _skip(text, pos, _DIGITS) < end:
         raise QuantityError(f"quantities must match the regular expression {_PATTERN}: {text!r}")
     return positive, value, num, denom, text[suffix_start:]
 
@@ -159,34 +153,43 @@ def parse_quantity(text: str) -> Quantity:
         return Quantity(0, Format.DECIMAL_SI, "0")
     positive, value, num, denom, suffix = _split(text)
     base, exponent, fmt = _interpret(suffix)
+    fast = _int64_fast_path(text, positive=positive, num=num, denom=denom, exponent=exponent, fmt=fmt)
+    if fast is not None:
+        return fast
+    return _exact(text, value, base=base, exponent=exponent, fmt=fmt)
 
-    # The int64 fast path: when it applies it may keep the text as given.
+
+def _int64_fast_path(text: str, *, positive: bool, num: str, denom: str, exponent: int,
+                     fmt: Format) -> Quantity | None:
+    """apimachinery's int64 path, when the value fits it (None otherwise); only here may Go keep the text as
+    given (``"+5"``, ``"05"``, ``"1e3"``)."""
     precision, scale, mantissa = 0, 0, 1
     if fmt is Format.BINARY_SI:
-        if exponent >= 0 and not denom:
-            mantissa = 1 << exponent
-            precision = 15 - len(num) - int(exponent * 3 / 10) - 1
-        else:
-            precision = -1
+        if exponent < 0 or denom:
+            return None
+        mantissa = 1 << exponent
+        precision = 15 - len(num) - int(exponent * 3 / 10) - 1
     else:
         scale = exponent
         precision = 18 - (len(num) + len(denom))
-    if precision >= 0:
-        scale -= len(denom)
-        if scale >= -9:
-            shifted = num + denom
-            result = int(shifted) * mantissa
-            if result <= MAX_INT64:  # int64Multiply did not overflow
-                if not positive:
-                    result = -result
-                nanos = result * 10 ** (scale + 9)
-                if fmt is Format.BINARY_SI:
-                    cached = exponent % 10 == 0 and int(shifted) & 0x07 != 0
-                else:
-                    cached = scale % 3 == 0 and not shifted.endswith("000") and shifted[0] != "0"
-                return Quantity(nanos, fmt, text if cached else None)
+    scale -= len(denom)
+    if precision < 0 or scale < -9:
+        return None
+    shifted = num + denom
+    result = int(shifted) * mantissa
+    if result > MAX_INT64:  # int64Multiply overflowed
+        return None
+    nanos = (result if positive else -result) * 10 ** (scale + 9)
+    if fmt is Format.BINARY_SI:
+        cached = exponent % 10 == 0 and int(shifted) & 0x07 != 0
+    else:
+        cached = scale % 3 == 0 and not shifted.endswith("000") and shifted[0] != "0"
+    return Quantity(nanos, fmt, text if cached else None)
 
-    # The arbitrary-precision path: exact value, magnitude rounded up to a nanounit.
+
+def _exact(text: str, value: str, *, base: int, exponent: int, fmt: Format) -> Quantity:
+    """The arbitrary-precision path: the exact value, its magnitude rounded up to a nanounit; binary values
+    capped at 2^63-1 and shown in decimal below one unit."""
     digits = value.lstrip("+-").replace(".", "", 1)
     if not digits or not digits.isdigit() or not digits.isascii():
         raise QuantityError(f"unable to parse quantity's numeric part: {text!r}")
