@@ -49,6 +49,8 @@ def _duration(text: str) -> float:
 
 
 def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from rollouts.traffic.istio import API_VERSIONS as ISTIO_API_VERSIONS
+
     p = sub.add_parser("controller", help="run the Rollout controller (and the Application reconciler)",
                        description="Run the controller. Flags may also be given as ROLLOUTS_* environment variables.")
     p.add_argument("--kubeconfig", default=_env("kubeconfig") or os.environ.get("KUBECONFIG"),
@@ -101,6 +103,10 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
                    choices=("v1alpha1", "v1alpha2", "v1alpha3"),
                    help="as Argo: the SMI TrafficSplit apiVersion (split.smi-spec.io/...) written for "
                         "trafficRouting.smi (default v1alpha1)")
+    p.add_argument("--istio-api-version", default=_env("istio-api-version", "v1alpha3") or "v1alpha3",
+                   choices=ISTIO_API_VERSIONS,
+                   help="as Argo: the Istio API version (networking.istio.io/...) VirtualServices and "
+                        "DestinationRules are read and patched at (default v1alpha3)")
     n = p.add_argument_group("notifications")
     n.add_argument("--disable-notifications", action="store_true", default=_env_bool("disable-notifications"),
                    help="do not send notifications (argo-rollouts-notification-configmap)")
@@ -151,7 +157,7 @@ def run_controller_command(args: argparse.Namespace) -> int:
         disable_applications=args.disable_applications, disable_analysis=args.disable_analysis,
         identity=args.identity, lease_timings=timings, disable_rollouts=args.disable_rollouts,
         evaluation_deadline=args.evaluation_deadline, aws_verify_target_group=args.aws_verify_target_group,
-        traffic_split_api_version=args.traffic_split_api_version,
+        traffic_split_api_version=args.traffic_split_api_version, istio_api_version=args.istio_api_version,
     )
     gitops = GitopsOptions(
         namespace=args.applications_namespace, poll_interval=args.git_poll_interval,

@@ -27,7 +27,7 @@ from rollouts.controller.observe import Caches, ParsedRollouts, observe, referen
 from rollouts.controller.traffic import TrafficConflict, release_destination_rules
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Conflict, NotFound
-from rollouts.kube.resources import DESTINATIONRULE, ROLLOUT
+from rollouts.kube.resources import DESTINATIONRULES, ROLLOUT
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
@@ -155,7 +155,7 @@ class RolloutReconciler:
 
     async def _release_destination_rules(self, ns: str, name: str, raw: dict[str, Any] | None) -> None:
         """DestinationRules this Rollout managed but no longer references (or it is gone) are given back."""
-        rules = [o for informer in self.caches.routing if informer.kind == DESTINATIONRULE for o in informer.items(ns)]
+        rules = [o for informer in self.caches.routing if informer.kind in DESTINATIONRULES for o in informer.items(ns)]
         if not rules:
             return
         rollout = self.parsed.typed(raw) if raw is not None else None

@@ -38,7 +38,7 @@ from rollouts.kube.resources import (
     APISIXROUTE,
     CLUSTERANALYSISTEMPLATE,
     DEPLOYMENT,
-    DESTINATIONRULE,
+    DESTINATIONRULES,
     EXPERIMENT,
     HTTPROUTE,
     INGRESS,
@@ -48,7 +48,7 @@ from rollouts.kube.resources import (
     SERVICE,
     TRAEFIKSERVICE,
     TRAFFICSPLITS,
-    VIRTUALSERVICE,
+    VIRTUALSERVICES,
 )
 from rollouts.traffic.router import RouterOptions
 
@@ -85,6 +85,8 @@ class ControllerConfig:
     """Argo's ``--aws-verify-target-group`` (off by default): see ``rollouts.traffic.alb``."""
     traffic_split_api_version: str = "v1alpha1"
     """Argo's ``--traffic-split-api-version``: the SMI TrafficSplit version written (``rollouts.traffic.smi``)."""
+    istio_api_version: str = "v1alpha3"
+    """Argo's ``--istio-api-version``: the version VirtualServices/DestinationRules are watched and patched at."""
 
 
 class Controller:
@@ -109,7 +111,9 @@ class Controller:
             http_routes=Informer(client, HTTPROUTE, namespace=ns),
             deployments=Informer(client, DEPLOYMENT, namespace=ns),
             routing=tuple(Informer(client, kind, namespace=ns)
-                          for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING, VIRTUALSERVICE, DESTINATIONRULE,
+                          for kind in (TRAEFIKSERVICE, APISIXROUTE, MAPPING,
+                                       *(k for k in (*VIRTUALSERVICES, *DESTINATIONRULES)
+                                         if k.version == config.istio_api_version),
                                        *(k for k in TRAFFICSPLITS if k.version == config.traffic_split_api_version))),
             experiments=experiments,
         )
@@ -121,7 +125,8 @@ class Controller:
         self.rollouts = RolloutReconciler(
             client, self.caches, metrics=self.metrics, recorder=self.recorder,
             router_options=RouterOptions(verify_alb_target_groups=config.aws_verify_target_group,
-                                         traffic_split_api_version=config.traffic_split_api_version))
+                                         traffic_split_api_version=config.traffic_split_api_version,
+                                         istio_api_version=config.istio_api_version))
         self.experiments = ExperimentReconciler(client, self.caches, experiments, recorder=self.recorder)
         self.synced = asyncio.Event()
         self.ready = asyncio.Event()

@@ -58,9 +58,13 @@ NODE = ResourceKind("", "v1", "Node", "nodes", namespaced=False)
 EVENT = ResourceKind("", "v1", "Event", "events")
 INGRESS = ResourceKind("networking.k8s.io", "v1", "Ingress", "ingresses")
 HTTPROUTE = ResourceKind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")
-# Istio, at the API version Argo Rollouts uses by default (--istio-api-version v1alpha3; every Istio serves it).
-VIRTUALSERVICE = ResourceKind("networking.istio.io", "v1alpha3", "VirtualService", "virtualservices")
-DESTINATIONRULE = ResourceKind("networking.istio.io", "v1alpha3", "DestinationRule", "destinationrules")
+# Istio at the versions it serves; the controller reads and patches at the one --istio-api-version names (Argo's
+# default v1alpha3, the first: every Istio serves it).
+VIRTUALSERVICES = tuple(ResourceKind("networking.istio.io", v, "VirtualService", "virtualservices")
+                        for v in ("v1alpha3", "v1beta1", "v1"))
+DESTINATIONRULES = tuple(ResourceKind("networking.istio.io", v, "DestinationRule", "destinationrules")
+                         for v in ("v1alpha3", "v1beta1", "v1"))
+VIRTUALSERVICE, DESTINATIONRULE = VIRTUALSERVICES[0], DESTINATIONRULES[0]
 # Traefik, APISIX and Ambassador (Emissary) at the API versions Argo Rollouts v1.10 uses by default.
 TRAEFIKSERVICE = ResourceKind("traefik.io", "v1alpha1", "TraefikService", "traefikservices")
 # SMI TrafficSplit at the versions Argo writes (--traffic-split-api-version, default v1alpha1).
@@ -77,5 +81,5 @@ CRD = ResourceKind(
 BUILTIN: tuple[ResourceKind, ...] = (
     ROLLOUT, ANALYSISRUN, ANALYSISTEMPLATE, CLUSTERANALYSISTEMPLATE, APPLICATION, APPPROJECT, REPLICASET, DEPLOYMENT,
     STATEFULSET, DAEMONSET, POD, SERVICE, SECRET, CONFIGMAP, NAMESPACE, NODE, EVENT, INGRESS, HTTPROUTE,
-    VIRTUALSERVICE, DESTINATIONRULE, TRAEFIKSERVICE, APISIXROUTE, MAPPING, *TRAFFICSPLITS, JOB, LEASE, CRD,
+    *VIRTUALSERVICES, *DESTINATIONRULES, TRAEFIKSERVICE, APISIXROUTE, MAPPING, *TRAFFICSPLITS, JOB, LEASE, CRD,
 )

@@ -72,18 +72,33 @@ from rollouts.traffic.router import (
 )
 
 NAME = "istio"
+GROUP = "networking.istio.io"
+# The versions --istio-api-version may name: those Istio serves its kinds at (and RouteKind has members for).
+API_VERSIONS = tuple(k.api_version.removeprefix(GROUP + "/") for k in RouteKind if k.kind_name == "VirtualService")
 MANAGED_BY_ANNOTATION = "argo-rollouts.argoproj.io/managed-by-rollouts"
 _KINDS = (("http", "HTTP"), ("tls", "TLS"), ("tcp", "TCP"))
 
 
-def virtual_service_ref(name: str, default_namespace: str) -> ObjectRef:
+def istio_kind(kind_name: str, api_version: str) -> RouteKind:
+    """The RouteKind of ``VirtualService`` or ``DestinationRule`` at ``api_version`` (``v1beta1`` or
+    ``networking.istio.io/v1beta1``); TrafficConfigError naming the versions for any other."""
+    version = api_version.removeprefix(GROUP + "/")
+    for kind in RouteKind:
+        if kind.kind_name == kind_name and kind.api_version == f"{GROUP}/{version}":
+            return kind
+    raise TrafficConfigError(f"Unsupported Istio API version `{version}` (--istio-api-version: "
+                             f"{', '.join(API_VERSIONS)})")
+
+
+def virtual_service_ref(name: str, default_namespace: str, api_version: str = "v1alpha3") -> ObjectRef:
     """``shop`` -> (rollout's namespace, shop); ``shop.web`` -> (web, shop); ``a.b.web.cluster.local`` -> (web, a.b)
     (Argo's GetVirtualServiceNamespaceName: the last dot-separated part is the namespace)."""
+    kind = istio_kind("VirtualService", api_version)
     trimmed = name.removesuffix(".cluster.local")
     base, dot, namespace = trimmed.rpartition(".")
     if not dot:
-        return ObjectRef(RouteKind.VIRTUALSERVICE, default_namespace, trimmed)
-    return ObjectRef(RouteKind.VIRTUALSERVICE, namespace, base)
+        return ObjectRef(kind, default_namespace, trimmed)
+    return ObjectRef(kind, namespace, base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +115,11 @@ class DestinationRuleConfig:
     additional_subsets: tuple[str, ...]
 
 
-def _virtual_service(config: IstioVirtualService, namespace: str) -> VirtualServiceConfig:
+def _virtual_service(config: IstioVirtualService, namespace: str, api_version: str) -> VirtualServiceConfig:
     tls = tuple(TlsRouteRef(port=r.port, sni_hosts=tuple(r.sni_hosts or ())) for r in config.tls_routes or ())
     tcp = tuple(r.port for r in config.tcp_routes or ())
     selection = RouteSelection(routes=tuple(config.routes or ()), tls_routes=tls, tcp_routes=tcp)
-    return VirtualServiceConfig(ref=virtual_service_ref(config.name, namespace), selection=selection)
+    return VirtualServiceConfig(ref=virtual_service_ref(config.name, namespace, api_version), selection=selection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +141,8 @@ class IstioRouter:
         configs = [istio.virtual_service] if istio.virtual_service is not None else list(istio.virtual_services or ())
         if not configs or not all(c.name for c in configs):
             raise TrafficConfigError("trafficRouting.istio: every VirtualService needs a name")
-        services = tuple(_virtual_service(c, ctx.namespace) for c in configs)
+        version = ctx.options.istio_api_version
+        services = tuple(_virtual_service(c, ctx.namespace, version) for c in configs)
         if len({s.ref for s in services}) != len(services):
             raise TrafficConfigError("trafficRouting.istio.virtualServices names the same VirtualService twice")
         rule = None
@@ -135,7 +151,7 @@ class IstioRouter:
             if not (dr.name and dr.canary_subset_name and dr.stable_subset_name):
                 raise TrafficConfigError(
                     "trafficRouting.istio.destinationRule needs name, canarySubsetName and stableSubsetName")
-            rule = DestinationRuleConfig(ObjectRef(RouteKind.DESTINATIONRULE, ctx.namespace, dr.name),
+            rule = DestinationRuleConfig(ObjectRef(istio_kind("DestinationRule", version), ctx.namespace, dr.name),
                                          dr.canary_subset_name, dr.stable_subset_name,
                                          tuple(dr.additional_subset_names or ()))
         problems = header_route_problems(steps, ctx.managed_routes) + mirror_route_problems(steps, ctx.managed_routes)
@@ -414,7 +430,8 @@ def released_destination_rule(obj: Mapping[str, Any]) -> JsonPatch | None:
             ops.append({"op": "remove", "path": f"/spec/subsets/{index}/labels/{POD_TEMPLATE_HASH_LABEL}"})
     if not ops:
         return None
-    ref = ObjectRef(RouteKind.DESTINATIONRULE, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    kind = istio_kind("DestinationRule", str(obj.get("apiVersion") or "v1alpha3"))  # patched at the version read
+    ref = ObjectRef(kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
     return JsonPatch(ref, tuple(_guard(obj) + ops), summary=f"release DestinationRule '{ref.name}'")
 
 

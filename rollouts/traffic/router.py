@@ -70,8 +70,14 @@ class RouteKind(StrEnum):
     INGRESS = "Ingress"
     HTTPROUTE = "HTTPRoute"
     SERVICE = "Service"
+    # Istio serves its kinds at several API versions and Argo addresses the one --istio-api-version names (default
+    # v1alpha3, the plain members): one member per version, as for TrafficSplit below.
     VIRTUALSERVICE = "VirtualService"
     DESTINATIONRULE = "DestinationRule"
+    VIRTUALSERVICE_V1BETA1 = "VirtualService/v1beta1"
+    DESTINATIONRULE_V1BETA1 = "DestinationRule/v1beta1"
+    VIRTUALSERVICE_V1 = "VirtualService/v1"
+    DESTINATIONRULE_V1 = "DestinationRule/v1"
     TRAEFIKSERVICE = "TraefikService"
     APISIXROUTE = "ApisixRoute"
     MAPPING = "Mapping"
@@ -101,6 +107,10 @@ _RESOURCES: dict[RouteKind, tuple[str, str]] = {
     RouteKind.SERVICE: ("v1", "services"),
     RouteKind.VIRTUALSERVICE: ("networking.istio.io/v1alpha3", "virtualservices"),
     RouteKind.DESTINATIONRULE: ("networking.istio.io/v1alpha3", "destinationrules"),
+    RouteKind.VIRTUALSERVICE_V1BETA1: ("networking.istio.io/v1beta1", "virtualservices"),
+    RouteKind.DESTINATIONRULE_V1BETA1: ("networking.istio.io/v1beta1", "destinationrules"),
+    RouteKind.VIRTUALSERVICE_V1: ("networking.istio.io/v1", "virtualservices"),
+    RouteKind.DESTINATIONRULE_V1: ("networking.istio.io/v1", "destinationrules"),
     RouteKind.TRAEFIKSERVICE: ("traefik.io/v1alpha1", "traefikservices"),
     RouteKind.APISIXROUTE: ("apisix.apache.org/v2", "apisixroutes"),
     RouteKind.MAPPING: ("getambassador.io/v2", "mappings"),
@@ -271,6 +281,9 @@ class RouterOptions:
     """``--aws-verify-target-group``: confirm ALB weights through the AWS ELBv2 API before a step completes."""
     traffic_split_api_version: str = "v1alpha1"
     """``--traffic-split-api-version``: the SMI TrafficSplit version written (Argo's default v1alpha1)."""
+    istio_api_version: str = "v1alpha3"
+    """``--istio-api-version``: the networking.istio.io version VirtualServices and DestinationRules are read and
+    patched at (Argo's default v1alpha3)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -424,3 +424,32 @@ def test_a_released_destination_rule_loses_only_what_we_put_on_it() -> None:
     assert after["metadata"]["annotations"] == {"team": "web"}
     assert after["spec"]["subsets"] == [{"name": "stable", "labels": {"app": "shop"}}, {"name": "canary"}]
     assert released_destination_rule(after) is None
+
+
+# -- --istio-api-version ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1alpha3", "v1beta1", "v1"])
+def test_the_objects_are_addressed_at_the_istio_api_version(version: str) -> None:
+    """Argo's --istio-api-version: VirtualServices and the DestinationRule are read and patched at that version,
+    and a DestinationRule is given back at the version it was read at."""
+    from rollouts.traffic.istio import released_destination_rule
+    from rollouts.traffic.router import RouterOptions
+
+    config = {"virtualService": {"name": "vsvc"},
+              "destinationRule": {"name": "istio-destrule", "canarySubsetName": "canary", "stableSubsetName": "stable"}}
+    [found] = routers_for(rollout({"istio": config}), RouterOptions(istio_api_version=version))
+    assert [(ref.kind.kind_name, ref.kind.api_version) for ref in found.references()] == [
+        ("VirtualService", f"networking.istio.io/{version}"), ("DestinationRule", f"networking.istio.io/{version}")]
+    live = {**destination_rule(), "apiVersion": f"networking.istio.io/{version}"}
+    live["metadata"]["annotations"] = {MANAGED_BY_ANNOTATION: "shop"}
+    change = released_destination_rule(live)
+    assert change is not None and change.ref.kind.api_version == f"networking.istio.io/{version}"
+
+
+def test_an_unknown_istio_api_version_is_refused_by_name() -> None:
+    from rollouts.traffic.router import RouterOptions, TrafficConfigError
+
+    with pytest.raises(TrafficConfigError, match=r"Unsupported Istio API version `v2` "
+                                                 r"\(--istio-api-version: v1alpha3, v1beta1, v1\)"):
+        routers_for(rollout({"istio": {"virtualService": {"name": "vsvc"}}}), RouterOptions(istio_api_version="v2"))

@@ -115,19 +115,22 @@ def test_every_route_kind_is_an_api_resource_the_controller_knows() -> None:
     from rollouts.controller.traffic import resource_kind
     from rollouts.kube.resources import (
         APISIXROUTE,
-        DESTINATIONRULE,
+        DESTINATIONRULES,
         HTTPROUTE,
         INGRESS,
         MAPPING,
         SERVICE,
         TRAEFIKSERVICE,
         TRAFFICSPLITS,
-        VIRTUALSERVICE,
+        VIRTUALSERVICES,
     )
 
     assert {kind: resource_kind(kind) for kind in RouteKind} == {
         RouteKind.INGRESS: INGRESS, RouteKind.HTTPROUTE: HTTPROUTE, RouteKind.SERVICE: SERVICE,
-        RouteKind.VIRTUALSERVICE: VIRTUALSERVICE, RouteKind.DESTINATIONRULE: DESTINATIONRULE,
+        **dict(zip((RouteKind.VIRTUALSERVICE, RouteKind.VIRTUALSERVICE_V1BETA1, RouteKind.VIRTUALSERVICE_V1),
+                   VIRTUALSERVICES, strict=True)),
+        **dict(zip((RouteKind.DESTINATIONRULE, RouteKind.DESTINATIONRULE_V1BETA1, RouteKind.DESTINATIONRULE_V1),
+                   DESTINATIONRULES, strict=True)),
         RouteKind.TRAEFIKSERVICE: TRAEFIKSERVICE, RouteKind.APISIXROUTE: APISIXROUTE, RouteKind.MAPPING: MAPPING,
         **dict(zip((RouteKind.TRAFFICSPLIT_V1ALPHA1, RouteKind.TRAFFICSPLIT_V1ALPHA2, RouteKind.TRAFFICSPLIT_V1ALPHA3),
                    TRAFFICSPLITS, strict=True))}
