@@ -74,6 +74,13 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--leader-election-retry-period", type=_duration,
                    default=_duration(_env("leader-election-retry-period", "1s") or "1s"),
                    help="how often the leader renews and a standby retries (default 1s)")
+    p.add_argument("--shards", type=int, default=_env_int("shards", 1),
+                   help="spread Rollouts, Experiments, AnalysisRuns and Applications over this many shards, one "
+                        "Lease each (<lease-name>-shard-<k> in --lease-namespace); every replica acts for the "
+                        "shards it holds (default 1: not sharded; exclusive with --leader-elect)")
+    p.add_argument("--shard", type=int, default=_env_int("shard", -1),
+                   help="with --shards: hold only this shard (0..N-1, static, e.g. one Deployment per shard); "
+                        "unset: shards are assigned to the live replicas through member Leases (dynamic)")
     p.add_argument("--metrics-port", type=int, default=_env_int("metrics-port", 8090),
                    help="port serving Prometheus /metrics (0 disables)")
     p.add_argument("--healthz-port", type=int, default=_env_int("healthz-port", 8080),
@@ -137,16 +144,21 @@ def add_controller_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
 
 def run_controller_command(args: argparse.Namespace) -> int:
     from rollouts.cli.components import GitopsOptions, default_components
-    from rollouts.controller.leader import LeaseTimings
     from rollouts.controller.logs import configure_logging
     from rollouts.controller.notifications import NotificationOptions
     from rollouts.controller.runtime import ControllerConfig, run_controller
+    from rollouts.kube.leader import LeaseTimings
+    from rollouts.kube.shards import Sharding
 
     configure_logging(fmt=args.log_format, level=args.log_level)
     try:
         timings = LeaseTimings(lease_duration=args.leader_election_lease_duration,
                                renew_deadline=args.leader_election_renew_deadline,
                                retry_period=args.leader_election_retry_period)
+        if args.leader_elect and (args.shards > 1 or args.shard >= 0):
+            raise ValueError("--leader-elect and --shards/--shard are exclusive: sharded replicas hold one Lease "
+                             "per shard instead of one leader Lease")
+        Sharding(shards=args.shards, shard=args.shard if args.shard >= 0 else None)
     except ValueError as exc:
         print(f"rollouts controller: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +170,7 @@ def run_controller_command(args: argparse.Namespace) -> int:
         identity=args.identity, lease_timings=timings, disable_rollouts=args.disable_rollouts,
         evaluation_deadline=args.evaluation_deadline, aws_verify_target_group=args.aws_verify_target_group,
         traffic_split_api_version=args.traffic_split_api_version, istio_api_version=args.istio_api_version,
+        shards=args.shards, shard=args.shard if args.shard >= 0 else None,
     )
     gitops = GitopsOptions(
         namespace=args.applications_namespace, poll_interval=args.git_poll_interval,

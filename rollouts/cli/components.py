@@ -46,7 +46,7 @@ def _applications(options: GitopsOptions) -> Component:
             client, namespace=options.namespace, stop_event=stop, workers=options.workers,
             poll_interval=options.poll_interval, cache_dir=options.cache_dir, webhook_port=options.webhook_port,
             webhook_bind=options.webhook_bind, webhook_secret=options.webhook_secret,
-            webhook_max_payload_bytes=options.webhook_max_payload_bytes,
+            webhook_max_payload_bytes=options.webhook_max_payload_bytes, shards=config.shard_set,
         )
 
     return run
@@ -55,7 +55,7 @@ def _applications(options: GitopsOptions) -> Component:
 def _rollout_notifications(options: NotificationOptions, metrics: NotificationMetrics) -> Component:
     async def run(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
         await run_rollout_notifications(client, options=options, watch_namespace=config.namespace, metrics=metrics,
-                                        stop=stop)
+                                        stop=stop, shards=config.shard_set)
 
     return run
 
@@ -64,7 +64,7 @@ def _application_notifications(options: GitopsOptions, workers: int,
                                metrics: ApplicationNotificationMetrics) -> Component:
     async def run(client: KubeClient, config: ControllerConfig, stop: asyncio.Event) -> None:
         await run_application_notifications(client, namespace=options.namespace, workers=workers, metrics=metrics,
-                                            stop=stop)
+                                            stop=stop, shards=config.shard_set)
 
     return run
 

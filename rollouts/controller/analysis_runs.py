@@ -44,6 +44,7 @@ from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import ANALYSISRUN, JOB, POD, ROLLOUT, SECRET
+from rollouts.kube.shards import ShardSet
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 
@@ -163,12 +164,16 @@ class AnalysisRunReconciler:
 
     def __init__(self, client: KubeClient, runs: Informer, *, providers: Mapping[str, MetricProvider] | None = None,
                  recorder: EventRecorder | None = None, clock: Clock = lambda: datetime.now(UTC),
-                 sandbox: Sandbox | None = None, metrics: AnalysisRunMetrics | None = None) -> None:
+                 sandbox: Sandbox | None = None, metrics: AnalysisRunMetrics | None = None,
+                 shards: ShardSet | None = None) -> None:
         self.client = client
+        self.shards = shards
         self.metrics = metrics or AnalysisRunMetrics()
         self.runs = runs
         self.clock = clock
         self.queue: WorkQueue[Key] = WorkQueue(name="AnalysisRuns")
+        if shards is not None:  # a run is sharded by its own name: each run has one owner, maybe not its Rollout's
+            shards.requeue_on_acquire(runs, self.queue.add)
         deps = ProviderDeps(clock=clock, job_client=KubeJobClient(client), secret_reader=KubeSecretReader(client))
         if sandbox is not None:
             deps = dataclasses.replace(deps, sandbox=sandbox)
@@ -186,7 +191,8 @@ class AnalysisRunReconciler:
         await run_worker(self.queue, self.reconcile, kind="analysis run", log=log,
                          fields=lambda key: {"namespace": key[0], "analysisrun": key[1]},
                          on_error=lambda key: self.metrics.reconcile_errors.inc(*key),
-                         on_finished=lambda key, s: self.metrics.reconcile_seconds.labels(*key).observe(s))
+                         on_finished=lambda key, s: self.metrics.reconcile_seconds.labels(*key).observe(s),
+                         shards=self.shards, shard_key=lambda key: f"{key[0]}/{key[1]}")
 
     async def reconcile(self, key: Key) -> float | None:
         """One pass over one run; returns seconds until it is due again (None: nothing more to do)."""
@@ -271,7 +277,7 @@ async def run_analysis_runs(client: KubeClient, config: Any, stop: asyncio.Event
     # conditions, JSONPath and judges run in worker processes with a deadline, never on this event loop
     sandbox = ProcessSandbox(deadline=float(getattr(config, "evaluation_deadline", DEFAULT_DEADLINE)))
     reconciler = AnalysisRunReconciler(client, informer, recorder=recorder, clock=clock, sandbox=sandbox,
-                                       metrics=metrics)
+                                       metrics=metrics, shards=getattr(config, "shard_set", None))
     tasks = [asyncio.create_task(informer.run(), name="informer-analysisruns")]
     try:
         await informer.synced.wait()

@@ -28,6 +28,7 @@ from rollouts.controller.notifications import DeliveryFailed, NotificationSource
 from rollouts.kube.client import KubeClient
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import APPLICATION
+from rollouts.kube.shards import ShardSet
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.notifications.config import ARGOCD_CONFIGMAP, ARGOCD_SECRET
@@ -97,16 +98,20 @@ class ApplicationNotifier:
 
 
 async def run_application_notifications(client: KubeClient, *, namespace: str, workers: int,
-                                        metrics: ApplicationNotificationMetrics, stop: asyncio.Event) -> None:
+                                        metrics: ApplicationNotificationMetrics, stop: asyncio.Event,
+                                        shards: ShardSet | None = None) -> None:
     source = NotificationSource(client, namespace=namespace, configmap=ARGOCD_CONFIGMAP, secret=ARGOCD_SECRET)
     notifier = ApplicationNotifier(client, source, namespace=namespace, metrics=metrics)
     tasks = [asyncio.create_task(i.run(), name=f"app-notifications-{i.kind.plural}")
              for i in [*source.informers, notifier.apps]]
     await asyncio.gather(*(i.synced.wait() for i in source.informers))
     tasks.append(asyncio.create_task(notifier.queue.run_timers(), name="app-notifications-timers"))
+    if shards is not None:
+        shards.requeue_on_acquire(notifier.apps, lambda key: notifier.queue.add(key[1]))
     tasks += [asyncio.create_task(run_worker(
         notifier.queue, notifier.reconcile, kind="application notification", log=log,
-        fields=lambda k: {"namespace": namespace, "application": k}), name=f"app-notifications-{n}")
+        fields=lambda k: {"namespace": namespace, "application": k}, shards=shards,
+        shard_key=lambda k: f"{namespace}/{k}"), name=f"app-notifications-{n}")
         for n in range(workers)]
     try:
         await stop.wait()

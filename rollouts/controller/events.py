@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 import zlib
 from collections import deque
@@ -78,7 +79,10 @@ class EventRecorder:
         self._queues[slot].append(event)
         sender = self._senders[slot]
         if sender is None or sender.done():
-            self._senders[slot] = asyncio.create_task(self._drain(slot), name=f"events-{slot}")
+            # A fresh context: the sender writes the events of many objects, not only the shard of the reconcile
+            # that happened to start it (kube.shards fences a reconcile's writes through a context variable).
+            self._senders[slot] = asyncio.create_task(self._drain(slot), name=f"events-{slot}",
+                                                      context=contextvars.Context())
 
     async def _drain(self, slot: int) -> None:
         queue = self._queues[slot]

@@ -26,6 +26,7 @@ from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Conflict, NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import EXPERIMENT
+from rollouts.kube.shards import ShardSet
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning.experiment import plan_experiment
@@ -76,11 +77,14 @@ def observe_experiment(caches: Caches, experiments: Informer, ex: Experiment) ->
 
 class ExperimentReconciler:
     def __init__(self, client: KubeClient, caches: Caches, experiments: Informer, *, recorder: EventRecorder,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), shards: ShardSet | None = None) -> None:
         self.client = client
+        self.shards = shards
         self.caches = caches
         self.experiments = experiments
         self.queue: WorkQueue[Key] = WorkQueue(name="Experiments")
+        if shards is not None:
+            shards.requeue_on_acquire(experiments, self.queue.add)
         self.executor = Executor(client, caches, recorder)
         self.clock = clock
         experiments.add_handler(self._on_experiment)
@@ -108,7 +112,8 @@ class ExperimentReconciler:
 
     async def worker(self) -> None:
         await run_worker(self.queue, self.reconcile, kind="experiment", log=log,
-                         fields=lambda key: {"namespace": key[0], "experiment": key[1]}, conflicts=(Conflict,))
+                         fields=lambda key: {"namespace": key[0], "experiment": key[1]}, conflicts=(Conflict,),
+                         shards=self.shards, shard_key=lambda key: f"{key[0]}/{key[1]}")
 
     async def reconcile(self, key: Key) -> float | None:
         raw = self.experiments.get(*key)

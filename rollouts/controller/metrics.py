@@ -149,7 +149,10 @@ class ControllerMetrics:
                                  registry=self.registry)
         self.api_requests = Gauge("controller_api_requests", "API requests sent since start, by verb", ["verb"],
                                   registry=self.registry)
-        self.is_leader = Gauge("controller_leader", "1 when this replica is the leader", registry=self.registry)
+        self.is_leader = Gauge("controller_leader", "1 when this replica is the leader (sharded: a member acting "
+                               "for its shards)", registry=self.registry)
+        self.shard_held = Gauge("controller_shard_held", "1 for each shard whose Lease this replica holds "
+                                "(--shards)", ["shard"], registry=self.registry)
         self.registry.register(self.reconcile_errors)
         self.registry.register(WorkqueueCollector())
         if caches is not None:

@@ -39,6 +39,7 @@ from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import ANALYSISRUN, CONFIGMAP, EVENT, ROLLOUT, SECRET, ResourceKind
+from rollouts.kube.shards import ShardSet
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.notifications.config import ROLLOUTS_CONFIGMAP, ROLLOUTS_SECRET, NotificationConfig, parse_config
@@ -296,7 +297,10 @@ class NotificationOptions:
 
 
 async def run_rollout_notifications(client: KubeClient, *, options: NotificationOptions, watch_namespace: str | None,
-                                    metrics: NotificationMetrics, stop: asyncio.Event) -> None:
+                                    metrics: NotificationMetrics, stop: asyncio.Event,
+                                    shards: ShardSet | None = None) -> None:
+    """Deliver the Rollouts' notifications until ``stop``; sharded, each replica those of its shards' Rollouts
+    (what was delivered is recorded on the Rollout, so a new owner goes on where the old one stopped)."""
     source = NotificationSource(client, namespace=options.namespace, configmap=ROLLOUTS_CONFIGMAP,
                                 secret=ROLLOUTS_SECRET)
     notifier = RolloutNotifier(client, source, namespace=watch_namespace, metrics=metrics,
@@ -305,9 +309,17 @@ async def run_rollout_notifications(client: KubeClient, *, options: Notification
              for i in [*source.informers, notifier.events]]
     await asyncio.gather(*(i.synced.wait() for i in source.informers))
     tasks.append(asyncio.create_task(notifier.queue.run_timers(), name="notifications-timers"))
+    if shards is not None:
+        def deliver_for(shard: int) -> None:  # the previous owner may have left some undelivered
+            for key in list(notifier.pending):
+                if shards.shard_of(f"{key[0]}/{key[1]}") == shard:
+                    notifier.queue.add(key)
+
+        shards.on_acquired(deliver_for)
     tasks += [asyncio.create_task(run_worker(
         notifier.queue, notifier.reconcile, kind="notification", log=log,
-        fields=lambda k: {"namespace": k[0], "rollout": k[1]}), name=f"notifications-{n}")
+        fields=lambda k: {"namespace": k[0], "rollout": k[1]}, shards=shards,
+        shard_key=lambda k: f"{k[0]}/{k[1]}"), name=f"notifications-{n}")
         for n in range(options.workers)]
     try:
         await stop.wait()

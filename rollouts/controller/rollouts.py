@@ -28,6 +28,7 @@ from rollouts.controller.traffic import TrafficConflict, release_destination_rul
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import Conflict, NotFound
 from rollouts.kube.resources import DESTINATIONRULES, ROLLOUT
+from rollouts.kube.shards import ShardSet
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 from rollouts.planning import plan_rollout, plan_unparseable
@@ -51,10 +52,14 @@ class RolloutReconciler:
         recorder: EventRecorder,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         router_options: RouterOptions | None = None,
+        shards: ShardSet | None = None,
     ) -> None:
         self.client = client
         self.caches = caches
         self.queue: WorkQueue[Key] = WorkQueue(name="Rollouts")
+        self.shards = shards
+        if shards is not None:
+            shards.requeue_on_acquire(caches.rollouts, self.queue.add)
         self.metrics = metrics
         self.executor = Executor(client, caches, recorder)
         self.clock = clock
@@ -151,6 +156,7 @@ class RolloutReconciler:
             conflicts=(Conflict, TrafficConflict),
             on_error=lambda key: self.metrics.reconcile_errors.inc(*key),
             on_finished=lambda key, seconds: self.metrics.reconcile_seconds.labels(*key).observe(seconds),
+            shards=self.shards, shard_key=lambda key: f"{key[0]}/{key[1]}",
         )
 
     async def _release_destination_rules(self, ns: str, name: str, raw: dict[str, Any] | None) -> None:

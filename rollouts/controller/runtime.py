@@ -8,6 +8,9 @@ a half-filled cache would create duplicate ReplicaSets). Every write goes throug
 elector (fencing: no valid lease, no write). Losing the lease stops the process: a former leader must
 never keep acting. On SIGTERM the workers stop, queued events are flushed, then the Lease is released so the
 standby takes over within about a second.
+
+Sharded (``--shards N``, see ``rollouts.kube.shards``): there is no leader; every replica runs its workers at
+once and acts only for the objects of the shards whose Leases it holds, its writes fenced by those Leases.
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rollouts.api.labels import POD_TEMPLATE_HASH_LABEL
 from rollouts.controller.events import EventRecorder
 from rollouts.controller.experiments import ExperimentReconciler
-from rollouts.controller.leader import LeaderElector, LeaseTimings
 from rollouts.controller.metrics import ControllerMetrics
 from rollouts.controller.observe import Caches
 from rollouts.controller.rollouts import RolloutReconciler
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError, Forbidden
 from rollouts.kube.informer import Informer
+from rollouts.kube.leader import LeaderElector, LeaseTimings, default_identity
 from rollouts.kube.resources import (
     ANALYSISRUN,
     ANALYSISTEMPLATE,
@@ -50,6 +53,7 @@ from rollouts.kube.resources import (
     TRAFFICSPLITS,
     VIRTUALSERVICES,
 )
+from rollouts.kube.shards import Sharding, ShardSet
 from rollouts.traffic.router import RouterOptions
 
 log = structlog.get_logger("rollouts.runtime")
@@ -87,12 +91,39 @@ class ControllerConfig:
     """Argo's ``--traffic-split-api-version``: the SMI TrafficSplit version written (``rollouts.traffic.smi``)."""
     istio_api_version: str = "v1alpha3"
     """Argo's ``--istio-api-version``: the version VirtualServices/DestinationRules are watched and patched at."""
+    shards: int = 1
+    """``--shards``: how many shards the objects are spread over (1: not sharded)."""
+    shard: int | None = None
+    """``--shard``: the one shard this replica holds (static); None with shards > 1: assigned by membership."""
+    shard_set: ShardSet | None = None
+    """The live shard Leases of this process, set by Controller; the components filter their work by it."""
+
+    def sharding(self) -> Sharding:
+        """The shard flags as one value, the Leases named after the lease name (``<lease>-shard-<k>``)."""
+        return Sharding(shards=self.shards, shard=self.shard, group=self.lease_name, namespace=self.lease_namespace)
+
+
+@dataclass(frozen=True)
+class _Gate:
+    acting: asyncio.Event
+    lost: asyncio.Event
+    what: str
 
 
 class Controller:
     def __init__(self, client: KubeClient, config: ControllerConfig) -> None:
         self.config = config
         self.elector: LeaderElector | None = None
+        self.shards: ShardSet | None = None
+        sharding = config.sharding()
+        if sharding.enabled:
+            if config.leader_elect:
+                raise ValueError("--leader-elect and --shards are exclusive: sharded replicas hold one Lease per "
+                                 "shard instead of one leader Lease")
+            self.shards = ShardSet(client, sharding, identity=config.identity or default_identity(),
+                                   timings=config.lease_timings)
+            client = client.guarded(self.shards.check_write)
+            config.shard_set = self.shards
         if config.leader_elect:
             self.elector = LeaderElector(client, name=config.lease_name, namespace=config.lease_namespace,
                                          identity=config.identity, timings=config.lease_timings)
@@ -120,14 +151,16 @@ class Controller:
         self.metrics = ControllerMetrics(self.caches, client)
         for collector in config.collectors:
             self.metrics.registry.register(collector)
-        self.recorder = EventRecorder(client, instance=self.elector.identity if self.elector else config.identity,
+        identity = self.elector.identity if self.elector else self.shards.identity if self.shards else config.identity
+        self.recorder = EventRecorder(client, instance=identity,
                                       on_record=self.metrics.count_event)
         self.rollouts = RolloutReconciler(
-            client, self.caches, metrics=self.metrics, recorder=self.recorder,
+            client, self.caches, metrics=self.metrics, recorder=self.recorder, shards=self.shards,
             router_options=RouterOptions(verify_alb_target_groups=config.aws_verify_target_group,
                                          traffic_split_api_version=config.traffic_split_api_version,
                                          istio_api_version=config.istio_api_version))
-        self.experiments = ExperimentReconciler(client, self.caches, experiments, recorder=self.recorder)
+        self.experiments = ExperimentReconciler(client, self.caches, experiments, recorder=self.recorder,
+                                                shards=self.shards)
         self.synced = asyncio.Event()
         self.ready = asyncio.Event()
 
@@ -143,6 +176,8 @@ class Controller:
         try:
             if self.elector is not None:
                 tasks.append(asyncio.create_task(self.elector.run(), name="leader-election"))
+            if self.shards is not None:
+                tasks.append(asyncio.create_task(self.shards.run(), name="shards"))
             informers = [] if self.config.disable_rollouts else [
                 self.caches.rollouts, self.caches.replica_sets, self.caches.services, self.caches.analysis_runs,
                 self.caches.analysis_templates, self.caches.cluster_analysis_templates, self.caches.ingresses,
@@ -160,31 +195,19 @@ class Controller:
                 return
             synced.result()
             self.synced.set()
-            if self.elector is not None:
-                log.info("standing by with warm caches", lease=self.elector.lease, identity=self.elector.identity,
-                         rollouts=len(self.caches.rollouts))
-                leading = asyncio.create_task(self.elector.leading.wait())
-                lost = asyncio.create_task(self.elector.lost.wait())
-                await asyncio.wait({leading, stopper, lost}, return_when=asyncio.FIRST_COMPLETED)
-                leading.cancel()
-                lost.cancel()
-                if stop.is_set():
-                    return
-                if self.elector.lost.is_set():
-                    raise SystemExit("leader election ended before this replica led; exiting")
-                self.metrics.is_leader.set(1)
+            gate = self._gate()
+            if gate is not None and not await self._wait_to_act(gate, stopper):
+                return
             acting += self._start_acting(stop)
             self.ready.set()
             log.info("controller started", namespace=self.config.namespace or "(all)",
                      workers=0 if self.config.disable_rollouts else self.config.workers,
                      rollouts=len(self.caches.rollouts))
-            waits = [stopper]
-            if self.elector is not None:
-                waits.append(asyncio.create_task(self.elector.lost.wait()))
+            waits = [stopper] if gate is None else [stopper, asyncio.create_task(gate.lost.wait())]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            if self.elector is not None and self.elector.lost.is_set():
+            if gate is not None and gate.lost.is_set():
                 self.metrics.is_leader.set(0)
-                raise SystemExit("leadership lost; exiting so a fresh process can stand by")
+                raise SystemExit(f"{gate.what} lost; exiting so a fresh process can stand by")
         finally:
             stopper.cancel()
             # Hand over in order: stop acting, write the events already decided, give the lease up, stop.
@@ -195,6 +218,33 @@ class Controller:
             await _cancel(tasks)
             if runner is not None:
                 await runner.cleanup()
+
+    def _gate(self) -> _Gate | None:
+        """What this replica waits for before acting: the leader Lease, its shard group's membership, or nothing."""
+        if self.elector is not None:
+            log.info("standing by with warm caches", lease=self.elector.lease, identity=self.elector.identity,
+                     rollouts=len(self.caches.rollouts))
+            return _Gate(self.elector.leading, self.elector.lost, "leadership")
+        if self.shards is not None:
+            return _Gate(self.shards.joined, self.shards.lost, "shard membership")
+        return None
+
+    async def _wait_to_act(self, gate: _Gate, stopper: asyncio.Task[Any]) -> bool:
+        """Wait until the gate opens (False: stopped first); a gate lost before it opened ends the process."""
+        opened = asyncio.create_task(gate.acting.wait())
+        lost = asyncio.create_task(gate.lost.wait())
+        await asyncio.wait({opened, stopper, lost}, return_when=asyncio.FIRST_COMPLETED)
+        opened.cancel()
+        lost.cancel()
+        if stopper.done():
+            return False
+        if gate.lost.is_set():
+            raise SystemExit(f"{gate.what} ended before this replica acted; exiting")
+        self.metrics.is_leader.set(1)
+        if self.shards is not None:
+            log.info("acting for the shards it holds", group=self.shards.sharding.group,
+                     identity=self.shards.identity, shards=self.shards.shards, shard=self.shards.sharding.shard)
+        return True
 
     async def _may_read_cluster_templates(self) -> bool:
         """Whether a controller limited to one namespace may list ClusterAnalysisTemplates.
@@ -245,6 +295,10 @@ class Controller:
             for verb, count in self.client.requests.items():
                 self.metrics.api_requests.labels(verb).set(count)
             self.metrics.queue_depth.labels("rollouts").set(len(self.rollouts.queue))
+            if self.shards is not None:
+                held = set(self.shards.held())
+                for shard in range(self.shards.shards):
+                    self.metrics.shard_held.labels(str(shard)).set(1 if shard in held else 0)
             body = generate_latest(self.metrics.registry)
             return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

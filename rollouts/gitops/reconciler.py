@@ -68,6 +68,7 @@ from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import AlreadyExists, ApiError, NotFound
 from rollouts.kube.informer import Informer
 from rollouts.kube.resources import APPLICATION, APPPROJECT, CONFIGMAP
+from rollouts.kube.shards import ShardSet
 from rollouts.kube.worker import run_worker
 from rollouts.kube.workqueue import WorkQueue
 
@@ -131,9 +132,11 @@ def _operation_matches(app: Application, comparison: Outcome, sync: SyncOperatio
 
 class ApplicationReconciler:
     def __init__(self, client: KubeClient, config: GitopsConfig, *, clock: Clock = utc_now,
-                 monotonic: Monotonic | None = None, jitter: Jitter | None = None) -> None:
+                 monotonic: Monotonic | None = None, jitter: Jitter | None = None,
+                 shards: ShardSet | None = None) -> None:
         self.client = client
         self.config = config
+        self.shards = shards
         self.clock = clock
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         cache_dir = config.cache_dir
@@ -153,6 +156,8 @@ class ApplicationReconciler:
         self.runner = self.connections.local.runner
         self.impersonation = ImpersonationSettings()
         self.apps = Informer(client, APPLICATION, namespace=config.namespace, handler=self._on_app_event)
+        if shards is not None:
+            shards.requeue_on_acquire(self.apps, lambda key: self.queue.add(key[1]))
         # argocd-cm, as in Argo CD: user health checks (resource.customizations.health.<group_kind>).
         self.settings = Informer(client, CONFIGMAP, namespace=config.namespace, handler=self._on_settings_event)
         self.projects = Informer(client, APPPROJECT, namespace=config.namespace, handler=self._on_project_event)
@@ -476,7 +481,8 @@ class ApplicationReconciler:
         self.projects.upsert(created)
 
     async def worker(self) -> None:
-        await run_worker(self.queue, self.reconcile, kind="application", log=log, fields=lambda name: {"app": name})
+        await run_worker(self.queue, self.reconcile, kind="application", log=log, fields=lambda name: {"app": name},
+                         shards=self.shards, shard_key=lambda name: f"{self.config.namespace}/{name}")
 
     def _webhook_targets(self) -> list[tuple[str, str, str]]:
         """(app, repoURL, targetRevision) for every source of every application (a push to any source
@@ -540,9 +546,11 @@ async def run_applications(
     webhook_bind: str = "127.0.0.1",
     webhook_secret: str | None = None,
     webhook_max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_MB * 1024 * 1024,
+    shards: ShardSet | None = None,
 ) -> None:
-    """Run the Application reconciler until ``stop_event`` is set (started by ``rollouts controller``)."""
+    """Run the Application reconciler until ``stop_event`` is set (started by ``rollouts controller``); sharded,
+    for the Applications of the shards this replica holds."""
     config = GitopsConfig(namespace=namespace, workers=workers, poll_interval=poll_interval, cache_dir=cache_dir,
                           webhook_port=webhook_port, webhook_bind=webhook_bind, webhook_secret=webhook_secret,
                           webhook_max_payload_bytes=webhook_max_payload_bytes)
-    await ApplicationReconciler(client, config).run(stop_event)
+    await ApplicationReconciler(client, config, shards=shards).run(stop_event)

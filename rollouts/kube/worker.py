@@ -13,6 +13,9 @@ fixed 2 s or 5 s and never reset, the others backed off per key):
   object never stops the worker or the others.
 
 ``WorkQueue.done`` is always called, so a key seen again while it was being worked on runs once more.
+
+Sharded (``kube.shards``): a key whose shard this replica does not hold is dropped when picked (its new owner
+enqueues it when it acquires the shard), and every write of a reconcile is fenced by the key's shard Lease.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 from rollouts.kube.errors import ApiError, Conflict
+from rollouts.kube.shards import ShardSet
 from rollouts.kube.workqueue import WorkQueue
 
 K = TypeVar("K", bound=Hashable)
@@ -37,19 +41,31 @@ async def run_worker(
     conflicts: tuple[type[BaseException], ...] = (Conflict,),
     on_error: Callable[[K], None] | None = None,
     on_finished: Callable[[K, float], None] | None = None,
+    shards: ShardSet | None = None,
+    shard_key: Callable[[K], str] | None = None,
 ) -> None:
     """Work keys from ``queue`` until cancelled.
 
     ``kind`` names the object in log lines ("rollout reconcile failed"), ``fields(key)`` gives their
     key/value context (``{"namespace": "shop", "rollout": "web"}``), ``conflicts`` are the exceptions that
     mean "re-read and re-plan", ``on_error`` counts failures and ``on_finished(key, seconds)`` observes every
-    pass, successful or not.
+    pass, successful or not. With ``shards``, ``shard_key(key)`` is the object's ``namespace/name``.
     """
+    if shards is not None and shard_key is None:
+        raise ValueError("a sharded worker needs shard_key")
     while True:
         key = await queue.get()
+        if shards is not None and shard_key is not None and not shards.owns(shard_key(key)):
+            queue.forget(key)
+            queue.done(key)
+            continue
         started = time.monotonic()
         try:
-            requeue = await reconcile(key)
+            if shards is not None and shard_key is not None:
+                with shards.acting_for(shard_key(key)):
+                    requeue = await reconcile(key)
+            else:
+                requeue = await reconcile(key)
         except conflicts as exc:
             log.info(f"{kind} conflict, re-planning", **fields(key), error=str(exc))
             queue.retry(key)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rollouts.controller.leader import LeaderElector, LeaseTimings
 from rollouts.kube.errors import Fenced
+from rollouts.kube.leader import LeaderElector, LeaseTimings
 
 
 @pytest.mark.parametrize(

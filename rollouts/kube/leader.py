@@ -88,6 +88,7 @@ class LeaderElector:
         identity: str | None = None,
         timings: LeaseTimings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        labels: dict[str, str] | None = None,
     ) -> None:
         self.client = client  # unguarded: the Lease itself is how this replica proves it may write
         self.name = name
@@ -95,6 +96,8 @@ class LeaderElector:
         self.identity = identity or default_identity()
         self.timings = timings or LeaseTimings()
         self.clock = clock
+        self.labels = dict(labels or {})
+        """Set on the Lease when this replica creates it (shard membership finds its member Leases by label)."""
         self.leading = asyncio.Event()
         self.lost = asyncio.Event()
         self._valid_until = -math.inf
@@ -213,12 +216,18 @@ class LeaderElector:
 
     # -- one attempt -------------------------------------------------------------------------------
 
-    def _observe(self, spec: dict[str, Any]) -> None:
+    def seen_since(self, spec: dict[str, Any], at: float) -> None:
+        """What this replica already knew of the Lease before this elector started: its spec, unchanged since
+        ``at`` on our clock (a shard Lease watched all along; without it a new candidate would wait a whole
+        lease duration from its own first look, even for a Lease that expired long ago)."""
+        self._observe(spec, at=at)
+
+    def _observe(self, spec: dict[str, Any], *, at: float | None = None) -> None:
         record = (spec.get("holderIdentity") or "", spec.get("renewTime"), spec.get("acquireTime"),
                   spec.get("leaseDurationSeconds"), spec.get("leaseTransitions"))
         if record != self._observed:
             self._observed = record
-            self._observed_at = self.clock()
+            self._observed_at = self.clock() if at is None else at
         self._observed_holder = str(record[0])
         self._observed_duration = float(spec.get("leaseDurationSeconds") or self.timings.lease_duration)
 
@@ -256,7 +265,8 @@ class LeaderElector:
     async def _create(self, now: datetime) -> bool:
         body = {
             "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": self.name, "namespace": self.namespace},
+            "metadata": {"name": self.name, "namespace": self.namespace,
+                         **({"labels": self.labels} if self.labels else {})},
             "spec": {"holderIdentity": self.identity, "leaseDurationSeconds": max(1, math.ceil(
                 self.timings.lease_duration)), "acquireTime": _fmt(now), "renewTime": _fmt(now),
                 "leaseTransitions": 0},
