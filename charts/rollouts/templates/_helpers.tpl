@@ -53,10 +53,16 @@ app.kubernetes.io/part-of: rollouts
 {{/* "cluster" installs own ClusterRoles; a namespace install has Roles in the release namespace only. */}}
 {{- define "rollouts.roleKind" -}}{{ if .Values.clusterInstall }}ClusterRole{{ else }}Role{{ end }}{{- end -}}
 
-{{/* The leader-election flags of a component: (list $ <component values> "<lease name>") */}}
+{{/* The leader-election (or, with shards > 1, sharding) flags of a component: (list $ <component values> "<lease name>") */}}
 {{- define "rollouts.leaderArgs" -}}
 {{- $v := index . 1 -}}
-{{- if $v.leaderElection.enabled }}
+{{- if gt (int ($v.shards | default 1)) 1 }}
+- --shards={{ $v.shards }}
+- --lease-name={{ index . 2 }}
+- --leader-election-lease-duration={{ $v.leaderElection.leaseDuration }}
+- --leader-election-renew-deadline={{ $v.leaderElection.renewDeadline }}
+- --leader-election-retry-period={{ $v.leaderElection.retryPeriod }}
+{{- else if $v.leaderElection.enabled }}
 - --leader-elect
 - --lease-name={{ index . 2 }}
 - --leader-election-lease-duration={{ $v.leaderElection.leaseDuration }}
@@ -113,8 +119,8 @@ priorityClassName: {{ . }}
 {{- end -}}
 {{- range $name := list "controller" "applications" -}}
 {{- $v := index $.Values $name -}}
-{{- if and $v.enabled (gt (int $v.replicas) 1) (not $v.leaderElection.enabled) -}}
-{{- fail (printf "%s.replicas=%d needs %s.leaderElection.enabled=true: without a Lease every replica would act at once." $name (int $v.replicas) $name) -}}
+{{- if and $v.enabled (gt (int $v.replicas) 1) (not $v.leaderElection.enabled) (le (int ($v.shards | default 1)) 1) -}}
+{{- fail (printf "%s.replicas=%d needs %s.leaderElection.enabled=true (or %s.shards > 1): without a Lease every replica would act at once." $name (int $v.replicas) $name $name) -}}
 {{- end -}}
 {{- if not (has $v.podAntiAffinity (list "soft" "hard" "none")) -}}
 {{- fail (printf "%s.podAntiAffinity must be soft, hard or none, not %q" $name $v.podAntiAffinity) -}}

@@ -127,6 +127,20 @@ def test_leader_election_replicas_logs_extra_args_and_env() -> None:
     assert not [a for a in single if a.startswith("--lease") or a.startswith("--leader")], single
 
 
+def test_shards_replace_leader_election_with_shard_leases() -> None:
+    deployment = _one(helm_template("controller.replicas=3", "controller.shards=3",
+                                    "controller.leaderElection.leaseDuration=15s"), "Deployment", "rollouts-controller")
+    assert deployment["spec"]["replicas"] == 3
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    for flag in ("--shards=3", "--lease-name=rollouts-controller-lock", "--leader-election-lease-duration=15s"):
+        assert flag in args, args
+    assert "--leader-elect" not in args, "shard Leases replace the leader Lease (the flags are exclusive)"
+    # Without leader election, several replicas are fine when sharded: each acts only for the shards it holds.
+    apps = _container(helm_template("applications.replicas=2", "applications.shards=2",
+                                    "applications.leaderElection.enabled=false"), "rollouts-applications")["args"]
+    assert "--shards=2" in apps and "--leader-elect" not in apps, apps
+
+
 def test_resources_and_the_tmp_volume_follow_the_values() -> None:
     docs = helm_template("controller.resources.limits.ephemeral-storage=2Gi", "controller.resources.limits.memory=1Gi")
     deployment = _one(docs, "Deployment", "rollouts-controller")
@@ -199,7 +213,8 @@ def test_crds_and_cluster_objects() -> None:
 
 @pytest.mark.parametrize(("values", "message"), [
     (("controller.replicas=3", "controller.leaderElection.enabled=false"),
-     "controller.replicas=3 needs controller.leaderElection.enabled=true"),
+     "controller.replicas=3 needs controller.leaderElection.enabled=true (or controller.shards > 1)"),
+    (("controller.shards=0",), "/controller/shards"),
     (("clusterInstall=false",), "applications.enabled=true needs clusterInstall=true"),
     (("dashboard.enabled=true",), "additional properties 'dashboard' not allowed"),
     (("controller.leaderElection.leaseDuration=soon",), "/controller/leaderElection/leaseDuration"),
