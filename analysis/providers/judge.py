@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from rollouts.api.common import parse_duration
 
 if TYPE_CHECKING:
     from analysis.judges import MetricInput
+    from analysis.judges.cleaning import Number
     from analysis.judges.verdicts import MetricVerdict
 
 HASH_PLACEHOLDER = "{{variant.hash}}"
@@ -77,7 +79,8 @@ class JudgeProvider(ImmediateProvider):
             return error_measurement(f"judge: Prometheus query failed: {str(exc)[:400]}", started_at=started,
                                      finished_at=self.clock())
         value = {"score": None if verdict.score is None else round(verdict.score, 2),
-                 "metrics": {name: str(v.label) for name, v in per_metric.items()}}
+                 "metrics": {name: str(v.label) for name, v in per_metric.items()},
+                 "series": judged_series(inputs, start=start, step=step)}
         return Measurement(phase=verdict.phase, value=json.dumps(value, separators=(",", ":")),
                            message=verdict.reason, started_at=started, finished_at=self.clock(),
                            metadata={name: describe(v) for name, v in per_metric.items()})
@@ -105,6 +108,37 @@ class JudgeProvider(ImmediateProvider):
         return MetricInput(query.name, control, canary, control_total, canary_total, direction=query.direction,
                            tolerance=query.tolerance, group=query.group, weight=query.weight,
                            critical=query.critical)
+
+
+SERIES_POINTS = 120
+"""Intervals of each series kept in a measurement's value: the most recent ones. A measurement replays the
+whole window, and up to measurementRetention (10) measurements are kept per metric, so this bounds what the
+AnalysisRun holds (about 3 kB per compared metric per measurement)."""
+
+
+def judged_series(inputs: Sequence[MetricInput], *, start: datetime, step: float,
+                  limit: int = SERIES_POINTS) -> dict[str, dict[str, object]]:
+    """What the judge compared, per metric and interval, for a person to see why (the dashboard plots it):
+    the control's and canary's values and, for a rate metric, their totals (events / total is the rate), the
+    last `limit` intervals, each value to 6 significant digits; `start` is the first kept interval's time.
+
+    3 intervals of 30 s from 12:00, limit 2: {"latency": {"start": "12:00:30", "step": 30.0,
+    "control": [101.0, 99.5], "canary": [150.2, 149.0]}}.
+    """
+    def kept(values: Sequence[Number] | None) -> list[float | None] | None:
+        if values is None:
+            return None
+        return [None if v is None or v != v else float(f"{v:.6g}") for v in list(values)[-limit:]]
+
+    out: dict[str, dict[str, object]] = {}
+    for metric in inputs:
+        dropped = max(0, len(metric.control) - limit)
+        entry: dict[str, object] = {"start": (start + timedelta(seconds=dropped * step)).isoformat(), "step": step,
+                                    "control": kept(metric.control), "canary": kept(metric.canary)}
+        if metric.control_total is not None and metric.canary_total is not None:
+            entry["controlTotal"], entry["canaryTotal"] = kept(metric.control_total), kept(metric.canary_total)
+        out[metric.name] = entry
+    return out
 
 
 def missing_events_as_zero(events: list[float | None], totals: list[float | None]) -> list[float | None]:

@@ -156,8 +156,8 @@ def _replicaset(rs: ReplicaSetInfo) -> Json:
 
 
 def judge_value(value: Any) -> Json | None:
-    """The judge provider's measurement value ({"score": 87.5, "metrics": {"errors": "Pass"}}), or None for any
-    other provider's value."""
+    """The judge provider's measurement value ({"score": 87.5, "metrics": {"errors": "Pass"}, "series": {...}}),
+    or None for any other provider's value."""
     if not isinstance(value, str) or not value.startswith("{"):
         return None
     try:
@@ -166,7 +166,24 @@ def judge_value(value: Any) -> Json | None:
         return None
     if not isinstance(parsed, dict) or "score" not in parsed:
         return None
-    return {"score": parsed.get("score"), "metrics": parsed.get("metrics") or {}}
+    series = parsed.get("series")
+    return {"score": parsed.get("score"), "metrics": parsed.get("metrics") or {},
+            "series": {str(name): _series(s) for name, s in series.items() if isinstance(s, Mapping)}
+            if isinstance(series, Mapping) else {}}
+
+
+def _series(raw: Mapping[str, Any]) -> Json:
+    """One judged metric's intervals as the judge provider records them (analysis.providers.judge
+    .judged_series): numbers or null, anything else dropped, so the page draws only numbers."""
+    def numbers(key: str) -> list[float | None] | None:
+        values = raw.get(key)
+        if not isinstance(values, list):
+            return None
+        return [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in values]
+
+    step = raw.get("step")
+    return {"start": str(raw.get("start") or ""), "step": float(step) if isinstance(step, (int, float)) else None,
+            **{key: numbers(key) for key in ("control", "canary", "controlTotal", "canaryTotal")}}
 
 
 def _measurement(m: Mapping[str, Any]) -> Json:

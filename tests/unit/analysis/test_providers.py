@@ -281,3 +281,21 @@ def test_lint_and_the_reconciler_reject_an_unknown_provider_from_the_registry() 
     doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate", "metadata": {"name": "t"},
            "spec": {"metrics": [metric]}}
     assert template_problems(doc) == [("spec.metrics[0]", expected)]
+
+
+def test_judged_series_keeps_the_last_intervals_of_each_arm() -> None:
+    from datetime import UTC, datetime
+
+    from analysis.judges import MetricInput
+    from analysis.providers.judge import judged_series
+
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    latency = MetricInput("latency", [100.0, 101.0, 99.5], [float("nan"), 150.23456789, None])
+    errors = MetricInput("errors", [0.0, 1.0, 0.0], [3.0, 4.0, 5.0], [100.0, 100.0, 100.0], [98.0, 99.0, 97.0])
+    assert judged_series([latency, errors], start=start, step=30.0, limit=2) == {
+        "latency": {"start": "2026-01-01T12:00:30+00:00", "step": 30.0, "control": [101.0, 99.5],
+                    "canary": [150.235, None]},
+        "errors": {"start": "2026-01-01T12:00:30+00:00", "step": 30.0, "control": [1.0, 0.0], "canary": [4.0, 5.0],
+                   "controlTotal": [100.0, 100.0], "canaryTotal": [99.0, 97.0]},
+    }
+    assert judged_series([latency], start=start, step=30.0)["latency"]["start"] == "2026-01-01T12:00:00+00:00"

@@ -112,8 +112,18 @@ def test_analysis_run_measurements_and_judge_score() -> None:
     [ar] = detail["revisions"][0]["analysisruns"]
     [metric] = ar["metrics"]
     assert metric["counts"] == {"successful": 0, "failed": 1, "inconclusive": 0, "error": 0}
-    assert metric["measurements"][0]["judge"] == {"score": 12.5, "metrics": {"errors": "Fail"}}
+    assert metric["measurements"][0]["judge"] == {"score": 12.5, "metrics": {"errors": "Fail"}, "series": {}}
     assert pages.judge_value("1") is None and pages.judge_value("{bad") is None
+
+
+def test_judge_series_keeps_numbers_only() -> None:
+    value = json.dumps({"score": 40, "metrics": {"errors": "High"}, "series": {
+        "errors": {"start": "2026-01-01T12:00:00+00:00", "step": 30, "control": [0, 1, None],
+                   "canary": [3, "x", True], "controlTotal": [100, 100, 100], "canaryTotal": [99, 98, 97]},
+        "broken": "not a mapping"}})
+    assert pages.judge_value(value) == {"score": 40, "metrics": {"errors": "High"}, "series": {"errors": {
+        "start": "2026-01-01T12:00:00+00:00", "step": 30.0, "control": [0.0, 1.0, None],
+        "canary": [3.0, None, None], "controlTotal": [100.0, 100.0, 100.0], "canaryTotal": [99.0, 98.0, 97.0]}}}
 
 
 def test_application_row_carries_the_synced_commit() -> None:

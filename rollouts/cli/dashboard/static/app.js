@@ -237,6 +237,58 @@ function scorePlot(measurements) {
   return svg;
 }
 
+// One judged metric's intervals, canary against control, from the newest judge measurement (each replays the
+// whole window). A rate metric (events out of a total) is drawn as events / total, and its counts are written out.
+function seriesPlot(name, s, label) {
+  const rate = Array.isArray(s.controlTotal) && Array.isArray(s.canaryTotal);
+  const points = (values, totals) => (values || []).map((v, i) => {
+    if (v === null || v === undefined) return null;
+    if (!rate) return v;
+    const total = totals[i];
+    return total ? (100 * v) / total : null;
+  });
+  const control = points(s.control, s.controlTotal), canary = points(s.canary, s.canaryTotal);
+  const all = [...control, ...canary].filter((v) => v !== null);
+  if (!all.length) return h("p", { class: "muted" }, `${name}: no data in the window yet.`);
+  const width = 420, height = 150, left = 44, right = 8, top = 10, bottom = 22;
+  const count = Math.max(control.length, canary.length);
+  let low = Math.min(...all), high = Math.max(...all);
+  if (rate) low = 0;
+  if (high === low) { high += 1; low = Math.max(0, low - 1); }
+  const x = (i) => left + (count < 2 ? 0 : (i * (width - left - right)) / (count - 1));
+  const y = (v) => top + (1 - (v - low) / (high - low)) * (height - top - bottom);
+  const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toPrecision(2)) + (rate ? "%" : "");
+  const line = (values, cls) => {
+    let d = "", pen = "M";
+    values.forEach((v, i) => { if (v === null) { pen = "M"; return; } d += `${pen}${x(i).toFixed(1)},${y(v).toFixed(1)} `; pen = "L"; });
+    return svg("path", { d, class: cls });
+  };
+  const sum = (list) => (list || []).reduce((a, b) => a + (b || 0), 0);
+  const summary = rate
+    ? `control ${sum(s.control)} of ${sum(s.controlTotal)} (${fmt(sum(s.controlTotal) ? (100 * sum(s.control)) / sum(s.controlTotal) : 0)}), ` +
+      `canary ${sum(s.canary)} of ${sum(s.canaryTotal)} (${fmt(sum(s.canaryTotal) ? (100 * sum(s.canary)) / sum(s.canaryTotal) : 0)})`
+    : `control last ${fmt(control.filter((v) => v !== null).at(-1) ?? 0)}, canary last ${fmt(canary.filter((v) => v !== null).at(-1) ?? 0)}`;
+  const picture = svg("svg", { class: "plot series", viewBox: `0 0 ${width} ${height}`, width, role: "img",
+      "aria-label": `${name} per ${s.step || "?"} s interval, ${count} intervals: ${summary}; verdict ${label || "?"}` },
+    svg("line", { x1: left, x2: width - right, y1: y(low), y2: y(low) }),
+    svg("line", { x1: left, x2: width - right, y1: y(high), y2: y(high) }),
+    svg("text", { x: 2, y: y(high) + 4 }, fmt(high)), svg("text", { x: 2, y: y(low) + 4 }, fmt(low)),
+    svg("text", { x: left, y: height - 6 }, s.start ? new Date(s.start).toLocaleTimeString() : ""),
+    svg("text", { x: width - right, y: height - 6, "text-anchor": "end" }, `${count} × ${s.step || "?"} s`),
+    line(control, "control"), line(canary, "canary"));
+  return h("figure", { class: "series" }, picture, h("figcaption", {},
+    h("strong", {}, name), " ", label ? badge(label) : null, " ",
+    h("span", { class: "legend control" }, "control"), " ", h("span", { class: "legend canary" }, "canary"),
+    h("span", { class: "muted" }, ` · ${rate ? "errors: " : ""}${summary}`)));
+}
+
+function judgedSeries(measurements) {
+  const newest = [...measurements].reverse().find((m) => m.judge && m.judge.series && Object.keys(m.judge.series).length);
+  if (!newest) return null;
+  return h("div", { class: "plots", "aria-label": "Judged metrics, canary against control" },
+    Object.entries(newest.judge.series).map(([name, s]) => seriesPlot(name, s, newest.judge.metrics[name])));
+}
+
 function analysisView(run) {
   return h("div", { class: "card" },
     h("h3", {}, "AnalysisRun ", run.name, " ", badge(run.phase)),
@@ -244,7 +296,7 @@ function analysisView(run) {
     run.metrics.map((m) => h("div", {},
       h("h4", {}, m.name, " ", badge(m.phase), " ",
         h("span", { class: "muted" }, `✔ ${m.counts.successful} ✖ ${m.counts.failed} ? ${m.counts.inconclusive} ⚠ ${m.counts.error}`)),
-      scorePlot(m.measurements),
+      scorePlot(m.measurements), judgedSeries(m.measurements),
       table(["Phase", "Value", "Message", "Started"], m.measurements.map((x) => [
         badge(x.phase), x.judge ? `score ${x.judge.score} ${Object.entries(x.judge.metrics).map(([k, v]) => `${k}: ${v}`).join(", ")}`
           : (x.value ?? ""), x.message, ago(x.startedAt)])))));
