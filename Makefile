@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .PHONY: all venv deps cluster cluster-down cluster-status lint typecheck imports crds check unit integration \
-        test bench demo manifests clean limits conformance
+        test bench demo manifests clean limits conformance screenshots
 
 all: test
 
@@ -74,6 +74,11 @@ conformance: venv deps
 
 bench: venv deps cluster
 	$(PY) benchmarks/run.py
+
+# The dashboard's pages in headless Chromium (docs/dashboard/*.png, shown in the README); no cluster needed.
+screenshots: venv deps
+	$(PY) tools/screenshots.py --out docs/dashboard
+	$(PY) tools/screenshots.py --out docs/dashboard --dark analysis application
 
 demo: venv deps cluster
 	$(PY) examples/demo/run.py

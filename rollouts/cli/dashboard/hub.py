@@ -40,6 +40,12 @@ OPTIONAL = frozenset({"httproutes"})
 not a problem to report."""
 
 
+def _typed(obj: Obj, kind: ResourceKind) -> Obj:
+    if obj.get("kind") and obj.get("apiVersion"):
+        return obj
+    return {**obj, "apiVersion": kind.api_version, "kind": kind.kind}
+
+
 class Hub:
     def __init__(self, client: KubeClient, namespace: str | None, *, settle: float = 0.25) -> None:
         self.namespace = namespace
@@ -69,14 +75,13 @@ class Hub:
     # -- reads ----------------------------------------------------------------------------------
 
     def items(self, plural: str, namespace: str | None = None) -> list[Obj]:
-        """The cached objects of a kind, each with its `kind` (list items come without one)."""
-        kind = KINDS[plural].kind
-        return [obj if obj.get("kind") else {**obj, "kind": kind}
-                for obj in self.informers[plural].items(namespace)]
+        """The cached objects of a kind, each with its `apiVersion` and `kind`: a list's items come without
+        them (a watch event's object has them), and health rules tell a Pod by both."""
+        return [_typed(obj, KINDS[plural]) for obj in self.informers[plural].items(namespace)]
 
     def get(self, plural: str, namespace: str, name: str) -> Obj | None:
         obj = self.informers[plural].get(namespace, name)
-        return obj if obj is None or obj.get("kind") else {**obj, "kind": KINDS[plural].kind}
+        return obj if obj is None else _typed(obj, KINDS[plural])
 
     def problems(self, *plurals: str) -> list[str]:
         """Why some of these kinds cannot be shown, one sentence each ("permission denied (RBAC 403) to list

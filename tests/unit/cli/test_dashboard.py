@@ -262,3 +262,26 @@ async def test_rollback_needs_a_history_entry_number(client: TestClient[Any, Any
         "Host": f"127.0.0.1:{client.server.port}", "Origin": _origin(client), "X-CSRF-Token": TOKEN})
     assert answer.status == 400
     assert (await answer.json())["error"] == f"id must be the history entry's number, not {entry!r}"
+
+
+def test_cached_list_items_get_their_api_version_and_kind() -> None:
+    """A list's items come without apiVersion and kind; the tree's health rules need both (a Pod read from a
+    list showed Unknown, "unsupported Pod GVK", before)."""
+    hub = Hub(client=None, namespace=None)  # type: ignore[arg-type]
+    ready = [p | {"spec": {**p["spec"], "restartPolicy": "Always"},
+                  "status": {**p["status"], "conditions": [{"type": "Ready", "status": "True"}]}} for p in PODS]
+    for plural, objs in (("rollouts", [rollout()]), ("replicasets", REPLICASETS), ("pods", ready)):
+        for obj in objs:
+            hub.informers[plural].upsert({k: v for k, v in obj.items() if k not in ("kind", "apiVersion")})
+    [ro] = hub.items("rollouts")
+    assert (ro["apiVersion"], ro["kind"]) == ("argoproj.io/v1alpha1", "Rollout")
+    assert hub.get("pods", "shop", "web-aaa-1") == next(p for p in hub.items("pods") if p["metadata"]["name"] == "web-aaa-1")
+    app = {"metadata": {"name": "a", "namespace": "argocd"}, "status": {"resources": [
+        {"kind": "Rollout", "group": "argoproj.io", "version": "v1alpha1", "namespace": "shop", "name": "web"}]}}
+    tree = pages.application_detail(app, {("Rollout", "shop", "web"): ro}, hub.items("replicasets") + hub.items("pods"),
+                                    [])["tree"]
+
+    def pods(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [n for node in nodes for n in ([node] if node["kind"] == "Pod" else []) + pods(node["children"])]
+
+    assert sorted((p["name"], p["health"]) for p in pods(tree)) == [("web-aaa-1", "Healthy"), ("web-bbb-1", "Healthy")]
