@@ -19,10 +19,7 @@ MISSING_FIELD: Final = "Rollout has missing field '{}'"
 INVALID_SET_WEIGHT: Final = "SetWeight needs to be between 0 and {}"
 INVALID_DURATION: Final = "Duration needs to be greater than 0"
 INVALID_MAX_SURGE_MAX_UNAVAILABLE: Final = "MaxSurge and MaxUnavailable both can not be zero"
-INVALID_STEP: Final = (
-    "Step must have one of the following set: experiment, setWeight, setCanaryScale, setHeaderRoute, "
-    "setMirrorRoute, plugin, analysis or pause"
-)
+INVALID_STEP: Final = "Step must have one of the following set: experiment, setWeight, setCanaryScale, plugin or pause"
 INVALID_STRATEGY: Final = "Multiple Strategies can not be listed"
 DUPLICATED_SERVICES_BLUE_GREEN: Final = (
     "This rollout uses the same service for the active and preview services, but two different services are required."
@@ -32,7 +29,9 @@ DUPLICATED_SERVICES_CANARY: Final = (
 )
 INVALID_TRAFFIC_ROUTING: Final = "Canary service and Stable service must to be set to use Traffic Routing"
 INVALID_SET_CANARY_SCALE_TRAFFIC_POLICY: Final = "SetCanaryScale requires TrafficRouting to be set"
-INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY: Final = "SetHeaderRoute requires TrafficRouting to be set"
+INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY: Final = (
+    "SetHeaderRoute requires TrafficRouting, supports Istio and ALB and Apisix"
+)
 INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY: Final = "SetMirrorRoute requires TrafficRouting, supports Istio and Plugins"
 ROUTE_NOT_IN_MANAGED_ROUTES: Final = (
     "Steps define a route that does not exist in spec.strategy.canary.trafficRouting.managedRoutes"
@@ -42,7 +41,7 @@ INVALID_CANARY_SCALE_DOWN_DELAY: Final = "Canary scaleDownDelaySeconds can only 
 INVALID_CANARY_DYNAMIC_STABLE_SCALE: Final = "Canary dynamicStableScale can only be used with traffic routing"
 INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY: Final = "Canary dynamicStableScale cannot be used with scaleDownDelaySeconds"
 INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER: Final = (
-    "Canary maxTrafficWeight in traffic routing only support in Nginx and Plugins"
+    "Canary maxTrafficWeight in traffic routing only supported in Nginx and Plugins"
 )
 INVALID_PING_PONG: Final = "Ping service and Pong service must to be set to use Ping-Pong feature"
 DUPLICATED_PING_PONG: Final = (
@@ -56,6 +55,14 @@ INVALID_SET_HEADER_ROUTE_ALB_VALUE: Final = "SetHeaderRoute match value invalid.
 INVALID_STRING_MATCH_MISSED_VALUE: Final = (
     "StringMatch value missed, match value must have one of the following: exact, regex, prefix"
 )
+INVALID_EXPERIMENT_WEIGHT_WITHOUT_ROUTING: Final = (
+    "Experiment template weight cannot be set unless TrafficRouting is enabled"
+)
+INVALID_EXPERIMENT_WEIGHT_PROVIDER: Final = (
+    "Experiment template weight is only available for TrafficRouting with SMI, ALB, Istio and Plugins at this time"
+)
+NGINX_BOTH_INGRESSES: Final = "Either StableIngress or StableIngresses must be configured. Both are configured."
+NGINX_NO_INGRESS: Final = "Either StableIngress or StableIngresses must be configured. Neither are configured."
 ALB_BOTH_INGRESSES: Final = "Either Ingress or Ingresses must be configured. Both are configured."
 ALB_NO_INGRESS: Final = "Either Ingress or Ingresses must be configured. Neither are configured."
 ALB_STICKINESS_DURATION: Final = "TargetGroupStickinessConfig's duration must be between 1 and 604800 seconds (7 days)!"

@@ -264,7 +264,8 @@ class SetMirrorRoute(ApiModel):
 
 
 class CanaryStep(ApiModel):
-    """One canary step. Exactly one kind is set; an unknown key stays visible in ``model_extra``."""
+    """One canary step. At most one of setWeight, pause, experiment and analysis is set (Argo's rule); the other
+    kinds may join one of them or each other. An unknown key stays visible in ``model_extra``."""
 
     set_weight: int | None = None
     pause: RolloutPause | None = None
@@ -276,7 +277,7 @@ class CanaryStep(ApiModel):
     plugin: OpenDict | None = None
 
     def kinds(self) -> list[StepKind]:
-        """The step kinds set on this step, in declaration order (a valid step has exactly one)."""
+        """The step kinds set on this step, in declaration order."""
         return [
             StepKind(str(type(self).model_fields[name].alias))
             for name in type(self).model_fields
@@ -289,7 +290,7 @@ class CanaryStep(ApiModel):
 
     @property
     def kind(self) -> StepKind | None:
-        """The single kind of a valid step, None when zero or several kinds are set."""
+        """The kind of a step that sets exactly one, None when zero or several kinds are set."""
         kinds = self.kinds()
         return kinds[0] if len(kinds) == 1 else None
 

@@ -9,8 +9,12 @@ one (``SetWeight needs to be between 0 and 100``), so users searching for them f
 Checks needing the cluster (a referenced Service, Ingress or Deployment that does not exist) belong to the
 controller; this module only looks at the object.
 
-Where we deliberately differ from Argo: paths name the real field (Argo reports some under their parent),
-and ``setHeaderRoute`` is accepted with NGINX because our NGINX router implements header routes.
+Every rule of Argo's ``pkg/apis/rollouts/validation/validation.go`` (v1.10.2) is here with Argo's message and
+problem kind; ``tests/unit/api/test_validation_argo.py`` holds Argo's own cases as data. Where we deliberately
+differ from Argo: paths name the real field (Argo reports the canary rules under ``spec.strategy.`` and some
+under their parent), ``setHeaderRoute`` is accepted with NGINX because our NGINX router implements header
+routes, and a few nonsensical values Argo only meets at run time (an unknown step key, a negative
+setCanaryScale, an empty trafficRouting) are refused here with a message.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from rollouts.api.problems import (
     INVALID_CANARY_SCALE_DOWN_DELAY,
     INVALID_DURATION,
     INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY,
+    INVALID_EXPERIMENT_WEIGHT_PROVIDER,
+    INVALID_EXPERIMENT_WEIGHT_WITHOUT_ROUTING,
     INVALID_MAX_SURGE_MAX_UNAVAILABLE,
     INVALID_MAX_TRAFFIC_WEIGHT_PROVIDER,
     INVALID_PING_PONG,
@@ -50,6 +56,8 @@ from rollouts.api.problems import (
     INVALID_TRAFFIC_ROUTING,
     MISSED_ALB_ROOT_SERVICE,
     MISSING_FIELD,
+    NGINX_BOTH_INGRESSES,
+    NGINX_NO_INGRESS,
     NON_NEGATIVE,
     PING_PONG_WITH_ROUTER_ONLY,
     ROUTE_NOT_IN_MANAGED_ROUTES,
@@ -58,6 +66,7 @@ from rollouts.api.problems import (
     SELECTOR_MISMATCH,
     TEMPLATE_WITH_WORKLOAD_REF,
     SpecProblem,
+    go_value,
     invalid,
     invalid_spec_message,
     problems_from_validation_error,
@@ -76,6 +85,7 @@ from rollouts.api.rollout import (
     SetCanaryScale,
     SetMirrorRoute,
     StepKind,
+    StringMatch,
 )
 
 __all__ = [
@@ -162,7 +172,7 @@ def _check_selector_and_template(spec: RolloutSpec) -> Iterator[SpecProblem]:
     ref = spec.workload_ref
     if ref is not None:
         if has_template:
-            yield SpecProblem("spec.template", TEMPLATE_WITH_WORKLOAD_REF)
+            yield SpecProblem("spec.template", f"Internal error: {TEMPLATE_WITH_WORKLOAD_REF}")
         for name, value in (("kind", ref.kind), ("name", ref.name)):
             if not value:
                 yield required(f"spec.workloadRef.{name}", MISSING_FIELD.format(f".spec.workloadRef.{name}"))
@@ -267,33 +277,41 @@ def _check_int_or_percent(path: str, value: int | str) -> Iterator[SpecProblem]:
 
 
 def _check_canary_services(canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    """Argo's order: the same Service twice, pingPong, then the Services traffic routing needs."""
     if canary.canary_service and canary.canary_service == canary.stable_service:
         yield invalid(f"{_CANARY}.stableService", canary.stable_service, DUPLICATED_SERVICES_CANARY)
+    ping_pong = canary.ping_pong
+    if ping_pong is not None:
+        routing = canary.traffic_routing
+        if routing is not None and routing.alb is None and routing.istio is None and not routing.plugins:
+            yield invalid(f"{_CANARY}.trafficRouting.alb", None, PING_PONG_WITH_ROUTER_ONLY)
+        for side, service in (("pingService", ping_pong.ping_service), ("pongService", ping_pong.pong_service)):
+            if not service:
+                yield invalid(f"{_CANARY}.pingPong.{side}", "", INVALID_PING_PONG)
+        if ping_pong.ping_service == ping_pong.pong_service:
+            yield invalid(f"{_CANARY}.pingPong.pingService", ping_pong.ping_service or "", DUPLICATED_PING_PONG)
+        if routing is not None and routing.alb is not None and not routing.alb.root_service:
+            yield invalid(f"{_CANARY}.trafficRouting.alb.rootService", "", MISSED_ALB_ROOT_SERVICE)
     if _services_required(canary):
         for name, value in (("stableService", canary.stable_service), ("canaryService", canary.canary_service)):
             if not value:
                 yield invalid(f"{_CANARY}.{name}", value or "", INVALID_TRAFFIC_ROUTING)
-    ping_pong = canary.ping_pong
-    if ping_pong is not None:
-        if not ping_pong.ping_service or not ping_pong.pong_service:
-            yield required(f"{_CANARY}.pingPong", INVALID_PING_PONG)
-        elif ping_pong.ping_service == ping_pong.pong_service:
-            yield invalid(f"{_CANARY}.pingPong.pingService", ping_pong.ping_service, DUPLICATED_PING_PONG)
-        routing = canary.traffic_routing
-        if routing is not None and routing.alb is None and routing.istio is None and not routing.plugins:
-            yield invalid(f"{_CANARY}.trafficRouting.alb", None, PING_PONG_WITH_ROUTER_ONLY)
-        if routing is not None and routing.alb is not None and not routing.alb.root_service:
-            yield invalid(f"{_CANARY}.trafficRouting.alb.rootService", "", MISSED_ALB_ROOT_SERVICE)
 
 
 def _services_required(canary: CanaryStrategy) -> bool:
-    """Argo's requireCanaryStableServices: traffic routing needs both Services, except with pingPong and except
-    Istio subset-level splitting (a DestinationRule) where the VirtualService names subsets, not Services."""
+    """Argo's requireCanaryStableServices: every router needs both Services, except ALB and Istio with pingPong,
+    Istio subset-level splitting (a DestinationRule: the VirtualService names subsets, not Services) and plugins
+    (which read what they need from their own configuration)."""
     routing = canary.traffic_routing
-    if routing is None or canary.ping_pong is not None:
+    if routing is None:
         return False
-    subset_level_only = routing.istio is not None and routing.istio.destination_rule is not None
-    return not subset_level_only or any(p != "istio" for p in routing.providers())
+    no_ping_pong = canary.ping_pong is None
+    return (
+        (routing.alb is not None and no_ping_pong)
+        or (routing.istio is not None and routing.istio.destination_rule is None and no_ping_pong)
+        or any(getattr(routing, name) is not None
+               for name in ("smi", "apisix", "ambassador", "nginx", "app_mesh", "traefik"))
+    )
 
 
 def _check_istio(path: str, istio: IstioTrafficRouting) -> Iterator[SpecProblem]:
@@ -344,14 +362,10 @@ def _check_traffic_routing(canary: CanaryStrategy) -> Iterator[SpecProblem]:
 
 
 def _check_nginx(path: str, nginx: NginxTrafficRouting) -> Iterator[SpecProblem]:
-    if not nginx.ingresses():
-        yield required(
-            f"{path}.stableIngress",
-            MISSING_FIELD.format(".spec.strategy.canary.trafficRouting.nginx.stableIngress or stableIngresses"),
-        )
     if nginx.stable_ingress and nginx.stable_ingresses:
-        both = "set either stableIngress or stableIngresses, not both"
-        yield invalid(f"{path}.stableIngresses", nginx.stable_ingresses, both)
+        yield SpecProblem(path, f"Internal error: {NGINX_BOTH_INGRESSES}")
+    elif not nginx.ingresses():
+        yield SpecProblem(path, f"Internal error: {NGINX_NO_INGRESS}")
 
 
 def _check_alb(path: str, alb: AlbTrafficRouting) -> Iterator[SpecProblem]:
@@ -384,6 +398,17 @@ def _gateway_api_config(canary: CanaryStrategy) -> Mapping[str, Any] | None:
     return config if isinstance(config, Mapping) else None
 
 
+_EXCLUSIVE_STEP_KINDS: Final = (StepKind.EXPERIMENT, StepKind.PAUSE, StepKind.SET_WEIGHT, StepKind.ANALYSIS)
+"""Argo's hasMultipleStepsType: these four exclude each other; any other kind may join one of them or each other
+(setCanaryScale + setHeaderRoute in one step is valid: Argo's APISIX e2e CanarySetHeaderStep uses it)."""
+
+_HEADER_ROUTE_PROVIDERS: Final = frozenset({"istio", "alb", "apisix", "nginx"})
+"""Routers that can realise setHeaderRoute: Argo's Istio, ALB, APISIX (and any plugin), plus our NGINX router."""
+
+_EXPERIMENT_WEIGHT_PROVIDERS: Final = frozenset({"smi", "alb", "istio"})
+"""Routers that can send traffic to an experiment's templates by weight (Argo's list), plus any plugin."""
+
+
 def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator[SpecProblem]:
     unknown = step.unknown_keys()
     for key in unknown:
@@ -391,9 +416,11 @@ def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator
     kinds = step.kinds()
     if not kinds and not unknown:
         yield invalid(path, {}, INVALID_STEP)
-    if len(kinds) > 1:
-        found = ", ".join(kinds)
-        yield SpecProblem(path, f"Step must have exactly one kind set, found {len(kinds)}: {found}")
+    if sum(kind in kinds for kind in _EXCLUSIVE_STEP_KINDS) > 1:
+        # Argo's value names the four kinds and whether each is set
+        flags = " ".join(f"step.{kind.value[0].upper()}{kind.value[1:]}: {go_value(kind in kinds)}"
+                         for kind in _EXCLUSIVE_STEP_KINDS)
+        yield invalid(path, flags, INVALID_STEP)
     if step.set_weight is not None:
         max_weight = canary.effective_max_traffic_weight()
         if not 0 <= step.set_weight <= max_weight:
@@ -406,8 +433,27 @@ def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator
         yield from _check_header_route(f"{path}.setHeaderRoute", step, canary)
     if step.set_mirror_route is not None:
         yield from _check_mirror_route(f"{path}.setMirrorRoute", step.set_mirror_route, canary)
+    if step.experiment is not None:
+        yield from _check_experiment_weights(f"{path}.experiment", step.experiment, canary)
     if step.analysis is not None:
         yield from _check_analysis(f"{path}.analysis", step.analysis)
+
+
+def _check_experiment_weights(
+    path: str, experiment: Mapping[str, Any], canary: CanaryStrategy
+) -> Iterator[SpecProblem]:
+    """Argo's rule: an experiment template may take traffic by weight only through a router that can send it."""
+    routing = canary.traffic_routing
+    templates = experiment.get("templates")
+    for index, template in enumerate(templates if isinstance(templates, list) else ()):
+        weight = template.get("weight") if isinstance(template, Mapping) else None
+        if weight is None:
+            continue
+        where = f"{path}.templates[{index}].weight"
+        if routing is None:
+            yield invalid(where, weight, INVALID_EXPERIMENT_WEIGHT_WITHOUT_ROUTING)
+        elif not routing.plugins and not _EXPERIMENT_WEIGHT_PROVIDERS.intersection(routing.providers()):
+            yield invalid(where, weight, INVALID_EXPERIMENT_WEIGHT_PROVIDER)
 
 
 def _check_canary_scale(path: str, scale: SetCanaryScale, canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -417,8 +463,7 @@ def _check_canary_scale(path: str, scale: SetCanaryScale, canary: CanaryStrategy
         yield invalid(f"{path}.replicas", scale.replicas, NON_NEGATIVE)
     if scale.weight is not None and not 0 <= scale.weight <= 100:
         yield invalid(f"{path}.weight", scale.weight, "must be between 0 and 100")
-    if scale.replicas is None and scale.weight is None and not scale.match_traffic_weight:
-        yield required(path, "one of replicas, weight or matchTrafficWeight: true")
+    # An empty setCanaryScale is valid, as in Argo: the canary then follows the traffic weight.
 
 
 def _check_mirror_route(path: str, route: SetMirrorRoute, canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -429,9 +474,8 @@ def _check_mirror_route(path: str, route: SetMirrorRoute, canary: CanaryStrategy
         yield invalid(path, route.model_dump(by_alias=True, exclude_none=True), INVALID_SET_MIRROR_ROUTE_TRAFFIC_POLICY)
     for index, match in enumerate(route.match or []):
         for value in (match.method, match.path):
-            given = [] if value is None else [v for v in (value.exact, value.regex, value.prefix) if v]
-            if value is not None and len(given) != 1:
-                yield invalid(f"{path}.match[{index}]", value.model_dump(exclude_none=True), INVALID_STRING_MATCH)
+            if value is not None:
+                yield from _check_string_match(f"{path}.match[{index}]", value)
     if routing is not None:
         yield from _check_route_is_managed(path, route.name, canary)
 
@@ -440,11 +484,17 @@ def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> 
     route = step.set_header_route
     if route is None:
         return
-    if canary.traffic_routing is None:
-        yield required(path, INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY)
+    routing = canary.traffic_routing
+    supported = routing is not None and (
+        bool(routing.plugins) or bool(_HEADER_ROUTE_PROVIDERS.intersection(routing.providers())))
+    if not supported:
+        yield invalid(path, route.model_dump(by_alias=True, exclude_none=True), INVALID_SET_HEADER_ROUTE_TRAFFIC_POLICY)
+    if routing is None:
         return
     yield from _check_route_is_managed(path, route.name, canary)
-    alb = canary.traffic_routing.alb is not None
+    if not supported:
+        return  # as Argo: the matches are checked against the router that will realise them
+    alb = routing.alb is not None
     for index, match in enumerate(route.match or []):
         value = match.header_value
         if alb:
@@ -454,10 +504,17 @@ def _check_header_route(path: str, step: CanaryStep, canary: CanaryStrategy) -> 
                 yield invalid(f"{path}.match[{index}]", value.model_dump(exclude_none=True),
                               INVALID_SET_HEADER_ROUTE_ALB_VALUE)
             continue
-        given = [] if value is None else [v for v in (value.exact, value.regex, value.prefix) if v]
-        if len(given) != 1:
-            shown = value.model_dump(exclude_none=True) if value is not None else None
-            yield invalid(f"{path}.match[{index}].headerValue", shown, INVALID_STRING_MATCH)
+        yield from _check_string_match(f"{path}.match[{index}].headerValue", value)
+
+
+def _check_string_match(path: str, value: StringMatch | None) -> Iterator[SpecProblem]:
+    """Argo's hasMultipleMatchValues: exactly one of exact, regex, prefix; none and several are worded apart."""
+    given = [] if value is None else [v for v in (value.exact, value.regex, value.prefix) if v]
+    shown = value.model_dump(exclude_none=True) if value is not None else None
+    if not given:
+        yield invalid(path, shown, INVALID_STRING_MATCH_MISSED_VALUE)
+    elif len(given) > 1:
+        yield invalid(path, shown, INVALID_STRING_MATCH)
 
 
 def _check_route_is_managed(path: str, name: object, canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -523,7 +580,10 @@ def _check_anti_affinity(path: str, anti_affinity: Mapping[str, Any] | None) -> 
     preferred = anti_affinity.get("preferredDuringSchedulingIgnoredDuringExecution")
     required = anti_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
     if (preferred is None) == (required is None):
-        yield SpecProblem(path, INVALID_ANTI_AFFINITY_STRATEGY)
+        # Argo's value says which of the two is set
+        flags = (f"antiAffinity.PreferredDuringSchedulingIgnoredDuringExecution: {go_value(preferred is not None)} "
+                 f"antiAffinity.RequiredDuringSchedulingIgnoredDuringExecution: {go_value(required is not None)}")
+        yield invalid(path, flags, INVALID_ANTI_AFFINITY_STRATEGY)
     if isinstance(preferred, Mapping):
         weight = preferred.get("weight")
         if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:

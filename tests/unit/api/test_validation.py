@@ -176,7 +176,7 @@ INVALID: list[tuple[str, dict[str, Any], Mutation, str, str]] = [
         CANARY,
         _set(f"{S}.steps.1", {"setWeight": 5, "pause": {}}),
         f"{C}.steps[1]",
-        "exactly one kind set, found 2: setWeight, pause",
+        '"step.Experiment: false step.Pause: true step.SetWeight: true step.Analysis: false": Step must have one',
     ),
     (
         "unknown-step-kind",
@@ -242,15 +242,15 @@ INVALID: list[tuple[str, dict[str, Any], Mutation, str, str]] = [
         "nginx-without-stable-ingress",
         CANARY,
         _set(f"{S}.trafficRouting.nginx", {}),
-        f"{C}.trafficRouting.nginx.stableIngress",
-        "stableIngress or stableIngresses",
+        f"{C}.trafficRouting.nginx",
+        "Either StableIngress or StableIngresses must be configured. Neither are configured.",
     ),
     (
         "nginx-both-stable-ingress-forms",
         CANARY,
         _set(f"{S}.trafficRouting.nginx.stableIngresses", ["other"]),
-        f"{C}.trafficRouting.nginx.stableIngresses",
-        "not both",
+        f"{C}.trafficRouting.nginx",
+        "Either StableIngress or StableIngresses must be configured. Both are configured.",
     ),
     (
         "traffic-routing-without-provider",
