@@ -10,7 +10,8 @@ server's message: the reconciler hands it to the planner as observed state, whic
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -56,10 +57,12 @@ class ReplicaSetRejected(Exception):
 
 
 class Executor:
-    def __init__(self, client: KubeClient, caches: Caches, recorder: EventRecorder) -> None:
+    def __init__(self, client: KubeClient, caches: Caches, recorder: EventRecorder,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.client = client
         self.caches = caches
         self.recorder = recorder
+        self.clock = clock
 
     async def execute(self, plan: Plan, rollout: dict[str, Any], traffic: TrafficView | None = None) -> None:
         """Perform the plan's mutations in order. Events are recorded by the caller once the status write
@@ -141,7 +144,7 @@ class Executor:
             case SetCanaryWeight(weight=weight):
                 if traffic is None:
                     raise ValueError("the plan sets a canary weight but nothing observed the Rollout's routers")
-                changed = await set_weight(self.client, traffic, action)
+                changed = await set_weight(self.client, traffic, action, now=self.clock())
                 if changed:
                     log.info("traffic updated", weight=weight, changes=changed)
 

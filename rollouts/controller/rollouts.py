@@ -61,7 +61,7 @@ class RolloutReconciler:
         if shards is not None:
             shards.requeue_on_acquire(caches.rollouts, self.queue.add)
         self.metrics = metrics
-        self.executor = Executor(client, caches, recorder)
+        self.executor = Executor(client, caches, recorder, clock)
         self.clock = clock
         self.router_options = router_options or RouterOptions()
         self.parsed = ParsedRollouts()

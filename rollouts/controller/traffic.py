@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, assert_never
 
 from rollouts.api.rollout import Rollout
@@ -89,9 +90,9 @@ async def observe_rollout_traffic(client: KubeClient, rollout: Rollout,
     return TrafficView(observe_traffic(routers, live), tuple(routers), live)
 
 
-async def set_weight(client: KubeClient, view: TrafficView, request: SetCanaryWeight) -> list[str]:
+async def set_weight(client: KubeClient, view: TrafficView, request: SetCanaryWeight, *, now: datetime) -> list[str]:
     """Make every router realise the request's weight, managed routes and pod hashes; returns summaries of what
-    changed."""
+    changed. A delete whose ``not_before`` is after ``now`` is left for a later reconcile."""
     wanted = header_routes(request.header_routes)
     mirrors = mirror_routes(request.mirror_routes)
     hashes = PodHashes(canary=request.canary_hash, stable=request.stable_hash)
@@ -99,6 +100,8 @@ async def set_weight(client: KubeClient, view: TrafficView, request: SetCanaryWe
     for router in view.routers:
         for change in router.desired_changes(request.weight, wanted, view.live, mirror_routes=mirrors,
                                              pod_hashes=hashes):
+            if isinstance(change, DeleteObject) and change.not_before is not None and now < change.not_before:
+                continue  # not due yet: the plan wakes at the router's settles_at and asks again
             await perform(client, change)
             done.append(change.summary or type(change).__name__)
     return done

@@ -78,6 +78,9 @@ def reconcile_traffic(ctx: PlanContext, state: CanaryState) -> None:
     request = SetCanaryWeight(weight, routes, mirrors, canary_hash=sets.current_hash, stable_hash=stable_hash)
     if not _in_effect(ctx, request) and not _delay_subset_switch(ctx, state, request):
         ctx.act(request)
+        traffic = ctx.observed.traffic
+        if traffic is not None and traffic.settles_at is not None:
+            ctx.wake(traffic.settles_at)  # a held-back change becomes due then: plan (and request it) again
     if weight != previous:
         ctx.event(Event.TRAFFIC_WEIGHT_UPDATED, f"Traffic weight updated from {previous} to {weight}")
 

@@ -225,6 +225,9 @@ class ObservedTraffic:
     pod_hashes: tuple[str, str] | None = None
     """(canary, stable) hashes the routing objects select (Istio DestinationRule subsets); None when no router
     selects pods by hash."""
+    settles_at: datetime | None = None
+    """When a routing change a router holds back becomes due (Ambassador deletes its canary Mapping 5 s after
+    setting its weight to 0); the planner wakes then. None: nothing held back."""
 
 
 TemplateKey = tuple[str, bool]

@@ -158,5 +158,6 @@ def observe_traffic(routers: Sequence[TrafficRouter], live: LiveObjects) -> Obse
     hashes = {(state.pod_hashes.canary, state.pod_hashes.stable) for state in seen if state.pod_hashes is not None}
     # Two routers pinning different hashes: report a pair no plan asks for, so the plan re-applies both.
     pod_hashes = (hashes.pop() if len(hashes) == 1 else ("", "")) if hashes else None
+    settles = [state.settles_at for state in seen if state.settles_at is not None]
     return ObservedTraffic(weight=weight, header_routes=tuple(routes), mirror_routes=tuple(mirrors),
-                           pod_hashes=pod_hashes)
+                           pod_hashes=pod_hashes, settles_at=min(settles) if settles else None)

@@ -48,6 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -178,11 +179,14 @@ class MergePatch:
 class DeleteObject:
     """Delete ``ref``, an object the router created and no longer wants (an Ambassador canary Mapping at weight 0,
     an APISIX header-route ApisixRoute), with a precondition on ``uid`` so only the object that was read, ours,
-    is deleted; already gone is success."""
+    is deleted; already gone is success. ``not_before`` (an instant read off the live object, never a clock)
+    holds the delete back until then: the executor leaves it for the reconcile the planner wakes at
+    ``InEffect.settles_at``."""
 
     ref: ObjectRef
     uid: str
     summary: str = ""
+    not_before: datetime | None = None
 
 
 TrafficChange = ApplyObject | JsonPatch | MergePatch | DeleteObject
@@ -264,13 +268,15 @@ class InEffect:
     ``weight`` is None when it cannot be told (a base object is missing, or the managed objects disagree,
     e.g. someone hand-edited one of two canary Ingresses); the controller then simply re-applies.
     ``pod_hashes`` is None for a router that does not select pods by hash (most), else the hashes its objects
-    select now.
+    select now. ``settles_at`` is when a change held back by a ``DeleteObject.not_before`` becomes due (the
+    planner asks to be woken then), else None.
     """
 
     weight: int | None
     header_routes: tuple[str, ...] = ()
     mirror_routes: tuple[str, ...] = ()
     pod_hashes: PodHashes | None = None
+    settles_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

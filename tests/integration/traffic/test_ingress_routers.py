@@ -3,6 +3,7 @@ projects' genuine CRDs, tests/support/router_crds.py) on the real API server, st
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -119,5 +120,13 @@ async def test_ambassador_canary_mapping(kube: KubeClient, namespace: str, contr
     await eventually(canary, lambda got: got == {"prefix": "/shop/", "service": "shop-canary:80", "weight": 30},
                      expected="canary Mapping at weight 30")
     await promote(kube, namespace)
+    # As Argo: the canary Mapping goes to weight 0 first and is deleted about 5 s after that write (the API
+    # server's managedFields time has whole seconds, so at least 4 s after we see the 0).
+    zero = await eventually(canary, lambda got: got is None or got.get("weight") == 0, timeout=90,
+                            expected="canary Mapping at weight 0")
+    assert zero is not None and zero["weight"] == 0, "the canary Mapping was deleted without going to weight 0"
+    seen_zero = time.monotonic()
+    await eventually(canary, lambda got: got is None, timeout=30, expected="canary Mapping deleted after weight 0")
+    waited = time.monotonic() - seen_zero
+    assert 3.8 <= waited <= 12, f"deleted {waited:.1f} s after weight 0 (Argo waits 5 s)"
     await wait_phase(kube, namespace, "shop", "Healthy", timeout=90)
-    await eventually(canary, lambda got: got is None, expected="canary Mapping deleted at weight 0")

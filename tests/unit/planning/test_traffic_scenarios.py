@@ -353,3 +353,28 @@ def test_subset_level_splitting_waits_for_the_pods_before_moving_a_subset() -> N
     world.run()
     assert world.pod_hashes == (green, green)
     assert world.weight == 0
+
+
+def test_a_held_back_router_change_wakes_the_plan_when_it_is_due_and_the_canary_waits_for_it() -> None:
+    """Ambassador after an abort: the canary Mapping is at weight 0, its delete due 5 s after that write. The
+    routers report no weight in effect yet and when it settles; the plan asks for weight 0 again, wakes then,
+    and does not scale the canary down before the traffic is gone."""
+    import dataclasses
+    from datetime import timedelta
+
+    from rollouts.planning import ObservedTraffic, ScaleReplicaSet, plan_rollout
+
+    world = routed(replicas=4, steps=[{"setWeight": 50}, {"pause": {}}])
+    world.set_template("web:2")
+    world.run()
+    assert world.weight == 50
+    world.patch_status(abort=True)
+    due = world.now + timedelta(seconds=4)
+    observed = dataclasses.replace(world.observe(), traffic=ObservedTraffic(None, settles_at=due))
+    plan = plan_rollout(observed, now=world.now)
+    assert [a.weight for a in plan.actions if isinstance(a, SetCanaryWeight)] == [0]
+    assert plan.requeue_after is not None and plan.requeue_after <= 4.0
+    canary = world.replica_sets[next(n for n, rs in world.replica_sets.items()
+                                     if rs["metadata"]["labels"]["rollouts-pod-template-hash"] == world.hash_of("web:2"))]
+    assert not [a for a in plan.actions if isinstance(a, ScaleReplicaSet) and a.name == canary["metadata"]["name"]
+                and a.replicas < canary["spec"]["replicas"]]

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -63,12 +64,49 @@ def test_weight_13_creates_the_canary_mapping(service: str, canary_service: str)
     assert router().desired_changes(13, [], after) == []
 
 
-def test_weight_0_deletes_the_canary_mapping() -> None:
-    live = apply({BASE: mapping()}, router().desired_changes(20, [], {BASE: mapping()}))
-    (change,) = router().desired_changes(0, [], live)
-    assert change == DeleteObject(CANARY, "u-canary", summary="delete canary Mapping 'myapp-mapping-canary' (weight 0)")
-    assert router().in_effect(apply(live, [change])) == InEffect(weight=0)
+WRITTEN = "2026-12-03T10:00:00Z"  # the API server's managedFields time of our last apply
+
+
+def written_by_us(obj: dict[str, Any], at: str = WRITTEN) -> dict[str, Any]:
+    managed = [{"manager": "kubectl-edit", "operation": "Update", "time": "2026-12-03T10:00:30Z"},
+               {"manager": "rollouts-controller", "operation": "Apply", "time": at}]
+    return {**obj, "metadata": {**obj["metadata"], "managedFields": managed}}
+
+
+def test_weight_0_sets_the_canary_mapping_to_0_then_deletes_it_5s_after_that_write() -> None:
+    """ambassador.go handleCanaryMapping: weight 0 is written first; the delete follows 5 s later ("sleep 5 sec
+    for propagation of mapping update"), counted here from the API server's record of that write."""
+    at_20 = apply({BASE: mapping()}, router().desired_changes(20, [], {BASE: mapping()}))
+    (to_zero,) = router().desired_changes(0, [], at_20)
+    assert isinstance(to_zero, ApplyObject) and to_zero.obj["spec"]["weight"] == 0
+    assert to_zero.summary == "set canary Mapping 'myapp-mapping-canary' weight 0 (deleted 5 s later)"
+    at_0 = apply(at_20, [to_zero])
+    at_0[CANARY] = written_by_us(at_0[CANARY])
+    due = datetime(2026, 12, 3, 10, 0, 5, tzinfo=UTC)
+    assert router().in_effect(at_0) == InEffect(weight=None, settles_at=due)  # not scaled down before the delete
+    (delete,) = router().desired_changes(0, [], at_0)
+    assert delete == DeleteObject(CANARY, "u-canary", summary="delete canary Mapping 'myapp-mapping-canary' (weight 0)",
+                                  not_before=due)
+    assert router().in_effect(apply(at_0, [delete])) == InEffect(weight=0)
     assert router().desired_changes(0, [], {BASE: mapping()}) == []
+
+
+def test_a_canary_mapping_at_0_not_written_by_us_is_deleted_at_once() -> None:
+    live = {BASE: mapping(), CANARY: {**mapping("canary-service:8080", weight=0),
+                                      "metadata": {"name": "myapp-mapping-canary", "namespace": NS, "uid": "u-canary",
+                                                   "ownerReferences": [owner()]}}}
+    assert router().in_effect(live) == InEffect(weight=None)
+    (delete,) = router().desired_changes(0, [], live)
+    assert isinstance(delete, DeleteObject) and delete.not_before is None
+
+
+def test_the_earliest_settling_mapping_wakes_the_planner() -> None:
+    from rollouts.traffic.registry import observe_traffic
+
+    live = {BASE: mapping(), CANARY: written_by_us({**mapping("canary-service:8080", weight=0), "metadata": {
+        "name": "myapp-mapping-canary", "namespace": NS, "uid": "u-canary", "ownerReferences": [owner()]}})}
+    observed = observe_traffic([router()], live)
+    assert (observed.weight, observed.settles_at) == (None, datetime(2026, 12, 3, 10, 0, 5, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(
@@ -103,6 +141,8 @@ def test_any_sequence_of_weights_converges_back(weights: list[int]) -> None:
     original = {BASE: mapping()}
     live = copy.deepcopy(original)
     for weight in [*weights, 0]:
-        live = apply(live, router().desired_changes(weight, [], live))
+        for _ in range(2):  # one reconcile each, as the controller re-plans; weight 0 takes two (0, then delete)
+            live = apply(live, router().desired_changes(weight, [], live))
         assert router().in_effect(live) == InEffect(weight=weight)
+        assert router().desired_changes(weight, [], live) == []
     assert live == original
