@@ -177,67 +177,93 @@ def info_of(rollout: Obj, caches_or_state: Any) -> RolloutInfo:
 
 
 async def get_rollout(inv: Invocation) -> int:
-    from rollouts.cli.render import CLEAR_SCREEN, Style, rollout_text
+    from rollouts.cli.render import Style, rollout_text
 
     args = inv.args
-    name, namespace = args.name, inv.namespace
-    style = Style(inv.color)
     async with inv.client() as client:
-        if not args.watch:
-            if args.output:
-                inv.print(dump(_strip_managed(await _get(client, name, namespace)), args.output))
-                return 0
-            state = await rollout_state(client, name, namespace)
-            inv.out.write(rollout_text(info_of(state.rollout, state), now(), style))
+        if args.watch:
+            await _watch_rollout(inv, client)
+        elif args.output:
+            inv.print(dump(_strip_managed(await _get(client, args.name, inv.namespace)), args.output))
+        else:
+            state = await rollout_state(client, args.name, inv.namespace)
+            inv.out.write(rollout_text(info_of(state.rollout, state), now(), Style(inv.color)))
             inv.out.flush()
-            return 0
-
-        await _get(client, name, namespace)  # a clear error before any watch starts
-        kinds = _rollout_kinds()
-        from rollouts.kube import resources
-
-        if await is_served(client, "analysisruns", namespace):
-            kinds.append(("analysisruns", resources.ANALYSISRUN, None))
-        if await is_served(client, "experiments", namespace):
-            kinds.append(("experiments", resources.EXPERIMENT, None))
-        quiet_logs()
-        caches = Caches(client, namespace, kinds)
-        deadline = time.monotonic() + args.timeout_seconds if args.timeout_seconds > 0 else None
-        with interrupted() as stop:
-            async with caches.running():
-                last_printed: Any = None
-                last_time = 0.0
-                missing_warned = False
-                while not stop.is_set():
-                    rollout = caches.informers["rollouts"].get(namespace, name)
-                    if rollout is None:
-                        if not missing_warned:
-                            inv.warn(f"warning: rollout '{name}' not found in namespace '{namespace}' (deleted?); "
-                                     "still watching")
-                            missing_warned = True
-                    elif args.output:
-                        rv = (rollout.get("metadata") or {}).get("resourceVersion")
-                        if rv != last_printed:
-                            last_printed = rv
-                            inv.print(dump(rollout, args.output))
-                    else:
-                        missing_warned = False
-                        info = info_of(rollout, caches)
-                        moment = time.monotonic()
-                        due = moment - last_time >= _FLICKER
-                        if inv.terminal and due:
-                            inv.out.write(CLEAR_SCREEN + rollout_text(info, now(), style))
-                            inv.out.flush()
-                            last_time = moment
-                        elif not inv.terminal and due and info != last_printed:
-                            inv.out.write(("\n" if last_printed is not None else "") + rollout_text(info, now(), style))
-                            inv.out.flush()
-                            last_printed, last_time = info, moment
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        break
-                    await _wait_any(caches, stop, _TICK if remaining is None else min(_TICK, remaining))
     return 0
+
+
+class _Frames:
+    """What `get rollout --watch` writes for each look at the cache: on a terminal the whole view, redrawn at
+    most every 200 ms; elsewhere a new frame only when something shown other than an age changed; with `-o`
+    the object each time its resourceVersion moves; a warning (once) while the Rollout is missing."""
+
+    def __init__(self, inv: Invocation) -> None:
+        from rollouts.cli.render import Style
+
+        self.inv = inv
+        self.style = Style(inv.color)
+        self.last_shown: Any = None  # the RolloutInfo (or resourceVersion, with -o) written last
+        self.last_time = 0.0
+        self.missing_warned = False
+
+    def show(self, rollout: Obj | None, caches: Caches) -> None:
+        inv, args = self.inv, self.inv.args
+        if rollout is None:
+            if not self.missing_warned:
+                inv.warn(f"warning: rollout '{args.name}' not found in namespace '{inv.namespace}' (deleted?); "
+                         "still watching")
+                self.missing_warned = True
+        elif args.output:
+            rv = (rollout.get("metadata") or {}).get("resourceVersion")
+            if rv != self.last_shown:
+                self.last_shown = rv
+                inv.print(dump(rollout, args.output))
+        else:
+            self.missing_warned = False
+            self._draw(info_of(rollout, caches))
+
+    def _draw(self, info: RolloutInfo) -> None:
+        from rollouts.cli.render import CLEAR_SCREEN, rollout_text
+
+        moment = time.monotonic()
+        if moment - self.last_time < _FLICKER:
+            return
+        if self.inv.terminal:
+            self.inv.out.write(CLEAR_SCREEN + rollout_text(info, now(), self.style))
+        elif info != self.last_shown:
+            separator = "\n" if self.last_shown is not None else ""
+            self.inv.out.write(separator + rollout_text(info, now(), self.style))
+            self.last_shown = info
+        else:
+            return
+        self.inv.out.flush()
+        self.last_time = moment
+
+
+async def _watch_rollout(inv: Invocation, client: KubeClient) -> None:
+    """`get rollout --watch`: informers over the Rollout's kinds, a look at each change and every second, until
+    Ctrl-C or `--timeout-seconds`."""
+    from rollouts.kube import resources
+
+    args, namespace = inv.args, inv.namespace
+    await _get(client, args.name, namespace)  # a clear error before any watch starts
+    kinds = _rollout_kinds()
+    if await is_served(client, "analysisruns", namespace):
+        kinds.append(("analysisruns", resources.ANALYSISRUN, None))
+    if await is_served(client, "experiments", namespace):
+        kinds.append(("experiments", resources.EXPERIMENT, None))
+    quiet_logs()
+    caches = Caches(client, namespace, kinds)
+    frames = _Frames(inv)
+    deadline = time.monotonic() + args.timeout_seconds if args.timeout_seconds > 0 else None
+    with interrupted() as stop:
+        async with caches.running():
+            while not stop.is_set():
+                frames.show(caches.informers["rollouts"].get(namespace, args.name), caches)
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                await _wait_any(caches, stop, _TICK if remaining is None else min(_TICK, remaining))
 
 
 async def _get(client: KubeClient, name: str, namespace: str) -> Obj:
@@ -277,69 +303,66 @@ async def list_rollouts(inv: Invocation) -> int:
     return 0
 
 
-async def _watch_list(inv: Invocation, client: KubeClient, namespace: str | None, field_selector: str | None,
-                      previous: dict[tuple[str, str], Any]) -> None:
-    """Argo's PrintRolloutUpdates: a line for each Rollout whose row changed, aligned per flushed batch."""
-    from rollouts.cli.info import list_row
-    from rollouts.cli.render import list_line
-    from rollouts.cli.tabwriter import align
-    from rollouts.kube.errors import ApiError, Gone
-    from rollouts.kube.resources import ROLLOUT
+class _RowUpdates:
+    """Argo's PrintRolloutUpdates: the row last shown per Rollout, and a line for each Rollout whose row changed
+    since, written aligned per flushed batch."""
 
-    args = inv.args
-    pending: list[str] = []
+    def __init__(self, inv: Invocation, previous: dict[tuple[str, str], Any]) -> None:
+        self.inv = inv
+        self.previous = previous
+        self.pending: list[str] = []
 
-    def flush() -> None:
-        if pending:
-            inv.out.write(align("".join(pending), padding=2))
-            inv.out.flush()
-            pending.clear()
+    def consider(self, _etype: str, obj: Obj) -> None:
+        from rollouts.cli.info import list_row
+        from rollouts.cli.render import list_line
 
-    def consider(obj: Obj) -> None:
         row = list_row(obj)
         key = (row.namespace, row.name)
-        if previous.get(key) != row:
-            previous[key] = row
-            pending.append(list_line(row, all_namespaces=args.all_namespaces,
-                                     timestamp=_stamp() if args.timestamps else None))
+        if self.previous.get(key) != row:
+            self.previous[key] = row
+            args = self.inv.args
+            self.pending.append(list_line(row, all_namespaces=args.all_namespaces,
+                                          timestamp=_stamp() if args.timestamps else None))
 
-    async def stream() -> None:
-        _, rv = await client.list(ROLLOUT, namespace, field_selector=field_selector, limit=1)
-        failures = 0
-        while True:
-            try:
-                async for etype, obj in client.watch(ROLLOUT, namespace, resource_version=rv, timeout_seconds=300,
-                                                     field_selector=field_selector):
-                    rv = str((obj.get("metadata") or {}).get("resourceVersion") or rv)
-                    if etype in ("ADDED", "MODIFIED", "DELETED"):
-                        consider(obj)
-                failures = 0
-            except Gone:
-                items, rv = await client.list(ROLLOUT, namespace, field_selector=field_selector)
-                for obj in items:
-                    consider(obj)
-            except ApiError as exc:
-                failures += 1
-                if failures > 5:
-                    raise CliError(f"watch of rollouts failed: {exc}") from exc
-                inv.warn(f"warning: watch of rollouts failed, retrying: {exc}")
-                await asyncio.sleep(1)
+    def flush(self) -> None:
+        from rollouts.cli.tabwriter import align
 
+        if self.pending:
+            self.inv.out.write(align("".join(self.pending), padding=2))
+            self.inv.out.flush()
+            self.pending.clear()
+
+
+async def _watch_list(inv: Invocation, client: KubeClient, namespace: str | None, field_selector: str | None,
+                      previous: dict[tuple[str, str], Any]) -> None:
+    """`list rollouts --watch` after the table: the kube informer (list, watch, list again on 410, retry with
+    backoff) feeds the rows; the lines are flushed every 500 ms until Ctrl-C. A failing watch is said once per
+    failure, as the informer keeps retrying (as `get rollout --watch` does)."""
+    from rollouts.kube.informer import Informer
+    from rollouts.kube.resources import ROLLOUT
+
+    updates = _RowUpdates(inv, previous)
+    informer = Informer(client, ROLLOUT, namespace=namespace, field_selector=field_selector,
+                        handler=updates.consider)
     quiet_logs()
+    said: object = None
     with interrupted() as stop:
-        task = asyncio.ensure_future(stream())
+        task = asyncio.ensure_future(informer.run())
         try:
             while not stop.is_set() and not task.done():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(stop.wait()), timeout=_LIST_FLUSH)
-                flush()
+                if informer.error is not None and informer.error is not said:
+                    said = informer.error
+                    inv.warn(f"warning: watch of rollouts failed, retrying: {informer.error}")
+                updates.flush()
             if task.done():
                 task.result()
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            flush()
+            updates.flush()
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -107,6 +107,53 @@ async def test_list_watch_through_a_pipe_writes_a_line_per_change(kube: KubeClie
         await finish(proc, 30, "list --watch")
 
 
+async def test_list_watch_all_namespaces_shows_new_rollouts_and_honours_name(
+        kube: KubeClient, namespace: str, controller: Controller, kubectl: Kubectl) -> None:
+    """Rollouts created after the table was printed appear as lines (with their namespace under -A); `--name`
+    keeps every other Rollout out; Ctrl-C ends the watch with exit code 0."""
+    await create(kube, namespace, "shop", MANUAL_STEPS)
+    everything = await kubectl.start("argo", "rollouts", "list", "rollouts", "-A", "--watch")
+    only_cart = await kubectl.start("argo", "rollouts", "list", "rollouts", "-n", namespace, "--name", "cart",
+                                    "--watch")
+    assert everything.stdout is not None and only_cart.stdout is not None
+    try:
+        header = (await asyncio.wait_for(everything.stdout.readline(), 30)).decode().split()
+        assert header[:2] == ["NAMESPACE", "NAME"], header
+        while True:  # the table: this namespace's shop among the cluster's Rollouts
+            cells = (await asyncio.wait_for(everything.stdout.readline(), 30)).decode().split()
+            assert cells, "the watch ended before showing the table"
+            if cells[:2] == [namespace, "shop"]:
+                break
+        # nothing named cart exists yet: the filtered watch prints only the header, then waits
+        cart_header = (await asyncio.wait_for(only_cart.stdout.readline(), 30)).decode().split()
+        assert cart_header[:2] == ["NAME", "STRATEGY"], cart_header
+        await create(kube, namespace, "cart", MANUAL_STEPS)
+        seen: list[list[str]] = []
+        while not seen or seen[-1][:2] != [namespace, "cart"] or seen[-1][3] != "Healthy":
+            line = (await asyncio.wait_for(everything.stdout.readline(), 60)).decode()
+            assert line, f"the watch ended; lines so far: {seen}"
+            seen.append(line.split())
+        assert all(cells[1] == "cart" for cells in seen if cells[0] == namespace), seen
+        await kubectl.argo("set", "image", "shop", f"app={GREEN}", "-n", namespace)
+        cart: list[list[str]] = []
+        while not cart or cart[-1][2] != "Healthy":
+            line = (await asyncio.wait_for(only_cart.stdout.readline(), 60)).decode()
+            assert line, f"the filtered watch ended; lines so far: {cart}"
+            cart.append(line.split())
+        await wait_phase(kube, namespace, "shop", "Paused", step=1, timeout=60)
+        only_cart.send_signal(signal.SIGINT)
+        filtered = await finish(only_cart, 30, "list --name cart --watch")
+        assert filtered.code == 0, filtered.err
+        rows = cart + [line.split() for line in filtered.out.splitlines()]
+        assert rows and all(cells[0] == "cart" for cells in rows), f"only cart's lines: {rows}"
+    finally:
+        for proc in (everything, only_cart):
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+        result = await finish(everything, 30, "list -A --watch")
+    assert result.code == 0, result.err
+
+
 async def test_get_watch_timeout_seconds_and_interrupt_exit_0(kube: KubeClient, namespace: str,
                                                               controller: Controller, kubectl: Kubectl) -> None:
     await create(kube, namespace, "shop", MANUAL_STEPS)
