@@ -52,6 +52,7 @@ from rollouts.planning.replicasets import (
 from rollouts.planning.restart import plan_restart
 from rollouts.planning.services import switch_service
 from rollouts.planning.status import (
+    abort_in_force,
     add_pause,
     base_status,
     clear_pauses,
@@ -165,7 +166,7 @@ def _reconcile(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet)
 def _observe_update(ctx: PlanContext, state: BlueGreenState, new: ObservedReplicaSet) -> None:
     """Retry, restart and history first; then what the status says about the cutover so far."""
     # A full promotion (or a rollback within the window) lifts an abort, as Argo's RemoveAbort does.
-    state.aborted = bool(ctx.old.abort) and not (ctx.old.promote_full or rollback_within_window(ctx, state.sets))
+    state.aborted = abort_in_force(ctx.old) and not (ctx.old.promote_full or rollback_within_window(ctx, state.sets))
     if ctx.old.abort and not state.aborted:
         ctx.status.pop("abort", None)
         ctx.status.pop("abortedAt", None)

@@ -36,6 +36,7 @@ from rollouts.planning.replicasets import (
 from rollouts.planning.restart import plan_restart
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.planning.status import (
+    abort_in_force,
     add_pause,
     base_status,
     clear_pauses,
@@ -64,7 +65,7 @@ def plan_canary(ctx: PlanContext, template: Mapping[str, Any], current_hash: str
     ctx.status = base_status(ctx, current_hash)
     facts = spec_facts(ctx.rollout)
     ctx.status["currentStepHash"] = facts.steps_hash
-    state = CanaryState(strategy, steps, sets, bool(old.abort), facts.max_surge, facts.max_unavailable)
+    state = CanaryState(strategy, steps, sets, abort_in_force(old), facts.max_surge, facts.max_unavailable)
     _carry_canary_status(ctx)
 
     within_window = rollback_within_window(ctx, sets)

@@ -47,6 +47,15 @@ def run_status_dict(run: RolloutAnalysisRunStatus | None) -> dict[str, Any] | No
     return result
 
 
+def abort_in_force(old: RolloutStatus) -> bool:
+    """``status.abort``, unless the Rollout is fully promoted (``stableRS == currentPodHash``): Argo lifts the
+    abort of a fully promoted Rollout ("Removing abort condition from fully promoted rollout", rollout/
+    controller.go), so aborting a Healthy Rollout, with no update to abort, leaves it Healthy.
+
+    stable a1, current a1, abort true -> False (lifted); stable a1, current b2 (an update), abort true -> True."""
+    return bool(old.abort) and (old.stable_rs or "") != (old.current_pod_hash or "")
+
+
 def base_status(ctx: PlanContext, current_hash: str) -> dict[str, Any]:
     """The observed status carried forward, with this generation observed and the current pod hash."""
     old: RolloutStatus = ctx.old
@@ -62,10 +71,10 @@ def base_status(ctx: PlanContext, current_hash: str) -> dict[str, Any]:
         ]
     if old.controller_pause:
         status["controllerPause"] = True
-    if old.abort:
+    if abort_in_force(old):
         status["abort"] = True
-    if old.aborted_at is not None:
-        status["abortedAt"] = format_timestamp(old.aborted_at)
+        if old.aborted_at is not None:
+            status["abortedAt"] = format_timestamp(old.aborted_at)
     if old.promote_full:
         status["promoteFull"] = True
     ctx.conditions = {str(c.type): _condition_dict(c) for c in old.conditions or ()}

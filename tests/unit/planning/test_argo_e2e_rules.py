@@ -175,3 +175,52 @@ def test_a_first_blue_green_deploy_tells_argos_story() -> None:
     world.run()
     assert world.reasons()[5:] == ["RolloutUpdated", "NewReplicaSetCreated", "RolloutNotCompleted",
                                    "ScalingReplicaSet", "SwitchService", "RolloutCompleted"]
+
+
+ISTIO_HOST_SPLIT: dict[str, Any] = {"istio": {"virtualService": {"name": "vsvc", "routes": ["primary"]}}}
+
+
+def test_aborting_a_fully_promoted_canary_lifts_the_abort() -> None:
+    """TestIstioAbortUpdate (istio-host-split.yaml): abort on a Healthy Rollout, then update, promote and abort
+    again after the promotion: both aborts are lifted and the Rollout stays Healthy, as Argo's newRolloutContext
+    does ("Removing abort condition from fully promoted rollout", rollout/controller.go)."""
+    world = World(canary_rollout(replicas=1, steps=[{"setWeight": 10}, {"pause": {}}], stableService="s",
+                                 canaryService="c", trafficRouting=ISTIO_HOST_SPLIT),
+                  services={"s": {"app": "web"}, "c": {"app": "web"}}, traffic_routed=True)
+    world.run()
+    world.patch_status(abort=True)
+    world.run()
+    assert (world.status["phase"], "abort" in world.status, "abortedAt" in world.status) == ("Healthy", False, False)
+    assert "RolloutAborted" not in world.reasons()
+    assert world.counts() == {"web:1": 1}
+    world.set_template("web:2")
+    world.run()
+    assert world.status["phase"] == "Paused" and world.weight == 10
+    world.patch_status(pauseConditions=None)
+    world.run()
+    assert world.status["phase"] == "Healthy" and world.weight == 0
+    world.patch_status(abort=True)
+    world.run()
+    assert world.status["phase"] == "Healthy" and "abort" not in world.status
+    assert world.status["stableRS"] == world.hash_of("web:2") and world.counts()["web:2"] == 1
+
+
+def test_an_abort_during_an_update_stays() -> None:
+    """The rule is for a fully promoted Rollout only: mid-update the abort goes back to the stable."""
+    world = World(canary_rollout(replicas=2, steps=[{"setWeight": 50}, {"pause": {}}]))
+    world.run()
+    world.set_template("web:2")
+    world.run()
+    world.patch_status(abort=True)
+    world.run()
+    assert (world.status["phase"], world.status.get("abort")) == ("Degraded", True)
+    assert world.counts().get("web:2", 0) == 0
+
+
+def test_aborting_a_fully_promoted_blue_green_lifts_the_abort() -> None:
+    world = World(blue_green_rollout(replicas=1), services={"web-active": {"app": "web"}})
+    world.run()
+    assert world.status["phase"] == "Healthy"
+    world.patch_status(abort=True)
+    world.run()
+    assert world.status["phase"] == "Healthy" and "abort" not in world.status
