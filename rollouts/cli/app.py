@@ -287,21 +287,31 @@ async def _wait_operation(client: Any, name: str, namespace: str, timeout: float
         await asyncio.sleep(0.5)
 
 
+OPERATION_ATTEMPTS = 5
+"""Writes of an operation tried: the reconciler writes the Application's status often, so the resourceVersion
+read may be gone by the time the patch arrives (422 from the patch's `test`); each retry reads it again and
+checks again that no operation is running."""
+
+
 async def _request_operation(client: Any, name: str, namespace: str, operation: dict[str, Any]) -> None:
     """Write ``operation`` unless another one is running (as Argo CD refuses)."""
     from rollouts.kube.errors import ApiError
     from rollouts.kube.resources import APPLICATION
 
-    app = await _get_app(client, name, namespace)
-    state = _status(app).get("operationState") or {}
-    if app.get("operation") is not None and state.get("phase") == "Running":
-        raise CliError(f"another operation is already in progress on application '{name}'")
-    patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": app["metadata"]["resourceVersion"]},
-             {"op": "add", "path": "/operation", "value": operation}]
-    try:
-        await client.patch(APPLICATION, name, patch, namespace, patch_type="json")
-    except ApiError as exc:
-        raise CliError(f"cannot request an operation on application '{name}': {exc.message}") from None
+    for attempt in range(OPERATION_ATTEMPTS):
+        app = await _get_app(client, name, namespace)
+        state = _status(app).get("operationState") or {}
+        if app.get("operation") is not None and state.get("phase") == "Running":
+            raise CliError(f"another operation is already in progress on application '{name}'")
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": app["metadata"]["resourceVersion"]},
+                 {"op": "add", "path": "/operation", "value": operation}]
+        try:
+            await client.patch(APPLICATION, name, patch, namespace, patch_type="json")
+            return
+        except ApiError as exc:
+            if exc.status in (409, 422) and attempt + 1 < OPERATION_ATTEMPTS:
+                continue  # the Application moved on since it was read: read it again
+            raise CliError(f"cannot request an operation on application '{name}': {exc.message}") from None
 
 
 def _initiator() -> dict[str, Any]:

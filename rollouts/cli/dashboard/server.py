@@ -232,10 +232,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     queue = hub.subscribe()
     try:
-        await response.write(f"event: change\ndata: {hub.version}\n\n".encode())
+        sent = hub.version
+        await response.write(f"event: change\ndata: {sent}\n\n".encode())
         while True:
             try:
                 version = await asyncio.wait_for(queue.get(), 15)
+                if version <= sent:
+                    continue  # a flush already pending when the page connected: it has that version
+                sent = version
                 await response.write(f"event: change\ndata: {version}\n\n".encode())
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
