@@ -174,3 +174,7 @@ async def test_applications_page_shows_health_and_commit_as_text(browser: Any, k
         await until(browser, lambda d: "ConfigMap" in text_of(".tree")(d), timeout=20,
                     expected="the resource tree with the ConfigMap")
         assert "settings" in text_of(".tree")(browser)
+        assert text_of(".network-view")(browser) == "No Ingresses, HTTPRoutes or Services in this Application."
+        await click(browser, 'button[data-action="diff"]')
+        await until(browser, lambda d: text_of("#diff")(d) == "No differences: live matches Git.", timeout=30,
+                    expected="the diff computed on demand: nothing differs from Git")
