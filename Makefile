@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .PHONY: all venv deps cluster cluster-down cluster-status lint typecheck imports crds check unit integration \
-        test bench demo manifests clean limits conformance screenshots
+        test bench demo manifests clean limits conformance screenshots image image-test
 
 all: test
 
@@ -71,6 +71,15 @@ integration: venv deps cluster
 CONFORMANCE_KIT ?= ../shared/conformance/argo-e2e
 conformance: venv deps
 	CONFORMANCE_KIT=$(CONFORMANCE_KIT) testbed/conformance.sh
+
+# The controller image (Dockerfile) with buildah, no daemon; local base images where no registry answers.
+image: venv
+	@testbed/system-deps.sh image
+	testbed/image.sh
+
+# Builds the image and runs its controller (podman, read-only root filesystem) against the testbed.
+image-test: image cluster
+	ROLLOUTS_IMAGE_TEST=1 $(PY) -m pytest tests/integration/manifests/test_image.py -q $(PYTEST_ARGS)
 
 bench: venv deps cluster
 	$(PY) benchmarks/run.py

@@ -8,8 +8,16 @@
 #   zsh, fish   - the plugin's completion scripts are tested in the shells they are for
 #   chromium, chromium-driver - the dashboard's browser tests drive a real headless Chromium through
 #                 Debian's chromedriver (the driver of exactly that Chromium version)
+# With the argument `image` (make image, make image-test), also the image tools:
+#   buildah, mmdebstrap - build the controller image without a daemon (local base images from Debian packages)
+#   podman      - run the image's controller against the testbed (tests/integration/manifests/test_image.py)
 set -euo pipefail
 need=()
+if [ "${1:-}" = image ]; then
+  command -v buildah >/dev/null || need+=(buildah)
+  command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+  command -v podman >/dev/null || need+=(podman)
+fi
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v git >/dev/null || need+=(git)
