@@ -140,11 +140,11 @@ def synced(app: dict[str, Any], revision: str) -> bool:
 
 
 class Reconciler:
-    def __init__(self, namespace: str, *, poll: float, webhook_port: int, cache: Path) -> None:
+    def __init__(self, namespace: str, *, poll: float, webhook_port: int, cache: Path, workers: int) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rollouts.gitops", "--kubeconfig", str(KUBECONFIG), "--namespace", namespace,
              "--poll-interval", str(poll), "--webhook-port", str(webhook_port), "--cache-dir", str(cache),
-             "--workers", "8"],
+             "--workers", str(workers)],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.sampler = Sampler(self.proc.pid)
 
@@ -309,6 +309,7 @@ async def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=10.0)
     parser.add_argument("--clusters", type=int, choices=(1, 2), default=1,
                         help="2: the many small Applications alternate between this plane and the second one")
+    parser.add_argument("--workers", type=int, default=8, help="the reconciler's --workers")
     parser.add_argument("--only", choices=("many",), help="many: only the first sync of --apps Applications")
     args = parser.parse_args()
     kube = await KubeClient.connect(str(KUBECONFIG))
@@ -326,7 +327,7 @@ async def main() -> int:
     repo.commit("bench fixtures")
     results: dict[str, Any] = {}
     port = free_port()
-    rec = Reconciler(ns, poll=args.poll_interval, webhook_port=port, cache=tmp / "cache")
+    rec = Reconciler(ns, poll=args.poll_interval, webhook_port=port, cache=tmp / "cache", workers=args.workers)
     try:
         await asyncio.sleep(1)
         if args.only is None:

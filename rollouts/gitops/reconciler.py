@@ -163,11 +163,21 @@ class ApplicationReconciler:
         self.projects = Informer(client, APPPROJECT, namespace=config.namespace, handler=self._on_project_event)
         self.polls = PollSchedule(config.poll_interval, config.poll_jitter, monotonic=monotonic, rand=jitter)
         self.reconciles = 0
+        self._written: dict[str, set[str]] = {}
+        """Per application, the resourceVersions of our own writes whose watch events (echoes) are still due."""
 
     def _on_app_event(self, etype: str, obj: Obj) -> None:
-        name = str((obj.get("metadata") or {}).get("name") or "")
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name") or "")
         if etype == "DELETED":
             self.polls.forget(name)
+            self._written.pop(name, None)
+            return
+        echoes = self._written.get(name)
+        if etype == "MODIFIED" and echoes is not None and str(meta.get("resourceVersion") or "") in echoes:
+            # The echo of our own write: the pass that wrote it planned from exactly this object and queued
+            # its own requeue; another pass would compare the same thing again and write nothing.
+            echoes.discard(str(meta.get("resourceVersion") or ""))
             return
         self.queue.add(name)
 
@@ -452,11 +462,20 @@ class ApplicationReconciler:
                                "value": obj["metadata"]["resourceVersion"]})
         if ops:
             updated = await self.client.patch(APPLICATION, name, ops, self.config.namespace, patch_type="json")
-            self.apps.upsert(updated)
+            self._wrote(updated)
         if any(isinstance(action, ClearRefreshAnnotation) for action in plan.actions):
             with contextlib.suppress(ApiError):
-                await self.client.patch(APPLICATION, name, {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
-                                        self.config.namespace)
+                self._wrote(await self.client.patch(APPLICATION, name, {"metadata": {"annotations": {
+                    REFRESH_ANNOTATION: None}}}, self.config.namespace))
+
+    def _wrote(self, updated: Obj) -> None:
+        """Our write is in the cache at once, and its watch event will not wake the application again."""
+        self.apps.upsert(updated)
+        meta = updated.get("metadata") or {}
+        echoes = self._written.setdefault(str(meta.get("name") or ""), set())
+        if len(echoes) > 8:  # echoes a relist skipped never arrive: keep only the recent ones
+            echoes.clear()
+        echoes.add(str(meta.get("resourceVersion") or ""))
 
     # -- loops -----------------------------------------------------------------------------------------
 
