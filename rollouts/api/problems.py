@@ -72,6 +72,7 @@ SCALE_DOWN_LIMIT_LARGER_THAN_REVISION_LIMIT: Final = (
 INVALID_ANTI_AFFINITY_STRATEGY: Final = "AntiAffinity must have exactly one strategy listed"
 INVALID_ANTI_AFFINITY_WEIGHT: Final = "AntiAffinity weight must be between 1-100"
 INVALID_ANALYSIS_ARGS: Final = "Analyses arguments must refer to valid object metadata supported by downwardAPI"
+INVALID_EXPERIMENT_SPEC_REF: Final = "Invalid template step SpecRef: must be canary or stable"
 SELECT_ALL: Final = "empty selector is invalid for deployment"
 SELECTOR_MISMATCH: Final = "`selector` does not match template `labels`"
 TEMPLATE_WITH_WORKLOAD_REF: Final = "template must be empty for workload reference rollout"

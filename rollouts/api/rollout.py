@@ -263,13 +263,68 @@ class SetMirrorRoute(ApiModel):
     percentage: int | None = None
 
 
+class PodTemplateMetadata(ApiModel):
+    """Labels and annotations added to the pods of the canary/stable (or active/preview) ReplicaSet."""
+
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+
+
+class ReplicaSetSpecRef(StrEnum):
+    """Which of the Rollout's ReplicaSets an experiment template copies its pod template from."""
+
+    STABLE = "stable"
+    CANARY = "canary"
+
+
+class ExperimentTemplateService(ApiModel):
+    """``service: {}`` gives the template a Service named after its ReplicaSet; ``name`` names it."""
+
+    name: str | None = None
+
+
+class RolloutExperimentTemplate(ApiModel):
+    """One template of an ``experiment`` step: a ReplicaSet of the stable or canary pod template
+    (``specRef``), with ``replicas`` (default 1), extra pod ``metadata``, an optional ``selector`` and, with
+    traffic routing, a ``weight`` of traffic for its Service."""
+
+    name: str
+    spec_ref: ReplicaSetSpecRef | str = Field(union_mode="left_to_right")
+    replicas: int | None = None
+    metadata: PodTemplateMetadata | None = None
+    selector: LabelSelector | None = None
+    weight: int | None = None
+    service: ExperimentTemplateService | None = None
+
+
+class RolloutExperimentStepAnalysis(ApiModel):
+    """An analysis of an experiment step; ``requiredForCompletion`` ends the Experiment when it succeeds."""
+
+    name: str
+    template_name: str
+    cluster_scope: bool | None = None
+    args: list[AnalysisRunArgument] | None = None
+    required_for_completion: bool = False
+
+
+class RolloutExperimentStep(ApiModel):
+    """``experiment`` canary step: run these templates (and analyses) as an Experiment for ``duration``."""
+
+    templates: list[RolloutExperimentTemplate] = Field(default_factory=list)
+    duration: str | None = None
+    analyses: list[RolloutExperimentStepAnalysis] | None = None
+    dry_run: list[MetricNameRef] | None = None
+    analysis_run_metadata: AnalysisRunMetadata | None = None
+    scale_down_delay_seconds: int | None = None
+
+
 class CanaryStep(ApiModel):
     """One canary step. At most one of setWeight, pause, experiment and analysis is set (Argo's rule); the other
     kinds may join one of them or each other. An unknown key stays visible in ``model_extra``."""
 
     set_weight: int | None = None
     pause: RolloutPause | None = None
-    experiment: OpenDict | None = None
+    experiment: RolloutExperimentStep | None = None
     analysis: RolloutAnalysis | None = None
     set_canary_scale: SetCanaryScale | None = None
     set_header_route: SetHeaderRoute | None = None
@@ -414,13 +469,6 @@ class RolloutTrafficRouting(ApiModel):
 # --------------------------------------------------------------------------------------------------
 # Strategies
 # --------------------------------------------------------------------------------------------------
-
-
-class PodTemplateMetadata(ApiModel):
-    """Labels and annotations added to the pods of the canary/stable (or active/preview) ReplicaSet."""
-
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] | None = None
 
 
 PING: Final = "ping"

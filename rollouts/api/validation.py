@@ -39,6 +39,7 @@ from rollouts.api.problems import (
     INVALID_CANARY_SCALE_DOWN_DELAY,
     INVALID_DURATION,
     INVALID_DYNAMIC_STABLE_SCALE_WITH_DELAY,
+    INVALID_EXPERIMENT_SPEC_REF,
     INVALID_EXPERIMENT_WEIGHT_PROVIDER,
     INVALID_EXPERIMENT_WEIGHT_WITHOUT_ROUTING,
     INVALID_MAX_SURGE_MAX_UNAVAILABLE,
@@ -74,13 +75,16 @@ from rollouts.api.problems import (
 )
 from rollouts.api.rollout import (
     AlbTrafficRouting,
+    AnalysisRunArgument,
     BlueGreenStrategy,
     CanaryStep,
     CanaryStrategy,
     IstioTrafficRouting,
     NginxTrafficRouting,
+    ReplicaSetSpecRef,
     Rollout,
     RolloutAnalysis,
+    RolloutExperimentStep,
     RolloutSpec,
     SetCanaryScale,
     SetMirrorRoute,
@@ -433,27 +437,30 @@ def _check_step(path: str, step: CanaryStep, canary: CanaryStrategy) -> Iterator
         yield from _check_header_route(f"{path}.setHeaderRoute", step, canary)
     if step.set_mirror_route is not None:
         yield from _check_mirror_route(f"{path}.setMirrorRoute", step.set_mirror_route, canary)
-    if step.experiment is not None:
-        yield from _check_experiment_weights(f"{path}.experiment", step.experiment, canary)
     if step.analysis is not None:
         yield from _check_analysis(f"{path}.analysis", step.analysis)
+    if step.experiment is not None:
+        yield from _check_experiment(f"{path}.experiment", step.experiment, canary)
 
 
-def _check_experiment_weights(
-    path: str, experiment: Mapping[str, Any], canary: CanaryStrategy
-) -> Iterator[SpecProblem]:
-    """Argo's rule: an experiment template may take traffic by weight only through a router that can send it."""
+def _check_experiment(path: str, experiment: RolloutExperimentStep, canary: CanaryStrategy) -> Iterator[SpecProblem]:
+    """Argo's rules for an experiment step (validation.go), plus the specRef Argo only finds when it builds the
+    Experiment (GetExperimentFromTemplate): reported here, before anything is created."""
     routing = canary.traffic_routing
-    templates = experiment.get("templates")
-    for index, template in enumerate(templates if isinstance(templates, list) else ()):
-        weight = template.get("weight") if isinstance(template, Mapping) else None
-        if weight is None:
+    for index, template in enumerate(experiment.templates):
+        template_path = f"{path}.templates[{index}]"
+        if template.spec_ref not in tuple(ReplicaSetSpecRef):
+            yield invalid(f"{template_path}.specRef", template.spec_ref, INVALID_EXPERIMENT_SPEC_REF)
+        if template.weight is None:
             continue
-        where = f"{path}.templates[{index}].weight"
         if routing is None:
-            yield invalid(where, weight, INVALID_EXPERIMENT_WEIGHT_WITHOUT_ROUTING)
+            yield invalid(f"{template_path}.weight", template.weight, INVALID_EXPERIMENT_WEIGHT_WITHOUT_ROUTING)
         elif not routing.plugins and not _EXPERIMENT_WEIGHT_PROVIDERS.intersection(routing.providers()):
-            yield invalid(where, weight, INVALID_EXPERIMENT_WEIGHT_PROVIDER)
+            yield invalid(f"{template_path}.weight", template.weight, INVALID_EXPERIMENT_WEIGHT_PROVIDER)
+    if experiment.duration is not None:
+        yield from _check_duration(f"{path}.duration", experiment.duration)
+    for index, analysis in enumerate(experiment.analyses or ()):
+        yield from _check_args(f"{path}.analyses[{index}]", analysis.args)
 
 
 def _check_canary_scale(path: str, scale: SetCanaryScale, canary: CanaryStrategy) -> Iterator[SpecProblem]:
@@ -547,7 +554,11 @@ def _check_analysis(path: str, analysis: RolloutAnalysis) -> Iterator[SpecProble
     for index, template in enumerate(analysis.templates or []):
         if not template.template_name:
             yield required(f"{path}.templates[{index}].templateName", "a template name is needed")
-    for index, arg in enumerate(analysis.args or []):
+    yield from _check_args(path, analysis.args)
+
+
+def _check_args(path: str, args: list[AnalysisRunArgument] | None) -> Iterator[SpecProblem]:
+    for index, arg in enumerate(args or []):
         arg_path = f"{path}.args[{index}]"
         source = arg.value_from
         if source is None:

@@ -22,13 +22,15 @@ from rollouts.controller.observe import Caches
 from rollouts.controller.traffic import TrafficView, perform, set_weight
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import AlreadyExists, BadRequest, Invalid, NotFound, TooManyRequests
-from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, POD, REPLICASET, SERVICE
+from rollouts.kube.resources import ANALYSISRUN, DEPLOYMENT, EXPERIMENT, POD, REPLICASET, SERVICE
 from rollouts.planning.plan import (
     Action,
     CreateAnalysisRun,
+    CreateExperiment,
     CreateReplicaSet,
     CreateService,
     DeleteAnalysisRun,
+    DeleteExperiment,
     DeleteReplicaSet,
     DeleteService,
     EmitEvent,
@@ -41,6 +43,7 @@ from rollouts.planning.plan import (
     SetEphemeralMetadata,
     SetServiceSelector,
     TerminateAnalysisRun,
+    TerminateExperiment,
 )
 from rollouts.traffic.service import pin_service_selector, release_service_selector
 
@@ -90,6 +93,8 @@ class Executor:
                 await self._workload(action, ns)
             case CreateService() | DeleteService():
                 await self._service(action, ns)
+            case CreateExperiment() | TerminateExperiment() | DeleteExperiment():
+                await self._experiment(action, ns)
             case EmitEvent(type=etype, reason=reason, message=message):
                 await self.recorder.record(rollout, type=etype, reason=reason, message=message)
 
@@ -162,6 +167,27 @@ class Executor:
                 with contextlib.suppress(NotFound):
                     await client.delete(ANALYSISRUN, run, ns)
                 self.caches.analysis_runs.forget(ns, run)
+
+    async def _experiment(self, action: CreateExperiment | TerminateExperiment | DeleteExperiment, ns: str) -> None:
+        """An experiment step's Experiment (the caches hear of it at once, so the next plan does not create it
+        twice); terminate is a merge patch of ``spec.terminate``, as Argo's and its plugin's."""
+        client, cache = self.client, self.caches.experiments
+        match action:
+            case CreateExperiment(manifest=manifest):
+                with contextlib.suppress(AlreadyExists):
+                    created = await client.create(EXPERIMENT, dict(manifest), ns)
+                    if cache is not None:
+                        cache.upsert(created)
+            case TerminateExperiment(name=name):
+                with contextlib.suppress(NotFound):
+                    patched = await client.patch(EXPERIMENT, name, {"spec": {"terminate": True}}, ns)
+                    if cache is not None:
+                        cache.upsert(patched)
+            case DeleteExperiment(name=name):
+                with contextlib.suppress(NotFound):
+                    await client.delete(EXPERIMENT, name, ns)
+                if cache is not None:
+                    cache.forget(ns, name)
 
     async def _service(self, action: CreateService | DeleteService, ns: str) -> None:
         """An Experiment template's Service: created once (AlreadyExists is success), deleted when unwanted."""

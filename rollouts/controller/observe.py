@@ -38,6 +38,7 @@ from rollouts.planning.observed import (
     ObservedReplicaSet,
     ObservedRollout,
     ObservedService,
+    OwnedExperiment,
     TemplateKey,
 )
 from rollouts.planning.planner import desired_hash, desired_template
@@ -136,12 +137,21 @@ async def observe(client: KubeClient, caches: Caches, rollout: Rollout,
         rollout=rollout, replica_sets=replica_sets, services=_services(caches, rollout),
         released_services=_released_services(caches, rollout),
         analysis_runs=tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid)),
+        experiments=_experiments(caches, ns, uid),
         analysis_templates=_templates(caches, rollout), workload_template=workload_template,
         workload_replicas=workload_replicas, traffic=traffic.observed if traffic is not None else None,
         pods=await _restarting_pods(client, rollout, replica_sets),
         defaulted_template=await _defaulted_if_needed(client, rollout, replica_sets, workload_template),
     )
     return Observation(observed, traffic)
+
+
+def _experiments(caches: Caches, ns: str, uid: str) -> tuple[OwnedExperiment, ...]:
+    """The Experiments the Rollout controls (its experiment steps'), without ones being deleted."""
+    if caches.experiments is None:
+        return ()
+    return tuple(OwnedExperiment.from_object(o) for o in owned_by(caches.experiments.items(ns), uid)
+                 if not o["metadata"].get("deletionTimestamp"))
 
 
 def _services(caches: Caches, rollout: Rollout) -> dict[str, ObservedService | None]:

@@ -71,6 +71,8 @@ class RolloutReconciler:
         caches.rollouts.add_handler(self._on_rollout)
         caches.replica_sets.add_handler(self._on_owned)
         caches.analysis_runs.add_handler(self._on_owned)
+        if caches.experiments is not None:
+            caches.experiments.add_handler(self._on_owned)  # an experiment step moves on with its Experiment
         caches.services.add_handler(self._on_service)
         caches.ingresses.add_handler(self._on_routing_object)
         caches.http_routes.add_handler(self._on_routing_object)

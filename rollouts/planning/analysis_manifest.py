@@ -22,6 +22,7 @@ from rollouts.api.owners import controller_reference
 from rollouts.api.rollout import (
     API_VERSION,
     KIND,
+    AnalysisRunArgument,
     PodTemplateHashValue,
     RolloutAnalysis,
 )
@@ -87,8 +88,23 @@ def resolve_args(
             name = str(arg.get("name"))
             if name not in merged or "value" not in merged[name]:
                 merged[name] = dict(arg)
+    for arg in rollout_args(ctx, analysis.args, stable_hash=stable_hash, latest_hash=latest_hash):
+        merged[arg["name"]] = arg
+    for name, arg in merged.items():
+        if "value" not in arg and "valueFrom" not in arg:
+            raise AnalysisArgumentError(f"args.{name} was not resolved: no value in the template or the Rollout")
+    return [merged[name] for name in sorted(merged)]
+
+
+def rollout_args(
+    ctx: PlanContext, args: Sequence[AnalysisRunArgument] | None, *, stable_hash: str, latest_hash: str
+) -> list[dict[str, str]]:
+    """The Rollout's ``args`` as plain ``{name, value}`` (Argo's BuildArgumentsForRolloutAnalysisRun):
+    ``valueFrom.podTemplateHashValue`` is the stable or latest hash, ``fieldRef`` a field of the Rollout;
+    raises AnalysisArgumentError for a fieldRef that does not resolve."""
     document: Mapping[str, Any] | None = None
-    for arg in analysis.args or ():
+    resolved: list[dict[str, str]] = []
+    for arg in args or ():
         value: str | None = arg.value
         source = arg.value_from
         if source is not None and source.pod_template_hash_value is not None:
@@ -100,11 +116,8 @@ def resolve_args(
                 raise AnalysisArgumentError(
                     f"args.{arg.name}: fieldRef {source.field_ref.field_path!r} does not resolve on the Rollout"
                 )
-        merged[arg.name] = {"name": arg.name, "value": value if value is not None else ""}
-    for name, arg in merged.items():
-        if "value" not in arg and "valueFrom" not in arg:
-            raise AnalysisArgumentError(f"args.{name} was not resolved: no value in the template or the Rollout")
-    return [merged[name] for name in sorted(merged)]
+        resolved.append({"name": arg.name, "value": value if value is not None else ""})
+    return resolved
 
 
 def run_manifest(

@@ -24,6 +24,7 @@ from rollouts.planning.canary_state import CanaryState, desired_weight
 from rollouts.planning.canary_traffic import reconcile_services, reconcile_traffic
 from rollouts.planning.context import PlanContext
 from rollouts.planning.ephemeral import sync_ephemeral_metadata
+from rollouts.planning.experiment_step import reconcile_experiments
 from rollouts.planning.observed import parse_timestamp
 from rollouts.planning.outcome import Outcome, finalize
 from rollouts.planning.replicasets import (
@@ -116,18 +117,25 @@ def _reconcile(ctx: PlanContext, state: CanaryState, *, within_window: bool) -> 
             state.aborted = False
             ctx.status.pop("abort", None)
             ctx.status.pop("abortedAt", None)
-    # Analysis first: a run that just failed aborts in this same plan, so the Services and the traffic
-    # below already go back to stable (not one reconcile later, which left the failed canary serving).
-    verdict = analysis_planning.reconcile_canary_analysis(ctx, state.sets, state.steps, aborted=state.aborted)
+    # Experiments and analysis first (Argo's order): one that just failed aborts in this same plan, so the
+    # Services and the traffic below already go back to stable (not one reconcile later, which left the
+    # failed canary serving).
     abort_detail: str | None = None
+    experiment = reconcile_experiments(ctx, state.sets, state.steps, aborted=state.aborted)
+    if experiment.abort_detail is not None and not state.aborted:
+        state.aborted = True
+        abort_detail = experiment.abort_detail
+    verdict = analysis_planning.reconcile_canary_analysis(ctx, state.sets, state.steps, aborted=state.aborted)
     if verdict.abort_detail is not None and not state.aborted:
         state.aborted = True
         abort_detail = verdict.abort_detail
     reconcile_services(ctx, state)
     reconcile_traffic(ctx, state)
-    if not verdict.inconclusive and not reconcile_replica_sets(ctx, state):
+    if not (verdict.inconclusive or experiment.inconclusive) and not reconcile_replica_sets(ctx, state):
         _reconcile_pause(ctx, state)
-    return _sync_steps(ctx, state, abort_detail=abort_detail, analysis_step_passed=verdict.step_passed)
+    # Only the current step's kind can pass: an analysis step by its run, an experiment step by its Experiment.
+    step_passed = verdict.step_passed or experiment.step_passed
+    return _sync_steps(ctx, state, abort_detail=abort_detail, run_step_passed=step_passed)
 
 
 def _reconcile_pause(ctx: PlanContext, state: CanaryState) -> None:
@@ -150,7 +158,7 @@ def _reconcile_pause(ctx: PlanContext, state: CanaryState) -> None:
         ctx.wake(parse_timestamp(cond.get("startTime")) + timedelta(seconds=seconds))
 
 
-def _step_completed(ctx: PlanContext, state: CanaryState, step: CanaryStep, analysis_step_passed: bool) -> bool:
+def _step_completed(ctx: PlanContext, state: CanaryState, step: CanaryStep, run_step_passed: bool) -> bool:
     if ctx.spec.paused:
         return False
     if step.pause is not None:
@@ -171,8 +179,8 @@ def _step_completed(ctx: PlanContext, state: CanaryState, step: CanaryStep, anal
             weights = ctx.status["canary"].get("weights") or {}
             return bool(weights.get("canary", {}).get("weight") == desired_weight(ctx, state))
         return True
-    if step.analysis is not None:
-        return analysis_step_passed
+    if step.analysis is not None or step.experiment is not None:
+        return run_step_passed
     return step.set_header_route is not None or step.set_mirror_route is not None
 
 
@@ -193,7 +201,7 @@ def _should_promote(ctx: PlanContext, state: CanaryState) -> str | None:
 
 
 def _sync_steps(
-    ctx: PlanContext, state: CanaryState, *, abort_detail: str | None, analysis_step_passed: bool
+    ctx: PlanContext, state: CanaryState, *, abort_detail: str | None, run_step_passed: bool
 ) -> str | None:
     """Advance the step, promote, or record the abort; returns the abort message when aborted."""
     status, steps = ctx.status, state.steps
@@ -222,7 +230,7 @@ def _sync_steps(
         return note_abort(ctx, state.sets.revision, abort_detail)
     index = status.get("currentStepIndex")
     step = current_step(steps, index)
-    if step is not None and index is not None and _step_completed(ctx, state, step, analysis_step_passed):
+    if step is not None and index is not None and _step_completed(ctx, state, step, run_step_passed):
         status["currentStepIndex"] = index + 1
         remove_pause(ctx, Pause.CANARY_PAUSE_STEP)
         analysis_planning.step_completed(ctx)

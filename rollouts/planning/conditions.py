@@ -27,6 +27,7 @@ AVAILABLE_MESSAGE = "Rollout has minimum availability"
 NOT_AVAILABLE_MESSAGE = "Rollout does not have minimum availability"
 PAUSED_MESSAGE = "Rollout is paused"
 RESUMED_MESSAGE = "Rollout is resumed"
+RETRY_MESSAGE = "Retrying Rollout after abort"
 HEALTHY_MESSAGE = "Rollout is healthy"
 NOT_HEALTHY_MESSAGE = "Rollout is not healthy"
 

@@ -96,6 +96,9 @@ class ObservedReplicaSet:
     failure: tuple[str, str] | None = None
     """(reason, message) of the ReplicaSet's ``ReplicaFailure`` condition when True (e.g. FailedCreate from a
     quota or an admission webhook); the Rollout reports it as its own ReplicaFailure condition."""
+    min_ready_seconds: int = 0
+    selector: Mapping[str, Any] = field(default_factory=dict)
+    """``spec.selector`` (an experiment step's template copies it, as Argo's GetExperimentFromTemplate)."""
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> ObservedReplicaSet:
@@ -119,6 +122,8 @@ class ObservedReplicaSet:
             annotations=annotations,
             created_at=parse_timestamp(meta.get("creationTimestamp")),
             failure=_replica_failure(status),
+            min_ready_seconds=_int(spec.get("minReadySeconds")),
+            selector=spec.get("selector") or {},
         )
 
 
@@ -230,6 +235,49 @@ class ObservedTraffic:
     setting its weight to 0); the planner wakes then. None: nothing held back."""
 
 
+@dataclass(frozen=True, slots=True)
+class OwnedExperiment:
+    """An Experiment the Rollout controls (its ``experiment`` steps create them), as the Rollout sees it:
+    the phase decides the step; labels name the revision (``rollouts-pod-template-hash``); template
+    statuses give each template's Service, which a weighted experiment routes traffic to."""
+
+    name: str
+    phase: str = ""
+    message: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    created_at: datetime = EPOCH
+    terminate: bool = False
+    template_services: Mapping[str, str] = field(default_factory=dict)
+    """template name -> the Service the Experiment created for it (``status.templateStatuses[].serviceName``)."""
+    template_hashes: Mapping[str, str] = field(default_factory=dict)
+    """template name -> its ReplicaSet's pod-template hash (``status.templateStatuses[].podTemplateHash``)."""
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> OwnedExperiment:
+        meta = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        services: dict[str, str] = {}
+        hashes: dict[str, str] = {}
+        for entry in status.get("templateStatuses") or ():
+            if not isinstance(entry, Mapping) or not entry.get("name"):
+                continue
+            if entry.get("serviceName"):
+                services[str(entry["name"])] = str(entry["serviceName"])
+            if entry.get("podTemplateHash"):
+                hashes[str(entry["name"])] = str(entry["podTemplateHash"])
+        return cls(
+            name=str(meta.get("name", "")),
+            phase=str(status.get("phase") or ""),
+            message=str(status.get("message") or ""),
+            labels=_str_map(meta.get("labels")),
+            created_at=parse_timestamp(meta.get("creationTimestamp")),
+            terminate=bool(spec.get("terminate", False)),
+            template_services=services,
+            template_hashes=hashes,
+        )
+
+
 TemplateKey = tuple[str, bool]
 """(name, cluster_scope): an AnalysisTemplate is (name, False), a ClusterAnalysisTemplate is (name, True)."""
 
@@ -245,6 +293,8 @@ class ObservedRollout:
     """Services of the namespace that this Rollout's managed-by annotation still claims but its spec no longer
     names (the strategy changed): their pod-template-hash selector is to be removed."""
     analysis_runs: tuple[ObservedAnalysisRun, ...] = ()
+    experiments: tuple[OwnedExperiment, ...] = ()
+    """The Experiments the Rollout controls, without ones being deleted."""
     analysis_templates: Mapping[TemplateKey, Mapping[str, Any] | None] = field(default_factory=dict)
     workload_template: Mapping[str, Any] | None = None
     workload_replicas: int | None = None

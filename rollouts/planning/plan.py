@@ -18,6 +18,8 @@ Executor contract (see each action's docstring):
   header routes, so the router should report weight 0 (not None) when nothing routes to the canary.
 * ``DeleteReplicaSet``/``DeleteAnalysisRun``/``EvictPod``: NotFound is success (and an eviction refused by a
   PodDisruptionBudget is not an error: the restart is planned again later).
+* ``CreateExperiment`` / ``TerminateExperiment`` / ``DeleteExperiment`` (``experiment`` steps): as for
+  AnalysisRuns, AlreadyExists / NotFound is success.
 * ``CreateService`` / ``DeleteService`` (Experiment templates' Services): AlreadyExists / NotFound is success.
 * ``EmitEvent`` creates a core/v1 Event on the Rollout (or the Experiment being planned).
 * ``Plan.status`` replaces the whole status (it carries forward what it does not change); a Conflict on that
@@ -118,6 +120,28 @@ class DeleteAnalysisRun:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateExperiment:
+    """Create this Experiment manifest (an ``experiment`` step's, owned by the Rollout); AlreadyExists is
+    success (the planner picks a free name, so an existing one is this very Experiment, created before a crash)."""
+
+    manifest: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TerminateExperiment:
+    """Set ``spec.terminate: true`` on an Experiment the Rollout no longer needs (NotFound is success)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteExperiment:
+    """Delete an old Experiment beyond the history limits or without its revision (NotFound is success)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class EvictPod:
     """Evict one pod (``spec.restartAt``) through the Eviction API, so PodDisruptionBudgets are honoured as
     in Argo; the ReplicaSet replaces it. An eviction a budget refuses (429) is retried at the next plan."""
@@ -182,6 +206,9 @@ Action = (
     | CreateAnalysisRun
     | TerminateAnalysisRun
     | DeleteAnalysisRun
+    | CreateExperiment
+    | TerminateExperiment
+    | DeleteExperiment
     | EvictPod
     | SetEphemeralMetadata
     | ScaleWorkload
@@ -200,6 +227,9 @@ MUTATING_ACTIONS: tuple[type, ...] = (
     CreateAnalysisRun,
     TerminateAnalysisRun,
     DeleteAnalysisRun,
+    CreateExperiment,
+    TerminateExperiment,
+    DeleteExperiment,
     EvictPod,
     SetEphemeralMetadata,
     ScaleWorkload,

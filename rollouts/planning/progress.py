@@ -15,6 +15,7 @@ healthy                                                    True         NewRepli
 it was paused and no longer is                             Unknown      RolloutResumed
 replica counts moved, or the strategy made progress        True         ReplicaSetUpdated (touched)
 no Progressing condition yet                               True         ReplicaSetUpdated
+a retry: no longer aborted, the condition says aborted     Unknown      RolloutRetry
 otherwise                                                  the progress deadline decides (below)
 =========================================================  ===========  ==========================
 
@@ -33,8 +34,15 @@ from typing import Any
 
 from rollouts.api.labels import SCALE_DOWN_DEADLINE_ANNOTATION
 from rollouts.api.rollout import RolloutStatus
-from rollouts.planning.conditions import PAUSED_MESSAGE, RESUMED_MESSAGE, progress_timed_out, set_condition
+from rollouts.planning.conditions import (
+    PAUSED_MESSAGE,
+    RESUMED_MESSAGE,
+    RETRY_MESSAGE,
+    progress_timed_out,
+    set_condition,
+)
 from rollouts.planning.context import PlanContext, RevisionSets
+from rollouts.planning.steps import current_step
 from rollouts.planning.vocabulary import Condition, Event, Reason
 
 Progressing = tuple[str, str, str, bool]
@@ -59,7 +67,7 @@ def reconcile_progressing(ctx: PlanContext, sets: RevisionSets, facts: ProgressF
     rs_name = sets.new.name if sets.new is not None else ctx.rollout.name
     chosen = _progressing(ctx, rs_name, facts)
     if chosen is None:
-        if not waiting_for_scale_down(sets):
+        if not waiting_for_scale_down(sets) and not at_indefinite_step(ctx):
             decide_progress_deadline(ctx, rs_name)
         return
     cond_status, reason, message, touch = chosen
@@ -80,9 +88,25 @@ def _progressing(ctx: PlanContext, rs_name: str, facts: ProgressFacts) -> Progre
         return "Unknown", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, False
     if facts.strategy_progress or made_progress(ctx.old, ctx.status):
         return "True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', True
-    if Condition.PROGRESSING not in ctx.conditions:
+    current = ctx.conditions.get(Condition.PROGRESSING)
+    if current is None:
         return "True", Reason.REPLICA_SET_UPDATED, f'ReplicaSet "{rs_name}" is progressing.', False
+    if not ctx.status.get("abort") and current.get("reason") == Reason.ROLLOUT_ABORTED:
+        # A retry whose first step moves no pod (an experiment or analysis step at weight 0): Argo's
+        # RolloutRetry, else the update would stay Degraded until some replica count moved.
+        return "Unknown", Reason.ROLLOUT_RETRY, RETRY_MESSAGE, False
     return None
+
+
+def at_indefinite_step(ctx: PlanContext) -> bool:
+    """Argo's isIndefiniteStep: an experiment, analysis or pause step takes as long as it takes, so the
+    progress deadline does not run out during it (an experiment with ``duration: 15m`` under the default 600 s
+    deadline is not "timed out progressing")."""
+    canary = ctx.spec.strategy.canary
+    if canary is None:
+        return False
+    step = current_step(canary.steps or (), ctx.old.current_step_index)
+    return step is not None and (step.experiment is not None or step.analysis is not None or step.pause is not None)
 
 
 def waiting_for_scale_down(sets: RevisionSets) -> bool:

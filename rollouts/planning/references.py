@@ -51,14 +51,10 @@ def collect_references(rollout: Rollout) -> References:
         analyses.append((f"{base}.analysis", canary.analysis))
         for i, step in enumerate(canary.steps or ()):
             analyses.append((f"{base}.steps[{i}].analysis", step.analysis))
-            for kind, value in (
-                ("experiment", step.experiment),
-                ("plugin", step.plugin),
-            ):
-                if value is not None:
-                    unsupported.append(
-                        SpecProblem(f"{base}.steps[{i}].{kind}", f"{kind} steps are not supported by this controller")
-                    )
+            if step.plugin is not None:
+                unsupported.append(
+                    SpecProblem(f"{base}.steps[{i}].plugin", "plugin steps are not supported by this controller")
+                )
     if blue_green is not None:
         base = "spec.strategy.blueGreen"
         services += [

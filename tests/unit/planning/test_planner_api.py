@@ -142,13 +142,6 @@ def test_format_timestamp_matches_kubernetes() -> None:
     assert format_timestamp(datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=UTC)) == "2026-03-04T05:06:07Z"
 
 
-def test_experiment_steps_are_reported_as_unsupported_not_skipped() -> None:
-    world = World(canary_rollout(replicas=1, steps=[{"experiment": {"templates": []}}]))
-    plan = world.plan()
-    assert plan.mutations == ()
-    assert "spec.strategy.canary.steps[0].experiment: experiment steps are not supported" in plan.status["message"]
-
-
 def test_canary_metadata_labels_the_canary_pods_and_is_remembered_on_the_replica_set() -> None:
     world = World(
         canary_rollout(

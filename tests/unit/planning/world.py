@@ -39,6 +39,8 @@ from rollouts.planning import (
     TerminateAnalysisRun,
     plan_rollout,
 )
+from rollouts.planning.observed import OwnedExperiment
+from rollouts.planning.plan import CreateExperiment, DeleteExperiment, TerminateExperiment
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -104,6 +106,7 @@ class World:
     service_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
     replica_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
     pods: dict[str, dict[str, Any]] = field(default_factory=dict)
     traffic_routed: bool = False
     weight: int = 0
@@ -147,6 +150,7 @@ class World:
                 for name, selector in self.services.items()
             },
             analysis_runs=tuple(ObservedAnalysisRun.from_object(run) for run in self.runs.values()),
+            experiments=tuple(OwnedExperiment.from_object(ex) for ex in self.experiments.values()),
             analysis_templates=dict(self.analysis_templates),
             workload_template=self.workload_template,
             workload_replicas=self.workload_replicas,
@@ -212,6 +216,17 @@ class World:
                 self.runs[name]["status"] = {"phase": "Successful", "message": "Run Terminated"}
             case DeleteAnalysisRun(name=name):
                 self.runs.pop(name, None)
+            case CreateExperiment(manifest=manifest):
+                name = manifest["metadata"]["name"]
+                if name not in self.experiments:
+                    ex = copy.deepcopy(dict(manifest))
+                    ex["metadata"]["creationTimestamp"] = format_time(self.now)
+                    ex["status"] = {}
+                    self.experiments[name] = ex
+            case TerminateExperiment(name=name):
+                self.experiments[name]["spec"]["terminate"] = True
+            case DeleteExperiment(name=name):
+                self.experiments.pop(name, None)
             case EvictPod(name=name):
                 pod = self.pods.pop(name)
                 owner = self._rs_by_hash(pod["metadata"]["labels"]["rollouts-pod-template-hash"])
