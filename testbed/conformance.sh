@@ -4,7 +4,10 @@
 # it is the benchmark of compatibility. The suites, Argo's controller and the runner come from the shared kit
 # (CONFORMANCE_KIT, built from the Go module proxy by its prepare.sh); nothing of Argo's is built here.
 #
-#   testbed/conformance.sh [argo|project|compare ...]     (default: argo project compare)
+#   testbed/conformance.sh [argo|project|parity|compare ...]     (default: argo project parity compare)
+#
+# parity: tests/integration/conformance (Argo's plugin driving Argo's controller and ours through the same
+# actions, objects compared after each; ROLLOUTS_ARGO_PARITY=1), on this cluster with the project's CRDs.
 #
 # Environment: CONFORMANCE_KIT [../shared/conformance/argo-e2e], CONFORMANCE_OUT [.conformance],
 # CONFORMANCE_SHARDS [TestFunctionalSuite=4 TestCanarySuite=2], SUITES/TEST_RUN/E2E_POD_DELAY/... as the
@@ -14,7 +17,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KIT=$(cd "$REPO" && cd "${CONFORMANCE_KIT:-../shared/conformance/argo-e2e}" && pwd)
 OUT=$(mkdir -p "${CONFORMANCE_OUT:-$REPO/.conformance}" && cd "${CONFORMANCE_OUT:-$REPO/.conformance}" && pwd)
-SIDES=("$@"); [ ${#SIDES[@]} -gt 0 ] || SIDES=(argo project compare)
+SIDES=("$@"); [ ${#SIDES[@]} -gt 0 ] || SIDES=(argo project parity compare)
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 say() { echo "[conformance $(date +%T)] $*" >&2; }
 
@@ -59,6 +62,12 @@ for side in "${SIDES[@]}"; do
       say "running the suites against the $side controller (logs in $OUT/$side)"
       rm -rf "${OUT:?}/$side"
       (cd "$REPO" && OUT_DIR="$OUT/$side" "$KIT/run.sh" "$side") ;;
+    parity)
+      say "Argo's plugin driving both controllers, objects compared (logs in $OUT/parity)"
+      rm -rf "${OUT:?}/parity"; mkdir -p "$OUT/parity"
+      (cd "$REPO" && ROLLOUTS_ARGO_PARITY=1 .venv/bin/python -m pytest tests/integration/conformance -q \
+        -p no:cacheprovider --basetemp "$OUT/parity/tmp" 2>&1 | tee "$OUT/parity/pytest.log"; exit "${PIPESTATUS[0]}") \
+        || { parity_failed=1; say "parity: the controllers differ (see $OUT/parity/pytest.log)"; } ;;
     compare)
       {
         echo "Measured $(date -u +%F) on project commit $(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff \
@@ -67,6 +76,7 @@ for side in "${SIDES[@]}"; do
         echo
         python3 "$KIT/compare.py" "$OUT/argo" "$OUT/project"
       } | tee "$OUT/comparison.md" ;;
-    *) echo "unknown step $side (argo, project or compare)" >&2; exit 2 ;;
+    *) echo "unknown step $side (argo, project, parity or compare)" >&2; exit 2 ;;
   esac
 done
+exit "${parity_failed:-0}"

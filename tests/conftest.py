@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 # one machine deleted each other's tmp_path (and the logs in it) mid-run. One root per checkout instead.
 os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(REPO / ".pytest-tmp"))
 (REPO / ".pytest-tmp").mkdir(exist_ok=True)
-KUBECONFIG = REPO / ".cluster" / "kubeconfig"
+# testbed/cluster.py keeps its state where ROLLOUTS_CLUSTER_DIR says (make conformance runs a cluster of its own).
+KUBECONFIG = Path(os.environ.get("ROLLOUTS_CLUSTER_DIR", REPO / ".cluster")) / "kubeconfig"
 
 
 def pytest_configure(config: pytest.Config) -> None:

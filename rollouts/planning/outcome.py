@@ -52,7 +52,8 @@ def finalize(ctx: PlanContext, sets: RevisionSets, outcome: Outcome) -> None:
         healthy=outcome.healthy, strategy_progress=outcome.strategy_progress, abort_message=outcome.abort_message,
         paused=paused, was_paused=previously,
     ))
-    _paused(ctx, paused=paused, resumed=previously and not paused and outcome.abort_message is None)
+    _paused(ctx, paused=paused, resumed=previously and not paused and outcome.abort_message is None,
+            aborted=outcome.abort_message is not None or _was_aborted(ctx))
     _availability(ctx, outcome)
     _completed(ctx, sets, paused=paused)
     phase, message = rollout_phase(ctx.spec, ctx.status, conditions=ctx.conditions.values())
@@ -69,12 +70,22 @@ def _replica_failure(ctx: PlanContext, sets: RevisionSets) -> None:
         ctx.conditions.pop(Condition.REPLICA_FAILURE, None)
 
 
-def _paused(ctx: PlanContext, *, paused: bool, resumed: bool) -> None:
+def _was_aborted(ctx: PlanContext) -> bool:
+    return any(c.type == Condition.PROGRESSING and c.reason == Reason.ROLLOUT_ABORTED
+               for c in ctx.old.conditions or ())
+
+
+def _paused(ctx: PlanContext, *, paused: bool, resumed: bool, aborted: bool) -> None:
+    """Argo's checkPausedConditions: the Paused condition changes only when pausedness does, True or False
+    always with reason RolloutPaused and "Rollout is paused"; never while aborted (an aborted update keeps the
+    condition it had). A Rollout never paused has none. Paused at a step, then promoted: Paused False
+    RolloutPaused (the comparison with Argo's controller, tests/integration/conformance)."""
     conditions, now_text = ctx.conditions, ctx.now_text
-    if paused:
-        set_condition(conditions, Condition.PAUSED, "True", Reason.ROLLOUT_PAUSED, PAUSED_MESSAGE, now_text)
-    elif Condition.PAUSED in conditions:
-        set_condition(conditions, Condition.PAUSED, "False", Reason.ROLLOUT_RESUMED, RESUMED_MESSAGE, now_text)
+    current = conditions.get(Condition.PAUSED)
+    currently_true = current is not None and current.get("status") == "True"
+    if paused != currently_true and not aborted:
+        set_condition(conditions, Condition.PAUSED, "True" if paused else "False", Reason.ROLLOUT_PAUSED,
+                      PAUSED_MESSAGE, now_text)
     if resumed:
         ctx.event(Event.ROLLOUT_RESUMED, RESUMED_MESSAGE)
 
