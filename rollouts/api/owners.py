@@ -45,6 +45,13 @@ def is_controlled_by(obj: Mapping[str, Any], uid: str) -> bool:
     return any(isinstance(r, Mapping) and r.get("uid") == uid and r.get("controller") for r in refs)
 
 
+def controller_uids(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    """The uid of ``obj``'s controller (one at most on objects the API server accepted), as an index value:
+    the informers of children are indexed by it, so a Rollout's ReplicaSets are found without a scan."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    return tuple(str(r["uid"]) for r in refs if isinstance(r, Mapping) and r.get("controller") and r.get("uid"))
+
+
 def controller_name(obj: Mapping[str, Any], kind: str) -> str | None:
     """The name of ``obj``'s controller when it is of ``kind`` (e.g. the Rollout that owns a ReplicaSet)."""
     for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rollouts.api.labels import MANAGED_BY_ANNOTATION, POD_TEMPLATE_HASH_LABEL
-from rollouts.api.owners import is_controlled_by
+from rollouts.api.owners import controller_uids, is_controlled_by
 from rollouts.api.rollout import Rollout
 from rollouts.api.validation import SpecProblem, parse_rollout
 from rollouts.controller.traffic import TrafficView, observe_rollout_traffic
 from rollouts.kube.client import KubeClient
 from rollouts.kube.errors import ApiError
-from rollouts.kube.informer import Informer
+from rollouts.kube.informer import Informer, without_last_applied
 from rollouts.kube.resources import POD, REPLICASET
 from rollouts.planning.hashing import canonical_json
 from rollouts.planning.observed import (
@@ -45,6 +45,9 @@ from rollouts.planning.planner import desired_hash, desired_template
 from rollouts.planning.replicasets import needs_defaulted_template
 from rollouts.planning.spec_facts import spec_facts
 from rollouts.traffic.router import RouterOptions
+
+CONTROLLER_INDEX = "controller"
+"""The informer index of objects by their controller's uid (``rollouts.api.owners.controller_uids``)."""
 
 
 @dataclass
@@ -67,6 +70,14 @@ class Caches:
     routing: tuple[Informer, ...] = ()
     # Experiments (their CRD may be absent on a cluster: the informer then stays empty and blocks nothing).
     experiments: Informer | None = None
+
+    def __post_init__(self) -> None:
+        # A reconcile reads its Rollout's ReplicaSets and AnalysisRuns by the controller's uid: indexed, not
+        # scanned (a scan of 3,000 ReplicaSets took 5 ms per reconcile, most of the controller's CPU).
+        for informer in (self.replica_sets, self.analysis_runs):
+            informer.add_index(CONTROLLER_INDEX, controller_uids)
+        # Rollouts are written back only through the status subresource (metadata ignored) and patches.
+        self.rollouts.set_transform(without_last_applied)
 
 
 class ParsedRollouts:
@@ -103,6 +114,12 @@ def owned_by(objs: Iterable[dict[str, Any]], uid: str) -> list[dict[str, Any]]:
     return [o for o in objs if is_controlled_by(o, uid)]
 
 
+def controlled_by(informer: Informer, namespace: str, uid: str) -> list[dict[str, Any]]:
+    """The cached objects of ``namespace`` whose controller is the object with ``uid`` (the informer's index)."""
+    return [o for o in informer.by_index(CONTROLLER_INDEX, uid)
+            if (o.get("metadata") or {}).get("namespace", "") == namespace]
+
+
 def referenced_services(rollout: Rollout) -> list[str]:
     """The Services the strategy names (stable/canary or active/preview), as the planner's references list them."""
     return [name for _, name in spec_facts(rollout).references.services]
@@ -128,7 +145,7 @@ async def observe(client: KubeClient, caches: Caches, rollout: Rollout,
     ns = rollout.namespace
     uid = rollout.metadata.uid or ""
     replica_sets = tuple(
-        ObservedReplicaSet.from_object(o) for o in owned_by(caches.replica_sets.items(ns), uid)
+        ObservedReplicaSet.from_object(o) for o in controlled_by(caches.replica_sets, ns, uid)
         if not o["metadata"].get("deletionTimestamp")
     )
     workload_template, workload_replicas = _workload(caches, rollout)
@@ -136,7 +153,7 @@ async def observe(client: KubeClient, caches: Caches, rollout: Rollout,
     observed = ObservedRollout(
         rollout=rollout, replica_sets=replica_sets, services=_services(caches, rollout),
         released_services=_released_services(caches, rollout),
-        analysis_runs=tuple(ObservedAnalysisRun.from_object(o) for o in owned_by(caches.analysis_runs.items(ns), uid)),
+        analysis_runs=tuple(ObservedAnalysisRun.from_object(o) for o in controlled_by(caches.analysis_runs, ns, uid)),
         experiments=_experiments(caches, ns, uid),
         analysis_templates=_templates(caches, rollout), workload_template=workload_template,
         workload_replicas=workload_replicas, traffic=traffic.observed if traffic is not None else None,

@@ -150,3 +150,9 @@ async def test_every_reconciler_uses_the_shared_loop_and_its_backoff(tmp_path: A
 class _NullInformer:
     def add_handler(self, handler: Any) -> None:
         pass
+
+    def add_index(self, name: str, func: Any) -> None:
+        pass
+
+    def set_transform(self, transform: Any) -> None:
+        pass
